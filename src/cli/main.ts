@@ -1,0 +1,29 @@
+import { exitCodeOf, UsageError } from '../core/errors.js';
+import { commands } from './registry.js';
+
+const USAGE = `usage: migscope <command> [options]
+
+commands:
+${Object.entries(commands)
+  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  .join('\n')}
+
+Run 'migscope <command> --help' for a command's options.`;
+
+/** Entry point: returns the exit status (0 ok, 1 runtime error, 2 usage error). */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  try {
+    if (!command) throw new UsageError(`unknown command '${name}' (try 'migscope --help')`);
+    return await command.run(rest);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`migscope ${name}: ${message.split('\n')[0]}\n`);
+    return exitCodeOf(err);
+  }
+}

@@ -1,0 +1,24 @@
+/** An IP endpoint. IPv4 dotted quad or IPv6 text form. */
+export interface Endpoint {
+  ip: string;
+  port: number;
+}
+
+export type Transport = 'tcp' | 'udp';
+
+/** Which way a chunk of a connection travels, relative to the side that opened it. */
+export type Direction = 'c2s' | 's2c';
+
+/**
+ * A transport connection as the flow table knows it. `client` is the side that sent
+ * the first SYN (or, for a connection seen mid-stream, the side with the higher
+ * port — a guess, flagged by `midstream`).
+ */
+export interface FlowInfo {
+  /** Stable small integer, unique within one analysis run. */
+  id: number;
+  transport: Transport;
+  client: Endpoint;
+  server: Endpoint;
+  midstream: boolean;
+}

@@ -1,0 +1,92 @@
+import type { Picos } from '../core/time.js';
+import type { AnomalyKind } from '../protocols/types.js';
+
+/** Phase identifiers, in timeline order (DESIGN.md §4). */
+export const PHASES = [
+  'authentication',
+  'initialization',
+  'remote-connect',
+  'preparation',
+  'transfer',
+  'finish',
+  'cleanup',
+  'post-migration',
+] as const;
+export type PhaseName = (typeof PHASES)[number];
+export const KVM_PHASES: readonly PhaseName[] = ['remote-connect', 'preparation', 'transfer', 'finish', 'cleanup'];
+
+export type Scenario = 'kvm' | 'openstack';
+export type Outcome = 'completed' | 'failed' | 'cancelled' | 'incomplete';
+
+/** A migration is keyed by (source host, destination host, domain). */
+export interface MigrationKey {
+  /** Stable id within one run, e.g. "m1". */
+  id: string;
+  source: string;
+  destination: string;
+  domain?: string;
+  domainUuid?: string;
+}
+
+interface EventBase {
+  /** Migration id (MigrationKey.id); "" for capture-wide events. */
+  migration: string;
+  /** Wire timestamp of the marker packet, picoseconds since the epoch. */
+  ts: Picos;
+}
+
+export interface MigrationStarted extends EventBase {
+  type: 'migration-started';
+  scenario: Scenario;
+  source: string;
+  destination: string;
+  domain?: string;
+  labels?: Record<string, string>;
+}
+export interface PhaseStarted extends EventBase { type: 'phase-started'; phase: PhaseName }
+export interface PhaseEnded extends EventBase {
+  type: 'phase-ended';
+  phase: PhaseName;
+  duration: Picos;
+  /** Set when a marker was lost: the duration is a bound, not a measurement. */
+  uncertain?: string;
+}
+export interface Progress extends EventBase {
+  type: 'progress';
+  bytes: number;
+  /** Bytes/s over the last progress interval. */
+  rate: number;
+  iteration: number;
+}
+export interface Switchover extends EventBase { type: 'switchover'; iterations: number; precopyBytes: number }
+export interface Downtime extends EventBase {
+  type: 'downtime';
+  /** Gap between the last echo reply before the switch-over and the first after it. */
+  duration: Picos;
+  /** Unanswered echo requests in that gap (the study's count × interval method). */
+  lost: number;
+  /** lost × the ping interval. */
+  lostDuration: Picos;
+}
+export interface StreamSummary {
+  bytes: number;
+  iterations: number;
+  precopyBytes: number;
+  stopCopyBytes: number;
+}
+export interface MigrationEnded extends EventBase {
+  type: 'migration-ended';
+  outcome: Outcome;
+  reason?: string;
+  /** Total migration time (OpenStack: Authentication start → Post-migration end). */
+  total?: Picos;
+  /** libvirt migration time: Remote connect start → Cleanup end. */
+  libvirtTotal?: Picos;
+  stream?: StreamSummary;
+  phases: Partial<Record<PhaseName, { start: Picos; end: Picos; uncertain?: string }>>;
+  downtime?: Picos;
+}
+export interface AnomalyEvent extends EventBase { type: 'anomaly'; kind: AnomalyKind; count: number; reason?: string }
+
+export type PhaseEvent =
+  | MigrationStarted | PhaseStarted | PhaseEnded | Progress | Switchover | Downtime | MigrationEnded | AnomalyEvent;
