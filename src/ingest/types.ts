@@ -60,3 +60,22 @@ export interface CaptureReader {
 }
 
 export type CaptureFormat = 'pcap' | 'pcapng' | 'dpmi';
+
+/** Formats migscope can write (the generator's --format). */
+export type WriteFormat = 'pcap' | 'pcap-ns' | 'pcapng' | 'dpmi' | 'dpmi-frames';
+
+/** Where a writer's bytes go (a file, a buffer in tests). Synchronous by design. */
+export interface ByteSink {
+  write(bytes: Uint8Array): void;
+  close(): void;
+}
+
+/** Serialises packets into one capture format. Packets must come in timestamp order. */
+export interface CaptureWriter {
+  readonly format: WriteFormat;
+  /** Timestamp resolution of the format: ts must be a multiple of this (ps). */
+  readonly resolution: bigint;
+  /** data starts at the Ethernet header; wireLength defaults to data.length. */
+  write(ts: bigint, data: Uint8Array, wireLength?: number): void;
+  close(): void;
+}

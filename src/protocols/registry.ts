@@ -1,0 +1,8 @@
+import type { ProtocolAnalyzer } from './types.js';
+
+/**
+ * The stream protocols the dissector knows. Adding a protocol touches its own folder
+ * and one line here (as Zeek's Plugin.cc registers an analyzer).
+ */
+export const analyzers: readonly ProtocolAnalyzer[] = [
+];
