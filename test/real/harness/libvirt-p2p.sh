@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# Real libvirt peer-to-peer live migrations between two libvirtd "hosts" living in
+# network namespaces joined by a veth pair (recipe: ../shared/real-peers.md).
+#
+#   libvirt-p2p.sh up   WORKDIR          create namespaces, start both libvirtd
+#   libvirt-p2p.sh run  WORKDIR N        capture N good migrations + 1 that fails at prepare
+#   libvirt-p2p.sh down WORKDIR          stop daemons, delete namespaces
+#
+# All traffic stays inside the two namespaces (addresses exist only there). Every wait
+# is bounded. Outputs in WORKDIR: capture.pcap, truth.ndjson (one line per migration:
+# the domjobinfo of the destination, or the failure message).
+set -euo pipefail
+cmd=${1:?up|run|down}
+work=${2:?WORKDIR}
+H1=mgs-h1 H2=mgs-h2 V1=mgs-v1 V2=mgs-v2
+A1=192.168.77.1 A2=192.168.77.2
+
+ns() { local n=$1; shift; ip netns exec "$n" "$@"; }
+virsh_on() { local n=$1 a=$2; shift 2; ns "$n" timeout 60 virsh -q -c "qemu+tcp://$a/system" "$@"; }
+
+start_host() {
+  local n=$1 addr=$2 uuid=$3 base="$work/$1"
+  mkdir -p "$base"/{run,lib/qemu,lib/images,cache,log,etc}
+  mkdir -p "$base"/lib/qemu/{save,snapshot,dump,ram,nvram,checkpoint,channel/target}
+  cp -a /etc/libvirt/. "$base/etc/"
+  cat > "$base/etc/libvirtd.conf" <<CONF
+listen_tls = 0
+listen_tcp = 1
+auth_tcp = "none"
+listen_addr = "$addr"
+host_uuid = "$uuid"
+log_outputs = "3:file:/var/log/libvirt/libvirtd.log"
+unix_sock_dir = "/run/libvirt"
+CONF
+  cat > "$base/etc/qemu.conf" <<CONF
+user = "root"
+group = "root"
+dynamic_ownership = 0
+remember_owner = 0
+cgroup_controllers = [ ]
+stdio_handler = "file"
+security_driver = "none"
+namespaces = [ ]
+migration_address = "$addr"
+migration_host = "$addr"
+CONF
+  # A private mount namespace per host so both daemons have their own state dirs.
+  ns "$n" unshare -m --propagation private sh -c "
+    mount --bind '$base/run' /run/libvirt &&
+    mount --bind '$base/lib' /var/lib/libvirt &&
+    mount --bind '$base/etc' /etc/libvirt &&
+    mount --bind '$base/cache' /var/cache/libvirt &&
+    mount --bind '$base/log' /var/log/libvirt &&
+    exec libvirtd --listen --pid-file '$base/libvirtd.pid' --config /etc/libvirt/libvirtd.conf
+  " > "$base/libvirtd.out" 2>&1 &
+  local i
+  for i in $(seq 1 100); do
+    if ns "$n" timeout 5 virsh -q -c "qemu+tcp://$addr/system" version >/dev/null 2>&1; then return 0; fi
+    sleep 0.2
+  done
+  echo "libvirtd on $n did not come up:" >&2; cat "$base/libvirtd.out" "$base/log/libvirtd.log" >&2 2>/dev/null || true
+  return 1
+}
+
+up() {
+  mkdir -p "$work"
+  getent group kvm >/dev/null || groupadd -r kvm
+  getent group libvirt-qemu >/dev/null || groupadd -r libvirt-qemu
+  id libvirt-qemu >/dev/null 2>&1 || useradd -r -g kvm -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
+  mkdir -p /run/libvirt /var/lib/libvirt /var/cache/libvirt /var/log/libvirt
+  ip netns add $H1; ip netns add $H2
+  ip link add $V1 type veth peer name $V2
+  ip link set $V1 netns $H1; ip link set $V2 netns $H2
+  ns $H1 ip addr add $A1/24 dev $V1; ns $H2 ip addr add $A2/24 dev $V2
+  for pair in "$H1 $V1" "$H2 $V2"; do
+    set -- $pair
+    ns "$1" ip link set lo up; ns "$1" ip link set "$2" up
+    # MTU-size frames as on a real link (no TSO/GSO/GRO super-segments).
+    ns "$1" ethtool -K "$2" tso off gso off gro off >/dev/null 2>&1 || true
+  done
+  # The guest disk plays the shared storage: same path on both hosts.
+  python3 - "$work/guest.img" <<'PY'
+import sys
+img = bytearray(1024 * 1024)
+img[0:2] = b'\xeb\xfe'          # jmp $ : a guest that just runs
+img[510:512] = b'\x55\xaa'
+open(sys.argv[1], 'wb').write(img)
+PY
+  start_host $H1 $A1 11111111-1111-4111-8111-111111111111
+  start_host $H2 $A2 22222222-2222-4222-8222-222222222222
+}
+
+domain_xml() {
+  local name=$1 uuid=$2
+  cat <<XML
+<domain type='qemu'>
+  <name>$name</name>
+  <uuid>$uuid</uuid>
+  <memory unit='MiB'>64</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='raw' cache='none'/>
+      <source file='$work/guest.img'/>
+      <target dev='hda' bus='ide'/>
+    </disk>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+XML
+}
+
+run() {
+  local n=${1:-2} i
+  ns $H1 tcpdump -i $V1 -s 0 -B 1048576 --time-stamp-precision=nano -U -w "$work/capture.pcap" tcp or icmp or arp > "$work/tcpdump.out" 2>&1 &
+  echo $! > "$work/tcpdump.pid"
+  sleep 1
+  : > "$work/truth.ndjson"
+  for i in $(seq 1 "$n"); do
+    local dom="mgs-vm$i" uuid
+    uuid=$(printf '00000000-0000-4000-8000-%012d' "$i")
+    domain_xml "$dom" "$uuid" > "$work/$dom.xml"
+    virsh_on $H1 $A1 define "$work/$dom.xml" >/dev/null
+    virsh_on $H1 $A1 start "$dom" >/dev/null
+    sleep 0.5
+    virsh_on $H1 $A1 migrate --live --p2p --undefinesource --persistent --unsafe "$dom" "qemu+tcp://$A2/system"
+    local info
+    info=$(virsh_on $H2 $A2 domjobinfo "$dom" --completed | tr -s ' ' | sed 's/: /=/' | paste -sd';')
+    printf '{"domain":"%s","uuid":"%s","outcome":"completed","jobinfo":"%s"}\n' "$dom" "$uuid" "$info" >> "$work/truth.ndjson"
+    virsh_on $H2 $A2 destroy "$dom" >/dev/null
+    virsh_on $H2 $A2 undefine "$dom" >/dev/null
+    sleep 0.5
+  done
+  # A migration that fails at prepare: the destination already has an inactive domain
+  # with the same name and another UUID.
+  local dom=mgs-vmfail uuid=00000000-0000-4000-8000-999999999999
+  domain_xml "$dom" "$uuid" > "$work/$dom.xml"
+  domain_xml "$dom" 00000000-0000-4000-8000-888888888888 > "$work/$dom-clash.xml"
+  virsh_on $H2 $A2 define "$work/$dom-clash.xml" >/dev/null
+  virsh_on $H1 $A1 define "$work/$dom.xml" >/dev/null
+  virsh_on $H1 $A1 start "$dom" >/dev/null
+  sleep 0.5
+  local err
+  if err=$(virsh_on $H1 $A1 migrate --live --p2p --undefinesource --persistent --unsafe "$dom" "qemu+tcp://$A2/system" 2>&1); then
+    echo "expected the clashing migration to fail" >&2; return 1
+  fi
+  err=$(printf '%s' "$err" | tr -d '"\n' )
+  printf '{"domain":"%s","uuid":"%s","outcome":"failed","error":"%s"}\n' "$dom" "$uuid" "$err" >> "$work/truth.ndjson"
+  virsh_on $H1 $A1 destroy "$dom" >/dev/null || true
+  virsh_on $H1 $A1 undefine "$dom" >/dev/null || true
+  virsh_on $H2 $A2 undefine "$dom" >/dev/null || true
+  sleep 1
+  kill -INT "$(cat "$work/tcpdump.pid")" 2>/dev/null || true
+  for i in $(seq 1 50); do kill -0 "$(cat "$work/tcpdump.pid")" 2>/dev/null || break; sleep 0.1; done
+  cat "$work/tcpdump.out" >&2
+}
+
+down() {
+  local n
+  for n in $H1 $H2; do
+    if [ -f "$work/$n/libvirtd.pid" ]; then kill "$(cat "$work/$n/libvirtd.pid")" 2>/dev/null || true; fi
+  done
+  sleep 0.5
+  # Any guest left behind (a failed run) must not outlive the test.
+  pkill -f "qemu-system-x86_64.*mgs-vm" 2>/dev/null || true
+  for n in $H1 $H2; do
+    if [ -f "$work/$n/libvirtd.pid" ]; then kill -9 "$(cat "$work/$n/libvirtd.pid")" 2>/dev/null || true; fi
+    ip netns del $n 2>/dev/null || true
+  done
+}
+
+"$cmd" "${@:3}"
