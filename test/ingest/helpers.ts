@@ -1,0 +1,69 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Deterministic PRNG (mulberry32) so failures reproduce. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface TestPacket {
+  ts: bigint;
+  data: Uint8Array;
+  wireLength: number;
+}
+
+/** Ethernet frames (local experimental EtherType 0x88b5) with random payloads and ps timestamps. */
+export function makePackets(n: number, seed: number, opts: { maxLen?: number; start?: bigint } = {}): TestPacket[] {
+  const r = rng(seed);
+  const out: TestPacket[] = [];
+  let ts = opts.start ?? 1_732_530_000_123_456_789_012n;
+  const maxLen = opts.maxLen ?? 1514;
+  for (let i = 0; i < n; i++) {
+    ts += BigInt(Math.floor(r() * 2_000_000_000)) + 1n; // up to 2 ms apart, ps precision
+    const len = 60 + Math.floor(r() * (maxLen - 59));
+    const data = new Uint8Array(len);
+    for (let j = 0; j < len; j++) data[j] = Math.floor(r() * 256);
+    data.set([0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x88, 0xb5], 0);
+    out.push({ ts, data, wireLength: len });
+  }
+  return out;
+}
+
+/**
+ * Whether an external tool can run. Under CI a missing tool is a failure (CI installs
+ * everything); locally the test is skipped with a printed reason.
+ */
+export function toolAvailable(tool: string): boolean {
+  const ok = spawnSync(tool, ['--version'], { stdio: 'ignore', timeout: 20_000 }).status === 0;
+  if (!ok) {
+    if (process.env.CI === 'true') throw new Error(`${tool} is required under CI (scripts/setup.sh installs it)`);
+    console.warn(`skipping: ${tool} not installed`);
+  }
+  return ok;
+}
+
+export function run(tool: string, args: string[]): string {
+  const res = spawnSync(tool, args, { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 << 20 });
+  if (res.status !== 0) throw new Error(`${tool} ${args.join(' ')} failed: ${res.stderr}`);
+  return res.stdout;
+}
+
+export function withTempDir(): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'migscope-ingest-'));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** tshark's frame.time_epoch ("s.nnnnnnnnn") → ps. */
+export function epochToPicos(s: string): bigint {
+  const [whole, frac = ''] = s.trim().split('.');
+  return BigInt(whole!) * 1_000_000_000_000n + BigInt(frac.padEnd(12, '0').slice(0, 12));
+}
