@@ -1,8 +1,187 @@
 // migscope native addon: libpcap capture threads feeding SPSC rings in SharedArrayBuffers.
+// JS surface (typed in src/ingest/live/native.ts):
+//   new Capture(options, rings: Uint8Array[] over SharedArrayBuffers, onEnd(err|null))
+//   capture.start(), capture.stop(), capture.stats()
 #include <napi.h>
 #include <pcap/pcap.h>
 
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "capture_session.h"
+#include "ring_format.h"
+
+namespace migscope {
 namespace {
+
+const char* CodeOf(OpenError e) {
+  switch (e) {
+    case OpenError::NotFound: return "NOT_FOUND";
+    case OpenError::Permission: return "PERMISSION";
+    case OpenError::PromiscPermission: return "PROMISC_PERMISSION";
+    case OpenError::BadFilter: return "BAD_FILTER";
+    default: return "CAPTURE";
+  }
+}
+
+void ThrowWithCode(Napi::Env env, const char* code, const std::string& message) {
+  Napi::Error err = Napi::Error::New(env, message);
+  err.Set("code", Napi::String::New(env, code));
+  err.ThrowAsJavaScriptException();
+}
+
+std::string OptString(const Napi::Object& o, const char* key) {
+  Napi::Value v = o.Get(key);
+  return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
+}
+int64_t OptInt(const Napi::Object& o, const char* key, int64_t dflt) {
+  Napi::Value v = o.Get(key);
+  return v.IsNumber() ? v.As<Napi::Number>().Int64Value() : dflt;
+}
+bool OptBool(const Napi::Object& o, const char* key, bool dflt) {
+  Napi::Value v = o.Get(key);
+  return v.IsBoolean() ? v.As<Napi::Boolean>().Value() : dflt;
+}
+
+class Capture : public Napi::ObjectWrap<Capture> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Capture",
+                       {InstanceMethod("start", &Capture::Start), InstanceMethod("stop", &Capture::Stop),
+                        InstanceMethod("stats", &Capture::Stats)});
+  }
+
+  explicit Capture(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Capture>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 3 || !info[0].IsObject() || !info[1].IsArray() || !info[2].IsFunction()) {
+      ThrowWithCode(env, "CAPTURE", "Capture(options, rings, onEnd): bad arguments");
+      return;
+    }
+    Napi::Object o = info[0].As<Napi::Object>();
+    SessionConfig cfg;
+    const std::string kind = OptString(o, "kind");
+    if (kind == "file") cfg.kind = SourceKind::File;
+    else if (kind == "iface") cfg.kind = SourceKind::Iface;
+    else if (kind == "dpmi-iface") cfg.kind = SourceKind::DpmiIface;
+    else if (kind == "synthetic") cfg.kind = SourceKind::Synthetic;
+    else { ThrowWithCode(env, "CAPTURE", "unknown source kind: " + kind); return; }
+    cfg.target = OptString(o, "target");
+    cfg.filter = OptString(o, "filter");
+    cfg.netns = OptString(o, "netns");
+    cfg.mampid = OptString(o, "mampid");
+    cfg.multicast = OptString(o, "multicast");
+    cfg.snaplen = static_cast<int>(OptInt(o, "snaplen", cfg.snaplen));
+    cfg.promisc = OptBool(o, "promisc", cfg.kind == SourceKind::Iface);
+    cfg.bufferSize = static_cast<int>(OptInt(o, "bufferSize", cfg.bufferSize));
+    cfg.timeoutMs = static_cast<int>(OptInt(o, "timeoutMs", cfg.timeoutMs));
+    cfg.immediate = OptBool(o, "immediate", true);
+    cfg.blockWhenFull = OptBool(o, "blockWhenFull", cfg.kind == SourceKind::File);
+    cfg.synthCount = static_cast<uint64_t>(OptInt(o, "count", 0));
+    cfg.synthMinLen = static_cast<uint32_t>(OptInt(o, "minLen", 0));
+    cfg.synthMaxLen = static_cast<uint32_t>(OptInt(o, "maxLen", 0));
+    if (cfg.synthMaxLen < cfg.synthMinLen) cfg.synthMaxLen = cfg.synthMinLen;
+
+    Napi::Array arr = info[1].As<Napi::Array>();
+    std::vector<RingWriter> writers;
+    if (arr.Length() == 0) { ThrowWithCode(env, "CAPTURE", "at least one ring is needed"); return; }
+    for (uint32_t i = 0; i < arr.Length(); i++) {
+      Napi::Value v = arr.Get(i);
+      if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+        ThrowWithCode(env, "CAPTURE", "rings must be Uint8Arrays over SharedArrayBuffers");
+        return;
+      }
+      Napi::Uint8Array u8 = v.As<Napi::Uint8Array>();
+      uint8_t* base = u8.Data();
+      const size_t len = u8.ByteLength();
+      uint32_t magic = 0, cap = 0;
+      if (len >= kControlBytes) {
+        std::memcpy(&magic, base + kOffMagic, 4);
+        std::memcpy(&cap, base + kOffCapacity, 4);
+      }
+      if (magic != kRingMagic || cap == 0 || (cap & (cap - 1)) != 0 || kControlBytes + size_t(cap) > len) {
+        ThrowWithCode(env, "CAPTURE", "ring " + std::to_string(i) + " is not an initialised migscope ring");
+        return;
+      }
+      writers.emplace_back(base, cap);
+      ringRefs_.push_back(Napi::Persistent(v.As<Napi::Object>()));  // keep the SAB alive
+    }
+    session_ = std::make_unique<CaptureSession>(std::move(cfg), std::move(writers));
+    OpenError err;
+    std::string message;
+    if (!session_->Open(err, message)) {
+      session_.reset();
+      ThrowWithCode(env, CodeOf(err), message);
+      return;
+    }
+    onEnd_ = Napi::Persistent(info[2].As<Napi::Function>());
+  }
+
+  ~Capture() override {
+    if (session_) session_->Stop();
+  }
+
+ private:
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!session_ || started_) { ThrowWithCode(env, "CAPTURE", "capture already started or not open"); return env.Undefined(); }
+    started_ = true;
+    tsfn_ = Napi::ThreadSafeFunction::New(env, onEnd_.Value(), "migscope-capture-end", 0, 1);
+    CaptureSession* s = session_.get();
+    Napi::ThreadSafeFunction tsfn = tsfn_;
+    s->Start([s, tsfn]() mutable {
+      const std::string error = s->error();
+      tsfn.BlockingCall([error](Napi::Env e, Napi::Function cb) {
+        cb.Call({error.empty() ? e.Null() : Napi::String::New(e, error)});
+      });
+      tsfn.Release();
+    });
+    return env.Undefined();
+  }
+
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    if (session_) session_->Stop();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object out = Napi::Object::New(env);
+    if (!session_) return out;
+    const Counters& c = session_->counters();
+    auto num = [&](uint64_t v) { return Napi::Number::New(env, static_cast<double>(v)); };
+    auto ld = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+    out.Set("packets", num(ld(c.packets)));
+    out.Set("bytes", num(ld(c.bytes)));
+    out.Set("kernelReceived", num(ld(c.kernelRecv)));
+    out.Set("kernelDrops", num(ld(c.kernelDrop)));
+    out.Set("interfaceDrops", num(ld(c.kernelIfDrop)));
+    out.Set("dpmiFrames", num(ld(c.dpmiFrames)));
+    out.Set("dpmiLostFrames", num(ld(c.dpmiLost)));
+    out.Set("dpmiDuplicateFrames", num(ld(c.dpmiDup)));
+    out.Set("dpmiMalformedFrames", num(ld(c.dpmiMalformed)));
+    out.Set("dpmiFilteredRecords", num(ld(c.dpmiFiltered)));
+    out.Set("blockedWaits", num(ld(c.blockedWaits)));
+    out.Set("linkType", Napi::Number::New(env, session_->linkType()));
+    Napi::Array rings = Napi::Array::New(env);
+    const auto& rs = session_->rings();
+    for (uint32_t i = 0; i < rs.size(); i++) {
+      Napi::Object r = Napi::Object::New(env);
+      r.Set("written", num(rs[i].written()));
+      r.Set("dropped", num(rs[i].droppedRecords()));
+      r.Set("droppedBytes", num(rs[i].droppedBytes()));
+      rings.Set(i, r);
+    }
+    out.Set("rings", rings);
+    return out;
+  }
+
+  std::unique_ptr<CaptureSession> session_;
+  std::vector<Napi::ObjectReference> ringRefs_;
+  Napi::FunctionReference onEnd_;
+  Napi::ThreadSafeFunction tsfn_;
+  bool started_ = false;
+};
 
 Napi::Value PcapVersion(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), pcap_lib_version());
@@ -10,9 +189,18 @@ Napi::Value PcapVersion(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pcapVersion", Napi::Function::New(env, PcapVersion));
+  exports.Set("Capture", Capture::Define(env));
+  Napi::Object layout = Napi::Object::New(env);
+  layout.Set("controlBytes", kControlBytes);
+  layout.Set("recordHeaderBytes", kRecHeader);
+  layout.Set("magic", kRingMagic);
+  exports.Set("ringLayout", layout);
   return exports;
 }
 
 }  // namespace
+}  // namespace migscope
 
-NODE_API_MODULE(migscope_native, Init)
+Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return migscope::Init(env, exports); }
+
+NODE_API_MODULE(migscope_native, InitModule)
