@@ -1,8 +1,10 @@
 import type { ProtocolAnalyzer } from './types.js';
+import { httpAnalyzer } from './http/index.js';
 
 /**
  * The stream protocols the dissector knows. Adding a protocol touches its own folder
  * and one line here (as Zeek's Plugin.cc registers an analyzer).
  */
 export const analyzers: readonly ProtocolAnalyzer[] = [
+  httpAnalyzer,
 ];

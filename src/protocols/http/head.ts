@@ -1,0 +1,96 @@
+import type { HttpHead } from './types.js';
+
+// A request line: method token, one space, target, one space, HTTP/1.x.
+const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}) (\S{1,65535}) HTTP\/1\.([0-9])$/;
+const STATUS_LINE = /^HTTP\/1\.([0-9]) ([0-9]{3})(?: .*)?$/;
+
+function emptyHead(): HttpHead {
+  return {
+    isRequest: false, method: '', path: '', status: 0, minor: 1, contentLength: -1,
+    chunked: false, otherTransferCoding: false, connectionClose: false, subjectToken: false,
+  };
+}
+
+/** The request target's path: origin-form without query/fragment; absolute-form reduced to its path. */
+export function targetPath(target: string): string {
+  let t = target;
+  const scheme = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/.exec(t);
+  if (scheme) t = t.slice(scheme[0].length) || '/';
+  const q = t.search(/[?#]/);
+  return q < 0 ? t : t.slice(0, q);
+}
+
+/** Parses a request or status line; null when it is neither. */
+export function parseStartLine(line: string): HttpHead | null {
+  const req = REQUEST_LINE.exec(line);
+  if (req) {
+    const head = emptyHead();
+    head.isRequest = true;
+    head.method = req[1]!;
+    head.path = targetPath(req[2]!);
+    head.minor = Number(req[3]);
+    head.connectionClose = head.minor === 0;
+    return head;
+  }
+  const st = STATUS_LINE.exec(line);
+  if (st) {
+    const head = emptyHead();
+    head.minor = Number(st[1]);
+    head.status = Number(st[2]);
+    head.connectionClose = head.minor === 0;
+    return head;
+  }
+  return null;
+}
+
+function hasToken(value: string, token: string): boolean {
+  return value.toLowerCase().split(',').some((t) => t.trim() === token);
+}
+
+/**
+ * Folds one header line into `head`. Returns an error reason for a line that is not a
+ * header or a framing header we cannot trust (request smuggling shapes), else null.
+ */
+export function applyHeaderLine(head: HttpHead, line: string): string | null {
+  const colon = line.indexOf(':');
+  if (colon <= 0) return 'header line without a name';
+  const name = line.slice(0, colon);
+  if (/[\s]/.test(name)) return 'whitespace in header name';
+  const value = line.slice(colon + 1).trim();
+  switch (name.toLowerCase()) {
+    case 'content-length': {
+      if (!/^[0-9]{1,15}$/.test(value)) return `bad Content-Length "${value.slice(0, 40)}"`;
+      const n = Number(value);
+      if (head.contentLength >= 0 && head.contentLength !== n) return 'conflicting Content-Length';
+      head.contentLength = n;
+      return null;
+    }
+    case 'transfer-encoding': {
+      const codings = value.toLowerCase().split(',').map((s) => s.trim()).filter((s) => s !== '');
+      const last = codings[codings.length - 1];
+      if (last === 'chunked') {
+        head.chunked = true;
+        head.otherTransferCoding = false;
+      } else {
+        head.chunked = false;
+        head.otherTransferCoding = true;
+      }
+      return null;
+    }
+    case 'connection':
+      if (hasToken(value, 'close')) head.connectionClose = true;
+      else if (hasToken(value, 'keep-alive')) head.connectionClose = false;
+      return null;
+    case 'host':
+      head.host = value;
+      return null;
+    case 'content-type':
+      head.contentType = value.toLowerCase();
+      return null;
+    case 'x-subject-token':
+      head.subjectToken = true;
+      return null;
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,61 @@
+import type { Direction, FlowInfo } from '../../src/decode/types.js';
+import type { ProtocolMessage, StreamDecoder } from '../../src/protocols/types.js';
+
+/** A test connection 10.0.0.1:40000 → 10.0.0.2:<port>. */
+export function testFlow(port: number, id = 7): FlowInfo {
+  return {
+    id, transport: 'tcp', midstream: false,
+    client: { ip: '10.0.0.1', port: 40000 }, server: { ip: '10.0.0.2', port },
+  };
+}
+
+/** One TCP segment's payload as the reassembler would hand it over. */
+export interface Segment { dir: Direction; bytes: Uint8Array; ts: bigint }
+
+/** Deterministic PRNG (mulberry32) so random chunkings are reproducible. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Splits every segment into pieces (each keeping its segment's timestamp, so the
+ * decoded messages must not change): size 1, or random sizes from `rand`.
+ */
+export function rechunk(segments: Segment[], piece: 'whole' | 'byte' | (() => number)): Segment[] {
+  if (piece === 'whole') return segments;
+  const out: Segment[] = [];
+  for (const s of segments) {
+    let off = 0;
+    while (off < s.bytes.length) {
+      const n = piece === 'byte' ? 1 : 1 + Math.floor(piece() * 97);
+      out.push({ dir: s.dir, bytes: s.bytes.slice(off, off + n), ts: s.ts });
+      off += n;
+    }
+  }
+  return out;
+}
+
+/** Feeds segments (then optional ends) and returns everything emitted. */
+export function run(decoder: StreamDecoder, segments: Segment[], ends: { dir: Direction; ts: bigint }[] = []): ProtocolMessage[] {
+  const out: ProtocolMessage[] = [];
+  const emit = (m: ProtocolMessage): void => { out.push(m); };
+  for (const s of segments) decoder.data(s.dir, s.bytes, s.ts, emit);
+  for (const e of ends) decoder.end(e.dir, e.ts, emit);
+  return out;
+}
+
+export const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) { out.set(p, off); off += p.length; }
+  return out;
+}
