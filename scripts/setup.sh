@@ -15,6 +15,7 @@ if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     libpcap-dev tcpdump tcpreplay tshark libvirt-wireshark iproute2 ethtool \
     nasm qemu-system-x86 qemu-utils \
     libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients \
+    rabbitmq-server python3-oslo.messaging \
     chromium >/dev/null
 fi
 
