@@ -9,5 +9,5 @@ function lazy(summary: string, load: () => Promise<{ command: Command }>): Comma
 }
 
 export const commands: Record<string, Command> = {
+  stats: lazy('per-phase statistics of a series (mean, SD, 95% CI, CoV)', () => import('./commands/stats.js')),
 };
-void lazy;
