@@ -67,3 +67,78 @@ export function epochToPicos(s: string): bigint {
   const [whole, frac = ''] = s.trim().split('.');
   return BigInt(whole!) * 1_000_000_000_000n + BigInt(frac.padEnd(12, '0').slice(0, 12));
 }
+
+import { createCaptureReader, detectFormat } from '../../src/ingest/formats/index.js';
+import type { CaptureReader, CapturedPacket } from '../../src/ingest/types.js';
+
+export interface ReadPacket {
+  ts: bigint;
+  data: number[];
+  wireLength: number;
+  linkType: number;
+  iface: number;
+  nic?: string | undefined;
+  mampid?: string | undefined;
+}
+
+export function snapshot(p: CapturedPacket): ReadPacket {
+  return { ts: p.ts, data: Array.from(p.data), wireLength: p.wireLength, linkType: p.linkType, iface: p.iface, nic: p.nic, mampid: p.mampid };
+}
+
+/** Feeds `bytes` to a reader of the detected format in the given chunk sizes, copying each packet. */
+export function readBytes(
+  bytes: Uint8Array,
+  chunks: (i: number) => number = () => bytes.length,
+  wrap?: (sink: (p: CapturedPacket) => void) => (p: CapturedPacket) => void,
+): { packets: ReadPacket[]; reader: CaptureReader & { problem: string | undefined } } {
+  const packets: ReadPacket[] = [];
+  const collect = (p: CapturedPacket): void => void packets.push(snapshot(p));
+  const format = detectFormat(bytes);
+  if (!format) throw new Error('unknown format');
+  const reader = createCaptureReader(format, wrap ? wrap(collect) : collect);
+  for (let off = 0, i = 0; off < bytes.length; i++) {
+    const n = Math.max(1, chunks(i));
+    reader.push(bytes.subarray(off, off + n));
+    off += n;
+  }
+  reader.end();
+  return { packets, reader };
+}
+
+/** Little helper for hand-built binary files in either byte order. */
+export class Bytes {
+  private readonly parts: number[] = [];
+  constructor(private readonly le: boolean) {}
+  u8(...v: number[]): this {
+    this.parts.push(...v);
+    return this;
+  }
+  u16(v: number): this {
+    const b = new DataView(new ArrayBuffer(2));
+    b.setUint16(0, v, this.le);
+    return this.u8(b.getUint8(0), b.getUint8(1));
+  }
+  u32(v: number): this {
+    const b = new DataView(new ArrayBuffer(4));
+    b.setUint32(0, v, this.le);
+    return this.u8(...new Uint8Array(b.buffer));
+  }
+  u64(v: bigint): this {
+    const b = new DataView(new ArrayBuffer(8));
+    b.setBigUint64(0, v, this.le);
+    return this.u8(...new Uint8Array(b.buffer));
+  }
+  bytes(v: ArrayLike<number>): this {
+    return this.u8(...Array.from(v));
+  }
+  pad4(): this {
+    while (this.parts.length % 4) this.parts.push(0);
+    return this;
+  }
+  get length(): number {
+    return this.parts.length;
+  }
+  done(): Uint8Array {
+    return Uint8Array.from(this.parts);
+  }
+}

@@ -1,0 +1,129 @@
+import { fromSecPsec } from '../../core/time.js';
+import type { PacketSink } from '../types.js';
+import { LinkType } from '../types.js';
+import { PushParser, type StepResult } from '../formats/push-parser.js';
+import {
+  CAP_HEADER_SIZE,
+  decodeName,
+  FILE_MAGIC,
+  FILE_MAGIC_SWAPPED,
+  MAX_CAPLEN,
+  MPID_SIZE,
+  NameCache,
+} from './layout.js';
+
+/** Pre-0.7 headers carry no magic: {u32 comment_size; u8 major, minor; char mpid[200]} (+2 padding). */
+const HEADER_06 = 208;
+/** {u32 comment_size; u32 major, minor; char mpid[200]}. */
+const HEADER_05 = 212;
+const MAX_HEADER_OFFSET = 4096;
+
+export type DpmiVersion = '0.7' | '0.6' | '0.5';
+
+/** Recognises a DPMI capture file header; byte order from the magic (0.7) or guessed (older). */
+export function sniffDpmiHeader(bytes: Uint8Array): { version: DpmiVersion; littleEndian: boolean } | null {
+  if (bytes.length < 8) return null;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const m = dv.getBigUint64(0, true);
+  if (m === FILE_MAGIC) return { version: '0.7', littleEndian: true };
+  if (m === FILE_MAGIC_SWAPPED) return { version: '0.7', littleEndian: false };
+  if (bytes.length < 12) return null;
+  for (const le of [true, false]) {
+    const comment = dv.getUint32(0, le);
+    if (comment > 0xffff) continue;
+    if (bytes[4] === 0 && bytes[5] === 6) return { version: '0.6', littleEndian: le };
+    if (dv.getUint32(4, le) === 0 && dv.getUint32(8, le) === 5) return { version: '0.5', littleEndian: le };
+  }
+  return null;
+}
+
+/**
+ * DPMI capture file reader (0.7; 0.6 and 0.5 headers too). Records are the 36-byte
+ * capture header + caplen bytes, in the file's byte order. An implausible record
+ * header (psec ≥ 10^12, caplen > len or huge) is counted once and the reader scans
+ * forward for the next plausible one.
+ */
+export class DpmiFileReader extends PushParser {
+  readonly format = 'dpmi' as const;
+  version: DpmiVersion | undefined;
+  littleEndian = true;
+  mpid = '';
+  comment = '';
+  private haveHeader = false;
+  private resyncing = false;
+  private lastSec = -1;
+  private readonly nics = new NameCache();
+  private readonly mampids = new NameCache();
+
+  constructor(sink: PacketSink) {
+    super(sink);
+  }
+
+  protected step(buf: Uint8Array, dv: DataView, off: number, avail: number): StepResult {
+    if (!this.haveHeader) return this.fileHeader(buf, dv, off, avail);
+    if (avail < CAP_HEADER_SIZE) return -CAP_HEADER_SIZE;
+    const le = this.littleEndian;
+    const sec = dv.getUint32(off + 16, le);
+    const psec = dv.getBigUint64(off + 20, le);
+    const len = dv.getUint32(off + 28, le);
+    const caplen = dv.getUint32(off + 32, le);
+    const ok =
+      psec < 1_000_000_000_000n &&
+      caplen <= MAX_CAPLEN &&
+      (!this.resyncing || (caplen <= len && len <= MAX_CAPLEN && (this.lastSec < 0 || Math.abs(sec - this.lastSec) <= 86_400)));
+    if (!ok) {
+      if (!this.resyncing) this.malformed(`implausible DPMI capture header (caplen ${caplen}, len ${len})`);
+      this.resyncing = true;
+      return 1;
+    }
+    const total = CAP_HEADER_SIZE + caplen;
+    if (avail < total) return -total;
+    this.resyncing = false;
+    this.lastSec = sec;
+    this.emit({
+      ts: fromSecPsec(sec, psec),
+      data: buf.subarray(off + CAP_HEADER_SIZE, off + total),
+      wireLength: Math.max(len, caplen),
+      linkType: LinkType.Ethernet,
+      iface: 0,
+      nic: this.nics.decode(buf, off),
+      mampid: this.mampids.decode(buf, off + 8),
+    });
+    return total;
+  }
+
+  private fileHeader(buf: Uint8Array, dv: DataView, off: number, avail: number): StepResult {
+    if (avail < 16) return -16;
+    const sniff = sniffDpmiHeader(buf.subarray(off, off + 16));
+    if (!sniff) {
+      this.stop('not a DPMI capture file (no magic, no 0.5/0.6 header)');
+      return avail;
+    }
+    const le = sniff.littleEndian;
+    let start: number;
+    let commentSize: number;
+    let mpidAt: number;
+    if (sniff.version === '0.7') {
+      const headerOffset = dv.getUint16(off + 12, le);
+      commentSize = dv.getUint16(off + 14, le);
+      if (headerOffset < 16 || headerOffset > MAX_HEADER_OFFSET) {
+        this.stop(`DPMI file header_offset ${headerOffset} is impossible`);
+        return avail;
+      }
+      start = headerOffset;
+      mpidAt = headerOffset >= 16 + MPID_SIZE ? 16 : -1;
+    } else {
+      commentSize = dv.getUint32(off, le);
+      start = sniff.version === '0.6' ? HEADER_06 : HEADER_05;
+      mpidAt = sniff.version === '0.6' ? 6 : 12;
+    }
+    const total = start + commentSize;
+    if (avail < total) return -total;
+    this.version = sniff.version;
+    this.littleEndian = le;
+    if (mpidAt >= 0) this.mpid = decodeName(buf, off + mpidAt, MPID_SIZE);
+    this.comment = new TextDecoder('latin1').decode(buf.subarray(off + start, off + total)).replace(/\0+$/, '');
+    this.haveHeader = true;
+    return total;
+  }
+}

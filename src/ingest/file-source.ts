@@ -1,0 +1,182 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import { createGunzip } from 'node:zlib';
+import { MigscopeError, SourceNotFoundError, UnknownFormatError } from '../core/errors.js';
+import { DpmiUnpacker, type DpmiFrameStats } from './dpmi/frames.js';
+import { createCaptureReader, describeMagic, detectFormat, DETECT_BYTES } from './formats/detect.js';
+import type { CaptureFormat, CapturedPacket, ReaderStats } from './types.js';
+
+export interface OpenCaptureOptions {
+  /** Unpack DPMI measurement frames (EtherType 0x0810) into the packets they carry. Default true. */
+  unpackDpmiFrames?: boolean;
+  /** Bytes per read, default 1 MiB. */
+  chunkSize?: number;
+}
+
+export interface CaptureFile {
+  format: CaptureFormat;
+  path: string;
+  /** Whether the file was gzip-compressed. */
+  gzip: boolean;
+  /** Delivered packets and every loss (reader and DPMI-frame level), live while iterating. */
+  readonly stats: ReaderStats;
+  /** DPMI measurement-frame counters (all zero when the file holds none). */
+  readonly frameStats: DpmiFrameStats;
+  /** First problem the reader or frame unpacker met, for a one-line report. */
+  readonly problem: string | undefined;
+  /**
+   * Packets in file order, in batches. A batch's `data` views stay valid until the next
+   * iteration step, so a consumer may await between batches. Iterate once.
+   */
+  batches(): AsyncIterable<readonly CapturedPacket[]>;
+  /** Releases the file when batches() is not run to its end. */
+  close(): Promise<void>;
+}
+
+const GZIP_MAGIC = [0x1f, 0x8b];
+
+async function openFile(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'r');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new SourceNotFoundError(`capture file not found: ${path}`, { cause: err });
+    if (code === 'EACCES' || code === 'EPERM') {
+      throw new MigscopeError(`permission denied reading capture file ${path}`, { cause: err });
+    }
+    throw new MigscopeError(`cannot open capture file ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Byte chunks of the file: a reused read buffer, or gunzip output for .gz files. */
+type ChunkSource = () => AsyncIterator<Uint8Array>;
+
+/** Opens a capture file, detecting its format from the magic bytes (gzip transparently). */
+export async function openCapture(path: string, opts: OpenCaptureOptions = {}): Promise<CaptureFile> {
+  const chunkSize = Math.max(64, opts.chunkSize ?? 1 << 20);
+  const fh = await openFile(path);
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    await fh.close();
+  };
+  try {
+    const head = new Uint8Array(DETECT_BYTES);
+    const { bytesRead } = await fh.read(head, 0, DETECT_BYTES, 0);
+    const gzip = bytesRead >= 2 && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1];
+    let chunks: ChunkSource;
+    let first: Uint8Array;
+    if (gzip) {
+      const it = fh.createReadStream({ autoClose: false, highWaterMark: chunkSize }).pipe(createGunzip({ chunkSize }))[
+        Symbol.asyncIterator
+      ]() as AsyncIterator<Uint8Array>;
+      // Decompressed bytes already pulled to detect the format are replayed first.
+      const pulled: Uint8Array[] = [];
+      let have = 0;
+      while (have < DETECT_BYTES) {
+        const r = await it.next();
+        if (r.done) break;
+        pulled.push(r.value);
+        have += r.value.length;
+      }
+      first = Buffer.concat(pulled).subarray(0, DETECT_BYTES);
+      chunks = () => replayThen(pulled, it);
+    } else {
+      first = head.subarray(0, bytesRead);
+      chunks = () => readChunks(fh, chunkSize);
+    }
+    const format = detectFormat(first);
+    if (!format) throw new UnknownFormatError(`${path}: not a pcap, pcapng or DPMI capture (${describeMagic(first)})`);
+    return makeCaptureFile(path, format, gzip, chunks, opts.unpackDpmiFrames ?? true, close);
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+async function* replayThen(pulled: Uint8Array[], rest: AsyncIterator<Uint8Array>): AsyncGenerator<Uint8Array> {
+  yield* pulled;
+  for (;;) {
+    const r = await rest.next();
+    if (r.done) return;
+    yield r.value;
+  }
+}
+
+async function* readChunks(fh: FileHandle, chunkSize: number): AsyncGenerator<Uint8Array> {
+  const buf = new Uint8Array(chunkSize);
+  let position = 0;
+  for (;;) {
+    const { bytesRead } = await fh.read(buf, 0, chunkSize, position);
+    if (bytesRead === 0) return;
+    position += bytesRead;
+    // The buffer is reused: the previous chunk's packets were consumed before this read.
+    yield buf.subarray(0, bytesRead);
+  }
+}
+
+function makeCaptureFile(
+  path: string,
+  format: CaptureFormat,
+  gzip: boolean,
+  chunks: ChunkSource,
+  unpack: boolean,
+  close: () => Promise<void>,
+): CaptureFile {
+  let batch: CapturedPacket[] = [];
+  let delivered = 0;
+  let deliveredBytes = 0;
+  const collect = (pkt: CapturedPacket): void => {
+    delivered++;
+    deliveredBytes += pkt.data.length;
+    batch.push(pkt);
+  };
+  const unpacker = new DpmiUnpacker(collect);
+  const reader = createCaptureReader(format, unpack ? unpacker.sink : collect);
+  let started = false;
+  return {
+    format,
+    path,
+    gzip,
+    get stats(): ReaderStats {
+      const r = reader.stats;
+      const f = unpacker.stats;
+      return {
+        packets: delivered,
+        bytes: deliveredBytes,
+        malformedRecords: r.malformedRecords + f.malformedFrames,
+        truncated: r.truncated,
+        lostFrames: f.lostFrames,
+        duplicateFrames: f.duplicateFrames,
+      };
+    },
+    frameStats: unpacker.stats,
+    get problem(): string | undefined {
+      return reader.problem ?? unpacker.problem;
+    },
+    close,
+    batches(): AsyncIterable<readonly CapturedPacket[]> {
+      if (started) throw new MigscopeError(`${path}: batches() may be iterated only once`);
+      started = true;
+      return (async function* () {
+        try {
+          for await (const chunk of { [Symbol.asyncIterator]: chunks }) {
+            reader.push(chunk);
+            if (batch.length > 0) {
+              const out = batch;
+              batch = [];
+              yield out;
+            }
+          }
+          reader.end();
+          if (batch.length > 0) yield batch;
+        } catch (err) {
+          if (err instanceof MigscopeError) throw err;
+          throw new MigscopeError(`${path}: read failed: ${(err as Error).message}`, { cause: err });
+        } finally {
+          await close();
+        }
+      })();
+    },
+  };
+}

@@ -1,0 +1,142 @@
+import type { CaptureFormat, CaptureReader, CapturedPacket, PacketSink, ReaderStats } from '../types.js';
+
+export function newReaderStats(): ReaderStats {
+  return { packets: 0, bytes: 0, malformedRecords: 0, truncated: false, lostFrames: 0, duplicateFrames: 0 };
+}
+
+/**
+ * Result of one parsing step: > 0 = bytes consumed (a record emitted or skipped);
+ * < 0 = the record at `off` needs -result bytes in total (more than `avail`).
+ */
+export type StepResult = number;
+
+const INITIAL_TAIL = 4096;
+
+/**
+ * Chunk-agnostic push parser. Subclasses parse one record at a time with `step` on a
+ * contiguous region. A record straddling chunks is assembled in a small tail buffer
+ * (only the bytes it needs), everything else is parsed in place in the caller's chunk.
+ *
+ * Emitted `data` views point into the chunk or a tail buffer and stay intact until the
+ * next push(): the tail that outlives a push is always written into a buffer from which
+ * nothing was emitted during that push (two buffers, alternated).
+ */
+export abstract class PushParser implements CaptureReader {
+  abstract readonly format: CaptureFormat;
+  readonly stats: ReaderStats = newReaderStats();
+  /** Why parsing stopped or the first anomaly, for the one-line report. */
+  problem: string | undefined;
+  protected stopped = false;
+  private readonly bufs: Uint8Array[] = [new Uint8Array(INITIAL_TAIL), new Uint8Array(INITIAL_TAIL)];
+  private readonly views: DataView[] = this.bufs.map((b) => new DataView(b.buffer));
+  private readonly dirty = [false, false];
+  private cur = 0;
+  private tStart = 0;
+  private tEnd = 0;
+
+  constructor(protected readonly sink: PacketSink) {}
+
+  /** Parses one record at buf[off, off+avail). Must validate lengths before asking for more. */
+  protected abstract step(buf: Uint8Array, dv: DataView, off: number, avail: number): StepResult;
+
+  protected emit(pkt: CapturedPacket): void {
+    this.stats.packets++;
+    this.stats.bytes += pkt.data.length;
+    this.sink(pkt);
+  }
+
+  protected malformed(reason: string): void {
+    this.stats.malformedRecords++;
+    this.problem ??= reason;
+  }
+
+  /** A clear stop: the rest of the input is not parseable. */
+  protected stop(reason: string): void {
+    this.stats.malformedRecords++;
+    this.problem = reason;
+    this.stopped = true;
+  }
+
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  push(chunk: Uint8Array): void {
+    if (this.stopped || chunk.length === 0) return;
+    this.dirty[0] = this.dirty[1] = false;
+    let pos = 0;
+    // 1. Finish the record that straddles the previous chunk.
+    while (this.tEnd > this.tStart && !this.stopped) {
+      const avail = this.tEnd - this.tStart;
+      const r = this.step(this.bufs[this.cur]!, this.views[this.cur]!, this.tStart, avail);
+      if (r > 0) {
+        this.dirty[this.cur] = true;
+        this.tStart += Math.min(r, avail);
+        if (this.tStart >= this.tEnd) this.tStart = this.tEnd = 0;
+        continue;
+      }
+      const more = -r - avail;
+      const take = Math.min(more, chunk.length - pos);
+      this.makeRoom(take);
+      this.bufs[this.cur]!.set(chunk.subarray(pos, pos + take), this.tEnd);
+      this.tEnd += take;
+      pos += take;
+      if (take < more) return;
+    }
+    if (this.stopped) return this.discardTail();
+    // 2. Whole records inside the chunk, in place.
+    const dv = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    while (pos < chunk.length && !this.stopped) {
+      const r = this.step(chunk, dv, pos, chunk.length - pos);
+      if (r < 0) break;
+      pos += r;
+    }
+    if (this.stopped) return;
+    // 3. Keep the incomplete rest in a buffer nothing was emitted from in this push.
+    if (pos < chunk.length) {
+      this.tStart = this.tEnd = 0;
+      if (this.dirty[this.cur]) this.cur ^= 1;
+      if (this.dirty[this.cur]) this.replace(this.cur, chunk.length - pos);
+      this.makeRoom(chunk.length - pos);
+      this.bufs[this.cur]!.set(chunk.subarray(pos), 0);
+      this.tEnd = chunk.length - pos;
+    }
+  }
+
+  end(): void {
+    if (!this.stopped && this.tEnd > this.tStart) {
+      this.stats.truncated = true;
+      this.malformed(`truncated: ${this.tEnd - this.tStart} bytes of an incomplete record at the end`);
+    }
+    this.discardTail();
+    this.stopped = true;
+  }
+
+  private discardTail(): void {
+    this.tStart = this.tEnd = 0;
+  }
+
+  /** Room for `extra` more tail bytes; grows with the data actually present, never with a length field. */
+  private makeRoom(extra: number): void {
+    const buf = this.bufs[this.cur]!;
+    const len = this.tEnd - this.tStart;
+    if (this.tEnd + extra <= buf.length) return;
+    if (len + extra <= buf.length && !this.dirty[this.cur]) {
+      buf.copyWithin(0, this.tStart, this.tEnd);
+    } else {
+      const other = this.cur ^ 1;
+      const size = Math.max(len + extra, buf.length * 2);
+      if (this.dirty[other] || this.bufs[other]!.length < len + extra) this.replace(other, size);
+      this.bufs[other]!.set(buf.subarray(this.tStart, this.tEnd), 0);
+      this.cur = other;
+    }
+    this.tStart = 0;
+    this.tEnd = len;
+  }
+
+  private replace(i: number, size: number): void {
+    this.bufs[i] = new Uint8Array(Math.max(size, INITIAL_TAIL));
+    this.views[i] = new DataView(this.bufs[i]!.buffer);
+    this.dirty[i] = false;
+  }
+}

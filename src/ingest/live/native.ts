@@ -1,0 +1,129 @@
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import {
+  CaptureError, CapturePermissionError, FilterError, MigscopeError, SourceNotFoundError,
+} from '../../core/errors.js';
+import { CONTROL_BYTES, RECORD_HEADER_BYTES, RING_MAGIC } from './ring-layout.js';
+
+/** Where a capture reads from (the addon's view of runRingPipeline's sources). */
+export type NativeSource =
+  | { kind: 'file'; path: string; filter?: string }
+  | { kind: 'iface'; name: string; filter?: string; snaplen?: number; promisc?: boolean; bufferSize?: number; netns?: string; timeoutMs?: number; immediate?: boolean }
+  | { kind: 'dpmi-iface'; name: string; mampid?: string; multicast?: string; promisc?: boolean; bufferSize?: number; netns?: string; timeoutMs?: number }
+  /** Test producer: `count` deterministic records (see native/capture_session.h). */
+  | { kind: 'synthetic'; count: number; minLen: number; maxLen: number; blockWhenFull?: boolean };
+
+export interface RingCounters { written: number; dropped: number; droppedBytes: number }
+
+export interface NativeCaptureStats {
+  /** Packets (DPMI: inner capture records) and captured bytes the capture thread saw. */
+  packets: number;
+  bytes: number;
+  /** pcap_stats: ps_recv, ps_drop (kernel buffer full), ps_ifdrop (interface). */
+  kernelReceived: number;
+  kernelDrops: number;
+  interfaceDrops: number;
+  dpmiFrames: number;
+  dpmiLostFrames: number;
+  dpmiDuplicateFrames: number;
+  dpmiMalformedFrames: number;
+  dpmiFilteredRecords: number;
+  /** Times a file read waited for a consumer (files never drop). */
+  blockedWaits: number;
+  linkType: number;
+  rings: RingCounters[];
+}
+
+interface AddonCapture {
+  start(): void;
+  stop(): void;
+  stats(): NativeCaptureStats;
+}
+interface Addon {
+  pcapVersion(): string;
+  ringLayout: { controlBytes: number; recordHeaderBytes: number; magic: number };
+  Capture: new (options: Record<string, unknown>, rings: Uint8Array[], onEnd: (err: string | null) => void) => AddonCapture;
+}
+
+let cached: Addon | undefined;
+
+function addonPath(): string {
+  // src/ingest/live/native.ts or dist/src/ingest/live/native.js: find the repo root.
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(path.join(dir, 'binding.gyp'))) break;
+    dir = path.dirname(dir);
+  }
+  return path.join(dir, 'build', 'Release', 'migscope_native.node');
+}
+
+/** Loads build/Release/migscope_native.node (throws CaptureError naming the fix if absent). */
+export function loadNative(): Addon {
+  if (cached) return cached;
+  const file = addonPath();
+  if (!existsSync(file)) {
+    throw new CaptureError(`native capture addon not built (${file} missing): run \`npm run build:native\` (needs libpcap-dev)`);
+  }
+  const addon = createRequire(import.meta.url)(file) as Addon;
+  const l = addon.ringLayout;
+  if (l.controlBytes !== CONTROL_BYTES || l.recordHeaderBytes !== RECORD_HEADER_BYTES || l.magic !== RING_MAGIC) {
+    throw new CaptureError('native addon ring layout differs from src/ingest/live/ring-layout.ts: rebuild it');
+  }
+  cached = addon;
+  return addon;
+}
+
+export function nativeAvailable(): boolean {
+  try { loadNative(); return true; } catch { return false; }
+}
+
+export interface NativeCapture {
+  start(): void;
+  /** Breaks the capture loop and joins the thread; every ring then gets its EOF record. */
+  stop(): void;
+  stats(): NativeCaptureStats;
+  /** Resolves when the capture thread ended (EOF, stop); rejects on a capture error. */
+  readonly ended: Promise<void>;
+}
+
+/** Opens a source onto `rings` (synchronously: bad names, rights and filters throw here). */
+export function openNativeCapture(source: NativeSource, rings: Uint8Array[]): NativeCapture {
+  const addon = loadNative();
+  const options: Record<string, unknown> = { ...source };
+  if (source.kind === 'file') options.target = source.path;
+  if (source.kind === 'iface' || source.kind === 'dpmi-iface') options.target = source.name;
+  let resolveEnd!: () => void;
+  let rejectEnd!: (e: Error) => void;
+  const ended = new Promise<void>((res, rej) => { resolveEnd = res; rejectEnd = rej; });
+  ended.catch(() => undefined); // observed by whoever awaits it; never an unhandled rejection
+  let handle: AddonCapture;
+  try {
+    handle = new addon.Capture(options, rings, (err) => {
+      if (err === null) resolveEnd(); else rejectEnd(new CaptureError(`capture failed: ${err}`));
+    });
+  } catch (e) {
+    throw toTypedError(e, source);
+  }
+  return { start: () => handle.start(), stop: () => handle.stop(), stats: () => handle.stats(), ended };
+}
+
+function toTypedError(e: unknown, source: NativeSource): MigscopeError {
+  const code = (e as { code?: string }).code;
+  const msg = e instanceof Error ? e.message : String(e);
+  const what = source.kind === 'file' ? source.path : source.kind === 'synthetic' ? 'synthetic' : source.name;
+  switch (code) {
+    case 'NOT_FOUND':
+      return new SourceNotFoundError(`${source.kind === 'file' ? 'capture file' : 'interface'} ${what} not found: ${msg}`);
+    case 'PERMISSION':
+      return new CapturePermissionError(
+        `no permission to capture on ${what}: needs root or CAP_NET_RAW (and CAP_NET_ADMIN for promiscuous mode), e.g. \`setcap cap_net_raw,cap_net_admin+eip $(command -v node)\` (${msg})`);
+    case 'PROMISC_PERMISSION':
+      return new CapturePermissionError(`no permission for promiscuous mode on ${what}: needs CAP_NET_ADMIN (${msg})`);
+    case 'BAD_FILTER':
+      return new FilterError(msg);
+    default:
+      return new CaptureError(`cannot open ${what}: ${msg}`);
+  }
+}
