@@ -1,0 +1,272 @@
+import type { CapturedPacket } from '../ingest/types.js';
+import { PS_PER_S, type Picos } from '../core/time.js';
+import { analyzers as registeredAnalyzers } from '../protocols/registry.js';
+import type { AnomalyKind, Emit, ProtocolAnalyzer, ProtocolMessage } from '../protocols/types.js';
+import { ARP_NOT_ETHER_IPV4, decodeArp } from '../protocols/arp/index.js';
+import { decodeIcmpEcho } from '../protocols/icmp/index.js';
+import { AnomalyAggregator, type AnomalySite, NO_ENDPOINT, type PendingAnomaly } from './anomalies.js';
+import { Flow, type FlowContext } from './flow.js';
+import { FlowTable, symmetricHash } from './flow-table.js';
+import { formatDstIp, formatSrcIp } from './ip.js';
+import { EtherType, IpProto, PacketView, TcpFlag } from './packet-view.js';
+import { parsePacket } from './parse.js';
+import { newStats, type DissectorStats } from './stats.js';
+
+export interface DissectorOptions {
+  /** Stream analyzers to choose from (default: src/protocols/registry.ts). */
+  analyzers?: readonly ProtocolAnalyzer[];
+  /** Idle time (wire time) after which a flow is ended and forgotten. Default 120 s. */
+  flowTimeout?: Picos;
+  /** Out-of-order bytes buffered per TCP flow before skipping ahead. Default 4 MiB. */
+  maxFlowBufferBytes?: number;
+  /** Flows kept at once; the least recently used one is evicted past it. Default 100 000. */
+  maxFlows?: number;
+}
+
+/** How often (wire time) idle flows are expired and aggregated anomalies flushed. */
+const HOUSEKEEPING_INTERVAL = PS_PER_S;
+const FRAGMENT = 'IP fragment (not reassembled)';
+const INTERNAL = 'dissector internal error on this packet';
+const EVICTED = 'flow table full: least recently used flow evicted';
+
+/**
+ * Packets in, protocol messages out: L2–L4 parsing, the flow table, TCP reassembly and
+ * the choice of stream decoder, plus the datagram decoders (ICMP echo, ARP/RARP).
+ *
+ * Per-packet cost on the hot path (a known TCP flow, in-order segment): no allocation
+ * for parsing, lookup or reassembly; one Uint8Array view of the payload for the
+ * decoder (the StreamDecoder contract takes a Uint8Array). Strings (IP text) are built
+ * once per flow. Out-of-order segments are copied once into the flow's buffer.
+ * `packet()` never throws.
+ */
+export class Dissector {
+  readonly stats: DissectorStats = newStats();
+  private readonly pv = new PacketView();
+  private readonly table = new FlowTable<Flow>();
+  private readonly ctx: FlowContext;
+  private readonly aggregator: AnomalyAggregator;
+  private readonly global: AnomalySite;
+  private readonly flowTimeout: Picos;
+  private readonly maxFlows: number;
+  private nextFlowId = 1;
+  private nextHousekeeping: Picos = -1n;
+  private lastTs: Picos = 0n;
+
+  constructor(emit: Emit, opts: DissectorOptions = {}) {
+    const stats = this.stats;
+    const counted: Emit = (msg: ProtocolMessage) => {
+      stats.decoded[msg.protocol] = (stats.decoded[msg.protocol] ?? 0) + 1;
+      emit(msg);
+    };
+    this.aggregator = new AnomalyAggregator(counted);
+    stats.anomalies = this.aggregator.totals;
+    this.ctx = {
+      emit: counted,
+      anomalies: this.aggregator,
+      analyzers: opts.analyzers ?? registeredAnalyzers,
+      stats,
+      maxFlowBufferBytes: opts.maxFlowBufferBytes ?? 4 * 1024 * 1024,
+    };
+    this.flowTimeout = opts.flowTimeout ?? 120n * PS_PER_S;
+    this.maxFlows = Math.max(1, opts.maxFlows ?? 100_000);
+    this.global = {
+      id: -1, client: NO_ENDPOINT, server: NO_ENDPOINT,
+      anomalies: null as PendingAnomaly[] | null, anomalyDirty: false,
+    };
+  }
+
+  packet(pkt: CapturedPacket): void {
+    const stats = this.stats;
+    stats.packets++;
+    stats.bytes += pkt.wireLength;
+    const ts = pkt.ts;
+    if (ts > this.lastTs) this.lastTs = ts;
+    try {
+      if (ts >= this.nextHousekeeping) this.housekeeping(ts);
+      this.dispatch(pkt, ts);
+    } catch {
+      // A bug of ours must not stop the capture: count the packet as lost.
+      this.anomaly('malformed-packet', INTERNAL, ts);
+    }
+  }
+
+  /** Wire time has reached `now` (also called internally about once per second of wire time). */
+  tick(now: Picos): void {
+    try {
+      this.expire(now);
+      this.aggregator.flushDirty();
+    } catch {
+      this.anomaly('malformed-packet', INTERNAL, now);
+    }
+  }
+
+  /** End of input: end every flow (holes declared, decoders ended) and flush all counts. */
+  finish(ts?: Picos): void {
+    const at = ts ?? this.lastTs;
+    for (const f of this.table.all()) this.drop(f, at);
+    this.stats.flows.active = this.table.size;
+    this.aggregator.flushDirty();
+    this.aggregator.flush(this.global);
+  }
+
+  /** Flows currently tracked (for tests and diagnostics). */
+  get flows(): readonly Flow[] {
+    return this.table.all();
+  }
+
+  private housekeeping(ts: Picos): void {
+    this.nextHousekeeping = ts + HOUSEKEEPING_INTERVAL;
+    this.expire(ts);
+    this.aggregator.flushDirty();
+  }
+
+  private expire(now: Picos): void {
+    const limit = now - this.flowTimeout;
+    for (let f = this.table.oldest(); f !== null && f.lastTs < limit; f = this.table.oldest()) {
+      if (!f.closed) this.stats.flows.timedOut++;
+      this.drop(f, now);
+    }
+    this.stats.flows.active = this.table.size;
+  }
+
+  private drop(f: Flow, ts: Picos): void {
+    this.table.remove(f);
+    f.finalize(ts);
+  }
+
+  private anomaly(kind: AnomalyKind, reason: string, ts: Picos): void {
+    this.aggregator.report(this.global, kind, reason, 1, ts);
+  }
+
+  private dispatch(pkt: CapturedPacket, ts: Picos): void {
+    const pv = this.pv;
+    const b = pkt.data;
+    const err = parsePacket(b, pkt.linkType, pkt.wireLength, pv);
+    if (err !== null) {
+      this.stats.malformedPackets++;
+      this.anomaly('malformed-packet', err, ts);
+      return;
+    }
+    if (pv.ipVersion === 0) {
+      const et = pv.etherType;
+      if (et === EtherType.ARP || et === EtherType.RARP) this.arp(b, ts);
+      else this.stats.otherPackets++;
+      return;
+    }
+    if (pv.fragment) {
+      this.stats.fragments++;
+      this.anomaly('ip-fragment', FRAGMENT, ts);
+      return;
+    }
+    const proto = pv.ipProto;
+    if (proto === IpProto.TCP) this.tcp(b, pkt.wireLength, ts);
+    else if (proto === IpProto.UDP) this.udp(pkt.wireLength, ts);
+    else if (proto === (pv.ipVersion === 6 ? IpProto.ICMPv6 : IpProto.ICMP)) this.icmp(b, ts);
+    else this.stats.otherPackets++;
+  }
+
+  private tcp(b: Uint8Array, wireLength: number, ts: Picos): void {
+    const pv = this.pv;
+    this.stats.tcpPackets++;
+    const flags = pv.tcpFlags;
+    const synOnly = (flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN;
+    const hash = symmetricHash(pv);
+    let f = this.table.lookup(pv, hash);
+    let c2s = this.table.lastWasC2s;
+    if (f !== null && synOnly && f.isNewConnection(pv.seq)) {
+      // The 5-tuple is reused by a new connection: end the old one first.
+      this.drop(f, ts);
+      f = null;
+    }
+    if (f === null) {
+      f = this.newFlow(hash, ts, synOnly ? 'src' : (flags & TcpFlag.SYN) !== 0 ? 'dst' : 'guess');
+      c2s = this.table.lastWasC2s;
+    } else this.table.touch(f, ts);
+    if (c2s) { f.c2sPackets++; f.c2sBytes += wireLength; } else { f.s2cPackets++; f.s2cBytes += wireLength; }
+    const wireLen = pv.payloadWireLength;
+    let payload: Uint8Array | null = null;
+    if (wireLen > 0 && pv.payloadLength > 0) {
+      const cap = pv.payloadLength < wireLen ? pv.payloadLength : wireLen;
+      payload = b.subarray(pv.payloadOffset, pv.payloadOffset + cap);
+    }
+    const before = f.c2s!.retransmissions + f.s2c!.retransmissions;
+    f.tcpSegment(c2s, flags, pv.seq, pv.ack, payload ?? EMPTY, wireLen, ts);
+    this.stats.tcp.retransmissions += f.c2s!.retransmissions + f.s2c!.retransmissions - before;
+  }
+
+  private udp(wireLength: number, ts: Picos): void {
+    const pv = this.pv;
+    this.stats.udpPackets++;
+    const hash = symmetricHash(pv);
+    let f = this.table.lookup(pv, hash);
+    let c2s = this.table.lastWasC2s;
+    if (f === null) {
+      f = this.newFlow(hash, ts, 'guess');
+      c2s = this.table.lastWasC2s;
+    } else this.table.touch(f, ts);
+    if (c2s) { f.c2sPackets++; f.c2sBytes += wireLength; } else { f.s2cPackets++; f.s2cBytes += wireLength; }
+    if (pv.payloadWireLength > 0) f.udpDatagram(ts);
+  }
+
+  /**
+   * A flow for the packet in `pv`. `client`: 'src' (a SYN), 'dst' (a SYN-ACK), or
+   * 'guess' (mid-stream): the side on an analyzer's port is the server, else the higher
+   * port is the client. Sets `table.lastWasC2s` for the packet.
+   */
+  private newFlow(hash: number, ts: Picos, client: 'src' | 'dst' | 'guess'): Flow {
+    const pv = this.pv;
+    if (this.table.size >= this.maxFlows) {
+      const victim = this.table.oldest()!;
+      if (!victim.closed) {
+        this.stats.flows.evicted++;
+        this.aggregator.report(victim, 'flow-memory', EVICTED, 1, ts);
+      }
+      this.drop(victim, ts);
+    }
+    let srcIsClient: boolean;
+    if (client === 'src') srcIsClient = true;
+    else if (client === 'dst') srcIsClient = false;
+    else {
+      const an = this.ctx.analyzers;
+      if (Flow.isKnownPort(an, pv.dstPort)) srcIsClient = true;
+      else if (Flow.isKnownPort(an, pv.srcPort)) srcIsClient = false;
+      else srcIsClient = pv.srcPort >= pv.dstPort;
+    }
+    const src = { ip: formatSrcIp(pv), port: pv.srcPort };
+    const dst = { ip: formatDstIp(pv), port: pv.dstPort };
+    const f = new Flow(
+      this.nextFlowId++, pv.ipProto === IpProto.TCP ? 'tcp' : 'udp',
+      srcIsClient ? src : dst, srcIsClient ? dst : src, client === 'guess', this.ctx, ts,
+    );
+    FlowTable.setKey(f, pv, hash, srcIsClient);
+    this.table.insert(f, ts);
+    this.table.lastWasC2s = srcIsClient;
+    this.stats.flows.created++;
+    this.stats.flows.active = this.table.size;
+    return f;
+  }
+
+  private icmp(b: Uint8Array, ts: Picos): void {
+    const pv = this.pv;
+    this.stats.icmpPackets++;
+    const t = b[pv.l4Offset];
+    // Only echo messages build endpoint strings; other ICMP types cost nothing.
+    const v6 = pv.ipVersion === 6;
+    if (t !== (v6 ? 128 : 8) && t !== (v6 ? 129 : 0)) return;
+    const res = decodeIcmpEcho(b, pv.l4Offset, pv.l4End, v6, ts,
+      { ip: formatSrcIp(pv), port: 0 }, { ip: formatDstIp(pv), port: 0 });
+    if (typeof res === 'string') { this.stats.malformedPackets++; this.anomaly('malformed-packet', res, ts); }
+    else if (res !== null) this.ctx.emit(res);
+  }
+
+  private arp(b: Uint8Array, ts: Picos): void {
+    this.stats.arpPackets++;
+    const pv = this.pv;
+    const res = decodeArp(b, pv.l3Offset, b.length, pv.etherType, ts);
+    if (res === ARP_NOT_ETHER_IPV4) return;
+    if (typeof res === 'string') { this.stats.malformedPackets++; this.anomaly('malformed-packet', res, ts); }
+    else if (res !== null) this.ctx.emit(res);
+  }
+}
+
+const EMPTY = new Uint8Array(0);

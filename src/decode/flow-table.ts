@@ -1,0 +1,148 @@
+import type { Picos } from '../core/time.js';
+import type { PacketView } from './packet-view.js';
+import type { Endpoint, Transport } from './types.js';
+
+/**
+ * Connection lookup without building a key string per packet: a symmetric 32-bit hash of
+ * (addresses, ports, protocol) selects a chain of entries compared field by field.
+ * Entries are also on a doubly linked LRU list ordered by last packet time, so idle
+ * expiry and eviction pop from the head in O(1).
+ * Allocation per packet: none for a known flow.
+ */
+export class FlowEntry {
+  // Key: side A is the client (as decided when the flow was created).
+  a0 = 0; a1 = 0; a2 = 0; a3 = 0; aPort = 0;
+  b0 = 0; b1 = 0; b2 = 0; b3 = 0; bPort = 0;
+  ipVersion = 4;
+  proto = 0;
+  hash = 0;
+  nextInBucket: FlowEntry | null = null;
+  lruPrev: FlowEntry | null = null;
+  lruNext: FlowEntry | null = null;
+  lastTs: Picos = 0n;
+  inTable = false;
+
+  constructor(
+    readonly id: number,
+    readonly transport: Transport,
+    readonly client: Endpoint,
+    readonly server: Endpoint,
+  ) {}
+}
+
+function mix(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+/** Same value for both directions of a connection. */
+export function symmetricHash(pv: PacketView): number {
+  const s = mix(pv.src0 ^ mix(pv.src1 ^ mix(pv.src2 ^ mix(pv.src3 ^ pv.srcPort))));
+  const d = mix(pv.dst0 ^ mix(pv.dst1 ^ mix(pv.dst2 ^ mix(pv.dst3 ^ pv.dstPort))));
+  return ((s + d) ^ pv.ipProto) | 0;
+}
+
+export class FlowTable<F extends FlowEntry> {
+  private readonly buckets = new Map<number, F>();
+  private head: F | null = null;
+  private tail: F | null = null;
+  size = 0;
+  /** Set by `lookup`: true when the packet travels client → server. */
+  lastWasC2s = true;
+
+  /** The flow of this packet (pv already parsed, `hash` = symmetricHash(pv)), or null. */
+  lookup(pv: PacketView, hash: number): F | null {
+    let e = this.buckets.get(hash) ?? null;
+    while (e !== null) {
+      if (e.proto === pv.ipProto && e.ipVersion === pv.ipVersion) {
+        if (e.aPort === pv.srcPort && e.bPort === pv.dstPort
+          && e.a3 === pv.src3 && e.b3 === pv.dst3 && e.a2 === pv.src2 && e.b2 === pv.dst2
+          && e.a1 === pv.src1 && e.b1 === pv.dst1 && e.a0 === pv.src0 && e.b0 === pv.dst0) {
+          this.lastWasC2s = true;
+          return e;
+        }
+        if (e.aPort === pv.dstPort && e.bPort === pv.srcPort
+          && e.a3 === pv.dst3 && e.b3 === pv.src3 && e.a2 === pv.dst2 && e.b2 === pv.src2
+          && e.a1 === pv.dst1 && e.b1 === pv.src1 && e.a0 === pv.dst0 && e.b0 === pv.src0) {
+          this.lastWasC2s = false;
+          return e;
+        }
+      }
+      e = e.nextInBucket as F | null;
+    }
+    return null;
+  }
+
+  /** Fill the key of a new entry from the packet; `srcIsClient` says which side is A. */
+  static setKey(e: FlowEntry, pv: PacketView, hash: number, srcIsClient: boolean): void {
+    e.ipVersion = pv.ipVersion; e.proto = pv.ipProto; e.hash = hash;
+    if (srcIsClient) {
+      e.a0 = pv.src0; e.a1 = pv.src1; e.a2 = pv.src2; e.a3 = pv.src3; e.aPort = pv.srcPort;
+      e.b0 = pv.dst0; e.b1 = pv.dst1; e.b2 = pv.dst2; e.b3 = pv.dst3; e.bPort = pv.dstPort;
+    } else {
+      e.a0 = pv.dst0; e.a1 = pv.dst1; e.a2 = pv.dst2; e.a3 = pv.dst3; e.aPort = pv.dstPort;
+      e.b0 = pv.src0; e.b1 = pv.src1; e.b2 = pv.src2; e.b3 = pv.src3; e.bPort = pv.srcPort;
+    }
+  }
+
+  insert(e: F, ts: Picos): void {
+    e.nextInBucket = this.buckets.get(e.hash) ?? null;
+    this.buckets.set(e.hash, e);
+    e.inTable = true;
+    e.lastTs = ts;
+    this.linkTail(e);
+    this.size++;
+  }
+
+  remove(e: F): void {
+    if (!e.inTable) return;
+    e.inTable = false;
+    let prev: FlowEntry | null = null;
+    let cur: FlowEntry | null = this.buckets.get(e.hash) ?? null;
+    while (cur !== null && cur !== e) { prev = cur; cur = cur.nextInBucket; }
+    if (cur !== null) {
+      if (prev === null) {
+        if (e.nextInBucket === null) this.buckets.delete(e.hash);
+        else this.buckets.set(e.hash, e.nextInBucket as F);
+      } else prev.nextInBucket = e.nextInBucket;
+    }
+    e.nextInBucket = null;
+    this.unlink(e);
+    this.size--;
+  }
+
+  /** A packet for this flow: now the most recently used. */
+  touch(e: F, ts: Picos): void {
+    e.lastTs = ts;
+    if (this.tail === e) return;
+    this.unlink(e);
+    this.linkTail(e);
+  }
+
+  /** Least recently used flow, or null. */
+  oldest(): F | null {
+    return this.head;
+  }
+
+  /** All flows, oldest first (a snapshot: safe to remove while iterating). */
+  all(): F[] {
+    const out: F[] = [];
+    for (let e = this.head; e !== null; e = e.lruNext as F | null) out.push(e);
+    return out;
+  }
+
+  private linkTail(e: F): void {
+    e.lruPrev = this.tail;
+    e.lruNext = null;
+    if (this.tail !== null) this.tail.lruNext = e; else this.head = e;
+    this.tail = e;
+  }
+
+  private unlink(e: F): void {
+    if (e.lruPrev !== null) e.lruPrev.lruNext = e.lruNext; else this.head = e.lruNext as F | null;
+    if (e.lruNext !== null) e.lruNext.lruPrev = e.lruPrev; else this.tail = e.lruPrev as F | null;
+    e.lruPrev = null;
+    e.lruNext = null;
+  }
+}

@@ -1,0 +1,245 @@
+import type { Picos } from '../core/time.js';
+import type {
+  AnomalyKind, Emit, ProtocolAnalyzer, ProtocolName, StreamDecoder, TcpSegmentMarker,
+} from '../protocols/types.js';
+import type { AnomalyAggregator, AnomalySite, PendingAnomaly } from './anomalies.js';
+import { FlowEntry } from './flow-table.js';
+import { type BufferBudget, type ReassemblySink, StreamReassembler } from './reassembly.js';
+import type { DissectorStats } from './stats.js';
+import type { Direction, Endpoint, FlowInfo, Transport } from './types.js';
+
+/** What a flow needs from its Dissector. One object shared by all flows. */
+export interface FlowContext {
+  /** Counts per protocol, then hands on. */
+  emit: Emit;
+  anomalies: AnomalyAggregator;
+  analyzers: readonly ProtocolAnalyzer[];
+  stats: DissectorStats;
+  maxFlowBufferBytes: number;
+}
+
+export const ProtoState = { Undecided: 0, Decoding: 1, Skip: 2, Failed: 3 } as const;
+export type ProtoState = (typeof ProtoState)[keyof typeof ProtoState];
+
+/** Server→client bytes held while we wait for the client's first bytes to probe. */
+const MAX_PENDING_BYTES = 64 * 1024;
+const UNKNOWN = 'no analyzer matched the server port or the first client bytes';
+const DECODER_THREW = 'decoder threw: flow no longer decoded';
+
+const M_SYN = 1, M_SYNACK = 2, M_FIN_C2S = 4, M_FIN_S2C = 8, M_RST_C2S = 16, M_RST_S2C = 32;
+
+interface PendingChunk { dir: Direction; data: Uint8Array | null; len: number; ts: Picos }
+
+/** One direction's sink: forwards reassembled bytes to the flow. */
+class DirectionSink implements ReassemblySink {
+  constructor(private readonly flow: Flow, private readonly dir: Direction) {}
+  deliver(bytes: Uint8Array, ts: Picos): void { this.flow.onData(this.dir, bytes, ts); }
+  gap(length: number, ts: Picos): void { this.flow.onGap(this.dir, length, ts); }
+  anomaly(kind: AnomalyKind, reason: string, count: number, ts: Picos): void {
+    this.flow.ctx.anomalies.report(this.flow, kind, reason, count, ts);
+  }
+  end(ts: Picos): void { this.flow.onEnd(this.dir, ts); }
+}
+
+/**
+ * A TCP or UDP connection: FlowInfo for the decoders, a hash-table entry, an anomaly
+ * site, and (TCP) two reassemblers feeding one protocol decoder.
+ */
+export class Flow extends FlowEntry implements FlowInfo, AnomalySite {
+  anomalies: PendingAnomaly[] | null = null;
+  anomalyDirty = false;
+  c2s: StreamReassembler | null = null;
+  s2c: StreamReassembler | null = null;
+  state: ProtoState = ProtoState.Undecided;
+  protocol: ProtocolName | null = null;
+  /** ISN of the client's SYN, -1 when no SYN was seen. */
+  synIsn = -1;
+  /** Both directions ended (FIN delivered or RST): later packets are stragglers. */
+  closed = false;
+  /** Decoders ended and buffers released. */
+  finalized = false;
+  firstTs: Picos;
+  /** Packets and wire bytes per direction (for cross-checks with other tools). */
+  c2sPackets = 0; c2sBytes = 0; s2cPackets = 0; s2cBytes = 0;
+  private decoder: StreamDecoder | null = null;
+  private pending: PendingChunk[] | null = null;
+  private pendingBytes = 0;
+  private markers = 0;
+  private hadData = false;
+  private budget: BufferBudget;
+
+  constructor(
+    id: number, transport: Transport, client: Endpoint, server: Endpoint,
+    readonly midstream: boolean, readonly ctx: FlowContext, ts: Picos,
+  ) {
+    super(id, transport, client, server);
+    this.firstTs = ts;
+    this.budget = { used: 0, max: ctx.maxFlowBufferBytes };
+    if (transport === 'tcp') {
+      this.c2s = new StreamReassembler(new DirectionSink(this, 'c2s'), this.budget);
+      this.s2c = new StreamReassembler(new DirectionSink(this, 's2c'), this.budget);
+    }
+    for (const a of ctx.analyzers) {
+      if (a.ports.includes(server.port)) { this.start(a); break; }
+    }
+  }
+
+  /** Is the port one an analyzer listens on? Used to guess the server of a mid-stream flow. */
+  static isKnownPort(analyzers: readonly ProtocolAnalyzer[], port: number): boolean {
+    for (const a of analyzers) if (a.ports.includes(port)) return true;
+    return false;
+  }
+
+  /**
+   * One TCP segment. `payload` is the captured payload view, `wireLen` its length on
+   * the wire; seq/ack/flags come from the parsed header.
+   */
+  tcpSegment(c2s: boolean, flags: number, seq: number, ack: number, payload: Uint8Array | null, wireLen: number, ts: Picos): void {
+    const dir: Direction = c2s ? 'c2s' : 's2c';
+    const r = c2s ? this.c2s! : this.s2c!;
+    const peer = c2s ? this.s2c! : this.c2s!;
+    const syn = (flags & 0x02) !== 0;
+    if (syn) {
+      if ((flags & 0x10) === 0) {
+        if ((this.markers & M_SYN) === 0) { this.markers |= M_SYN; this.marker('syn', dir, ts); }
+        if (c2s && this.synIsn < 0) this.synIsn = seq;
+      } else if ((this.markers & M_SYNACK) === 0) {
+        this.markers |= M_SYNACK;
+        this.marker('syn-ack', dir, ts);
+      }
+      r.initFromSyn(seq);
+    }
+    const live = this.state === ProtoState.Decoding || this.state === ProtoState.Undecided;
+    if (live && (flags & 0x10) !== 0) peer.acked(ack, ts);
+    const dataSeq = syn ? (seq + 1) >>> 0 : seq;
+    if (live && wireLen > 0 && payload !== null) r.segment(dataSeq, payload, wireLen, ts);
+    if ((flags & 0x01) !== 0) {
+      const bit = c2s ? M_FIN_C2S : M_FIN_S2C;
+      if ((this.markers & bit) === 0) { this.markers |= bit; this.marker('fin', dir, ts); }
+      r.fin((dataSeq + wireLen) >>> 0, ts);
+    }
+    if ((flags & 0x04) !== 0) {
+      const bit = c2s ? M_RST_C2S : M_RST_S2C;
+      if ((this.markers & bit) === 0) { this.markers |= bit; this.marker('rst', dir, ts); }
+      this.c2s!.close(ts);
+      this.s2c!.close(ts);
+    }
+    if (this.c2s!.ended && this.s2c!.ended && !this.closed) {
+      this.closed = true;
+      this.ctx.anomalies.flush(this);
+    }
+  }
+
+  /** Would a SYN with this ISN start a new connection on this 5-tuple? */
+  isNewConnection(isn: number): boolean {
+    if (this.closed) return this.synIsn !== isn;
+    if (this.synIsn >= 0) return this.synIsn !== isn;
+    return this.c2s !== null && (this.c2s.initialized || this.s2c!.initialized);
+  }
+
+  /** A UDP datagram: no decoder exists for UDP yet, so its payload is counted and skipped. */
+  udpDatagram(ts: Picos): void {
+    if (this.state === ProtoState.Undecided) this.giveUp(ts);
+  }
+
+  /** End of the flow (timeout, eviction, end of capture): deliver, declare holes, end decoders. */
+  finalize(ts: Picos): void {
+    if (this.finalized) return;
+    this.finalized = true;
+    if (this.c2s !== null) { this.c2s.close(ts); this.s2c!.close(ts); }
+    if (this.state === ProtoState.Undecided && this.hadData) this.giveUp(ts);
+    this.pending = null;
+    this.ctx.anomalies.flush(this);
+  }
+
+  onData(dir: Direction, bytes: Uint8Array, ts: Picos): void {
+    this.hadData = true;
+    if (this.state === ProtoState.Undecided) {
+      if (dir === 'c2s') this.probe(bytes, ts);
+      else this.hold(dir, bytes.slice(), bytes.length, ts);
+      // probe() may have started a decoder (and replayed the held bytes).
+      if ((this.state as ProtoState) !== ProtoState.Decoding || dir === 's2c') return;
+    }
+    if (this.state !== ProtoState.Decoding) return;
+    this.ctx.stats.tcp.deliveredBytes += bytes.length;
+    try {
+      this.decoder!.data(dir, bytes, ts, this.ctx.emit);
+    } catch {
+      this.fail(ts);
+    }
+  }
+
+  onGap(dir: Direction, length: number, ts: Picos): void {
+    this.ctx.stats.tcp.holeBytes += length;
+    if (this.state === ProtoState.Undecided) { this.hold(dir, null, length, ts); return; }
+    if (this.state !== ProtoState.Decoding) return;
+    try {
+      this.decoder!.gap(dir, length, ts, this.ctx.emit);
+    } catch {
+      this.fail(ts);
+    }
+  }
+
+  onEnd(dir: Direction, ts: Picos): void {
+    if (this.state !== ProtoState.Decoding) return;
+    try {
+      this.decoder!.end(dir, ts, this.ctx.emit);
+    } catch {
+      this.fail(ts);
+    }
+  }
+
+  private start(a: ProtocolAnalyzer): void {
+    this.decoder = a.create(this);
+    this.protocol = a.name;
+    this.state = ProtoState.Decoding;
+    const byProto = this.ctx.stats.flows.byProtocol;
+    byProto[a.name] = (byProto[a.name] ?? 0) + 1;
+  }
+
+  /** First client bytes of a flow no port matched: ask each analyzer. */
+  private probe(first: Uint8Array, ts: Picos): void {
+    for (const a of this.ctx.analyzers) {
+      let yes = false;
+      try { yes = a.probe(first, this); } catch { yes = false; }
+      if (!yes) continue;
+      try { this.start(a); } catch { this.fail(ts); return; }
+      const held = this.pending;
+      this.pending = null;
+      if (held !== null) {
+        for (const c of held) {
+          if (this.state !== ProtoState.Decoding) return;
+          if (c.data !== null) this.onData(c.dir, c.data, c.ts); else this.onGap(c.dir, c.len, c.ts);
+        }
+      }
+      return;
+    }
+    this.giveUp(ts);
+  }
+
+  private hold(dir: Direction, data: Uint8Array | null, len: number, ts: Picos): void {
+    if (data !== null && this.pendingBytes + len > MAX_PENDING_BYTES) { this.giveUp(ts); return; }
+    if (data !== null) this.pendingBytes += len;
+    (this.pending ??= []).push({ dir, data, len, ts });
+  }
+
+  private giveUp(ts: Picos): void {
+    this.state = ProtoState.Skip;
+    this.pending = null;
+    this.ctx.anomalies.report(this, 'unknown-protocol', UNKNOWN, 1, ts);
+  }
+
+  private fail(ts: Picos): void {
+    this.state = ProtoState.Failed;
+    this.decoder = null;
+    this.ctx.anomalies.report(this, 'protocol-error', DECODER_THREW, 1, ts);
+  }
+
+  private marker(kind: TcpSegmentMarker['kind'], dir: Direction, ts: Picos): void {
+    const c2s = dir === 'c2s';
+    this.ctx.emit({
+      protocol: 'tcp', kind, dir, ts, tsEnd: ts, flowId: this.id,
+      src: c2s ? this.client : this.server, dst: c2s ? this.server : this.client,
+    });
+  }
+}

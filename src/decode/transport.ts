@@ -1,0 +1,42 @@
+import { be16, be32, type PacketView, type ParseError } from './packet-view.js';
+
+/**
+ * TCP / UDP header parsers over `pv.l4Offset … pv.l4End`. They set ports and the payload
+ * bounds: `payloadLength` is what was captured, `payloadWireLength` what the sender sent
+ * (they differ when a snaplen cut the packet). Allocation per call: none.
+ */
+
+/** TCP: options (MSS, window scale, SACK, timestamps) are skipped by the data offset. */
+export function parseTcp(b: Uint8Array, pv: PacketView): ParseError | null {
+  const off = pv.l4Offset;
+  if (off + 20 > pv.l4End) return 'truncated TCP header';
+  const hlen = (b[off + 12]! >> 4) * 4;
+  if (hlen < 20) return 'TCP data offset below 20';
+  if (hlen > pv.l4WireLength) return 'TCP header longer than IP payload';
+  if (off + hlen > pv.l4End) return 'truncated TCP options';
+  pv.srcPort = be16(b, off);
+  pv.dstPort = be16(b, off + 2);
+  pv.seq = be32(b, off + 4);
+  pv.ack = be32(b, off + 8);
+  pv.tcpFlags = b[off + 13]!;
+  pv.payloadOffset = off + hlen;
+  pv.payloadLength = pv.l4End - pv.payloadOffset;
+  pv.payloadWireLength = pv.l4WireLength - hlen;
+  return null;
+}
+
+export function parseUdp(b: Uint8Array, pv: PacketView): ParseError | null {
+  const off = pv.l4Offset;
+  if (off + 8 > pv.l4End) return 'truncated UDP header';
+  const len = be16(b, off + 4);
+  if (len !== 0 && len < 8) return 'UDP length below 8';
+  pv.srcPort = be16(b, off);
+  pv.dstPort = be16(b, off + 2);
+  pv.payloadOffset = off + 8;
+  // A UDP length of 0 happens with GSO / jumbograms: trust the IP payload length.
+  const wire = len === 0 || len > pv.l4WireLength ? pv.l4WireLength - 8 : len - 8;
+  pv.payloadWireLength = wire;
+  const capturedEnd = pv.payloadOffset + wire;
+  pv.payloadLength = (capturedEnd < pv.l4End ? capturedEnd : pv.l4End) - pv.payloadOffset;
+  return null;
+}
