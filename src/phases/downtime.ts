@@ -1,0 +1,137 @@
+import { PS_PER_US, type Picos } from '../core/time.js';
+import type { IcmpEcho } from '../protocols/types.js';
+import type { Migration } from './migration.js';
+
+const MAX_UNANSWERED = 100_000;
+const INTERVAL_SAMPLES = 33;
+/** A ping stream counts as "active" at a switch-over if it sent a request this recently. */
+const ACTIVE_WINDOW: Picos = 1_000_000_000_000n;
+
+/** One echo "conversation": ping client → target, one ICMP identifier. */
+class PingStream {
+  lastReplyTs?: Picos;
+  lastRequestTs?: Picos;
+  /** Sequence numbers of requests not answered yet, in send order. */
+  unanswered: number[] = [];
+  deltas: Picos[] = [];
+
+  request(msg: IcmpEcho): void {
+    if (this.lastRequestTs !== undefined) {
+      this.deltas.push(msg.ts - this.lastRequestTs);
+      if (this.deltas.length > INTERVAL_SAMPLES) this.deltas.shift();
+    }
+    this.lastRequestTs = msg.ts;
+    this.unanswered.push(msg.seq);
+    if (this.unanswered.length > MAX_UNANSWERED) this.unanswered.shift();
+  }
+
+  /** Answers `seq`: returns how many older requests are now known never to be answered. */
+  reply(seq: number): number {
+    const at = this.unanswered.indexOf(seq);
+    if (at < 0) return 0;
+    this.unanswered.splice(0, at + 1);
+    return at;
+  }
+
+  /** The ping interval: median request spacing, to the microsecond (1 ms in the study). */
+  interval(): Picos {
+    if (this.deltas.length === 0) return 1_000_000_000n;
+    const sorted = [...this.deltas].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const median = sorted[sorted.length >> 1]!;
+    return ((median + PS_PER_US / 2n) / PS_PER_US) * PS_PER_US;
+  }
+}
+
+interface Waiter {
+  migration: Migration;
+  switchover: Picos;
+  /** Candidate gaps seen on streams that answered normally across the switch-over. */
+  candidates: { gap: Picos; lost: number; interval: Picos; at: Picos }[];
+  activeStreams: number;
+}
+
+/**
+ * Downtime from the ICMP echo replies around each switch-over: the gap between the
+ * last reply before it and the first reply after it. With several ping streams (one
+ * per VM) the stream whose replies stop at the switch-over is the migrating VM's.
+ */
+export class DowntimeTracker {
+  private readonly streams = new Map<string, PingStream>();
+  private readonly waiters: Waiter[] = [];
+
+  onEcho(msg: IcmpEcho): void {
+    if (msg.kind === 'echo-request') {
+      const key = `${msg.src.ip}>${msg.dst.ip}#${msg.id}`;
+      let s = this.streams.get(key);
+      if (!s) {
+        s = new PingStream();
+        this.streams.set(key, s);
+      }
+      s.request(msg);
+      return;
+    }
+    const s = this.streams.get(`${msg.dst.ip}>${msg.src.ip}#${msg.id}`);
+    if (!s) return;
+    const before = s.lastReplyTs;
+    const lost = s.reply(msg.seq);
+    if (before !== undefined) this.resolve(s, before, msg.ts, lost);
+    s.lastReplyTs = msg.ts;
+  }
+
+  /** The VM of `migration` paused at `ts`: wait for its ping stream to answer again. */
+  onSwitchover(migration: Migration, ts: Picos): void {
+    let active = 0;
+    for (const s of this.streams.values()) {
+      if (s.lastRequestTs !== undefined && ts - s.lastRequestTs <= ACTIVE_WINDOW) active++;
+    }
+    if (active === 0) return;
+    this.waiters.push({ migration, switchover: ts, candidates: [], activeStreams: active });
+  }
+
+  /** Migration closing with its downtime undecided: take the largest gap seen. */
+  settle(migration: Migration): void {
+    const i = this.waiters.findIndex((w) => w.migration === migration);
+    if (i < 0) return;
+    const w = this.waiters[i]!;
+    this.waiters.splice(i, 1);
+    const best = w.candidates.reduce<Waiter['candidates'][number] | undefined>(
+      (b, c) => (b === undefined || c.gap > b.gap ? c : b), undefined);
+    if (best) this.report(w, best);
+  }
+
+  private resolve(s: PingStream, lastBefore: Picos, firstAfter: Picos, lost: number): void {
+    for (let i = 0; i < this.waiters.length; i++) {
+      const w = this.waiters[i]!;
+      if (!(lastBefore <= w.switchover && firstAfter > w.switchover)) continue;
+      const gap = firstAfter - lastBefore;
+      const interval = s.interval();
+      if (gap > 2n * interval || w.activeStreams === 1) {
+        this.waiters.splice(i, 1);
+        this.report(w, { gap, lost, interval, at: firstAfter });
+        return; // one outage belongs to one migration
+      }
+      w.candidates.push({ gap, lost, interval, at: firstAfter });
+      if (w.candidates.length >= w.activeStreams) {
+        this.waiters.splice(i, 1);
+        this.settleWaiter(w);
+        return;
+      }
+    }
+  }
+
+  private settleWaiter(w: Waiter): void {
+    const best = w.candidates.reduce((b, c) => (c.gap > b.gap ? c : b));
+    this.report(w, best);
+  }
+
+  /** The event's ts is the first reply after the outage: the marker that proves it ended. */
+  private report(w: Waiter, c: Waiter['candidates'][number]): void {
+    const m = w.migration;
+    m.downtime = c.gap;
+    m.lostPings = c.lost;
+    m.emit({
+      type: 'downtime', migration: '', ts: c.at,
+      duration: c.gap, lost: c.lost, lostDuration: BigInt(c.lost) * c.interval,
+    });
+  }
+}

@@ -1,0 +1,119 @@
+import { channels } from '../core/diagnostics.js';
+import type { Picos } from '../core/time.js';
+import type { AnomalyKind, ProtocolMessage } from '../protocols/types.js';
+import { AnomalyAggregator } from './anomalies.js';
+import { EngineContext, type HostRoles, type MigrationRecord } from './context.js';
+import { DowntimeTracker } from './downtime.js';
+import type { PhaseEvent } from './events.js';
+import { KvmTracker } from './kvm.js';
+import { OpenStackTracker } from './openstack.js';
+import { RoleInference, type InferredRoles } from './roles.js';
+
+export type { HostRoles, MigrationRecord } from './context.js';
+export type { InferredRoles } from './roles.js';
+
+export interface PhaseEngineOptions {
+  onEvent: (ev: PhaseEvent) => void;
+  /** `--hosts` overrides of the inferred roles. */
+  hosts?: HostRoles;
+  /** `--label k=v`: copied onto every migration-started event. */
+  labels?: Record<string, string>;
+}
+
+export interface EngineSummary {
+  migrations: MigrationRecord[];
+  anomalies: Partial<Record<AnomalyKind, number>>;
+  roles: InferredRoles;
+  messages: number;
+  firstTs?: Picos;
+  lastTs?: Picos;
+}
+
+/**
+ * Protocol messages in (wire-timestamp order), phase events out, synchronously: every
+ * event leaves while the message that is its marker is being pushed.
+ */
+export class PhaseEngine {
+  private readonly ctx: EngineContext;
+  private readonly kvm: KvmTracker;
+  private readonly openstack: OpenStackTracker;
+  private readonly downtime = new DowntimeTracker();
+  private readonly anomalies: AnomalyAggregator;
+  private readonly roles = new RoleInference();
+  private readonly hosts: HostRoles;
+  private messages = 0;
+  private firstTs?: Picos;
+  private lastTs?: Picos;
+  private ended?: EngineSummary;
+
+  constructor(opts: PhaseEngineOptions) {
+    const sink = (ev: PhaseEvent): void => {
+      if (ev.type === 'migration-started') this.roles.migration(ev.source, ev.destination);
+      if (ev.type === 'migration-ended') this.anomalies.flush(ev.migration);
+      opts.onEvent(ev);
+      if (channels.event.hasSubscribers) channels.event.publish(ev);
+    };
+    this.hosts = opts.hosts ?? {};
+    this.anomalies = new AnomalyAggregator(sink);
+    this.ctx = new EngineContext(sink, this.hosts, this.downtime, opts.labels);
+    this.kvm = new KvmTracker(this.ctx);
+    this.openstack = new OpenStackTracker(this.ctx);
+  }
+
+  push(msg: ProtocolMessage): void {
+    this.messages++;
+    this.firstTs ??= msg.ts;
+    if (this.lastTs === undefined || msg.ts > this.lastTs) this.lastTs = msg.ts;
+    switch (msg.protocol) {
+      case 'tcp':
+        if (msg.kind === 'syn') this.roles.service(msg.dst.ip, msg.dst.port);
+        this.kvm.onTcp(msg);
+        break;
+      case 'libvirt':
+        this.kvm.onLibvirt(msg);
+        break;
+      case 'qemu':
+        this.kvm.onQemu(msg);
+        break;
+      case 'http':
+        this.openstack.onHttp(msg);
+        break;
+      case 'amqp':
+        this.openstack.onAmqp(msg);
+        break;
+      case 'icmp':
+        if (msg.kind === 'echo-request') this.roles.pingClient(msg.src.ip);
+        this.downtime.onEcho(msg);
+        break;
+      case 'arp':
+        break;
+      case 'anomaly': {
+        const m = this.ctx.flowOwner.get(msg.flowId);
+        if (m && msg.kind === 'tcp-hole') m.holeFlows.add(msg.flowId);
+        this.anomalies.add(msg, m?.announced ? m.id : '');
+        break;
+      }
+    }
+  }
+
+  /** End of input: migrations still open end as 'incomplete'; folded anomalies flush. */
+  end(): EngineSummary {
+    if (this.ended) return this.ended;
+    const ts = this.lastTs ?? 0n;
+    for (const m of [...this.ctx.open]) {
+      if (!m.recognised) this.ctx.discard(m);
+      else this.ctx.close(m, ts, 'end of input before the migration finished');
+    }
+    this.anomalies.flush();
+    const summary: EngineSummary = {
+      migrations: this.ctx.done,
+      anomalies: { ...this.anomalies.totals },
+      roles: this.roles.snapshot(this.hosts),
+      messages: this.messages,
+    };
+    if (this.firstTs !== undefined) summary.firstTs = this.firstTs;
+    if (this.lastTs !== undefined) summary.lastTs = this.lastTs;
+    this.ended = summary;
+    return summary;
+  }
+}

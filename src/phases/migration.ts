@@ -1,0 +1,203 @@
+import type { Picos } from '../core/time.js';
+import type {
+  MigrationEnded, Outcome, PhaseEvent, PhaseName, Scenario, StreamSummary,
+} from './events.js';
+
+/** Phase order used to close phases whose end marker was lost (post-migration excluded:
+ *  it follows the libvirt part, which nova awaits before calling it). */
+const CASCADE: readonly PhaseName[] = [
+  'authentication', 'initialization', 'remote-connect', 'preparation', 'transfer', 'finish', 'cleanup',
+];
+/** Phases we may reconstruct as a bound when both of their markers were lost. */
+const FILLABLE: ReadonlySet<PhaseName> = new Set(['preparation', 'transfer', 'finish']);
+
+export interface PhaseSpan {
+  start?: Picos;
+  end?: Picos;
+  uncertain?: string;
+}
+
+export type EventSink = (ev: PhaseEvent) => void;
+
+/**
+ * One migration's state: its timeline and what it has emitted. Events are emitted
+ * straight away once the migration is announced (source, destination known and the
+ * traffic recognised as a migration); before that they queue and are flushed, in
+ * order, right after `migration-started`.
+ */
+export class Migration {
+  id = '';
+  announced = false;
+  recognised = false;
+  closed = false;
+  source?: string;
+  destination?: string;
+  domain?: string;
+  domainUuid?: string;
+  /** nova instance uuid (= libvirt domain uuid). */
+  instanceUuid?: string;
+  /** Publisher of the nova RPCs (the source compute), when seen before libvirt. */
+  novaSource?: string;
+  outcome?: Exclude<Outcome, 'completed' | 'incomplete'>;
+  reason?: string;
+  readonly phases = new Map<PhaseName, PhaseSpan>();
+  stream?: StreamSummary;
+  streamEof = false;
+  downtime?: Picos;
+  lostPings?: number;
+  libvirtFlow?: number;
+  streamFlow?: number;
+  libvirtDone = false;
+  /** nova rolled the migration back (rollback_live_migration_at_destination). */
+  rollbackSeen = false;
+  migrateUri?: { host: string; port: number };
+  /** Flows on which a TCP hole was reported: markers on them may be lost. */
+  readonly holeFlows = new Set<number>();
+  private readonly queue: PhaseEvent[] = [];
+
+  constructor(
+    public scenario: Scenario,
+    private readonly sink: EventSink,
+    private readonly nextId: () => string,
+    private readonly labels?: Record<string, string>,
+  ) {}
+
+  emit(ev: PhaseEvent): void {
+    if (this.closed) return;
+    if (this.announced) {
+      ev.migration = this.id;
+      this.sink(ev);
+    } else {
+      this.queue.push(ev);
+    }
+  }
+
+  /** Emits migration-started (ts = first marker) and whatever was queued. */
+  announce(): void {
+    if (this.announced) return;
+    this.announced = true;
+    this.recognised = true;
+    this.id = this.nextId();
+    const ts = this.firstMarker() ?? 0n;
+    const started: PhaseEvent = {
+      type: 'migration-started', migration: this.id, ts, scenario: this.scenario,
+      source: this.source ?? '', destination: this.destination ?? '',
+    };
+    if (this.domain !== undefined) started.domain = this.domain;
+    if (this.labels && Object.keys(this.labels).length > 0) started.labels = { ...this.labels };
+    this.sink(started);
+    for (const ev of this.queue.splice(0)) {
+      ev.migration = this.id;
+      this.sink(ev);
+    }
+  }
+
+  canAnnounce(): boolean {
+    return this.recognised && this.source !== undefined && this.destination !== undefined;
+  }
+
+  firstMarker(): Picos | undefined {
+    let first: Picos | undefined;
+    for (const s of this.phases.values()) {
+      if (s.start !== undefined && (first === undefined || s.start < first)) first = s.start;
+    }
+    return first;
+  }
+
+  has(phase: PhaseName): boolean { return this.phases.get(phase)?.start !== undefined; }
+  ended(phase: PhaseName): boolean { return this.phases.get(phase)?.end !== undefined; }
+  isOpen(phase: PhaseName): boolean { return this.has(phase) && !this.ended(phase); }
+
+  /** A phase starts at its marker; earlier phases still open lost their end marker. */
+  beginPhase(phase: PhaseName, ts: Picos, uncertain?: string): void {
+    if (this.has(phase)) return;
+    this.closeEarlier(phase, ts);
+    const span: PhaseSpan = { start: ts };
+    if (uncertain !== undefined) span.uncertain = uncertain;
+    this.phases.set(phase, span);
+    this.emit({ type: 'phase-started', migration: '', ts, phase });
+  }
+
+  /** A phase ends at its marker; if its start was never seen, it starts at the bound. */
+  endPhase(phase: PhaseName, ts: Picos, uncertain?: string): void {
+    if (this.ended(phase)) return;
+    if (!this.has(phase)) {
+      const bound = this.previousEnd(phase) ?? ts;
+      this.beginPhase(phase, bound, `start marker of ${phase} not captured; start bounded by the previous phase's end (duration is an upper bound)`);
+    }
+    const span = this.phases.get(phase)!;
+    span.end = ts;
+    if (uncertain !== undefined) span.uncertain = span.uncertain ? `${span.uncertain}; ${uncertain}` : uncertain;
+    const ev: PhaseEvent = { type: 'phase-ended', migration: '', ts, phase, duration: ts - span.start! };
+    if (span.uncertain !== undefined) ev.uncertain = span.uncertain;
+    this.emit(ev);
+  }
+
+  private previousEnd(phase: PhaseName): Picos | undefined {
+    const idx = CASCADE.indexOf(phase);
+    let best: Picos | undefined;
+    for (let i = 0; i < idx; i++) {
+      const end = this.phases.get(CASCADE[i]!)?.end;
+      if (end !== undefined && (best === undefined || end > best)) best = end;
+    }
+    return best;
+  }
+
+  private closeEarlier(phase: PhaseName, ts: Picos): void {
+    const idx = CASCADE.indexOf(phase);
+    if (idx < 0) return;
+    const libvirtSeen = this.has('remote-connect');
+    for (let i = 0; i < idx; i++) {
+      const p = CASCADE[i]!;
+      if (this.isOpen(p)) {
+        this.endPhase(p, ts, `end marker of ${p} not captured; ended at the ${phase} marker (duration is an upper bound)`);
+      } else if (!this.has(p) && libvirtSeen && this.outcome === undefined && FILLABLE.has(p)) {
+        // Both markers lost while later ones arrived: report the phase as a bound.
+        const bound = this.previousEnd(p) ?? ts;
+        this.beginPhase(p, bound, `no marker of ${p} captured; bounded by its neighbours (duration is an upper bound)`);
+        this.endPhase(p, ts);
+      }
+    }
+  }
+
+  fail(outcome: 'failed' | 'cancelled', reason: string): void {
+    if (this.outcome !== undefined) return;
+    this.outcome = outcome;
+    this.reason = reason;
+  }
+
+  /** Emits migration-ended and closes the migration (later markers are ignored). */
+  finish(ts: Picos, incompleteReason?: string): MigrationEnded {
+    if (!this.announced) this.announce();
+    const phases: MigrationEnded['phases'] = {};
+    const open: PhaseName[] = [];
+    for (const [name, s] of this.phases) {
+      if (s.start !== undefined && s.end !== undefined) {
+        phases[name] = s.uncertain !== undefined ? { start: s.start, end: s.end, uncertain: s.uncertain } : { start: s.start, end: s.end };
+      } else open.push(name);
+    }
+    let outcome: Outcome = this.outcome ?? 'completed';
+    let reason = this.reason;
+    if (incompleteReason !== undefined && this.outcome === undefined) {
+      outcome = 'incomplete';
+      reason = incompleteReason + (open.length > 0 ? ` (open phases: ${open.join(', ')})` : '');
+    }
+    const ev: MigrationEnded = { type: 'migration-ended', migration: this.id, ts, outcome, phases };
+    if (reason !== undefined) ev.reason = reason;
+    const rc = phases['remote-connect'];
+    const cleanup = phases.cleanup;
+    if (rc && cleanup) ev.libvirtTotal = cleanup.end - rc.start;
+    if (this.scenario === 'openstack') {
+      const first = phases.authentication?.start ?? phases.initialization?.start;
+      const last = phases['post-migration']?.end;
+      if (first !== undefined && last !== undefined) ev.total = last - first;
+    } else if (ev.libvirtTotal !== undefined) {
+      ev.total = ev.libvirtTotal;
+    }
+    if (this.stream) ev.stream = { ...this.stream };
+    if (this.downtime !== undefined) ev.downtime = this.downtime;
+    this.emit(ev);
+    this.closed = true;
+    return ev;
+  }
+}

@@ -1,0 +1,176 @@
+import type { Picos } from '../core/time.js';
+import type { AmqpMessage, HttpMessage } from '../protocols/types.js';
+import type { EngineContext } from './context.js';
+import type { Migration } from './migration.js';
+
+const TOKEN_PATH = /\/(?:v3\/auth\/tokens|v2\.0\/tokens)$/;
+const SERVER_PATH = /\/servers\/([^/?]+)$/;
+const SERVER_ACTION_PATH = /\/servers\/([^/?]+)\/action$/;
+const MAX_PER_CLIENT = 64;
+
+interface PendingRequest { ts: Picos; client: string; auth: boolean }
+interface Span { start: Picos; end: Picos }
+interface PendingCall { m: Migration; kind: 'pre' | 'post'; caller: string; method: string }
+
+/**
+ * The OpenStack part of a migration: authentication (Keystone), initialization
+ * (nova-api → pre_live_migration) and post-migration, attributed to the right
+ * migration by client host, instance uuid and oslo message id.
+ */
+export class OpenStackTracker {
+  private readonly requests = new Map<number, PendingRequest[]>();
+  /** Completed token requests per client host, not yet attributed to a migration. */
+  private readonly auths = new Map<string, Span[]>();
+  /** First GET /servers/{id} per "client|uuid" since that instance last migrated. */
+  private readonly gets = new Map<string, Picos>();
+  private readonly calls = new Map<string, PendingCall>();
+
+  constructor(private readonly ctx: EngineContext) {}
+
+  onHttp(msg: HttpMessage): void {
+    if (msg.kind === 'request') {
+      const client = msg.src.ip;
+      const auth = msg.method === 'POST' && TOKEN_PATH.test(msg.path);
+      let q = this.requests.get(msg.flowId);
+      if (!q) this.requests.set(msg.flowId, (q = []));
+      q.push({ ts: msg.ts, client, auth });
+      if (q.length > MAX_PER_CLIENT) q.shift();
+      const server = SERVER_PATH.exec(msg.path);
+      if (msg.method === 'GET' && server && server[1] !== 'detail') {
+        const key = `${client}|${server[1]}`;
+        if (!this.gets.has(key)) this.gets.set(key, msg.ts);
+      }
+      const action = SERVER_ACTION_PATH.exec(msg.path);
+      if (msg.method === 'POST' && action && msg.jsonKeys?.includes('os-migrateLive')) {
+        this.recognise(action[1]!, client, msg.ts);
+      }
+      return;
+    }
+    const q = this.requests.get(msg.flowId);
+    if (!q || q.length === 0) return;
+    // HTTP/1.1 answers in order; the decoder's requestTs pins the pairing when known.
+    let i = msg.requestTs !== undefined ? q.findIndex((r) => r.ts === msg.requestTs) : 0;
+    if (i < 0) i = 0;
+    const req = q.splice(i, 1)[0]!;
+    if (req.auth) {
+      let list = this.auths.get(req.client);
+      if (!list) this.auths.set(req.client, (list = []));
+      list.push({ start: req.ts, end: msg.ts });
+      if (list.length > MAX_PER_CLIENT) list.shift();
+    }
+  }
+
+  onAmqp(msg: AmqpMessage): void {
+    const o = msg.oslo;
+    if (!o) return;
+    if (msg.kind === 'publish' && o.method !== undefined && !o.isReply) {
+      this.onRpc(msg, o.method);
+      return;
+    }
+    if (msg.kind !== 'deliver' || !o.isReply || o.msgId === undefined) return;
+    const call = this.calls.get(o.msgId);
+    // Only the reply as delivered to the caller counts (a broker-side capture also
+    // sees the callee publishing it).
+    if (!call || msg.dst.ip !== call.caller) return;
+    const m = call.m;
+    if (o.failure !== undefined) m.fail('failed', `${call.method} failed: ${o.failure.split('\n')[0]}`);
+    else if (o.ending !== true) return;
+    this.calls.delete(o.msgId);
+    if (call.kind === 'pre') m.endPhase('initialization', msg.ts);
+    else m.endPhase('post-migration', msg.ts);
+    this.ctx.settle(m, msg.ts);
+  }
+
+  private onRpc(msg: AmqpMessage, method: string): void {
+    const o = msg.oslo!;
+    const caller = msg.src.ip;
+    const uuid = o.instanceUuid;
+    switch (method) {
+      case 'pre_live_migration': {
+        const m = (uuid !== undefined ? this.byUuid(uuid) : undefined) ?? this.recognise(uuid, undefined, msg.ts);
+        m.novaSource = caller;
+        if (!m.announced && this.ctx.roles.source === undefined) m.source = caller;
+        if (!m.has('initialization')) {
+          m.beginPhase('initialization', msg.ts,
+            'GET /servers/{id} not captured; started at the pre_live_migration call (duration is a lower bound)');
+        }
+        if (o.isCall && o.msgId !== undefined) this.calls.set(o.msgId, { m, kind: 'pre', caller, method });
+        this.ctx.tryAnnounce(m);
+        break;
+      }
+      case 'post_live_migration_at_destination': {
+        const m = this.find(uuid, caller);
+        if (!m) return;
+        m.beginPhase('post-migration', msg.ts);
+        if (o.isCall && o.msgId !== undefined) this.calls.set(o.msgId, { m, kind: 'post', caller, method });
+        break;
+      }
+      case 'rollback_live_migration_at_destination': {
+        const m = this.find(uuid, caller);
+        if (!m) return;
+        m.fail('failed', 'nova rolled the migration back (rollback_live_migration_at_destination)');
+        m.rollbackSeen = true;
+        this.ctx.settle(m, msg.ts);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  private byUuid(uuid: string): Migration | undefined {
+    return this.ctx.open.find((x) => x.instanceUuid === uuid || x.domainUuid === uuid);
+  }
+
+  private find(uuid: string | undefined, caller: string): Migration | undefined {
+    if (uuid !== undefined) {
+      const m = this.byUuid(uuid);
+      if (m) return m;
+    }
+    return this.ctx.open.find((x) => x.scenario === 'openstack' && (x.novaSource ?? x.source) === caller);
+  }
+
+  /** An OpenStack migration is recognised (os-migrateLive, or its pre_live_migration). */
+  private recognise(uuid: string | undefined, client: string | undefined, ts: Picos): Migration {
+    const existing = uuid !== undefined ? this.byUuid(uuid) : undefined;
+    if (existing) return existing;
+    const m = this.ctx.create('openstack');
+    m.recognised = true;
+    if (uuid !== undefined) m.instanceUuid = uuid;
+    let getTs: Picos | undefined;
+    if (uuid !== undefined) {
+      for (const [key, t] of this.gets) {
+        const [c, id] = key.split('|');
+        if (id !== uuid || (client !== undefined && c !== client)) continue;
+        client ??= c;
+        getTs = t;
+        this.gets.delete(key);
+        break;
+      }
+    }
+    const auth = client !== undefined ? this.claimAuth(client, getTs ?? ts) : undefined;
+    if (auth) {
+      m.beginPhase('authentication', auth.start);
+      m.endPhase('authentication', auth.end);
+    }
+    if (getTs !== undefined) m.beginPhase('initialization', getTs);
+    const roles = this.ctx.roles;
+    if (roles.source !== undefined) m.source = roles.source;
+    if (roles.destination !== undefined) m.destination = roles.destination;
+    this.ctx.tryAnnounce(m);
+    return m;
+  }
+
+  /** The latest token obtained by `client` before `before` (a CLI authenticates right
+   *  before it acts; older tokens belong to earlier commands). */
+  private claimAuth(client: string, before: Picos): Span | undefined {
+    const list = this.auths.get(client);
+    if (!list) return undefined;
+    let i = list.length - 1;
+    while (i >= 0 && list[i]!.end > before) i--;
+    if (i < 0) return undefined;
+    const auth = list[i]!;
+    list.splice(i, 1);
+    return auth;
+  }
+}
