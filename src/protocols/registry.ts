@@ -1,4 +1,5 @@
 import type { ProtocolAnalyzer } from './types.js';
+import { qemuAnalyzer } from './qemu/index.js';
 import { httpAnalyzer } from './http/index.js';
 
 /**
@@ -6,5 +7,6 @@ import { httpAnalyzer } from './http/index.js';
  * and one line here (as Zeek's Plugin.cc registers an analyzer).
  */
 export const analyzers: readonly ProtocolAnalyzer[] = [
+  qemuAnalyzer,
   httpAnalyzer,
 ];

@@ -98,6 +98,11 @@ export interface QemuStreamEnd extends QemuBase {
   stopCopyBytes: number;
   /** Bytes per RAM pass, index 0 = pass 1. */
   passBytes: number[];
+  /** Stream bytes of the SECTION_END(ram) record: the RAM part of stop-and-copy (≈ QEMU downtime-bytes). */
+  ramStopCopyBytes?: number;
+  /** Page records in the whole stream: full pages (QEMU ram.normal) and zero pages (ram.duplicate). */
+  normalPages?: number;
+  zeroPages?: number;
 }
 export type QemuMessage =
   | QemuStreamHeader | QemuPassStarted | QemuRamChunk | QemuSwitchover | QemuDeviceSection | QemuStreamEnd;

@@ -1,0 +1,280 @@
+import type { Picos } from '../../core/time.js';
+import type { Direction, Endpoint, FlowInfo } from '../../decode/types.js';
+import type { Emit, ProtocolMessage, StreamDecoder } from '../types.js';
+import { ByteFeeder, NEED_MORE, STOP } from './feeder.js';
+import { readAscii, u32 } from './bytes.js';
+import { parseConfigSubsection, validFooterAt } from './records.js';
+import { RAM_ERROR, RamItem, RamWalker } from './ram.js';
+import { DEFAULT_TARGET_PAGE_SIZE, QEMU_VM_FILE_MAGIC, QEMU_VM_FILE_VERSION, QemuRecord } from './types.js';
+
+const enum Mode { Magic, Record, Ram, FooterOpt, Opaque, AfterEof, Done }
+
+/** Longest item parsed in one piece: section header with a 255-byte idstr, capability lists. */
+const MAX_ITEM = 4096;
+/** Largest VMDESCRIPTION JSON we accept (real ones are tens of KiB). */
+const MAX_VMDESC = 64 * 1024 * 1024;
+
+interface Section { idstr: string; isRam: boolean }
+
+/**
+ * Walks one QEMU migration stream (source → destination) record by record. Page data
+ * is skipped by length; device sections (whose length the stream does not encode) are
+ * scanned for their footer `0x7e + section_id`, validated by a plausible next record.
+ * See ./types.ts for the definitions of passes and byte counts.
+ */
+export class QemuStreamDecoder implements StreamDecoder {
+  private readonly feeder = new ByteFeeder((b, p, e, ts) => this.step(b, p, e, ts), MAX_ITEM);
+  private mode = Mode.Magic;
+  private emitFn: Emit = () => {};
+  private dead = false;
+  private pageSize = DEFAULT_TARGET_PAGE_SIZE;
+  private readonly sections = new Map<number, Section>();
+  private cur: { id: number; type: number; ram: boolean; ts: Picos } = { id: 0, type: 0, ram: false, ts: 0n };
+  private afterConfiguration = false;
+  private footers = true;
+  private readonly ram = new RamWalker();
+  private switchoverAt = -1;
+  /** Stream offset where the record after SECTION_END(ram) begins. */
+  private ramStopEnd = -1;
+  private ramEndEos = false;
+  private eofAt = -1;
+  private eofTs: Picos = 0n;
+  private vmdescEnd = -1;
+  private ended = false;
+  private lastTs: Picos = 0n;
+  private trailingReported = false;
+  private readonly src: Endpoint;
+  private readonly dst: Endpoint;
+
+  constructor(private readonly flow: FlowInfo) {
+    this.src = flow.client;
+    this.dst = flow.server;
+  }
+
+  data(dir: Direction, bytes: Uint8Array, ts: Picos, emit: Emit): void {
+    if (dir !== 'c2s' || this.dead || bytes.length === 0) return; // s2c is QEMU's return path
+    this.emitFn = emit;
+    this.lastTs = ts;
+    this.feeder.feed(bytes, ts);
+    if (this.feeder.stopped && !this.dead) this.fail(`record larger than ${MAX_ITEM} bytes or no progress`, ts);
+    if (this.vmdescEnd >= 0 && this.feeder.offset >= this.vmdescEnd) this.finish(ts);
+  }
+
+  gap(dir: Direction, length: number, ts: Picos, emit: Emit): void {
+    if (dir !== 'c2s' || this.dead) return;
+    this.emitFn = emit;
+    if (this.feeder.pending === 0 && this.feeder.skip >= length) {
+      // Lost bytes inside page data or JSON we skip anyway: the walk stays in sync.
+      this.feeder.skip -= length;
+      this.feeder.offset += length;
+      if (this.vmdescEnd >= 0 && this.feeder.offset >= this.vmdescEnd) this.finish(ts);
+    } else if (this.feeder.pending === 0 && this.feeder.skip === 0 && this.mode === Mode.Opaque) {
+      this.feeder.offset += length; // device state is scanned, not walked
+    } else {
+      this.fail(`${length} bytes missing from the stream inside a record header`, ts);
+    }
+  }
+
+  end(dir: Direction, ts: Picos, emit: Emit): void {
+    if (dir !== 'c2s' || this.dead || this.ended) return;
+    this.emitFn = emit;
+    if (this.eofAt >= 0 && this.feeder.skip === 0) this.finish(ts);
+    else if (this.feeder.offset > 0 || this.feeder.pending > 0) {
+      this.fail(`stream ended after ${this.feeder.offset} bytes before QEMU_VM_EOF (migration cancelled or failed?)`, ts);
+    }
+  }
+
+  /** Stream bytes consumed so far (for tests and statistics). */
+  get streamBytes(): number {
+    return this.feeder.offset;
+  }
+
+  private step(b: Uint8Array, p: number, end: number, ts: Picos): number {
+    switch (this.mode) {
+      case Mode.Magic: {
+        if (end - p < 8) return NEED_MORE;
+        const magic = u32(b, p);
+        const version = u32(b, p + 4);
+        if (magic !== QEMU_VM_FILE_MAGIC) return this.fail(`bad magic 0x${magic.toString(16)}`, ts);
+        if (version !== QEMU_VM_FILE_VERSION) return this.fail(`unsupported stream version ${version}`, ts);
+        this.mode = Mode.Record;
+        this.out({ kind: 'header', version, streamBytes: 8 }, ts);
+        return 8;
+      }
+      case Mode.Record: return this.record(b, p, end, ts);
+      case Mode.Ram: {
+        const r = this.ram.step(b, p, end, this.pageSize);
+        if (r === NEED_MORE) return NEED_MORE;
+        if (r === RAM_ERROR) return this.fail(this.ram.reason, ts);
+        if (this.ram.item === RamItem.Page) {
+          if (this.cur.type === QemuRecord.SectionPart) {
+            const it = this.ram.notePosition(this.ram.block, this.ram.addr, this.feeder.offset);
+            if (it > 0) this.out({ kind: 'pass-started', iteration: it, streamBytes: this.feeder.offset + r }, ts);
+          } else if (this.cur.type !== QemuRecord.SectionEnd) {
+            return this.fail('page record outside SECTION_PART/END', ts);
+          }
+          this.feeder.skip = this.ram.payload;
+        } else if (this.ram.item === RamItem.Eos) {
+          if (this.cur.type === QemuRecord.SectionPart) {
+            const after = this.feeder.offset + r;
+            this.out({
+              kind: 'ram-chunk', iteration: this.ram.iteration, pages: this.ram.chunkPages,
+              passBytes: this.ram.iteration > 0 ? after - this.ram.passStart : 0, streamBytes: after,
+            }, this.cur.ts, ts);
+          }
+          if (this.cur.type === QemuRecord.SectionEnd) this.ramEndEos = true;
+          this.ram.chunkPages = 0;
+          this.mode = Mode.FooterOpt;
+        }
+        return r;
+      }
+      case Mode.FooterOpt: {
+        if (end - p < 1) return NEED_MORE;
+        if (b[p] !== QemuRecord.SectionFooter) { this.footers = false; this.mode = Mode.Record; return 0; }
+        if (end - p < 5) return NEED_MORE;
+        if (u32(b, p + 1) !== this.cur.id) return this.fail(`footer for section ${u32(b, p + 1)} inside section ${this.cur.id}`, ts);
+        this.mode = Mode.Record;
+        return 5;
+      }
+      case Mode.Opaque: {
+        if (!this.footers) return this.fail('device section without footers: cannot find its end', ts);
+        const i = b.indexOf(QemuRecord.SectionFooter, p);
+        if (i < 0 || i >= end) return end - p;
+        if (i > p) return i - p;
+        const v = validFooterAt(b, p, end, this.cur.id, this.sections);
+        if (v === 'need') return NEED_MORE;
+        if (v === 'no') return 1;
+        this.mode = Mode.Record;
+        return 5;
+      }
+      case Mode.AfterEof: {
+        if (b[p] !== QemuRecord.VmDescription) return this.fail(`record 0x${b[p]!.toString(16)} after QEMU_VM_EOF`, ts);
+        return this.record(b, p, end, ts);
+      }
+      case Mode.Done: {
+        if (!this.trailingReported) {
+          this.trailingReported = true;
+          this.anomaly('bytes after VMDESCRIPTION (ignored)', ts);
+        }
+        return end - p;
+      }
+    }
+  }
+
+  private record(b: Uint8Array, p: number, end: number, ts: Picos): number {
+    const t = b[p]!;
+    if (this.ramEndEos && this.ramStopEnd < 0) this.ramStopEnd = this.feeder.offset;
+    const wasConfig = this.afterConfiguration;
+    this.afterConfiguration = false;
+    switch (t) {
+      case QemuRecord.Eof:
+        this.eofAt = this.feeder.offset;
+        this.eofTs = ts;
+        this.mode = Mode.AfterEof;
+        return 1;
+      case QemuRecord.SectionStart:
+      case QemuRecord.SectionFull: {
+        if (end - p < 6) return NEED_MORE;
+        const id = u32(b, p + 1);
+        const len = b[p + 5]!;
+        if (end - p < 14 + len) return NEED_MORE;
+        const idstr = readAscii(b, p + 6, len);
+        if (idstr === undefined) return this.fail(`section ${id}: idstr is not printable`, ts);
+        const isRam = idstr === 'ram';
+        if (!this.sections.has(id) && this.sections.size >= 4096) return this.fail('more than 4096 sections', ts);
+        this.sections.set(id, { idstr, isRam });
+        this.enter(id, t, isRam, ts);
+        if (t === QemuRecord.SectionFull) {
+          this.out({ kind: 'device-section', idstr, streamBytes: this.feeder.offset + 14 + len }, ts);
+        }
+        return 14 + len;
+      }
+      case QemuRecord.SectionPart:
+      case QemuRecord.SectionEnd: {
+        if (end - p < 5) return NEED_MORE;
+        const id = u32(b, p + 1);
+        const sec = this.sections.get(id);
+        if (!sec) return this.fail(`section ${id} was never started`, ts);
+        if (t === QemuRecord.SectionEnd && sec.isRam && this.switchoverAt < 0) {
+          this.switchoverAt = this.feeder.offset;
+          this.ram.closePass(this.feeder.offset);
+          this.out({ kind: 'switchover', iterations: this.ram.iteration, precopyBytes: this.switchoverAt, streamBytes: this.feeder.offset + 5 }, ts);
+        }
+        this.enter(id, t, sec.isRam, ts);
+        return 5;
+      }
+      case QemuRecord.Configuration: {
+        if (end - p < 5) return NEED_MORE;
+        const len = u32(b, p + 1);
+        if (len > 256) return this.fail(`machine type name of ${len} bytes`, ts);
+        if (end - p < 5 + len) return NEED_MORE;
+        this.afterConfiguration = true;
+        return 5 + len;
+      }
+      case QemuRecord.Subsection: {
+        if (!wasConfig) return this.fail('subsection outside a section', ts);
+        const r = parseConfigSubsection(b, p, end);
+        if (r === 'need') { this.afterConfiguration = true; return NEED_MORE; }
+        if (typeof r === 'string') return this.fail(r, ts);
+        if (r.pageBits !== undefined) this.pageSize = 2 ** r.pageBits;
+        this.afterConfiguration = true;
+        return r.consumed;
+      }
+      case QemuRecord.VmDescription: {
+        if (end - p < 5) return NEED_MORE;
+        const len = u32(b, p + 1);
+        if (len > MAX_VMDESC) return this.fail(`VMDESCRIPTION of ${len} bytes`, ts);
+        this.vmdescEnd = this.feeder.offset + 5 + len;
+        this.feeder.skip = len;
+        this.mode = Mode.Done;
+        return 5;
+      }
+      case QemuRecord.Command: {
+        if (end - p < 5) return NEED_MORE;
+        this.feeder.skip = (b[p + 3]! << 8) | b[p + 4]!;
+        return 5;
+      }
+      default:
+        return this.fail(`unknown record type 0x${t.toString(16)} at stream byte ${this.feeder.offset}`, ts);
+    }
+  }
+
+  private enter(id: number, type: number, isRam: boolean, ts: Picos): void {
+    this.cur = { id, type, ram: isRam, ts };
+    this.mode = isRam ? Mode.Ram : Mode.Opaque;
+  }
+
+  private finish(ts: Picos): void {
+    if (this.ended) return;
+    this.ended = true;
+    const total = this.feeder.offset;
+    const stopFrom = this.switchoverAt >= 0 ? this.switchoverAt : total;
+    this.out({
+      kind: 'eof', iterations: this.ram.iteration, precopyBytes: stopFrom,
+      stopCopyBytes: total - stopFrom, passBytes: this.ram.passBytes.slice(), streamBytes: total,
+      ramStopCopyBytes: this.ramStopEnd >= 0 ? this.ramStopEnd - stopFrom : total - stopFrom,
+      normalPages: this.ram.normalPages, zeroPages: this.ram.zeroPages,
+    }, this.eofTs, ts);
+  }
+
+  private out(m: DistributiveOmit<QemuMsgBody>, ts: Picos, tsEnd: Picos = this.lastTs > ts ? this.lastTs : ts): void {
+    const msg = { ...m, protocol: 'qemu', ts, tsEnd, flowId: this.flow.id, src: this.src, dst: this.dst } as ProtocolMessage;
+    this.emitFn(msg);
+  }
+
+  private anomaly(reason: string, ts: Picos): void {
+    this.emitFn({
+      protocol: 'anomaly', kind: 'protocol-error', count: 1, reason: `qemu: ${reason}`,
+      ts, tsEnd: ts, flowId: this.flow.id, src: this.src, dst: this.dst,
+    });
+  }
+
+  private fail(reason: string, ts: Picos): number {
+    this.anomaly(reason, ts);
+    this.dead = true;
+    return STOP;
+  }
+}
+
+type QemuMsgBody = import('../types.js').QemuMessage;
+type DistributiveOmit<T> = T extends unknown ? Omit<T, 'protocol' | 'ts' | 'tsEnd' | 'flowId' | 'src' | 'dst'> : never;

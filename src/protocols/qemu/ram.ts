@@ -1,0 +1,141 @@
+import { readAscii, u32, u64 } from './bytes.js';
+import { NEED_MORE } from './feeder.js';
+import { RamFlag } from './types.js';
+
+export const RAM_ERROR = -3;
+export const enum RamItem { Page, Eos, Other }
+
+/**
+ * The RAM section's records (`u64 addr|flags` + what the flags say follows), and the
+ * pass bookkeeping. step() reports through fields instead of returning objects: it
+ * runs once per page.
+ */
+export class RamWalker {
+  /** Kind, block index, address and payload length of the last item stepped over. */
+  item = RamItem.Other;
+  block = -1;
+  addr = 0;
+  payload = 0;
+  reason = '';
+  /** Current pre-copy pass (0 before the first page). */
+  iteration = 0;
+  passStart = 0;
+  readonly passBytes: number[] = [];
+  chunkPages = 0;
+  /** Full pages (RAM_SAVE_FLAG_PAGE) and zero pages in the whole stream. */
+  normalPages = 0;
+  zeroPages = 0;
+  private readonly blocks: string[] = [];
+  private memRemaining = 0;
+  private lastPosBlock = -1;
+  private lastPosAddr = 0;
+
+  /** Returns bytes consumed, NEED_MORE or RAM_ERROR (with `reason`). */
+  step(b: Uint8Array, p: number, end: number, pageSize: number): number {
+    this.item = RamItem.Other;
+    if (this.memRemaining > 0) return this.blockEntry(b, p, end);
+    if (end - p < 8) return NEED_MORE;
+    const lo = u32(b, p + 4);
+    const flags = lo & (pageSize - 1) & 0xfff;
+    const addr = u32(b, p) * 4294967296 + (lo - flags);
+    const cont = (flags & RamFlag.Continue) !== 0;
+    let q = p + 8;
+    switch (flags & ~RamFlag.Continue) {
+      case RamFlag.MemSize:
+        if (addr === 0) return 8;
+        this.memRemaining = addr;
+        return 8;
+      case RamFlag.Eos:
+        this.item = RamItem.Eos;
+        return 8;
+      case RamFlag.MultifdFlush:
+        return 8;
+      case RamFlag.Zero:
+      case RamFlag.Page:
+      case RamFlag.Xbzrle:
+      case RamFlag.CompressPage: {
+        if (!cont) {
+          if (end - q < 1) return NEED_MORE;
+          const len = b[q]!;
+          if (end - q < 1 + len) return NEED_MORE;
+          const idstr = readAscii(b, q + 1, len);
+          if (idstr === undefined || len === 0) return this.error('RAMBlock idstr is not printable');
+          let i = this.blocks.indexOf(idstr);
+          if (i < 0) {
+            if (this.blocks.length >= 256) return this.error('more than 256 RAMBlocks');
+            i = this.blocks.push(idstr) - 1;
+          }
+          this.block = i;
+          q += 1 + len;
+        } else if (this.block < 0) {
+          return this.error('RAM_SAVE_FLAG_CONTINUE before any RAMBlock was named');
+        }
+        const kind = flags & ~RamFlag.Continue;
+        if (kind === RamFlag.Zero) {
+          if (end - q < 1) return NEED_MORE;
+          q += 1;
+          this.payload = 0;
+          this.zeroPages++;
+        } else if (kind === RamFlag.Page) {
+          this.payload = pageSize;
+          this.normalPages++;
+        } else if (kind === RamFlag.Xbzrle) {
+          if (end - q < 3) return NEED_MORE;
+          this.payload = (b[q + 1]! << 8) | b[q + 2]!;
+          q += 3;
+        } else {
+          if (end - q < 4) return NEED_MORE;
+          this.payload = u32(b, q);
+          if (this.payload > 2 * pageSize + 64) return this.error(`compressed page of ${this.payload} bytes`);
+          q += 4;
+        }
+        this.addr = addr;
+        this.item = RamItem.Page;
+        this.chunkPages++;
+        return q - p;
+      }
+      default:
+        return this.error(`unsupported RAM flags 0x${flags.toString(16)}`);
+    }
+  }
+
+  /**
+   * A page at (block, addr) was sent in pre-copy at stream offset `at`. Returns the new
+   * iteration number when this page starts a pass (the scanner wrapped), else 0.
+   */
+  notePosition(block: number, addr: number, at: number): number {
+    const wrapped = this.iteration === 0 || block < this.lastPosBlock
+      || (block === this.lastPosBlock && addr < this.lastPosAddr);
+    this.lastPosBlock = block;
+    this.lastPosAddr = addr;
+    if (!wrapped) return 0;
+    this.closePass(at);
+    this.iteration++;
+    this.passStart = at;
+    return this.iteration;
+  }
+
+  /** The current pass ends at stream offset `at`. */
+  closePass(at: number): void {
+    if (this.iteration > this.passBytes.length) this.passBytes.push(at - this.passStart);
+  }
+
+  /** One MEM_SIZE list entry: `u8 len, idstr, u64 used_length`. */
+  private blockEntry(b: Uint8Array, p: number, end: number): number {
+    if (end - p < 1) return NEED_MORE;
+    const len = b[p]!;
+    if (end - p < 9 + len) return NEED_MORE;
+    const idstr = readAscii(b, p + 1, len);
+    if (idstr === undefined || len === 0) return this.error('RAMBlock idstr in MEM_SIZE list is not printable');
+    const size = u64(b, p + 1 + len);
+    if (size > this.memRemaining) return this.error(`RAMBlock ${idstr} of ${size} bytes exceeds MEM_SIZE`);
+    this.memRemaining -= size;
+    if (!this.blocks.includes(idstr) && this.blocks.length < 256) this.blocks.push(idstr);
+    return 9 + len;
+  }
+
+  private error(reason: string): number {
+    this.reason = reason;
+    return RAM_ERROR;
+  }
+}
