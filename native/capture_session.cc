@@ -211,14 +211,15 @@ void CaptureSession::Deliver(uint32_t ring, const RecordMeta& m, const uint8_t* 
   RingWriter& w = rings_[ring];
   if (!cfg_.blockWhenFull) {
     w.Push(m, bytes, caplen);
-    return;
+  } else {
+    // Files: the consumer sets the pace. Short sleeps, and a stop request ends the wait.
+    while (!w.TryPush(m, bytes, caplen)) {
+      if (stop_.load(std::memory_order_acquire)) { w.CountDrop(caplen); break; }
+      counters_.blockedWaits.fetch_add(1, std::memory_order_relaxed);
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
   }
-  // Files: the consumer sets the pace. Short sleeps, and a stop request ends the wait.
-  while (!w.TryPush(m, bytes, caplen)) {
-    if (stop_.load(std::memory_order_acquire)) { w.CountDrop(caplen); return; }
-    counters_.blockedWaits.fetch_add(1, std::memory_order_relaxed);
-    std::this_thread::sleep_for(std::chrono::microseconds(50));
-  }
+  rings_[0].StoreFrontier(m.seq + 1);
 }
 
 void CaptureSession::RunSynthetic() {

@@ -21,6 +21,10 @@ constexpr uint32_t kOffCapacity = 132;    // u32, data region bytes (power of tw
 constexpr uint32_t kOffDropRecords = 136; // u32, records dropped because the ring was full
 constexpr uint32_t kOffDropBytes = 140;   // u32, captured bytes of those records (mod 2^32)
 constexpr uint32_t kOffProducerDone = 144; // u32, 1 once the EOF record is published
+// Ring 0 only: capture sequence frontier (next sequence number, mod 2^32), stored with
+// release after every record. Every record with a smaller sequence number is already
+// published in its ring, so an idle consumer can advance its watermark to frontier - 1.
+constexpr uint32_t kOffSeqFrontier = 192;
 
 // Record header (8-byte aligned, 56 bytes), followed by caplen bytes, padded to 8.
 constexpr uint32_t kRecHeader = 56;

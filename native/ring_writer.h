@@ -75,6 +75,8 @@ class RingWriter {
   }
 
   // Read from the JS thread while the capture thread counts: relaxed atomics.
+  void StoreFrontier(uint64_t nextSeq) { Store(kOffSeqFrontier, static_cast<uint32_t>(nextSeq)); }
+
   uint64_t written() const { return __atomic_load_n(&written_, __ATOMIC_RELAXED); }
   uint64_t droppedRecords() const { return __atomic_load_n(&droppedRecords_, __ATOMIC_RELAXED); }
   uint64_t droppedBytes() const { return __atomic_load_n(&droppedBytes_, __ATOMIC_RELAXED); }

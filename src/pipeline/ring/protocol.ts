@@ -1,0 +1,59 @@
+import type { ProtocolMessage } from '../../protocols/types.js';
+
+/**
+ * What the main thread and a decode worker say to each other. Messages travel by
+ * structured clone (bigint-safe); raw payload never leaves the worker.
+ */
+
+/** How a worker decodes: the real dissector, or test stand-ins that only count. */
+export type WorkerDecoder = 'dissector' | 'count';
+
+export interface DecodeWorkerData {
+  ring: Uint8Array;
+  /** Ring 0 (holds the capture's sequence frontier, for idle watermarks). */
+  ring0: Uint8Array;
+  index: number;
+  workers: number;
+  decoder: WorkerDecoder;
+  /** Post a batch once it holds this many messages… */
+  batchMessages: number;
+  /** …or this much time passed; an idle worker posts a watermark this often. */
+  flushMs: number;
+  /** Fault injection for tests: throw after this many packets. */
+  crashAfterPackets?: number;
+}
+
+/**
+ * `keys[i]` is the capture sequence number of the packet during which `messages[i]`
+ * was emitted (Number.MAX_SAFE_INTEGER for end-of-capture flushes). `watermark`: the
+ * worker will never again emit a message with key ≤ watermark.
+ */
+export interface BatchFromWorker {
+  type: 'batch';
+  worker: number;
+  keys: number[];
+  messages: ProtocolMessage[];
+  watermark: number;
+  watermarkTs: bigint;
+}
+
+export interface WorkerCounters {
+  packets: number;
+  bytes: number;
+  /** Sum of all bytes of all packets mod 2^32 (order independent), for ring tests. */
+  byteSum: number;
+  /** Sum of (seq + 1) * caplen mod 2^32: catches records swapped between packets. */
+  weightedSum: number;
+  messages: number;
+  wraps: number;
+}
+
+export interface DoneFromWorker {
+  type: 'done';
+  worker: number;
+  counters: WorkerCounters;
+}
+
+export type FromWorker = BatchFromWorker | DoneFromWorker;
+
+export const FLUSH_KEY = Number.MAX_SAFE_INTEGER;

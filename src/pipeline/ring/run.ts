@@ -1,0 +1,168 @@
+import { Worker } from 'node:worker_threads';
+import type { ProtocolMessage, Anomaly, AnomalyKind } from '../../protocols/types.js';
+import { CaptureError, UsageError } from '../../core/errors.js';
+import { channels } from '../../core/diagnostics.js';
+import { createRing } from '../../ingest/live/ring.js';
+import { openNativeCapture, type NativeCapture, type NativeCaptureStats, type NativeSource } from '../../ingest/live/native.js';
+import { WatermarkMerger } from './merge.js';
+import { decodeWorkerScript } from './worker-script.js';
+import type { DecodeWorkerData, FromWorker, WorkerCounters, WorkerDecoder } from './protocol.js';
+
+export type RingSource =
+  | { kind: 'file'; path: string; filter?: string }
+  | { kind: 'iface'; name: string; filter?: string; snaplen?: number; promisc?: boolean; bufferSize?: number; netns?: string }
+  | { kind: 'dpmi-iface'; name: string; mampid?: string; multicast?: string; netns?: string };
+
+export interface RingPipelineStats extends NativeCaptureStats {
+  /** Messages merged and handed to onMessage so far. */
+  messages: number;
+  /** Wire time of the slowest worker's newest packet (ps). */
+  watermarkTs: bigint;
+}
+
+export interface RingPipelineOptions {
+  source: RingSource | Extract<NativeSource, { kind: 'synthetic' }>;
+  workers: number;
+  onMessage: (msg: ProtocolMessage) => void;
+  onStats?: (stats: RingPipelineStats) => void;
+  statsIntervalMs?: number;
+  /** Data bytes per ring (power of two). Default 16 MiB. */
+  ringBytes?: number;
+  /** Aborting stops the capture; workers drain their rings and the run resolves. */
+  signal?: AbortSignal;
+  /** Stop on SIGINT (flush, final stats) instead of dying. */
+  handleSigint?: boolean;
+  decoder?: WorkerDecoder;
+  /** Bound on how long workers may take to drain after the capture ended. */
+  drainTimeoutMs?: number;
+  /** Test fault injection: worker `worker` throws after `packets` packets. */
+  crashWorker?: { worker: number; packets: number };
+}
+
+export interface RingPipelineResult {
+  stats: RingPipelineStats;
+  workers: WorkerCounters[];
+}
+
+export interface RingPipelineHandle {
+  stop(): void;
+  readonly done: Promise<RingPipelineResult>;
+}
+
+/** Capture → W rings → W decode workers → merged ProtocolMessages, in capture order. */
+export function runRingPipeline(opts: RingPipelineOptions): Promise<RingPipelineResult> {
+  return startRingPipeline(opts).done;
+}
+
+export function startRingPipeline(opts: RingPipelineOptions): RingPipelineHandle {
+  const W = opts.workers;
+  if (!Number.isInteger(W) || W < 1 || W > 64) throw new UsageError(`--workers must be 1…64, got ${W}`);
+  const rings = Array.from({ length: W }, () => createRing(opts.ringBytes ?? 16 << 20));
+  const capture = openNativeCapture(opts.source as NativeSource, rings); // typed errors throw here
+  const script = decodeWorkerScript();
+  let merged = 0;
+  let lastTs = 0n;
+  const merger = new WatermarkMerger(W, (msg) => { merged++; if (msg.tsEnd > lastTs) lastTs = msg.tsEnd; opts.onMessage(msg); });
+  const reported = { ring: 0, kernel: 0, frames: 0 };
+  const counters: (WorkerCounters | undefined)[] = new Array(W).fill(undefined);
+  const workers: Worker[] = [];
+  let failure: Error | undefined;
+  let stopped = false;
+
+  const snapshot = (): RingPipelineStats => {
+    let slowest: bigint | undefined;
+    for (const ts of merger.watermarkTs) if (slowest === undefined || ts < slowest) slowest = ts;
+    return { ...capture.stats(), messages: merged, watermarkTs: slowest ?? 0n };
+  };
+  const reportLosses = (s: NativeCaptureStats): void => {
+    const ringDrops = s.rings.reduce((a, r) => a + r.dropped, 0);
+    const emitLoss = (kind: AnomalyKind, count: number, reason: string): void => {
+      if (count <= 0) return;
+      const a: Anomaly = {
+        protocol: 'anomaly', kind, count, reason, ts: lastTs, tsEnd: lastTs, flowId: -1,
+        src: { ip: '', port: 0 }, dst: { ip: '', port: 0 },
+      };
+      channels.anomaly.publish(a);
+      opts.onMessage(a);
+    };
+    emitLoss('ring-drop', ringDrops - reported.ring, 'decode ring full: packets dropped before decoding');
+    emitLoss('capture-drop', s.kernelDrops + s.interfaceDrops - reported.kernel, 'kernel/interface dropped packets (pcap_stats)');
+    emitLoss('frame-loss', s.dpmiLostFrames - reported.frames, 'DPMI measurement-frame sequence gap');
+    reported.ring = ringDrops;
+    reported.kernel = s.kernelDrops + s.interfaceDrops;
+    reported.frames = s.dpmiLostFrames;
+  };
+  const tick = (): void => {
+    const s = snapshot();
+    reportLosses(s);
+    channels.captureStats.publish(s);
+    opts.onStats?.(s);
+  };
+
+  const stop = (): void => {
+    if (stopped) return;
+    stopped = true;
+    capture.stop(); // breakloop + join; every ring gets its EOF record
+  };
+  const fail = (err: Error): void => {
+    if (failure === undefined) failure = err;
+    stop();
+    for (const w of workers) void w.terminate();
+  };
+
+  const done = new Promise<RingPipelineResult>((resolve, reject) => {
+    let remaining = W;
+    let drainTimer: NodeJS.Timeout | undefined;
+    const timer = setInterval(tick, opts.statsIntervalMs ?? 1000);
+    const onAbort = (): void => stop();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const onSigint = (): void => stop();
+    if (opts.handleSigint) process.once('SIGINT', onSigint);
+    const finish = (): void => {
+      clearInterval(timer);
+      if (drainTimer) clearTimeout(drainTimer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      process.off('SIGINT', onSigint);
+      if (failure) { reject(failure); return; }
+      const stats = snapshot();
+      reportLosses(stats);
+      channels.captureStats.publish(stats);
+      opts.onStats?.(stats);
+      resolve({ stats, workers: counters as WorkerCounters[] });
+    };
+    const workerEnded = (): void => { if (--remaining === 0) finish(); };
+
+    for (let i = 0; i < W; i++) {
+      const data: DecodeWorkerData = {
+        ring: rings[i]!, ring0: rings[0]!, index: i, workers: W, decoder: opts.decoder ?? 'dissector',
+        batchMessages: 256, flushMs: 20,
+        ...(opts.crashWorker?.worker === i ? { crashAfterPackets: opts.crashWorker.packets } : {}),
+      };
+      const w = new Worker(script, { workerData: data });
+      workers.push(w);
+      w.on('message', (m: FromWorker) => {
+        if (m.type === 'batch') merger.push(m);
+        else { counters[m.worker] = m.counters; merger.close(m.worker); }
+      });
+      w.on('error', (e) => fail(new CaptureError(`decode worker ${i} crashed: ${e.message}`, { cause: e })));
+      w.on('exit', (code) => {
+        if (counters[i] === undefined && failure === undefined) {
+          fail(new CaptureError(`decode worker ${i} exited (code ${code}) before draining its ring`));
+        }
+        workerEnded();
+      });
+    }
+    capture.ended.then(
+      () => {
+        // The capture is over; workers now drain what is left. Bound that wait.
+        drainTimer = setTimeout(() => fail(new CaptureError('decode workers did not drain their rings in time')),
+          opts.drainTimeoutMs ?? 120_000);
+      },
+      (e: Error) => fail(e),
+    );
+    capture.start();
+  });
+  return { stop, done };
+}
+
+export type { NativeCapture };
