@@ -20,11 +20,17 @@ function anomalies(msgs: ProtocolMessage[], kind: string): Anomaly[] {
 /** Every delivered byte carries the timestamp of the segment that brought it. */
 function expectByteTimestamps(rec: RecordedFlow, dir: 'c2s' | 's2c', tsOfOffset: (o: number) => bigint): void {
   let off = 0;
+  let checked = 0;
+  const wrong: number[] = [];
   for (const e of rec.events) {
     if (e.dir !== dir || e.type === 'end') continue;
-    if (e.type === 'data') for (let i = 0; i < e.len; i++) expect(e.ts).toBe(tsOfOffset(off + i));
+    if (e.type === 'data') {
+      for (let i = 0; i < e.len; i++) { checked++; if (e.ts !== tsOfOffset(off + i)) wrong.push(off + i); }
+    }
     off += e.len;
   }
+  expect(checked).toBeGreaterThan(0);
+  expect(wrong.slice(0, 10)).toEqual([]);
 }
 
 describe('TCP reassembly against ground truth', () => {
