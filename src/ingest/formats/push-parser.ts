@@ -10,7 +10,7 @@ export function newReaderStats(): ReaderStats {
  */
 export type StepResult = number;
 
-const INITIAL_TAIL = 4096;
+const INITIAL_TAIL = 256;
 
 /**
  * Chunk-agnostic push parser. Subclasses parse one record at a time with `step` on a
@@ -76,6 +76,7 @@ export abstract class PushParser implements CaptureReader {
         continue;
       }
       const more = -r - avail;
+      if (r === 0 || more <= 0) return this.stop(`internal: parser made no progress at a ${avail}-byte tail`);
       const take = Math.min(more, chunk.length - pos);
       this.makeRoom(take);
       this.bufs[this.cur]!.set(chunk.subarray(pos, pos + take), this.tEnd);
@@ -87,7 +88,9 @@ export abstract class PushParser implements CaptureReader {
     // 2. Whole records inside the chunk, in place.
     const dv = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     while (pos < chunk.length && !this.stopped) {
-      const r = this.step(chunk, dv, pos, chunk.length - pos);
+      const avail = chunk.length - pos;
+      const r = this.step(chunk, dv, pos, avail);
+      if (r === 0 || (r < 0 && -r <= avail)) return this.stop(`internal: parser made no progress at offset ${pos}`);
       if (r < 0) break;
       pos += r;
     }

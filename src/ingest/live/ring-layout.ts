@@ -10,7 +10,8 @@
  * | off | size | field |
  * | --- | --- | --- |
  * | 0 | 4 | record length (header + caplen, padded to 8) |
- * | 4 | 2 | kind: 1 packet, 2 wrap (skip to start of data), 3 end of stream |
+ * | 4 | 2 | kind: 1 packet, 2 wrap (skip to start of data), 3 end of stream (32 bytes:
+ *   sec/psec = the capture's last packet time) |
  * | 6 | 2 | LINKTYPE_* |
  * | 8 | 4 | caplen |
  * | 12 | 4 | wire length |

@@ -41,6 +41,8 @@ export class RingConsumer {
   /** Wire timestamp and sequence number of the last packet handed to the sink. */
   lastTs = 0n;
   lastSeq = -1;
+  /** From the EOF record: the whole capture's last packet time (0n if it had none). */
+  endTs = 0n;
   /** Wrap markers skipped so far (records never straddle the end of the ring). */
   wraps = 0;
 
@@ -83,6 +85,9 @@ export class RingConsumer {
       const len = dv.getUint32(pos + REC_LENGTH, true);
       const kind = dv.getUint16(pos + REC_KIND, true);
       if (kind === RecordKind.Eof) {
+        const sec = dv.getUint32(pos + REC_SEC, true) + dv.getUint32(pos + REC_SEC + 4, true) * 2 ** 32;
+        const psec = dv.getUint32(pos + REC_PSEC, true) + dv.getUint32(pos + REC_PSEC + 4, true) * 2 ** 32;
+        this.endTs = BigInt(sec) * PS_PER_S + BigInt(psec);
         tail = (tail + len) >>> 0;
         this.eof = true;
         break;
