@@ -9,5 +9,10 @@ function lazy(summary: string, load: () => Promise<{ command: Command }>): Comma
 }
 
 export const commands: Record<string, Command> = {
+  analyze: lazy('phase events of the migrations in captures (table, NDJSON or msgpack)', () => import('./commands/analyze.js')),
+  decode: lazy('protocol messages of captures as NDJSON, one per line', () => import('./commands/decode.js')),
+  watch: lazy('live terminal view of the migrations in a capture or on an interface', () => import('./commands/watch.js')),
+  demo: lazy('generate an OpenStack migration and watch it live (the first thing to try)', () => import('./commands/demo.js')),
   stats: lazy('per-phase statistics of a series (mean, SD, 95% CI, CoV)', () => import('./commands/stats.js')),
+  report: lazy('HTML + SVG report of a series (phase shares, trends, timelines)', () => import('./commands/report.js')),
 };
