@@ -1,6 +1,7 @@
 import type { ProtocolAnalyzer } from './types.js';
 import { qemuAnalyzer } from './qemu/index.js';
 import { httpAnalyzer } from './http/index.js';
+import { amqpAnalyzer } from './amqp/index.js';
 
 /**
  * The stream protocols the dissector knows. Adding a protocol touches its own folder
@@ -9,4 +10,5 @@ import { httpAnalyzer } from './http/index.js';
 export const analyzers: readonly ProtocolAnalyzer[] = [
   qemuAnalyzer,
   httpAnalyzer,
+  amqpAnalyzer,
 ];
