@@ -1,0 +1,49 @@
+import { UsageError } from '../../core/errors.js';
+import type { HostRoles } from '../../phases/engine.js';
+import { parseHostsOption } from '../../phases/roles.js';
+
+/** Options shared by analyze / decode / watch. */
+export const sourceOptions = {
+  filter: { type: 'string' },
+  hosts: { type: 'string' },
+  label: { type: 'string', multiple: true },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export const SOURCE_HELP = `SOURCE is a capture file (pcap, pcapng or DPMI, optionally gzip-compressed; the
+format is detected from its magic bytes; 'pcap:', 'pcapng:', 'dpmi:' prefixes are
+accepted), or a live source 'iface:NAME' / 'dpmi-iface:NAME[/MAMPID]'.
+  --filter BPF           libpcap filter for live sources (files are read whole:
+                         prefilter them with tcpdump -r IN -w OUT BPF)
+  --hosts source=IP,destination=IP,controller=IP
+                         host roles (default: inferred from the traffic); with
+                         source and destination known, events are live from the
+                         first SYN
+  --label k=v            copied onto every migration-started event (repeatable)`;
+
+export function parseLabels(values: string[] | undefined): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const v of values ?? []) {
+    const i = v.indexOf('=');
+    if (i <= 0) throw new UsageError(`--label expects k=v (got '${v}')`);
+    labels[v.slice(0, i)] = v.slice(i + 1);
+  }
+  return labels;
+}
+
+export function parseHosts(value: string | undefined): HostRoles {
+  return value === undefined ? {} : parseHostsOption(value);
+}
+
+export function requireSources(positionals: string[], usage: string): string[] {
+  if (positionals.length === 0) throw new UsageError(`no SOURCE given (usage: ${usage})`);
+  return positionals;
+}
+
+/** Writes to stdout and resolves once the data is flushed (exit code must wait for it). */
+export function drainStdout(): Promise<void> {
+  return new Promise((resolve) => {
+    if (process.stdout.writableLength === 0) resolve();
+    else process.stdout.once('drain', () => resolve());
+  });
+}

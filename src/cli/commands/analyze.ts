@@ -1,0 +1,52 @@
+import { UsageError } from '../../core/errors.js';
+import type { PhaseEvent } from '../../phases/events.js';
+import { analyzeSources } from '../../pipeline/offline.js';
+import { MsgpackWriter } from '../../output/msgpack.js';
+import { NdjsonWriter } from '../../output/ndjson.js';
+import { formatSummary } from '../../output/summary.js';
+import { parseCommandArgs, type Command } from '../command.js';
+import { drainStdout, parseHosts, parseLabels, requireSources, SOURCE_HELP, sourceOptions } from './analysis-options.js';
+
+const USAGE = 'migscope analyze SOURCE… [--json|--msgpack] [--filter BPF] [--label k=v] [--hosts …]';
+const HELP = `usage: ${USAGE}
+
+Phase events of every VM live migration in the capture(s). Several SOURCEs are merged
+by wire timestamp.
+  (default)    a table per migration: phase, start offset, duration (s, µs precision),
+               totals, downtime, pre-copy iterations and stream bytes
+  --json       the events as NDJSON, one per line (timestamps/durations in ps, strings)
+  --msgpack    the events as concatenated msgpack maps (ps as uint64)
+${SOURCE_HELP}`;
+
+export const command: Command = {
+  summary: 'phase events of the migrations in captures (table, NDJSON or msgpack)',
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs(argv, {
+      ...sourceOptions,
+      json: { type: 'boolean' },
+      msgpack: { type: 'boolean' },
+    });
+    if (values.help) {
+      process.stdout.write(`${HELP}\n`);
+      return 0;
+    }
+    if (values.json && values.msgpack) throw new UsageError('--json and --msgpack are exclusive');
+    const sources = requireSources(positionals, USAGE);
+    let onEvent: (ev: PhaseEvent) => void = () => {};
+    if (values.json) {
+      const w = new NdjsonWriter(process.stdout);
+      onEvent = (ev) => w.write(ev);
+    } else if (values.msgpack) {
+      const w = new MsgpackWriter(process.stdout);
+      onEvent = (ev) => w.write(ev);
+    }
+    const opts: Parameters<typeof analyzeSources>[1] = {
+      onEvent, labels: parseLabels(values.label), hosts: parseHosts(values.hosts),
+    };
+    if (values.filter !== undefined) opts.filter = values.filter;
+    const summary = await analyzeSources(sources, opts);
+    if (!values.json && !values.msgpack) process.stdout.write(formatSummary(summary));
+    await drainStdout();
+    return 0;
+  },
+};

@@ -1,0 +1,61 @@
+import { analyzeSources } from '../../pipeline/offline.js';
+import { LiveView } from '../../output/live-view.js';
+import { formatSummary } from '../../output/summary.js';
+import { numberOption, parseCommandArgs, type Command } from '../command.js';
+import { UsageError } from '../../core/errors.js';
+import { drainStdout, parseHosts, parseLabels, requireSources, SOURCE_HELP, sourceOptions } from './analysis-options.js';
+
+const USAGE = 'migscope watch SOURCE [--realtime] [--speed X]';
+const HELP = `usage: ${USAGE}
+
+Live terminal view: one block per migration with its current phase, elapsed time,
+transfer progress (bytes, rate, pre-copy pass) and finished phases; plain lines when
+stdout is not a terminal. The summary table follows at the end.
+  --realtime   replay a file at its wire speed (live sources always are)
+  --speed X    with --realtime: X times faster than the wire (default 1)
+${SOURCE_HELP}`;
+
+/** Watches `source`; shared with `demo`. */
+export async function watchSource(source: string, opts: { realtime: boolean; speed: number; hosts?: string; labels?: string[]; filter?: string }): Promise<void> {
+  const view = new LiveView(process.stdout);
+  const ac = new AbortController();
+  const onSigint = (): void => ac.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    const run: Parameters<typeof analyzeSources>[1] = {
+      onEvent: (ev) => view.onEvent(ev), realtime: opts.realtime, speed: opts.speed,
+      hosts: parseHosts(opts.hosts), labels: parseLabels(opts.labels), signal: ac.signal,
+    };
+    if (opts.filter !== undefined) run.filter = opts.filter;
+    const summary = await analyzeSources([source], run);
+    view.close();
+    process.stdout.write(`\n${formatSummary(summary)}`);
+    await drainStdout();
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+export const command: Command = {
+  summary: 'live terminal view of the migrations in a capture or on an interface',
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs(argv, {
+      ...sourceOptions,
+      realtime: { type: 'boolean' },
+      speed: { type: 'string' },
+    });
+    if (values.help) {
+      process.stdout.write(`${HELP}\n`);
+      return 0;
+    }
+    const sources = requireSources(positionals, USAGE);
+    if (sources.length > 1) throw new UsageError(`watch takes one SOURCE (usage: ${USAGE})`);
+    const speed = numberOption(values.speed, 'speed', 0.01, 1e6, 1);
+    const opts: Parameters<typeof watchSource>[1] = { realtime: values.realtime ?? false, speed };
+    if (values.hosts !== undefined) opts.hosts = values.hosts;
+    if (values.label !== undefined) opts.labels = values.label;
+    if (values.filter !== undefined) opts.filter = values.filter;
+    await watchSource(sources[0]!, opts);
+    return 0;
+  },
+};

@@ -1,0 +1,85 @@
+import { formatIso, PS_PER_US, type Picos } from '../core/time.js';
+import { PHASES, type MigrationEnded, type PhaseName } from '../phases/events.js';
+import type { MigrationRecord } from '../phases/engine.js';
+import type { Summary } from '../pipeline/offline.js';
+
+const LABEL: Record<PhaseName, string> = {
+  authentication: 'Authentication',
+  initialization: 'Initialization',
+  'remote-connect': 'Remote connect',
+  preparation: 'Preparation',
+  transfer: 'Transfer',
+  finish: 'Finish',
+  cleanup: 'Cleanup',
+  'post-migration': 'Post-migration',
+};
+
+/** Seconds with microsecond precision (rounded half up), e.g. "0.591900". */
+export function secondsUs(d: Picos): string {
+  const neg = d < 0n;
+  const us = ((neg ? -d : d) + PS_PER_US / 2n) / PS_PER_US;
+  return `${neg ? '-' : ''}${us / 1_000_000n}.${(us % 1_000_000n).toString().padStart(6, '0')}`;
+}
+
+function millisUs(d: Picos): string {
+  const us = (d + PS_PER_US / 2n) / PS_PER_US;
+  return `${us / 1000n}.${(us % 1000n).toString().padStart(3, '0')}`;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows
+    .map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd())
+    .join('\n');
+}
+
+/** One migration as the study's Table 5.1: phase, start offset, duration (s, µs). */
+export function formatMigration(rec: MigrationRecord): string {
+  const ev: MigrationEnded = rec.ended;
+  const origin = Object.values(ev.phases).reduce<Picos | undefined>(
+    (min, p) => (p && (min === undefined || p.start < min) ? p.start : min), undefined);
+  const head = `${rec.id}  ${rec.scenario}  ${rec.source} → ${rec.destination}`
+    + `${rec.domain ? `  ${rec.domain}` : ''}  outcome: ${ev.outcome}${ev.reason ? ` (${ev.reason})` : ''}`;
+  const rows: string[][] = [['Phase', 'Start (s)', 'Duration (s)', '']];
+  const notes: string[] = [];
+  for (const name of PHASES) {
+    const p = ev.phases[name];
+    if (!p) continue;
+    let mark = '';
+    if (p.uncertain) {
+      notes.push(`${LABEL[name]}: ${p.uncertain}`);
+      mark = `*${notes.length}`;
+    }
+    rows.push([LABEL[name], secondsUs(p.start - origin!), secondsUs(p.end - p.start), mark]);
+  }
+  if (ev.libvirtTotal !== undefined) rows.push(['Migration time (libvirt)', '', secondsUs(ev.libvirtTotal), '']);
+  if (ev.total !== undefined) rows.push(['Total migration time', '', secondsUs(ev.total), '']);
+  const lines = [head];
+  if (origin !== undefined) lines.push(`  started ${formatIso(origin)}`);
+  lines.push(table(rows).split('\n').map((l) => `  ${l}`).join('\n'));
+  const extra: string[] = [];
+  if (ev.downtime !== undefined) {
+    extra.push(`downtime ${millisUs(ev.downtime)} ms${rec.lostPings !== undefined ? ` (${rec.lostPings} echo requests lost)` : ''}`);
+  }
+  if (ev.stream) {
+    const s = ev.stream;
+    extra.push(`iterations ${s.iterations}`, `stream ${s.bytes} B (pre-copy ${s.precopyBytes} B, stop-and-copy ${s.stopCopyBytes} B)`);
+  }
+  if (extra.length > 0) lines.push(`  ${extra.join(', ')}`);
+  notes.forEach((n, i) => lines.push(`  *${i + 1} uncertain: ${n}`));
+  return lines.join('\n');
+}
+
+/** The default human output of `analyze`. */
+export function formatSummary(summary: Summary): string {
+  const out: string[] = [];
+  if (summary.migrations.length === 0) out.push('no migration found');
+  for (const m of summary.migrations) out.push(formatMigration(m), '');
+  const anomalies = Object.entries(summary.anomalies).filter(([, n]) => (n ?? 0) > 0);
+  if (anomalies.length > 0) out.push(`anomalies: ${anomalies.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  for (const s of summary.sources) {
+    const st = s.stats;
+    out.push(`source ${s.source} (${s.format})${st ? `: ${st.packets} packets, ${st.malformedRecords} malformed records${st.truncated ? ', truncated' : ''}` : ''}${s.problem ? ` — ${s.problem}` : ''}`);
+  }
+  return `${out.join('\n').replace(/\n+$/, '')}\n`;
+}

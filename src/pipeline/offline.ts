@@ -1,0 +1,184 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { UsageError } from '../core/errors.js';
+import type { Picos } from '../core/time.js';
+import { Dissector } from '../decode/dissector.js';
+import type { DissectorStats } from '../decode/stats.js';
+import { openCapture, type CaptureFile } from '../ingest/file-source.js';
+import type { CaptureFormat, CapturedPacket, ReaderStats } from '../ingest/types.js';
+import { PhaseEngine, type EngineSummary, type HostRoles } from '../phases/engine.js';
+import type { PhaseEvent } from '../phases/events.js';
+import type { ProtocolMessage } from '../protocols/types.js';
+
+export interface AnalyzeOptions {
+  onEvent: (ev: PhaseEvent) => void;
+  /** Every protocol message, before the phase engine sees it (`decode`). */
+  onMessage?: (msg: ProtocolMessage) => void;
+  /** Pace packets to their wire time (watch, demo). */
+  realtime?: boolean;
+  /** Realtime speed-up factor (2 = twice as fast as the wire). Default 1. */
+  speed?: number;
+  /** BPF filter: applied by libpcap to live sources only (see parseSource). */
+  filter?: string;
+  labels?: Record<string, string>;
+  hosts?: HostRoles;
+  /** Stops reading; what was read is analysed and the summary returned. */
+  signal?: AbortSignal;
+}
+
+export interface SourceSummary {
+  source: string;
+  format: CaptureFormat | 'live';
+  stats?: ReaderStats;
+  problem?: string;
+}
+
+export interface Summary extends EngineSummary {
+  sources: SourceSummary[];
+  dissector?: DissectorStats;
+}
+
+export type ParsedSource =
+  | { kind: 'file'; path: string }
+  | { kind: 'iface'; name: string }
+  | { kind: 'dpmi-iface'; name: string; mampid?: string };
+
+const FILE_PREFIXES = ['pcap:', 'pcapng:', 'dpmi:'];
+
+/** SOURCE → file path or live interface (DESIGN §2). Format prefixes are optional:
+ *  the format is always detected from the magic bytes. */
+export function parseSource(source: string): ParsedSource {
+  if (source.startsWith('iface:')) return { kind: 'iface', name: source.slice(6) };
+  if (source.startsWith('dpmi-iface:')) {
+    const [name, mampid] = source.slice(11).split('/');
+    return mampid ? { kind: 'dpmi-iface', name: name!, mampid } : { kind: 'dpmi-iface', name: name! };
+  }
+  for (const p of FILE_PREFIXES) if (source.startsWith(p)) return { kind: 'file', path: source.slice(p.length) };
+  return { kind: 'file', path: source };
+}
+
+/**
+ * Capture files → Dissector → PhaseEngine, one pass, constant memory. Several files are
+ * merged by wire timestamp. Live sources go through the native ring pipeline instead.
+ */
+export async function analyzeSources(sources: string[], opts: AnalyzeOptions): Promise<Summary> {
+  if (sources.length === 0) throw new UsageError('no SOURCE given');
+  const parsed = sources.map(parseSource);
+  const live = parsed.filter((p) => p.kind !== 'file');
+  const engine = new PhaseEngine({ onEvent: opts.onEvent, hosts: opts.hosts ?? {}, labels: opts.labels ?? {} });
+  const onMessage = (msg: ProtocolMessage): void => {
+    opts.onMessage?.(msg);
+    engine.push(msg);
+  };
+  if (live.length > 0) {
+    if (parsed.length > 1) throw new UsageError('a live source cannot be combined with other sources');
+    return analyzeLive(live[0]!, sources[0]!, engine, onMessage, opts);
+  }
+  if (opts.filter !== undefined) {
+    throw new UsageError('--filter applies to live sources (iface:, dpmi-iface:); prefilter files with tcpdump -r IN -w OUT FILTER');
+  }
+  const files: CaptureFile[] = [];
+  try {
+    for (const p of parsed) files.push(await openCapture((p as { path: string }).path));
+    const dissector = new Dissector(onMessage);
+    await mergeByTimestamp(files, (pkt) => dissector.packet(pkt), opts);
+    dissector.finish();
+    const summary: Summary = {
+      ...engine.end(),
+      sources: files.map((f) => {
+        const s: SourceSummary = { source: f.path, format: f.format, stats: { ...f.stats } };
+        if (f.problem !== undefined) s.problem = f.problem;
+        return s;
+      }),
+      dissector: dissector.stats,
+    };
+    return summary;
+  } finally {
+    await Promise.all(files.map((f) => f.close()));
+  }
+}
+
+interface Cursor {
+  it: AsyncIterator<readonly CapturedPacket[]>;
+  batch: readonly CapturedPacket[];
+  i: number;
+}
+
+async function advance(c: Cursor): Promise<boolean> {
+  for (;;) {
+    const r = await c.it.next();
+    if (r.done) return false;
+    if (r.value.length > 0) {
+      c.batch = r.value;
+      c.i = 0;
+      return true;
+    }
+  }
+}
+
+/** K-way merge of the files' packets by wire timestamp (stable: file order on ties). */
+async function mergeByTimestamp(files: CaptureFile[], sink: (pkt: CapturedPacket) => void, opts: AnalyzeOptions): Promise<void> {
+  const cursors: Cursor[] = [];
+  for (const f of files) {
+    const c: Cursor = { it: f.batches()[Symbol.asyncIterator](), batch: [], i: 0 };
+    if (await advance(c)) cursors.push(c);
+  }
+  const pacer = opts.realtime ? new Pacer(opts.speed ?? 1) : undefined;
+  while (cursors.length > 0) {
+    if (opts.signal?.aborted) return;
+    let best = 0;
+    for (let k = 1; k < cursors.length; k++) {
+      if (cursors[k]!.batch[cursors[k]!.i]!.ts < cursors[best]!.batch[cursors[best]!.i]!.ts) best = k;
+    }
+    const c = cursors[best]!;
+    // One file, or a run of packets that stays ahead of the others: no re-scan per packet.
+    const limit = cursors.length === 1 ? undefined : secondSmallest(cursors, best);
+    while (c.i < c.batch.length) {
+      const pkt = c.batch[c.i]!;
+      if (limit !== undefined && pkt.ts > limit) break;
+      if (pacer) await pacer.wait(pkt.ts);
+      if (opts.signal?.aborted) return;
+      sink(pkt);
+      c.i++;
+    }
+    if (c.i >= c.batch.length && !(await advance(c))) cursors.splice(best, 1);
+  }
+}
+
+function secondSmallest(cursors: Cursor[], except: number): Picos {
+  let min: Picos | undefined;
+  for (let k = 0; k < cursors.length; k++) {
+    if (k === except) continue;
+    const ts = cursors[k]!.batch[cursors[k]!.i]!.ts;
+    if (min === undefined || ts < min) min = ts;
+  }
+  return min!;
+}
+
+/** Sleeps so that packets are handed on at their wire time (divided by `speed`). */
+class Pacer {
+  private first?: Picos;
+  private readonly wall0 = performance.now();
+  constructor(private readonly speed: number) {}
+
+  async wait(ts: Picos): Promise<void> {
+    this.first ??= ts;
+    const dueMs = Number((ts - this.first) / 1_000_000n) / 1e3 / this.speed;
+    const ahead = dueMs - (performance.now() - this.wall0);
+    if (ahead > 4) await sleep(ahead);
+  }
+}
+
+async function analyzeLive(src: ParsedSource, text: string, engine: PhaseEngine,
+  onMessage: (msg: ProtocolMessage) => void, opts: AnalyzeOptions): Promise<Summary> {
+  const { runRingPipeline } = await import('./ring/run.js');
+  const source = src.kind === 'iface'
+    ? (opts.filter !== undefined ? { kind: 'iface' as const, name: src.name, filter: opts.filter } : { kind: 'iface' as const, name: src.name })
+    : src.kind === 'dpmi-iface'
+      ? (src.mampid !== undefined ? { kind: 'dpmi-iface' as const, name: src.name, mampid: src.mampid } : { kind: 'dpmi-iface' as const, name: src.name })
+      : undefined;
+  if (!source) throw new UsageError(`not a live source: ${text}`);
+  const run: Parameters<typeof runRingPipeline>[0] = { source, workers: 2, onMessage, handleSigint: true };
+  if (opts.signal) run.signal = opts.signal;
+  await runRingPipeline(run);
+  return { ...engine.end(), sources: [{ source: text, format: 'live' }] };
+}
