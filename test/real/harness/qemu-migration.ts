@@ -1,0 +1,150 @@
+/**
+ * Real QEMU live migration on loopback (recipe: /work/shared/real-peers.md): a
+ * boot-sector guest that keeps dirtying 4 MiB, two TCG QEMUs (source and -incoming
+ * destination), QMP to drive the source, tcpdump on lo. Every wait is bounded and the
+ * processes are killed in `finally`.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { copyFileSync, statSync, truncateSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { QmpClient } from './qmp.js';
+
+/** The `ram` object of query-migrate (QEMU 7.2), the ground truth. */
+export interface QemuRamStats {
+  transferred: number;
+  'precopy-bytes': number;
+  'downtime-bytes': number;
+  'dirty-sync-count': number;
+  normal: number;
+  duplicate: number;
+  'page-size': number;
+}
+export interface QueryMigrate {
+  status: string;
+  'total-time'?: number;
+  downtime?: number;
+  ram?: QemuRamStats;
+}
+
+export interface MigrationRun {
+  pcap: string;
+  port: number;
+  truth: QueryMigrate;
+}
+
+export interface MigrationOptions {
+  workDir: string;
+  /** Guest RAM. */
+  memMiB: number;
+  /** Source bandwidth cap (bytes/s): keeps pre-copy slow enough for several passes. */
+  maxBandwidth: number;
+  /** Downtime limit (ms) during the passes: small, so the 4 MiB working set never converges. */
+  downtimeLimitMs: number;
+  /** The guest dirties its 4 MiB for this many RTC second ticks, then halts. */
+  dirtySeconds: number;
+  timeoutMs: number;
+}
+
+const here = new URL('.', import.meta.url).pathname;
+
+/** Assembles the guest (nasm) into a 1 MiB raw disk image. */
+export function buildGuestImage(workDir: string, dirtySeconds: number): string {
+  const bin = join(workDir, `guest-${dirtySeconds}.bin`);
+  const img = join(workDir, `disk-${dirtySeconds}.img`);
+  execFileSync('nasm', ['-f', 'bin', `-DDIRTY_SECONDS=${dirtySeconds}`, join(here, 'dirty-guest.asm'), '-o', bin], { timeout: 20_000 });
+  copyFileSync(bin, img);
+  truncateSync(img, 1 << 20);
+  return img;
+}
+
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const port = (srv.address() as { port: number }).port;
+  srv.close();
+  await once(srv, 'close');
+  return port;
+}
+
+async function waitExit(p: ChildProcess, ms: number): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  await Promise.race([once(p, 'exit'), sleep(ms)]);
+}
+
+async function stop(p: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (!p || p.exitCode !== null || p.signalCode !== null) return;
+  p.kill(signal);
+  await waitExit(p, 3_000);
+  if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+}
+
+async function waitQuiet(path: string, maxMs: number): Promise<void> {
+  const until = Date.now() + maxMs;
+  let last = -1;
+  let stable = 0;
+  while (Date.now() < until && stable < 3) {
+    const size = statSync(path, { throwIfNoEntry: false })?.size ?? 0;
+    stable = size === last ? stable + 1 : 0;
+    last = size;
+    await sleep(250);
+  }
+}
+
+/** Runs one captured migration and returns the pcap path and query-migrate's final answer. */
+export async function runQemuMigration(opts: MigrationOptions, name: string): Promise<MigrationRun> {
+  const img = buildGuestImage(opts.workDir, opts.dirtySeconds);
+  const port = await freePort();
+  const pcap = join(opts.workDir, `${name}.pcap`);
+  const qemuArgs = (sock: string): string[] => [
+    '-machine', 'pc,accel=tcg', '-m', String(opts.memMiB), '-display', 'none', '-nodefaults',
+    '-drive', `file=${img},format=raw,if=ide,snapshot=on`, '-qmp', `unix:${sock},server,nowait`,
+  ];
+  const srcSock = join(opts.workDir, `${name}-src.qmp`);
+  const dstSock = join(opts.workDir, `${name}-dst.qmp`);
+  let src: ChildProcess | undefined;
+  let dst: ChildProcess | undefined;
+  let dump: ChildProcess | undefined;
+  let qmp: QmpClient | undefined;
+  const deadline = Date.now() + opts.timeoutMs;
+  try {
+    dump = spawn('tcpdump', ['-i', 'lo', '-s', '0', '-B', '65536', '-U', '-w', pcap, `tcp port ${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let dumpErr = '';
+    const listening = new Promise<void>((resolve) => {
+      dump!.stderr!.on('data', (d: Buffer) => { dumpErr += d.toString(); if (dumpErr.includes('listening')) resolve(); });
+    });
+    await Promise.race([listening, sleep(10_000)]);
+    if (!dumpErr.includes('listening')) throw new Error(`tcpdump did not start: ${dumpErr}`);
+    src = spawn('qemu-system-x86_64', qemuArgs(srcSock), { stdio: 'ignore' });
+    dst = spawn('qemu-system-x86_64', [...qemuArgs(dstSock), '-incoming', `tcp:127.0.0.1:${port}`], { stdio: 'ignore' });
+    // The destination listens before its main loop (and so QMP) runs.
+    const dstQmp = await QmpClient.open(dstSock);
+    dstQmp.close();
+    qmp = await QmpClient.open(srcSock);
+    await qmp.cmd('migrate-set-capabilities', { capabilities: [{ capability: 'events', state: true }] });
+    await qmp.cmd('migrate-set-parameters', { 'max-bandwidth': opts.maxBandwidth, 'downtime-limit': opts.downtimeLimitMs });
+    await sleep(500); // let the guest boot and start dirtying
+    await qmp.cmd('migrate', { uri: `tcp:127.0.0.1:${port}` });
+    let info: QueryMigrate = { status: 'none' };
+    while (Date.now() < deadline) {
+      info = await qmp.cmd<QueryMigrate>('query-migrate');
+      if (info.status === 'completed' || info.status === 'failed' || info.status === 'cancelled') break;
+      await sleep(100);
+    }
+    if (info.status !== 'completed') throw new Error(`migration did not complete: ${JSON.stringify(info)}`);
+    // tcpdump lags behind a fast loopback stream; packets it has not read yet are lost
+    // when it is stopped, so wait (bounded) until the capture file stops growing.
+    await sleep(300);
+    await stop(src);
+    await waitQuiet(pcap, 15_000);
+    return { pcap, port, truth: info };
+  } finally {
+    qmp?.close();
+    await stop(src);
+    await stop(dst);
+    await stop(dump, 'SIGINT');
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * Real QEMU 7.2 live migrations on loopback, captured with tcpdump: the QEMU stream
+ * decoder's counts must match QEMU's own query-migrate numbers.
+ *
+ * Relation between passes and dirty-sync-count (documented in src/protocols/qemu):
+ * QEMU syncs the dirty bitmap once at setup (pass 1 sends the bitmap set then), once
+ * before every further pass, once in the pending check that decides to stop, and once
+ * more in ram_save_complete (whose pages travel in SECTION_END(ram)). So for a
+ * pre-copy migration that converged, iterations = dirty-sync-count − 2. This holds
+ * when every pass's dirty set exceeds the stop threshold (bandwidth × downtime-limit),
+ * as here; otherwise two syncs can fall into one wire pass and iterations is smaller.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Dissector } from '../../src/decode/dissector.js';
+import { openCapture } from '../../src/ingest/index.js';
+import { qemuAnalyzer, QemuStreamDecoder } from '../../src/protocols/qemu/index.js';
+import type { ProtocolMessage, QemuMessage, QemuStreamEnd } from '../../src/protocols/types.js';
+import { runQemuMigration, type MigrationRun } from './harness/qemu-migration.js';
+import { tsharkClientPayload } from './harness/qemu-stream.js';
+
+const ci = process.env.CI === 'true';
+const missing = ['qemu-system-x86_64', 'nasm', 'tcpdump', 'tshark'].filter(
+  (t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0,
+);
+const runnable = process.getuid?.() === 0 && missing.length === 0;
+if (!runnable && !ci) console.warn(`skipping real QEMU test: need root and ${missing.join(', ')}`);
+
+const runs: { name: string; dirtySeconds: number; run?: MigrationRun }[] = [
+  { name: 'dirty-2s', dirtySeconds: 2 },
+  { name: 'dirty-4s', dirtySeconds: 4 },
+];
+let work = '';
+
+async function decodeWithDissector(pcap: string): Promise<QemuMessage[]> {
+  const msgs: ProtocolMessage[] = [];
+  const d = new Dissector((m) => msgs.push(m), { analyzers: [qemuAnalyzer] });
+  const cap = await openCapture(pcap);
+  for await (const batch of cap.batches()) for (const p of batch) d.packet(p);
+  d.finish();
+  const anomalies = msgs.filter((m) => m.protocol === 'anomaly');
+  expect(anomalies).toEqual([]);
+  return msgs.filter((m): m is QemuMessage => m.protocol === 'qemu');
+}
+
+function decodeTsharkPayload(run: MigrationRun): QemuMessage[] {
+  const segs = tsharkClientPayload(run.pcap, run.port);
+  let next = 1;
+  for (const s of segs) {
+    expect(s.seq, 'capture lost stream bytes').toBe(next);
+    next += s.data.length;
+  }
+  const flow = { id: 1, transport: 'tcp' as const, client: { ip: '127.0.0.1', port: 1 }, server: { ip: '127.0.0.1', port: run.port }, midstream: false };
+  const dec = new QemuStreamDecoder(flow);
+  const msgs: ProtocolMessage[] = [];
+  for (const s of segs) dec.data('c2s', s.data, s.ts, (m) => msgs.push(m));
+  dec.end('c2s', segs.at(-1)!.ts, (m) => msgs.push(m));
+  expect(msgs.filter((m) => m.protocol === 'anomaly')).toEqual([]);
+  expect(dec.streamBytes).toBe(next - 1);
+  return msgs.filter((m): m is QemuMessage => m.protocol === 'qemu');
+}
+
+describe.runIf(runnable || ci)('real QEMU 7.2 live migration (loopback, TCG)', () => {
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'migscope-qemu-'));
+    for (const r of runs) {
+      r.run = await runQemuMigration({
+        workDir: work, memMiB: 64, maxBandwidth: 10_000_000, downtimeLimitMs: 20,
+        dirtySeconds: r.dirtySeconds, timeoutMs: 30_000,
+      }, r.name);
+    }
+  }, 120_000);
+  afterAll(() => {
+    if (work && !process.env.MIGSCOPE_KEEP) rmSync(work, { recursive: true, force: true });
+    else if (work) console.log(`kept ${work}`);
+  });
+
+  for (const r of runs) {
+    it(`${r.name}: decoded stream agrees with query-migrate`, async () => {
+      const run = r.run!;
+      const ram = run.truth.ram!;
+      const viaDissector = await decodeWithDissector(run.pcap);
+      const viaTshark = decodeTsharkPayload(run);
+      // Two independent paths from the capture to the decoder give the same messages.
+      const strip = (ms: QemuMessage[]) => ms.map(({ ts, tsEnd, flowId, src, dst, ...rest }) => rest);
+      expect(strip(viaDissector)).toEqual(strip(viaTshark));
+      expect(viaDissector.map((m) => m.ts)).toEqual(viaTshark.map((m) => m.ts));
+
+      const eof = viaDissector.find((m): m is QemuStreamEnd => m.kind === 'eof')!;
+      expect(eof, 'stream reached QEMU_VM_EOF').toBeDefined();
+      expect(viaDissector[0]!.kind).toBe('header');
+      const switchovers = viaDissector.filter((m) => m.kind === 'switchover');
+      expect(switchovers).toHaveLength(1);
+
+      expect(eof.iterations).toBe(ram['dirty-sync-count'] - 2);
+      expect(eof.iterations, 'several pre-copy passes').toBeGreaterThanOrEqual(2);
+      expect(viaDissector.filter((m) => m.kind === 'pass-started')).toHaveLength(eof.iterations);
+      expect(eof.passBytes).toHaveLength(eof.iterations);
+      expect(eof.normalPages).toBe(ram.normal);
+      expect(eof.zeroPages).toBe(ram.duplicate);
+
+      // Framing QEMU does not count as RAM bytes: stream header, configuration, section
+      // headers/footers (10 bytes per chunk) and EOS words, plus the device state.
+      const chunks = viaDissector.filter((m) => m.kind === 'ram-chunk').length;
+      const framing = 64 + 18 * (chunks + 2);
+      const within = (a: number, b: number, rel: number) => Math.abs(a - b) <= rel * b;
+      expect(within(eof.precopyBytes, ram['precopy-bytes'], 0.02)).toBe(true);
+      expect(eof.precopyBytes - ram['precopy-bytes']).toBeGreaterThanOrEqual(0);
+      expect(eof.precopyBytes - ram['precopy-bytes']).toBeLessThanOrEqual(framing);
+      // SECTION_END(ram) = 5-byte header + pages + 8-byte EOS + 5-byte footer; QEMU
+      // counts the pages (downtime-bytes), so the difference is exactly 18 bytes.
+      expect(eof.ramStopCopyBytes! - ram['downtime-bytes']).toBe(18);
+      if (ram['downtime-bytes'] > 10_000) expect(within(eof.ramStopCopyBytes!, ram['downtime-bytes'], 0.02)).toBe(true);
+      const deviceState = eof.stopCopyBytes - eof.ramStopCopyBytes!;
+      const ramStream = eof.streamBytes - deviceState;
+      expect(ramStream - ram.transferred).toBeGreaterThanOrEqual(0);
+      expect(ramStream - ram.transferred).toBeLessThanOrEqual(framing);
+      expect(eof.streamBytes).toBe(eof.precopyBytes + eof.stopCopyBytes);
+      console.log(`${r.name}: truth ${JSON.stringify(ram)} decoded ${JSON.stringify({ ...eof, ts: undefined, tsEnd: undefined, src: undefined, dst: undefined })}`);
+    });
+  }
+});
