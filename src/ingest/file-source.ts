@@ -90,7 +90,8 @@ export async function openCapture(path: string, opts: OpenCaptureOptions = {}): 
     return makeCaptureFile(path, format, gzip, chunks, opts.unpackDpmiFrames ?? true, close);
   } catch (err) {
     await close();
-    throw err;
+    if (err instanceof MigscopeError) throw err;
+    throw new MigscopeError(`cannot read capture file ${path}: ${(err as Error).message}`, { cause: err });
   }
 }
 

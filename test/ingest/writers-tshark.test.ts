@@ -1,10 +1,13 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { createCaptureWriter, fileSink } from '../../src/ingest/formats/index.js';
 import type { WriteFormat } from '../../src/ingest/types.js';
 import { epochToPicos, makePackets, run, toolAvailable, withTempDir } from './helpers.js';
 
-const tmp = withTempDir();
+let tmp: ReturnType<typeof withTempDir>;
+beforeAll(() => {
+  tmp = withTempDir();
+});
 afterAll(() => tmp.cleanup());
 const haveTshark = toolAvailable('tshark') && toolAvailable('capinfos');
 
