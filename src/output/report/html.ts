@@ -14,7 +14,7 @@ export interface ReportPage {
 }
 
 const CSS = `
-body{font-family:DejaVu Sans,Arial,Helvetica,sans-serif;margin:24px auto;max-width:1320px;color:#111;background:#fff;line-height:1.4}
+body{font-family:DejaVu Sans,Arial,Helvetica,sans-serif;margin:24px 16px;max-width:1480px;color:#111;background:#fff;line-height:1.4}
 h1{font-size:22px;margin:0 0 8px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ccc}h3{font-size:15px;margin:18px 0 6px}
 table{border-collapse:collapse;margin:6px 0 14px;font-size:13px}th,td{border:1px solid #ccc;padding:3px 8px}
 th{background:#f3f3f3;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}

@@ -26,9 +26,9 @@ export function phaseColor(phase: PhaseName): string {
  */
 export function shareChart(title: string, bars: readonly ShareBar[], mode: ShareMode): string {
   const phases = PHASES.filter((p) => bars.some((b) => b.shares.some((s) => s.phase === p)));
-  const barSlot = 86;
+  const barSlot = 80;
   const area: PlotArea = { left: 78, top: 36, width: Math.max(barSlot * bars.length, 160), height: 300 };
-  const width = area.left + area.width + 180;
+  const width = area.left + area.width + 150;
   const height = area.top + area.height + 50;
   const y = niceScale(0, 100, area.top + area.height, area.top, true, 5);
   const { markup: xAxis, centers } = xAxisCategories(area, bars.map((b) => b.label), '');

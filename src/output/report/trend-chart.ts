@@ -29,7 +29,7 @@ export interface TrendChartSpec {
  * (study Fig 6.5–6.26: "plot 1" against flavor, "plot 2" against CPU load).
  */
 export function trendChart(spec: TrendChartSpec): string {
-  const area: PlotArea = { left: 78, top: 36, width: Math.max(90 * spec.categories.length, 260), height: 260 };
+  const area: PlotArea = { left: 78, top: 36, width: Math.max(84 * spec.categories.length, 260), height: 260 };
   const width = area.left + area.width + 150;
   const height = area.top + area.height + 52;
   let lo = Infinity;
