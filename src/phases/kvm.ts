@@ -187,10 +187,13 @@ export class KvmTracker {
 
   private openLibvirt(flowId: number, client: string, server: string, ts: Picos, uncertain?: string): void {
     // An OpenStack migration whose nova part came from this host is waiting for it.
-    let m = this.ctx.open.find((x) => x.scenario === 'openstack' && x.libvirtFlow === undefined
-      && x.outcome === undefined && (x.novaSource ?? x.source ?? client) === client && x.ended('initialization'));
-    m ??= this.ctx.open.find((x) => x.scenario === 'openstack' && x.libvirtFlow === undefined
+    // With several waiting (overlapping runs), the one whose initialization ended first.
+    const waiting = this.ctx.open.filter((x) => x.scenario === 'openstack' && x.libvirtFlow === undefined
       && x.outcome === undefined && (x.novaSource ?? x.source ?? client) === client);
+    const initEnd = (x: Migration): Picos | undefined => x.phases.get('initialization')?.end;
+    let m = waiting.filter((x) => initEnd(x) !== undefined)
+      .sort((a, b) => (initEnd(a)! < initEnd(b)! ? -1 : initEnd(a)! > initEnd(b)! ? 1 : 0))[0];
+    m ??= waiting[0];
     if (!m) {
       m = this.ctx.create('kvm');
       const roles = this.ctx.roles;

@@ -87,6 +87,7 @@ export interface KvmPlan {
   source?: string;
   destination?: string;
   domain?: string;
+  uuid?: string;
   /** µs offset of the libvirt SYN. */
   at?: number;
   srcPort?: number;
@@ -111,7 +112,7 @@ export function kvmMigration(tr: Trace, plan: KvmPlan = {}): void {
   const ls = ep(D, 16509);
   const lf = tr.flow();
   const streamPort = plan.streamPort ?? 49152;
-  const info = { domainName: plan.domain ?? 'instance-00000001', domainUuid: '11111111-2222-3333-4444-555555555555' };
+  const info = { domainName: plan.domain ?? 'instance-00000001', domainUuid: plan.uuid ?? '11111111-2222-3333-4444-555555555555' };
   if (!omit.has('syn')) tr.tcp(a, lf, 'syn', lc, ls);
   tr.tcp(a + 100, lf, 'syn-ack', ls, lc, 's2c');
   tr.libvirt(a + 500, lf, 'call', lc, ls, 'CONNECT_OPEN', 1, 1);
