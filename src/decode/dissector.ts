@@ -248,24 +248,31 @@ export class Dissector {
 
   private icmp(b: Uint8Array, ts: Picos): void {
     const pv = this.pv;
-    this.stats.icmpPackets++;
     const t = b[pv.l4Offset];
     // Only echo messages build endpoint strings; other ICMP types cost nothing.
     const v6 = pv.ipVersion === 6;
-    if (t !== (v6 ? 128 : 8) && t !== (v6 ? 129 : 0)) return;
+    if (t !== (v6 ? 128 : 8) && t !== (v6 ? 129 : 0)) { this.stats.icmpPackets++; return; }
     const res = decodeIcmpEcho(b, pv.l4Offset, pv.l4End, v6, ts,
       { ip: formatSrcIp(pv), port: 0 }, { ip: formatDstIp(pv), port: 0 });
-    if (typeof res === 'string') { this.stats.malformedPackets++; this.anomaly('malformed-packet', res, ts); }
-    else if (res !== null) this.ctx.emit(res);
+    this.datagramResult(res, ts, 'icmp');
   }
 
   private arp(b: Uint8Array, ts: Picos): void {
-    this.stats.arpPackets++;
     const pv = this.pv;
     const res = decodeArp(b, pv.l3Offset, b.length, pv.etherType, ts);
-    if (res === ARP_NOT_ETHER_IPV4) return;
-    if (typeof res === 'string') { this.stats.malformedPackets++; this.anomaly('malformed-packet', res, ts); }
-    else if (res !== null) this.ctx.emit(res);
+    if (res === ARP_NOT_ETHER_IPV4) { this.stats.otherPackets++; return; }
+    this.datagramResult(res, ts, 'arp');
+  }
+
+  /** A datagram decoder's answer: a message, nothing of interest, or why it was malformed. */
+  private datagramResult(res: ProtocolMessage | null | string, ts: Picos, kind: 'icmp' | 'arp'): void {
+    if (typeof res === 'string') {
+      this.stats.malformedPackets++;
+      this.anomaly('malformed-packet', res, ts);
+      return;
+    }
+    if (kind === 'icmp') this.stats.icmpPackets++; else this.stats.arpPackets++;
+    if (res !== null) this.ctx.emit(res);
   }
 }
 
