@@ -186,7 +186,12 @@ void CaptureSession::Callback(u_char* user, const struct pcap_pkthdr* h, const u
 
 void CaptureSession::OnFrame(const struct pcap_pkthdr* h, const uint8_t* bytes) {
   const uint32_t nrings = static_cast<uint32_t>(rings_.size());
-  if (cfg_.kind == SourceKind::DpmiIface) {
+  // DPMI measurement frames are unpacked on a dpmi-iface, and in files as the pure-TS
+  // file source does (src/ingest/file-source.ts), so both paths see the same packets.
+  const bool dpmiFrame = cfg_.kind == SourceKind::DpmiIface ||
+                         (cfg_.kind == SourceKind::File && linkType_ == 1 && h->caplen >= 14 &&
+                          ((uint32_t(bytes[12]) << 8) | bytes[13]) == kDpmiEtherType);
+  if (dpmiFrame) {
     UnpackDpmiFrame(bytes, h->caplen, cfg_.mampid.empty() ? nullptr : wantMampid_, dpmiSeqs_, dpmi_,
                     [&](const DpmiRecord& r) {
                       RecordMeta m{1, r.wireLen, r.sec, r.psec, seq_++, r.nic, r.mampid};
@@ -208,6 +213,8 @@ void CaptureSession::OnFrame(const struct pcap_pkthdr* h, const uint8_t* bytes) 
 void CaptureSession::Deliver(uint32_t ring, const RecordMeta& m, const uint8_t* bytes, uint32_t caplen) {
   counters_.packets.store(counters_.packets.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   counters_.bytes.store(counters_.bytes.load(std::memory_order_relaxed) + caplen, std::memory_order_relaxed);
+  lastSec_ = m.sec;
+  lastPsec_ = m.psec;
   RingWriter& w = rings_[ring];
   if (!cfg_.blockWhenFull) {
     w.Push(m, bytes, caplen);
@@ -236,7 +243,7 @@ void CaptureSession::RunSynthetic() {
 }
 
 void CaptureSession::FinishRings() {
-  for (auto& r : rings_) r.PushEof();
+  for (auto& r : rings_) r.PushEof(lastSec_, lastPsec_);
 }
 
 }  // namespace migscope

@@ -84,6 +84,7 @@ class CaptureSession {
   int linkType_ = 1;
   bool nanoTs_ = true;
   uint64_t seq_ = 0;
+  uint64_t lastSec_ = 0, lastPsec_ = 0;  // newest packet's wire time (for the EOF record)
   std::atomic<bool> stop_{false};
   std::thread thread_;
   std::string error_;

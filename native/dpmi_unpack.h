@@ -26,12 +26,13 @@ struct DpmiRecord {
   const uint8_t* bytes;
 };
 
-// One stream per sending MP (source MAC); small fixed table, no allocation.
+// One stream per multicast destination MAC (as src/ingest/dpmi/frames.ts); small fixed
+// table, no allocation.
 class DpmiSequenceTracker {
  public:
   // Returns false for a duplicate (a frame seen twice, e.g. on loopback).
-  bool Accept(const uint8_t* srcMac, uint32_t seq, DpmiCounters& c) {
-    Stream* s = Find(srcMac);
+  bool Accept(const uint8_t* dstMac, uint32_t seq, DpmiCounters& c) {
+    Stream* s = Find(dstMac);
     if (s == nullptr) return true;  // table full: cannot track, accept
     if (!s->seen) { s->seen = true; s->last = seq; return true; }
     const uint32_t expected = (s->last + 1) & 0xffffu;
@@ -75,7 +76,7 @@ void UnpackDpmiFrame(const uint8_t* frame, uint32_t len, const char* wantMampid,
   }
   c.frames++;
   const uint8_t* sh = frame + 14;
-  if (!seqs.Accept(frame + 6, Be32(sh), c)) return;
+  if (!seqs.Accept(frame, Be32(sh), c)) return;
   const uint32_t nopkts = Be32(sh + 4);
   uint32_t off = 14 + kDpmiSendHead;
   for (uint32_t i = 0; i < nopkts; i++) {

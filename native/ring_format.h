@@ -42,7 +42,7 @@ constexpr uint32_t kRecOffMampid = 48;  // char[8] DPMI mampid, NUL-padded
 enum RecordKind : uint16_t {
   kRecPacket = 1,
   kRecWrap = 2,  // skip to the start of the data region
-  kRecEof = 3,   // the producer ended (end of file, stop, error); nothing follows
+  kRecEof = 3,   // 32 bytes: the producer ended (EOF, stop, error); sec/psec = last packet's time
 };
 
 }  // namespace migscope

@@ -62,13 +62,18 @@ class RingWriter {
     return true;
   }
 
-  // End of stream. Always fits: packets leave kEofSlack bytes free.
-  bool PushEof() {
-    uint8_t* rec = Reserve(8, 0);
+  // End of stream, stamped with the capture's last wire time (so every consumer ends
+  // its flows at the same instant). Always fits: packets leave kEofSlack bytes free.
+  bool PushEof(uint64_t sec, uint64_t psec) {
+    uint8_t* rec = Reserve(kEofSlack, 0);
     if (rec == nullptr) return false;
-    Put32(rec + kRecOffLength, 8);
+    Put32(rec + kRecOffLength, kEofSlack);
     Put16(rec + kRecOffKind, kRecEof);
     Put16(rec + kRecOffLinkType, 0);
+    Put32(rec + kRecOffCaplen, 0);
+    Put32(rec + kRecOffWireLen, 0);
+    Put64(rec + kRecOffSec, sec);
+    Put64(rec + kRecOffPsec, psec);
     Publish();
     Store(kOffProducerDone, 1);
     return true;
@@ -82,8 +87,8 @@ class RingWriter {
   uint64_t droppedBytes() const { return __atomic_load_n(&droppedBytes_, __ATOMIC_RELAXED); }
 
  private:
-  // Packets always leave 8 bytes free so the EOF marker fits without waiting.
-  static constexpr uint32_t kEofSlack = 8;
+  // Packets always leave 32 bytes free so the EOF marker fits without waiting.
+  static constexpr uint32_t kEofSlack = 32;
   static uint32_t Align8(uint32_t n) { return (n + 7u) & ~7u; }
   static void Bump(uint64_t& c, uint64_t by) {
     __atomic_store_n(&c, c + by, __ATOMIC_RELAXED);  // single writer

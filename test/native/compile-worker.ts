@@ -7,14 +7,12 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 
 /**
  * worker_threads run JavaScript: compile the decode worker and what it imports
- * (including the dissector, loaded dynamically) into <repo>/dist, the layout
+ into <repo>/dist, the layout
  * `npm run build:ts` produces. Type errors in other lanes' files don't stop the emit.
  */
 export function compileDecodeWorker(): void {
   const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  const entries = ['src/pipeline/ring/decode-worker.ts', 'src/decode/dissector.ts']
-    .map((p) => path.join(root, p))
-    .filter((p) => existsSync(p));
+  const entries = [path.join(root, 'src/pipeline/ring/decode-worker.ts')];
   const started = Date.now();
   try {
     execFileSync(process.execPath, [

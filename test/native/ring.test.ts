@@ -47,7 +47,7 @@ describe('capture ring (native producer, JS consumer)', () => {
 
   it('counts exactly the records a full ring could not take, and still delivers EOF', async () => {
     // Fixed 200-byte records take 256 bytes each (56-byte header, 8-aligned); 8 bytes
-    // stay reserved for the EOF marker: floor((4096 - 8) / 256) = 15 fit per ring.
+    // stay reserved for the 32-byte EOF record: floor((4096 - 32) / 256) = 15 fit per ring.
     const rings = [createRing(4096), createRing(4096)];
     const cap = openNativeCapture({ kind: 'synthetic', count: 100, minLen: 200, maxLen: 200, blockWhenFull: false }, rings);
     cap.start();

@@ -31,7 +31,7 @@ function emit(msg: ProtocolMessage): void {
   counters.messages++;
 }
 
-const decoder = await createPacketDecoder(cfg.decoder, emit);
+const decoder = createPacketDecoder(cfg.decoder, emit);
 const countBytes = cfg.decoder === 'count';
 
 function onPacket(pkt: CapturedPacket, seq: number): void {
@@ -87,7 +87,7 @@ for (;;) {
 }
 
 currentKey = FLUSH_KEY;
-decoder.finish();
+decoder.finish(consumer.endTs);
 watermark = FLUSH_KEY;
 post();
 counters.wraps = consumer.wraps;

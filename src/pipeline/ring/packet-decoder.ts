@@ -1,31 +1,21 @@
 import type { CapturedPacket } from '../../ingest/types.js';
 import type { Emit } from '../../protocols/types.js';
-import { CaptureError } from '../../core/errors.js';
+import type { Picos } from '../../core/time.js';
+import { Dissector } from '../../decode/dissector.js';
 import type { WorkerDecoder } from './protocol.js';
 
 /** What a decode worker runs per packet: the dissector, or a counting stand-in. */
 export interface PacketDecoder {
   packet(pkt: CapturedPacket): void;
-  /** End of capture: flush open flows (their messages are emitted now). */
-  finish(): void;
+  /** End of capture at wire time `ts` (the capture's last packet): flush open flows. */
+  finish(ts: Picos): void;
 }
 
-interface DissectorLike {
-  packet(pkt: CapturedPacket): void;
-  finish(): void;
-}
-type DissectorCtor = new (opts: { emit: Emit }) => DissectorLike;
 
-/** Creates the worker's decoder; the dissector module is loaded lazily (H3's lane). */
-export async function createPacketDecoder(kind: WorkerDecoder, emit: Emit): Promise<PacketDecoder> {
+
+/** Creates the worker's decoder: H3's Dissector with the registered analyzers. */
+export function createPacketDecoder(kind: WorkerDecoder, emit: Emit): PacketDecoder {
   if (kind === 'count') return { packet: () => undefined, finish: () => undefined };
-  const spec = '../../decode/dissector.js';
-  let mod: { Dissector?: DissectorCtor };
-  try {
-    mod = (await import(spec)) as { Dissector?: DissectorCtor };
-  } catch (e) {
-    throw new CaptureError(`decode worker: cannot load the dissector (${spec})`, { cause: e });
-  }
-  if (typeof mod.Dissector !== 'function') throw new CaptureError('decode worker: dissector module has no Dissector');
-  return new mod.Dissector({ emit });
+  const d = new Dissector(emit);
+  return { packet: (pkt) => d.packet(pkt), finish: (ts) => d.finish(ts === 0n ? undefined : ts) };
 }

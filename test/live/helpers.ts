@@ -1,0 +1,102 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createSocket } from 'node:dgram';
+import { openCapture } from '../../src/ingest/file-source.js';
+import { Dissector } from '../../src/decode/dissector.js';
+import type { ProtocolMessage } from '../../src/protocols/types.js';
+
+export const isCI = process.env.CI === 'true';
+
+/** Missing tool or privilege: fail under CI, skip (with the reason printed) locally. */
+export function requirement(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root (network namespaces, raw capture)';
+  for (const tool of ['tcpdump', 'tcpreplay', 'ip', 'ethtool']) {
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `needs ${tool}`;
+  }
+  return undefined;
+}
+
+/** The pure-TypeScript path: file reader → Dissector, one thread. */
+export async function offlineMessages(path: string): Promise<ProtocolMessage[]> {
+  const out: ProtocolMessage[] = [];
+  const d = new Dissector((m) => out.push(m));
+  const file = await openCapture(path);
+  for await (const batch of file.batches()) for (const p of batch) d.packet(p);
+  d.finish();
+  return out;
+}
+
+/**
+ * Messages as comparable text: flow ids differ between paths (the ring path numbers
+ * them per worker), so they are renumbered by first appearance.
+ */
+export function normalise(messages: readonly ProtocolMessage[]): string[] {
+  const ids = new Map<number, number>();
+  return messages.map((m) => {
+    let id = m.flowId;
+    if (id >= 0) {
+      if (!ids.has(id)) ids.set(id, ids.size);
+      id = ids.get(id)!;
+    }
+    return JSON.stringify({ ...m, flowId: id }, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+  });
+}
+
+function waitFor(child: ChildProcess, text: RegExp, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const t = setTimeout(() => reject(new Error(`timed out waiting for ${text}: ${buf}`)), ms);
+    child.stderr?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      if (text.test(buf)) { clearTimeout(t); resolve(); }
+    });
+    child.on('exit', () => { clearTimeout(t); reject(new Error(`exited before ${text}: ${buf}`)); });
+  });
+}
+
+function get(port: number, path: string, body?: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request({ agent: false, host: '127.0.0.1', port, path, method: body ? 'POST' : 'GET',
+      headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
+      res.resume();
+      res.on('end', () => resolve());
+    });
+    req.setTimeout(5000, () => req.destroy(new Error('request timeout')));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/**
+ * Records a small real trace on loopback: several HTTP connections (requests with JSON
+ * bodies, as nova's os-migrateLive) and UDP datagrams, so flows spread over workers.
+ */
+export async function recordLoopbackTrace(file: string): Promise<void> {
+  const server: Server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => { res.setHeader('content-type', 'application/json'); res.end('{"ok":true}'); });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  const dump = spawn('tcpdump', ['-i', 'lo', '-U', '-n', '-w', file, `port ${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    await waitFor(dump, /listening on/, 10_000);
+    await new Promise((r) => setTimeout(r, 500)); // tcpdump prints before its socket is fully bound
+    for (let c = 0; c < 6; c++) {
+      const body = JSON.stringify({ 'os-migrateLive': { host: `compute-${c}`, block_migration: false } });
+      await Promise.all([get(port, `/v2.1/servers/${c}/action`, body), get(port, `/v2.1/servers/${c}`)]);
+    }
+    // A few UDP datagrams: hashed like TCP, not decoded (counted by the dissector).
+    const sock = createSocket('udp4');
+    for (let i = 0; i < 5; i++) await new Promise<void>((r) => sock.send(`datagram ${i}`, port, '127.0.0.1', () => r()));
+    sock.close();
+    await new Promise((r) => setTimeout(r, 200));
+  } finally {
+    const exited = new Promise((r) => dump.once('exit', r));
+    dump.stderr?.on('data', (d: Buffer) => { if (process.env.H7_DEBUG) console.log(d.toString()); });
+    dump.kill('SIGINT');
+    await exited;
+    server.close();
+  }
+}
