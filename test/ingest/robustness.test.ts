@@ -68,6 +68,7 @@ describe('truncation at every offset', () => {
         expect(count).toBe(Math.max(0, complete));
         expect(reader.stats.truncated).toBe(!bounds.includes(cut));
         expect(reader.stats.malformedRecords).toBe(bounds.includes(cut) ? 0 : 1);
+        expect(reader.stats.skippedBytes).toBe(cut - Math.max(0, ...bounds.filter((b) => b <= cut)));
       }
     });
   }
@@ -82,6 +83,7 @@ describe('corrupt length fields', () => {
     const { packets, reader } = readBytes(bytes);
     expect(packets).toEqual([...clean.slice(0, 3), ...clean.slice(4)]);
     expect(reader.stats.malformedRecords).toBe(1);
+    expect(reader.stats.skippedBytes).toBe(bounds[4]! - bounds[3]!);
   });
 
   it('dpmi: a corrupt caplen is counted and later records are found again', () => {
@@ -92,6 +94,7 @@ describe('corrupt length fields', () => {
     const { packets, reader } = readBytes(bytes);
     expect(packets).toEqual([...clean.slice(0, 5), ...clean.slice(6)]);
     expect(reader.stats.malformedRecords).toBe(1);
+    expect(reader.stats.skippedBytes).toBe(bounds[6]! - bounds[5]!);
   });
 
   it('pcapng: an impossible block length stops cleanly without allocating it', () => {
@@ -177,6 +180,12 @@ describe('fuzz: mutated and truncated inputs', () => {
       reader.push(m); // after end: ignored, never a throw
       // Every reader packet is either passed through or a measurement frame (whose records are counted).
       if (delivered !== unpacker.stats.records + reader.stats.packets - unpacker.stats.frames) inconsistent++;
+      // pcap accounting is exact: header + record headers + data + skipped bytes = input.
+      if (fmt === 'pcap') {
+        const s = reader.stats;
+        const parsed = s.packets > 0 || (s.skippedBytes ?? 0) < m.length ? 24 + 16 * s.packets + s.bytes : 0;
+        if (parsed + (s.skippedBytes ?? 0) !== m.length) inconsistent++;
+      }
       anomalies += reader.stats.malformedRecords;
     }
     expect(inputs).toBe(120_000);

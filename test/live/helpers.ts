@@ -5,6 +5,8 @@ import { createSocket } from 'node:dgram';
 import { openCapture } from '../../src/ingest/file-source.js';
 import { Dissector } from '../../src/decode/dissector.js';
 import type { ProtocolMessage } from '../../src/protocols/types.js';
+import { PhaseEngine } from '../../src/phases/engine.js';
+import type { PhaseEvent } from '../../src/phases/events.js';
 
 export const isCI = process.env.CI === 'true';
 
@@ -25,6 +27,15 @@ export async function offlineMessages(path: string): Promise<ProtocolMessage[]> 
   for await (const batch of file.batches()) for (const p of batch) d.packet(p);
   d.finish();
   return out;
+}
+
+/** H6's phase engine over a message sequence: the phase events, as comparable text. */
+export function phaseEvents(messages: readonly ProtocolMessage[]): string[] {
+  const events: PhaseEvent[] = [];
+  const engine = new PhaseEngine({ onEvent: (e) => events.push(e) });
+  for (const m of messages) engine.push(m);
+  engine.end();
+  return events.map((e) => JSON.stringify(e, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)));
 }
 
 /**

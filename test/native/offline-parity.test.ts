@@ -5,7 +5,7 @@ import path from 'node:path';
 import { runRingPipeline } from '../../src/pipeline/ring/run.js';
 import type { ProtocolMessage } from '../../src/protocols/types.js';
 import { compileDecodeWorker } from './compile-worker.js';
-import { normalise, offlineMessages } from '../live/helpers.js';
+import { normalise, offlineMessages, phaseEvents } from '../live/helpers.js';
 import { writeGeneratedTrace } from '../live/trace.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'migscope-h7-parity-'));
@@ -13,11 +13,14 @@ const trace = path.join(dir, 'openstack.pcap');
 
 describe('offline file: native ring + workers = pure-TS path', () => {
   let reference: string[] = [];
+  let referenceEvents: string[] = [];
   let packets = 0;
   beforeAll(async () => {
     compileDecodeWorker();
     packets = writeGeneratedTrace(trace).packets;
-    reference = normalise(await offlineMessages(trace));
+    const messages = await offlineMessages(trace);
+    reference = normalise(messages);
+    referenceEvents = phaseEvents(messages);
   }, 120_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -26,6 +29,7 @@ describe('offline file: native ring + workers = pure-TS path', () => {
     for (const p of ['http', 'amqp', 'qemu', 'icmp', 'arp', 'tcp']) {
       expect(reference.some((m) => m.includes(`"protocol":"${p}"`)), p).toBe(true);
     }
+    expect(referenceEvents.some((e) => e.includes('"type":"migration-ended"'))).toBe(true);
   });
 
   for (const workers of [1, 2, 3]) {
@@ -37,6 +41,7 @@ describe('offline file: native ring + workers = pure-TS path', () => {
       expect(res.stats.rings.every((r) => r.dropped === 0)).toBe(true);
       if (workers > 1) expect(res.workers.filter((w) => w.packets > 0).length).toBe(workers);
       expect(normalise(got)).toEqual(reference);
+      expect(phaseEvents(got)).toEqual(referenceEvents);
     });
   }
 });
