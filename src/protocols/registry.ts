@@ -1,5 +1,6 @@
 import type { ProtocolAnalyzer } from './types.js';
 import { qemuAnalyzer } from './qemu/index.js';
+import { libvirtAnalyzer } from './libvirt/index.js';
 import { httpAnalyzer } from './http/index.js';
 import { amqpAnalyzer } from './amqp/index.js';
 
@@ -9,6 +10,7 @@ import { amqpAnalyzer } from './amqp/index.js';
  */
 export const analyzers: readonly ProtocolAnalyzer[] = [
   qemuAnalyzer,
+  libvirtAnalyzer,
   httpAnalyzer,
   amqpAnalyzer,
 ];

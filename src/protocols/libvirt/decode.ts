@@ -1,0 +1,156 @@
+import type { Picos } from '../../core/time.js';
+import type { Direction, Endpoint, FlowInfo } from '../../decode/types.js';
+import type { Emit, LibvirtMigrationInfo, StreamDecoder } from '../types.js';
+import { decodeMigrationBody, decodeRemoteError, isMigrationProc } from './migration.js';
+import { procedureName, programName } from './programs.js';
+import { LIBVIRT_HEADER_BYTES, LIBVIRT_MAX_MESSAGE, MESSAGE_TYPES, REMOTE_PROGRAM, STATUSES } from './types.js';
+
+/** Bodies we keep to decode (migration calls/replies, errors) are bounded by this. */
+const MAX_DECODED_BODY = 8 * 1024 * 1024;
+/** Calls waiting for their reply, per connection. */
+const MAX_PENDING_CALLS = 4096;
+
+/** One direction of a libvirt connection: where we are in the current message. */
+class Direction1 {
+  readonly header = new Uint8Array(LIBVIRT_HEADER_BYTES);
+  readonly view = new DataView(this.header.buffer);
+  headerFill = 0;
+  /** Body bytes still to come for the current message. */
+  bodyLeft = 0;
+  /** Body being collected for decoding (null: skipped). */
+  body: Uint8Array | null = null;
+  bodyFill = 0;
+  ts: Picos = 0n;
+  dead = false;
+  // current header
+  length = 0; program = 0; version = 0; procedure = 0; type = 0; serial = 0; status = 0;
+}
+
+/**
+ * Decodes one libvirt RPC connection (both directions). Messages are length-prefixed,
+ * so only the 28-byte header is buffered; bodies are skipped unless they belong to a
+ * migration procedure or an error reply, which are decoded from a bounded copy.
+ */
+export class LibvirtDecoder implements StreamDecoder {
+  private readonly dirs = { c2s: new Direction1(), s2c: new Direction1() };
+  /** serial → timestamp of the call (replies carry their call's serial). */
+  private readonly calls = new Map<number, Picos>();
+
+  constructor(private readonly flow: FlowInfo) {}
+
+  data(dir: Direction, bytes: Uint8Array, ts: Picos, emit: Emit): void {
+    const d = this.dirs[dir];
+    let off = 0;
+    let guard = 0;
+    while (off < bytes.length && !d.dead && guard++ < 1_000_000) {
+      if (d.headerFill < LIBVIRT_HEADER_BYTES) {
+        if (d.headerFill === 0) d.ts = ts;
+        const n = Math.min(LIBVIRT_HEADER_BYTES - d.headerFill, bytes.length - off);
+        d.header.set(bytes.subarray(off, off + n), d.headerFill);
+        d.headerFill += n;
+        off += n;
+        if (d.headerFill === LIBVIRT_HEADER_BYTES && !this.startMessage(dir, d, emit)) return;
+      } else {
+        const n = Math.min(d.bodyLeft, bytes.length - off);
+        if (d.body) d.body.set(bytes.subarray(off, off + n), d.bodyFill);
+        d.bodyFill += n;
+        d.bodyLeft -= n;
+        off += n;
+      }
+      if (d.headerFill === LIBVIRT_HEADER_BYTES && d.bodyLeft === 0) this.finishMessage(dir, d, ts, emit);
+    }
+  }
+
+  gap(dir: Direction, length: number, ts: Picos, emit: Emit): void {
+    const d = this.dirs[dir];
+    if (d.dead) return;
+    if (d.headerFill === LIBVIRT_HEADER_BYTES && !d.body && length <= d.bodyLeft) {
+      d.bodyLeft -= length; // lost bytes inside a body we skip anyway: still in step
+      if (d.bodyLeft === 0) this.finishMessage(dir, d, ts, emit);
+      return;
+    }
+    this.fail(dir, d, `${length} bytes missing: lost message framing`, ts, emit);
+  }
+
+  end(dir: Direction, ts: Picos, emit: Emit): void {
+    const d = this.dirs[dir];
+    if (d.dead) return;
+    if (d.headerFill > 0) this.fail(dir, d, 'connection ended inside a message', ts, emit);
+    d.dead = true;
+  }
+
+  /** Validates the header just completed; false when the direction is given up. */
+  private startMessage(dir: Direction, d: Direction1, emit: Emit): boolean {
+    const v = d.view;
+    d.length = v.getUint32(0);
+    d.program = v.getUint32(4);
+    d.version = v.getUint32(8);
+    d.procedure = v.getInt32(12);
+    d.type = v.getInt32(16);
+    d.serial = v.getUint32(20);
+    d.status = v.getInt32(24);
+    let problem: string | undefined;
+    if (d.length < LIBVIRT_HEADER_BYTES || d.length > LIBVIRT_MAX_MESSAGE) problem = `message length ${d.length}`;
+    else if (d.type < 0 || d.type >= MESSAGE_TYPES.length) problem = `message type ${d.type}`;
+    else if (d.status < 0 || d.status >= STATUSES.length) problem = `status ${d.status}`;
+    if (problem) {
+      this.fail(dir, d, problem, d.ts, emit);
+      return false;
+    }
+    d.bodyLeft = d.length - LIBVIRT_HEADER_BYTES;
+    d.bodyFill = 0;
+    const wanted = d.status === 1 || (d.program === REMOTE_PROGRAM && d.status === 0 && isMigrationProc(d.procedure));
+    d.body = wanted && d.bodyLeft <= MAX_DECODED_BODY ? new Uint8Array(d.bodyLeft) : null;
+    return true;
+  }
+
+  private finishMessage(dir: Direction, d: Direction1, tsEnd: Picos, emit: Emit): void {
+    const kind = MESSAGE_TYPES[d.type]!;
+    const isCall = d.type === 0 || d.type === 4;
+    const isReply = d.type === 1 || d.type === 5;
+    let callTs: Picos | undefined;
+    if (isCall) {
+      if (this.calls.size >= MAX_PENDING_CALLS) this.calls.delete(this.calls.keys().next().value!);
+      this.calls.set(d.serial, d.ts);
+    } else if (isReply) {
+      callTs = this.calls.get(d.serial);
+      this.calls.delete(d.serial);
+    }
+    let migration: LibvirtMigrationInfo | undefined;
+    let error: { code: number; message: string } | undefined;
+    if (d.body) {
+      if (d.status === 1) error = decodeRemoteError(d.body);
+      else migration = decodeMigrationBody(d.procedure, isReply, d.body);
+      if ((d.status === 1 && !error) || (d.status === 0 && !migration)) {
+        this.anomaly(dir, `${procedureName(d.program, d.procedure)} ${kind}: body does not decode`, d.ts, emit);
+      }
+    }
+    const ends = this.ends(dir);
+    emit({
+      protocol: 'libvirt', kind, program: d.program, programName: programName(d.program), version: d.version,
+      procedure: d.procedure, procedureName: procedureName(d.program, d.procedure), serial: d.serial,
+      status: STATUSES[d.status]!, length: d.length, ts: d.ts, tsEnd, flowId: this.flow.id, src: ends.src, dst: ends.dst,
+      ...(callTs !== undefined ? { callTs } : {}),
+      ...(migration ? { migration } : {}),
+      ...(error ? { error } : {}),
+    });
+    d.headerFill = 0;
+    d.body = null;
+  }
+
+  private ends(dir: Direction): { src: Endpoint; dst: Endpoint } {
+    return dir === 'c2s' ? { src: this.flow.client, dst: this.flow.server } : { src: this.flow.server, dst: this.flow.client };
+  }
+
+  private anomaly(dir: Direction, reason: string, ts: Picos, emit: Emit): void {
+    const { src, dst } = this.ends(dir);
+    emit({ protocol: 'anomaly', kind: 'protocol-error', count: 1, reason: `libvirt: ${reason}`, ts, tsEnd: ts, flowId: this.flow.id, src, dst });
+  }
+
+  /** Framing is lost: report and stop decoding this direction. */
+  private fail(dir: Direction, d: Direction1, reason: string, ts: Picos, emit: Emit): void {
+    this.anomaly(dir, `${reason} (${dir} decoding stopped)`, ts, emit);
+    d.dead = true;
+    d.body = null;
+  }
+}
