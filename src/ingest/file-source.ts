@@ -149,6 +149,7 @@ function makeCaptureFile(
         truncated: r.truncated,
         lostFrames: f.lostFrames,
         duplicateFrames: f.duplicateFrames,
+        skippedBytes: (r.skippedBytes ?? 0) + f.skippedBytes,
       };
     },
     frameStats: unpacker.stats,

@@ -44,6 +44,8 @@ export interface ReaderStats {
   /** DPMI measurement-frame sequence gaps: frames lost between MP and us. */
   lostFrames: number;
   duplicateFrames: number;
+  /** Input bytes not delivered as packets: resync scans, bad blocks, the rest after a stop. */
+  skippedBytes?: number;
 }
 
 /**

@@ -74,6 +74,7 @@ export class DpmiFileReader extends PushParser {
     if (!ok) {
       if (!this.resyncing) this.malformed(`implausible DPMI capture header (caplen ${caplen}, len ${len})`);
       this.resyncing = true;
+      this.skipped(1);
       return 1;
     }
     const total = CAP_HEADER_SIZE + caplen;

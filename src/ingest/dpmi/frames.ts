@@ -29,6 +29,8 @@ export interface DpmiFrameStats {
   flushes: number;
   /** Distinct streams (multicast destination MACs) seen. */
   streams: number;
+  /** Bytes of malformed frames that did not become packets. */
+  skippedBytes: number;
 }
 
 interface StreamState {
@@ -67,6 +69,7 @@ export class DpmiUnpacker {
     sequenceResets: 0,
     flushes: 0,
     streams: 0,
+    skippedBytes: 0,
   };
   problem: string | undefined;
   /** Pass this to a reader/capture as its sink. */
@@ -89,22 +92,22 @@ export class DpmiUnpacker {
   private unpack(pkt: CapturedPacket, at: number): void {
     const d = pkt.data;
     this.stats.frames++;
-    if (d.length < at + SENDHEAD_SIZE) return this.bad('measurement frame shorter than its sendhead');
+    if (d.length < at + SENDHEAD_SIZE) return this.bad('measurement frame shorter than its sendhead', d.length);
     const dv = new DataView(d.buffer, d.byteOffset, d.byteLength);
     const seq = dv.getUint32(at, false);
     const nopkts = dv.getUint32(at + 4, false);
     const flags = dv.getUint32(at + 8, false);
-    if (seq >= SEQUENCE_MODULUS) return this.bad(`measurement frame sequence number ${seq} out of range`);
+    if (seq >= SEQUENCE_MODULUS) return this.bad(`measurement frame sequence number ${seq} out of range`, d.length);
     if (!this.sequence(d, seq)) return;
     let off = at + SENDHEAD_SIZE;
     for (let i = 0; i < nopkts; i++) {
-      if (off + CAP_HEADER_SIZE > d.length) return this.bad(`measurement frame claims ${nopkts} records, holds ${i}`);
+      if (off + CAP_HEADER_SIZE > d.length) return this.bad(`measurement frame claims ${nopkts} records, holds ${i}`, d.length - off);
       const sec = dv.getUint32(off + 16, true);
       const psec = dv.getBigUint64(off + 20, true);
       const len = dv.getUint32(off + 28, true);
       const caplen = dv.getUint32(off + 32, true);
       const end = off + CAP_HEADER_SIZE + caplen;
-      if (end > d.length || psec >= 1_000_000_000_000n) return this.bad(`measurement frame record ${i} is corrupt`);
+      if (end > d.length || psec >= 1_000_000_000_000n) return this.bad(`measurement frame record ${i} is corrupt`, d.length - off);
       this.stats.records++;
       this.next({
         ts: fromSecPsec(sec, psec),
@@ -157,8 +160,9 @@ export class DpmiUnpacker {
 
   private readonly seen = new Set<number>();
 
-  private bad(reason: string): void {
+  private bad(reason: string, droppedBytes: number): void {
     this.stats.malformedFrames++;
+    this.stats.skippedBytes += droppedBytes;
     this.problem ??= reason;
   }
 }

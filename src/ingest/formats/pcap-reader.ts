@@ -41,6 +41,7 @@ export class PcapReader extends PushParser {
     if (!this.plausible(sec, frac, caplen, orig)) {
       if (!this.resyncing) this.malformed(`implausible pcap record header (caplen ${caplen}, fraction ${frac})`);
       this.resyncing = true;
+      this.skipped(1);
       return 1;
     }
     const total = RECORD_HEADER + caplen;

@@ -67,8 +67,10 @@ export class PcapngReader extends PushParser {
     if (avail < len) return -len;
     if (dv.getUint32(off + len - 4, this.le) !== len) {
       this.malformed(`pcapng block of type 0x${type.toString(16)}: trailing length differs from ${len}`);
+      this.skipped(len);
       return len;
     }
+    const delivered = this.stats.packets;
     switch (type) {
       case PCAPNG_SHB:
         this.section(dv, off, len);
@@ -87,7 +89,10 @@ export class PcapngReader extends PushParser {
         break;
       default:
         this.skippedBlocks++;
+        return len;
     }
+    // A packet block that delivered no packet (bad interface, bad caplen) is dropped data.
+    if (type !== PCAPNG_SHB && type !== PCAPNG_IDB && this.stats.packets === delivered) this.skipped(len);
     return len;
   }
 

@@ -1,7 +1,7 @@
 import type { CaptureFormat, CaptureReader, CapturedPacket, PacketSink, ReaderStats } from '../types.js';
 
 export function newReaderStats(): ReaderStats {
-  return { packets: 0, bytes: 0, malformedRecords: 0, truncated: false, lostFrames: 0, duplicateFrames: 0 };
+  return { packets: 0, bytes: 0, malformedRecords: 0, truncated: false, lostFrames: 0, duplicateFrames: 0, skippedBytes: 0 };
 }
 
 /**
@@ -50,7 +50,12 @@ export abstract class PushParser implements CaptureReader {
     this.problem ??= reason;
   }
 
-  /** A clear stop: the rest of the input is not parseable. */
+  /** Bytes consumed without becoming a packet (resync, skipped block); the base counts a stop's rest. */
+  protected skipped(n: number): void {
+    this.stats.skippedBytes = (this.stats.skippedBytes ?? 0) + n;
+  }
+
+  /** A clear stop: the rest of the input is not parseable (the step returns avail; all of it is counted). */
   protected stop(reason: string): void {
     this.stats.malformedRecords++;
     this.problem = reason;
@@ -62,7 +67,8 @@ export abstract class PushParser implements CaptureReader {
   }
 
   push(chunk: Uint8Array): void {
-    if (this.stopped || chunk.length === 0) return;
+    if (this.stopped) return this.skipped(chunk.length);
+    if (chunk.length === 0) return;
     this.dirty[0] = this.dirty[1] = false;
     let pos = 0;
     // 1. Finish the record that straddles the previous chunk.
@@ -70,13 +76,18 @@ export abstract class PushParser implements CaptureReader {
       const avail = this.tEnd - this.tStart;
       const r = this.step(this.bufs[this.cur]!, this.views[this.cur]!, this.tStart, avail);
       if (r > 0) {
+        if (this.stopped) this.skipped(r);
         this.dirty[this.cur] = true;
         this.tStart += Math.min(r, avail);
         if (this.tStart >= this.tEnd) this.tStart = this.tEnd = 0;
         continue;
       }
       const more = -r - avail;
-      if (r === 0 || more <= 0) return this.stop(`internal: parser made no progress at a ${avail}-byte tail`);
+      if (r === 0 || more <= 0) {
+        this.stop(`internal: parser made no progress at a ${avail}-byte tail`);
+        this.skipped(avail + chunk.length - pos);
+        return this.discardTail();
+      }
       const take = Math.min(more, chunk.length - pos);
       this.makeRoom(take);
       this.bufs[this.cur]!.set(chunk.subarray(pos, pos + take), this.tEnd);
@@ -84,17 +95,24 @@ export abstract class PushParser implements CaptureReader {
       pos += take;
       if (take < more) return;
     }
-    if (this.stopped) return this.discardTail();
+    if (this.stopped) {
+      this.skipped(this.tEnd - this.tStart + chunk.length - pos);
+      return this.discardTail();
+    }
     // 2. Whole records inside the chunk, in place.
     const dv = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     while (pos < chunk.length && !this.stopped) {
       const avail = chunk.length - pos;
       const r = this.step(chunk, dv, pos, avail);
-      if (r === 0 || (r < 0 && -r <= avail)) return this.stop(`internal: parser made no progress at offset ${pos}`);
+      if (r === 0 || (r < 0 && -r <= avail)) {
+        this.stop(`internal: parser made no progress at offset ${pos}`);
+        return this.skipped(avail);
+      }
       if (r < 0) break;
       pos += r;
+      if (this.stopped) this.skipped(r);
     }
-    if (this.stopped) return;
+    if (this.stopped) return this.skipped(chunk.length - pos);
     // 3. Keep the incomplete rest in a buffer nothing was emitted from in this push.
     if (pos < chunk.length) {
       this.tStart = this.tEnd = 0;
@@ -109,6 +127,7 @@ export abstract class PushParser implements CaptureReader {
   end(): void {
     if (!this.stopped && this.tEnd > this.tStart) {
       this.stats.truncated = true;
+      this.skipped(this.tEnd - this.tStart);
       this.malformed(`truncated: ${this.tEnd - this.tStart} bytes of an incomplete record at the end`);
     }
     this.discardTail();
