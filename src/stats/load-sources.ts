@@ -1,62 +1,72 @@
-import { open } from 'node:fs/promises';
-import { SourceNotFoundError, UsageError } from '../core/errors.js';
+import { open, readFile } from 'node:fs/promises';
+import { SourceNotFoundError } from '../core/errors.js';
+import { detectFormat } from '../ingest/formats/detect.js';
+import type { PhaseEvent } from '../phases/events.js';
 import type { LabelTable } from './labels-csv.js';
 import { joinMigrationEvents, readMigrationEventFile } from './load-events.js';
 import { readTruthFile } from './load-truth.js';
 import type { LoadTally, MigrationRecord } from './record.js';
 
-export type InputKind = 'events' | 'truth' | 'capture';
+export type InputKind = 'events' | 'events-msgpack' | 'truth' | 'capture';
 
 /**
- * What a FILE argument of `stats`/`report` holds: phase-event NDJSON (`analyze --json`),
- * a generator truth file, or anything else — a capture, handed to the offline pipeline.
+ * What a FILE argument of `stats`/`report` holds: phase-event NDJSON (`analyze --json`)
+ * or msgpack (`analyze --msgpack`), a generator truth file, or a capture (pcap, pcapng,
+ * DPMI), analysed on the fly by the offline pipeline.
  */
 export async function sniffInputKind(path: string): Promise<InputKind> {
   if (path.endsWith('.truth.json')) return 'truth';
-  let head: string;
+  let first: Buffer;
   try {
     const fh = await open(path, 'r');
     try {
       const buf = Buffer.alloc(4096);
       const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-      head = buf.subarray(0, bytesRead).toString('latin1');
+      first = buf.subarray(0, bytesRead);
     } finally {
       await fh.close();
     }
   } catch (err) {
     throw new SourceNotFoundError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
+  if (detectFormat(first) !== null) return 'capture';
+  const head = first.toString('latin1');
   const trimmed = head.trimStart();
-  if (!trimmed.startsWith('{')) return 'capture';
-  // A truth file is one JSON document with a top-level "migrations" array; NDJSON
-  // starts with an event object carrying "type".
-  const firstLine = trimmed.split('\n', 1)[0] ?? '';
-  if (/"type"\s*:/.test(firstLine)) return 'events';
-  return /"migrations"\s*:/.test(head) || /"generator"\s*:/.test(head) ? 'truth' : 'events';
+  if (trimmed.startsWith('{')) {
+    // A truth file is one JSON document with a top-level "migrations" array; NDJSON
+    // starts with an event object carrying "type".
+    const firstLine = trimmed.split('\n', 1)[0] ?? '';
+    if (/"type"\s*:/.test(firstLine)) return 'events';
+    return /"migrations"\s*:/.test(head) || /"generator"\s*:/.test(head) ? 'truth' : 'events';
+  }
+  const b0 = first[0];
+  if (b0 !== undefined && ((b0 >= 0x80 && b0 <= 0x8f) || b0 === 0xde || b0 === 0xdf)) return 'events-msgpack';
+  return 'capture';
 }
 
-/** The offline pipeline's entry point (src/pipeline/offline.ts, H6). */
-type AnalyzeSources = (sources: string[]) => AsyncIterable<unknown> | Iterable<unknown> | Promise<Iterable<unknown>>;
-
-async function loadAnalyzeSources(): Promise<AnalyzeSources> {
-  // Resolved at run time so that stats/report build and run on event files even in a
-  // tree without the capture pipeline.
-  const modulePath = '../pipeline/offline.js';
-  let mod: { analyzeSources?: unknown };
-  try {
-    mod = (await import(modulePath)) as { analyzeSources?: unknown };
-  } catch {
-    throw new UsageError('capture files need the offline pipeline, which this build lacks: run `migscope analyze --json` first and pass the NDJSON');
-  }
-  if (typeof mod.analyzeSources !== 'function') {
-    throw new UsageError('the offline pipeline has no analyzeSources(): pass `migscope analyze --json` output instead');
-  }
-  return mod.analyzeSources as AnalyzeSources;
-}
-
+/** Runs the offline pipeline over one capture, keeping only the events the statistics need. */
 async function* readCapture(path: string, tally: LoadTally): AsyncGenerator<MigrationRecord> {
-  const analyzeSources = await loadAnalyzeSources();
-  const events = await analyzeSources([path]);
+  // Loaded on demand: event files need none of the capture/decoder stack.
+  const { analyzeSources } = await import('../pipeline/offline.js');
+  const kept: PhaseEvent[] = [];
+  await analyzeSources([path], {
+    onEvent: (ev) => {
+      if (ev.type === 'migration-started' || ev.type === 'migration-ended') kept.push(ev);
+    },
+  });
+  yield* joinMigrationEvents(kept, path, tally);
+}
+
+/** `analyze --msgpack` output (decoded whole: msgpack event files are the small ones). */
+async function* readMsgpackEvents(path: string, tally: LoadTally): AsyncGenerator<MigrationRecord> {
+  const { decodeMsgpackStream } = await import('../output/msgpack.js');
+  let events: unknown[];
+  try {
+    events = decodeMsgpackStream(await readFile(path));
+  } catch {
+    tally.count('undecodable msgpack event file');
+    return;
+  }
   yield* joinMigrationEvents(events, path, tally);
 }
 
@@ -75,7 +85,8 @@ export async function* loadMigrations(paths: readonly string[], options: LoadOpt
     const records: AsyncIterable<MigrationRecord> | Iterable<MigrationRecord> =
       kind === 'truth' ? await readTruthFile(path, options.tally)
         : kind === 'events' ? readMigrationEventFile(path, options.tally)
-          : readCapture(path, options.tally);
+          : kind === 'events-msgpack' ? readMsgpackEvents(path, options.tally)
+            : readCapture(path, options.tally);
     for await (const record of records) {
       options.labels?.apply(record);
       yield record;

@@ -27,9 +27,18 @@ export function migrationsFromTruth(doc: unknown, origin: string, tally: LoadTal
       id,
       scenario: scenarioField(entry['scenario']) ?? inferScenario(phases),
       labels: labelsField(entry['factors']),
-      outcome: outcomeField(entry['outcome']) ?? 'completed',
+      outcome: 'completed',
       phases,
     };
+    // The generator's outcomes are finer ('failed-prepare', 'failed-transfer'): keep the
+    // detail as the reason so exclusions say which failure it was.
+    const rawOutcome = entry['outcome'];
+    const outcome = outcomeField(rawOutcome);
+    if (outcome !== undefined) record.outcome = outcome;
+    else if (typeof rawOutcome === 'string') {
+      record.outcome = rawOutcome.startsWith('failed') ? 'failed' : 'incomplete';
+      record.reason = rawOutcome;
+    }
     const total = picosField(entry['total']);
     if (total !== undefined) record.total = total;
     const libvirtTotal = picosField(entry['libvirtTotal']);

@@ -1,0 +1,101 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadSeries } from '../../src/cli/commands/stats.js';
+import { PS_PER_US, toSeconds, type Picos } from '../../src/core/time.js';
+import { generateTrace, serializeTruth, type MigrationTruth } from '../../src/generate/index.js';
+import { createCaptureWriter, fileSink } from '../../src/ingest/formats/index.js';
+import { PHASES } from '../../src/phases/events.js';
+import type { SeriesSummary } from '../../src/stats/series.js';
+import { exactMeanSeconds } from './series-fixture.js';
+
+/**
+ * The study's design in miniature: flavor 1–4 × CPU load 0/25/50/75/100, generated
+ * captures (H1's generator) → offline pipeline (H6) → statistics. Every recovered mean
+ * must match the generator's own sampled mean to 1 µs. 2 runs per cell keep it quick;
+ * the 30-run series is the same command (README, "Statistics and reports").
+ */
+const FLAVORS = [1, 2, 3, 4];
+const LOADS = [0, 25, 50, 75, 100];
+const RUNS = 2;
+
+const dir = mkdtempSync(join(tmpdir(), 'migscope-genseries-'));
+const captures: string[] = [];
+const truthFiles: string[] = [];
+const truthByCell = new Map<string, MigrationTruth[]>();
+let fromCaptures: SeriesSummary;
+let fromTruth: SeriesSummary;
+
+beforeAll(async () => {
+  const labelRows = ['file,flavor,load'];
+  let seed = 100;
+  for (const flavor of FLAVORS) {
+    for (const load of LOADS) {
+      const path = join(dir, `f${flavor}-l${load}.pcap`);
+      const writer = createCaptureWriter('pcap-ns', fileSink(path));
+      const truth = generateTrace({ scenario: 'openstack', flavor, load, runs: RUNS, seed: seed++, payloadScale: 0.0002 }, writer);
+      writer.close();
+      writeFileSync(`${path}.truth.json`, serializeTruth(truth));
+      captures.push(path);
+      truthFiles.push(`${path}.truth.json`);
+      truthByCell.set(`${flavor}/${load}`, truth.migrations);
+      labelRows.push(`${basename(path)},${flavor},${load}`);
+    }
+  }
+  const labels = join(dir, 'labels.csv');
+  writeFileSync(labels, `${labelRows.join('\n')}\n`);
+  fromCaptures = await loadSeries({ files: captures, by: ['flavor', 'load'], labels, includeFailed: false });
+  fromTruth = await loadSeries({ files: truthFiles, by: ['flavor', 'load'], includeFailed: false });
+}, 240_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function truthMean(cell: MigrationTruth[], metric: string): number | undefined {
+  const values: Picos[] = [];
+  for (const m of cell) {
+    const v = metric === 'total' ? m.total : metric === 'libvirt-total' ? m.libvirtTotal : metric === 'downtime' ? m.downtime
+      : m.phases[metric as (typeof PHASES)[number]] ? m.phases[metric as (typeof PHASES)[number]]!.end - m.phases[metric as (typeof PHASES)[number]]!.start : undefined;
+    if (v !== undefined) values.push(v);
+  }
+  if (values.length === 0) return undefined;
+  return metric === 'downtime' ? exactMeanSeconds(values) * 1e3 : exactMeanSeconds(values);
+}
+
+describe('generated 20-cell series: generate → analyze → stats', () => {
+  it('finds every migration of every cell, labelled from the CSV', () => {
+    expect(fromCaptures.included).toBe(FLAVORS.length * LOADS.length * RUNS);
+    expect(fromCaptures.excluded).toEqual([]);
+    expect(fromCaptures.groups.map((g) => `${g.key['flavor']}/${g.key['load']}`)).toEqual(
+      FLAVORS.flatMap((f) => LOADS.map((l) => `${f}/${l}`)));
+  });
+
+  it('recovers each phase, total and downtime mean within 1 µs of the generator sample', () => {
+    const tolerance = toSeconds(PS_PER_US);
+    let checked = 0;
+    for (const g of fromCaptures.groups) {
+      const cell = truthByCell.get(`${g.key['flavor']}/${g.key['load']}`)!;
+      for (const metric of [...PHASES, 'libvirt-total', 'total', 'downtime'] as const) {
+        const expected = truthMean(cell, metric);
+        if (expected === undefined) continue;
+        const got = g.metrics[metric].mean;
+        // downtime is in ms: 1 µs = 1e-3 ms
+        expect(Math.abs(got - expected), `${g.title} ${metric}`).toBeLessThan(metric === 'downtime' ? tolerance * 1e3 : tolerance);
+        expect(g.metrics[metric].n).toBe(RUNS);
+        checked++;
+      }
+    }
+    expect(checked).toBe(20 * 11);
+  });
+
+  it('statistics of the truth files agree with those of the captures', () => {
+    expect(fromTruth.groups).toHaveLength(20);
+    for (const [i, g] of fromTruth.groups.entries()) {
+      const c = fromCaptures.groups[i]!;
+      expect(c.key).toEqual({ flavor: g.key['flavor'], load: g.key['load'] });
+      for (const metric of ['transfer', 'total', 'libvirt-total'] as const) {
+        expect(Math.abs(c.metrics[metric].mean - g.metrics[metric].mean)).toBeLessThan(1e-6);
+        expect(c.metrics[metric].sd).toBeCloseTo(g.metrics[metric].sd, 6);
+      }
+    }
+  });
+});
