@@ -91,7 +91,7 @@ describe.runIf(runIt)('real oslo.messaging over RabbitMQ', () => {
     const replies = truth.filter((t) => t.kind === 'reply');
     expect(replies.map((r) => r.msg_id).sort()).toEqual(calls.map((c) => c.msg_id).sort());
     for (const c of calls) {
-      const call = amqp().find((m) => m.kind === 'publish' && m.oslo?.msgId === c.msg_id && m.oslo.isCall)!;
+      const call = amqp().find((m) => m.kind === 'publish' && m.oslo?.msgId === c.msg_id && m.oslo?.isCall === true)!;
       const rep = amqp().filter((m) => m.oslo?.isReply === true && m.oslo.msgId === c.msg_id);
       expect(rep.map((m) => m.kind).sort(), c.method).toEqual(['deliver', 'publish']);
       const truthReply = replies.find((r) => r.msg_id === c.msg_id)!;
@@ -147,6 +147,8 @@ describe.runIf(runIt)('real oslo.messaging over RabbitMQ', () => {
       }
     }
     const ours = amqp().map((m) => JSON.stringify({ ...m, flowId: 0 }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+    expect(viaTshark.length).toBe(ours.length);
+    expect(ours.length).toBeGreaterThanOrEqual(18);
     expect(viaTshark.sort()).toEqual(ours.sort());
   });
 });

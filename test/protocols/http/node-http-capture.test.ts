@@ -96,7 +96,7 @@ describe.runIf(blocker === null || process.env.CI === 'true')('HTTP decoder on a
   afterAll(async () => {
     server?.close();
     await capture?.stop();
-    if (dir !== '') rmSync(dir, { recursive: true, force: true });
+    if (dir !== '' && process.env.H5_KEEP === undefined) rmSync(dir, { recursive: true, force: true });
   });
 
   it("matches tshark's method, URI and status for every message, at the frame that completes it", () => {

@@ -46,9 +46,13 @@ export interface TcpdumpCapture {
   stop(): Promise<void>;
 }
 
-/** tcpdump on loopback into `file`; resolves once it is listening. */
+/**
+ * tcpdump on loopback into `file`; resolves once it is listening. --immediate-mode:
+ * otherwise packets wait in the kernel's TPACKET_V3 block until it times out, and a
+ * SIGINT before that loses them.
+ */
 export async function startTcpdump(file: string, filter: string, timeoutMs = 10_000): Promise<TcpdumpCapture> {
-  const child = spawn('tcpdump', ['-i', 'lo', '-s', '0', '-U', '-n', '-w', file, ...filter.split(' ')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('tcpdump', ['-i', 'lo', '-s', '0', '-U', '--immediate-mode', '-n', '-w', file, ...filter.split(' ')], { stdio: ['ignore', 'ignore', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     let err = '';
     const timer = setTimeout(() => reject(new Error(`tcpdump did not start: ${err}`)), timeoutMs);
