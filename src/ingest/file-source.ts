@@ -135,6 +135,8 @@ function makeCaptureFile(
   const unpacker = new DpmiUnpacker(collect);
   const reader = createCaptureReader(format, unpack ? unpacker.sink : collect);
   let started = false;
+  let sourceProblem: string | undefined;
+  let gzipCut = false;
   return {
     format,
     path,
@@ -146,7 +148,7 @@ function makeCaptureFile(
         packets: delivered,
         bytes: deliveredBytes,
         malformedRecords: r.malformedRecords + f.malformedFrames,
-        truncated: r.truncated,
+        truncated: r.truncated || gzipCut,
         lostFrames: f.lostFrames,
         duplicateFrames: f.duplicateFrames,
         skippedBytes: (r.skippedBytes ?? 0) + f.skippedBytes,
@@ -154,7 +156,7 @@ function makeCaptureFile(
     },
     frameStats: unpacker.stats,
     get problem(): string | undefined {
-      return reader.problem ?? unpacker.problem;
+      return sourceProblem ?? reader.problem ?? unpacker.problem;
     },
     close,
     batches(): AsyncIterable<readonly CapturedPacket[]> {
@@ -174,6 +176,14 @@ function makeCaptureFile(
           if (batch.length > 0) yield batch;
         } catch (err) {
           if (err instanceof MigscopeError) throw err;
+          // A damaged or cut .gz: keep what decompressed, report it like a truncated capture.
+          if (gzip && String((err as NodeJS.ErrnoException).code ?? '').startsWith('Z_')) {
+            gzipCut = true;
+            sourceProblem = `${path}: gzip stream damaged or cut (${(err as Error).message})`;
+            reader.end();
+            if (batch.length > 0) yield batch;
+            return;
+          }
           throw new MigscopeError(`${path}: read failed: ${(err as Error).message}`, { cause: err });
         } finally {
           await close();

@@ -1,4 +1,4 @@
 export * from './types.js';
 export * from './formats/index.js';
 export { openCapture, type CaptureFile, type OpenCaptureOptions } from './file-source.js';
-export { DpmiUnpacker, dpmiSendheadOffset, type DpmiFrameStats } from './dpmi/frames.js';
+export { DpmiUnpacker, dpmiSendheadOffset, type DpmiFrameStats, type DpmiUnpackerOptions } from './dpmi/frames.js';

@@ -88,3 +88,19 @@ describe('DPMI measurement frames', () => {
     expect(u.problem).toMatch(/claims 5 records, holds 2/);
   });
 });
+
+describe('MAMPID filter', () => {
+  it('delivers only the chosen measurement point, counts the rest as filtered', () => {
+    const mk = (mp: string, i: number): Uint8Array => {
+      const f = frame(i, [rec(i)]);
+      const name = new TextEncoder().encode(mp.padEnd(8, '\0'));
+      f.set(name, 14 + 16 + 8);
+      return f;
+    };
+    const out: string[] = [];
+    const u = new DpmiUnpacker((p) => out.push(p.mampid!), { mampid: 'east' });
+    [mk('east', 1), mk('west', 2), mk('east', 3)].forEach((f) => u.sink(pkt(f)));
+    expect(out).toEqual(['east', 'east']);
+    expect(u.stats).toMatchObject({ records: 2, filteredRecords: 1, lostFrames: 0 });
+  });
+});

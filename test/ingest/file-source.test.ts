@@ -121,3 +121,21 @@ describe('openCapture', () => {
     expect(peak).toBeLessThan(8 << 20);
   });
 });
+
+describe('openCapture on a cut .gz', () => {
+  it('keeps what decompressed and reports the capture as truncated', async () => {
+    const path = writeFile('pcap', 'cut.pcap', packets.slice(0, 300));
+    const gz = gzipSync(readFileSync(path));
+    const cutPath = join(tmp.dir, 'cut.pcap.gz');
+    writeFileSync(cutPath, gz.subarray(0, Math.floor(gz.length / 2)));
+    const cap = await openCapture(cutPath, { chunkSize: 2048 });
+    let n = 0;
+    for await (const batch of cap.batches()) {
+      for (const p of batch) expect(p.ts).toBe((packets[n++]!.ts / 1_000_000n) * 1_000_000n);
+    }
+    expect(n).toBeGreaterThan(50);
+    expect(n).toBeLessThan(300);
+    expect(cap.stats.truncated).toBe(true);
+    expect(cap.problem).toMatch(/gzip stream damaged or cut/);
+  });
+});

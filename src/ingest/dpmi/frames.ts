@@ -31,6 +31,13 @@ export interface DpmiFrameStats {
   streams: number;
   /** Bytes of malformed frames that did not become packets. */
   skippedBytes: number;
+  /** Records of other measurement points, dropped by the MAMPID filter on purpose. */
+  filteredRecords: number;
+}
+
+export interface DpmiUnpackerOptions {
+  /** Deliver only records of this measurement point (`dpmi-iface:NAME/MAMPID`). */
+  mampid?: string;
 }
 
 interface StreamState {
@@ -70,6 +77,7 @@ export class DpmiUnpacker {
     flushes: 0,
     streams: 0,
     skippedBytes: 0,
+    filteredRecords: 0,
   };
   problem: string | undefined;
   /** Pass this to a reader/capture as its sink. */
@@ -78,7 +86,14 @@ export class DpmiUnpacker {
   private readonly nics = new NameCache();
   private readonly mampids = new NameCache();
 
-  constructor(private readonly next: PacketSink) {}
+  private readonly onlyMampid: string | undefined;
+
+  constructor(
+    private readonly next: PacketSink,
+    opts: DpmiUnpackerOptions = {},
+  ) {
+    this.onlyMampid = opts.mampid;
+  }
 
   accept(pkt: CapturedPacket): void {
     const at = dpmiSendheadOffset(pkt.data, pkt.linkType);
@@ -108,6 +123,12 @@ export class DpmiUnpacker {
       const caplen = dv.getUint32(off + 32, true);
       const end = off + CAP_HEADER_SIZE + caplen;
       if (end > d.length || psec >= 1_000_000_000_000n) return this.bad(`measurement frame record ${i} is corrupt`, d.length - off);
+      const mampid = this.mampids.decode(d, off + 8);
+      if (this.onlyMampid !== undefined && mampid !== this.onlyMampid) {
+        this.stats.filteredRecords++;
+        off = end;
+        continue;
+      }
       this.stats.records++;
       this.next({
         ts: fromSecPsec(sec, psec),
@@ -116,7 +137,7 @@ export class DpmiUnpacker {
         linkType: LinkType.Ethernet,
         iface: pkt.iface,
         nic: this.nics.decode(d, off),
-        mampid: this.mampids.decode(d, off + 8),
+        mampid,
       });
       off = end;
     }
