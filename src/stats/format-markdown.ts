@@ -2,6 +2,7 @@ import { PHASES } from '../phases/events.js';
 import { METRICS, phaseTitle } from './metrics.js';
 import type { GroupSummary, SeriesSummary } from './series.js';
 import { phaseShares } from './shares.js';
+import { appendixReferenceFor } from './study-compare.js';
 
 /** Four decimals as in the study's tables; "–" where a statistic is undefined (n < 2). */
 export function fixed4(x: number): string {
@@ -16,17 +17,22 @@ function escapeCell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 }
 
-/** One Appendix A table: rows = phases and totals present in the group. */
+/**
+ * One Appendix A table: rows = phases and totals present in the group. When the group
+ * is a study cell (OpenStack, flavor × load), the study's mean is shown beside ours.
+ */
 export function groupTableMarkdown(group: GroupSummary): string {
-  const lines = [
-    `| Phases (seconds) | n | Mean | Standard Deviation | 95% CI | CoV |`,
-    `| --- | ---: | ---: | ---: | ---: | ---: |`,
-  ];
+  const ref = appendixReferenceFor(group);
+  const lines = ref
+    ? [`| Phases (seconds) | n | Mean | Standard Deviation | 95% CI | CoV | Study mean (${ref.table}) |`,
+      `| --- | ---: | ---: | ---: | ---: | ---: | ---: |`]
+    : [`| Phases (seconds) | n | Mean | Standard Deviation | 95% CI | CoV |`, `| --- | ---: | ---: | ---: | ---: | ---: |`];
   for (const m of METRICS) {
     const s = group.metrics[m.id];
     if (s.n === 0) continue;
     const note = s.uncertain > 0 ? ` (${s.uncertain} uncertain excluded)` : '';
-    lines.push(`| ${m.title}${note} | ${s.n} | ${fixed4(s.mean)} | ${fixed4(s.sd)} | ${fixed4(s.ci95)} | ${percent2(s.cov)} |`);
+    const study = ref ? ` ${fixed4(ref.stat(m.id)?.mean ?? Number.NaN)} |` : '';
+    lines.push(`| ${m.title}${note} | ${s.n} | ${fixed4(s.mean)} | ${fixed4(s.sd)} | ${fixed4(s.ci95)} | ${percent2(s.cov)} |${study}`);
   }
   return lines.join('\n');
 }

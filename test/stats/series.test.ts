@@ -123,6 +123,9 @@ describe('a 20-cell series (flavor 1–4 × load 0–100, 5 runs each)', () => {
     const transferMean = expectedMean(cell, 'transfer').toFixed(4);
     expect(out).toMatch(new RegExp(`\\| Transfer \\| 5 \\| ${transferMean} \\|`));
     expect(out.match(/^\| Downtime \(ms\) \|/gm)).toHaveLength(2);
+    // Study cells get the study's mean beside ours (Table A.1.2: flavor 1, 25 % load, transfer 2.1033 s).
+    expect(out).toContain('| CoV | Study mean (Table A.1.2) |');
+    expect(out).toMatch(/\| Transfer \| 5 \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+% \| 2\.1033 \|/);
   });
 
   it('--include-failed counts the failed migrations too', async () => {

@@ -1,4 +1,5 @@
-import { METRICS } from '../../stats/metrics.js';
+import { METRICS, type MetricId } from '../../stats/metrics.js';
+import { appendixReferenceFor, table51Mean } from '../../stats/study-compare.js';
 import { fixed4, percent2 } from '../../stats/format-markdown.js';
 import type { GroupSummary, SeriesSummary } from '../../stats/series.js';
 import type { Figure, FigureKind } from './figures.js';
@@ -27,25 +28,34 @@ function numCell(text: string): string {
 }
 
 function appendixTable(group: GroupSummary): string {
-  const head = el('tr', {}, ...['Phases (seconds)', 'n', 'Mean', 'Standard Deviation', '95% CI', 'CoV'].map((h) => txt('th', {}, h)));
+  const ref = appendixReferenceFor(group);
+  const headers = ['Phases (seconds)', 'n', 'Mean', 'Standard Deviation', '95% CI', 'CoV'];
+  if (ref) headers.push(`Study mean (${ref.table})`);
+  const head = el('tr', {}, ...headers.map((h) => txt('th', {}, h)));
   const rows = METRICS.filter((m) => group.metrics[m.id].n > 0).map((m) => {
     const s = group.metrics[m.id];
-    return el('tr', { 'data-metric': m.id }, txt('td', {}, m.title), numCell(String(s.n)), numCell(fixed4(s.mean)),
-      numCell(fixed4(s.sd)), numCell(fixed4(s.ci95)), numCell(percent2(s.cov)));
+    const cells = [txt('td', {}, m.title), numCell(String(s.n)), numCell(fixed4(s.mean)),
+      numCell(fixed4(s.sd)), numCell(fixed4(s.ci95)), numCell(percent2(s.cov))];
+    if (ref) cells.push(numCell(fixed4(ref.stat(m.id)?.mean ?? Number.NaN)));
+    return el('tr', { 'data-metric': m.id }, ...cells);
   });
   return el('table', { class: 'appendix-a', 'data-group': group.title }, head, ...rows);
 }
 
-/** Study Table 5.1 layout: rows = phases and totals, one mean column per scenario. */
+/** Study Table 5.1 layout: rows = phases and totals, one mean column per scenario, the study's beside. */
 function comparisonTable(scenarios: SeriesSummary): string | undefined {
   const kvm = scenarios.groups.find((g) => g.key['scenario'] === 'kvm');
   const openstack = scenarios.groups.find((g) => g.key['scenario'] === 'openstack');
   if (!kvm || !openstack) return undefined;
-  const head = el('tr', {}, txt('th', {}, 'Phases (seconds)'), txt('th', {}, `KVM (n = ${kvm.migrations})`), txt('th', {}, `OpenStack (n = ${openstack.migrations})`));
-  const cell = (g: GroupSummary, id: (typeof METRICS)[number]['id']): string =>
-    numCell(g.metrics[id].n > 0 ? (id === 'downtime' ? g.metrics[id].mean.toFixed(2) : fixed4(g.metrics[id].mean)) : '-');
+  const head = el('tr', {}, ...['Phases (seconds)', `KVM (n = ${kvm.migrations})`, `OpenStack (n = ${openstack.migrations})`,
+    'Study KVM', 'Study OpenStack'].map((h) => txt('th', {}, h)));
+  const show = (id: MetricId, v: number | undefined): string =>
+    v === undefined || !Number.isFinite(v) ? '-' : id === 'downtime' ? v.toFixed(2) : fixed4(v);
+  const mean = (g: GroupSummary, id: MetricId): number | undefined => (g.metrics[id].n > 0 ? g.metrics[id].mean : undefined);
   const rows = METRICS.filter((m) => kvm.metrics[m.id].n > 0 || openstack.metrics[m.id].n > 0)
-    .map((m) => el('tr', { 'data-metric': m.id }, txt('td', {}, m.title), cell(kvm, m.id), cell(openstack, m.id)));
+    .map((m) => el('tr', { 'data-metric': m.id }, txt('td', {}, m.title),
+      numCell(show(m.id, mean(kvm, m.id))), numCell(show(m.id, mean(openstack, m.id))),
+      numCell(show(m.id, table51Mean('kvm', m.id))), numCell(show(m.id, table51Mean('openstack', m.id)))));
   return el('table', { class: 'comparison' }, head, ...rows);
 }
 
