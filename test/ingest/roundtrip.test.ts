@@ -46,6 +46,17 @@ describe('write → read round trip', () => {
     expect(unpacker.stats).toMatchObject({ frames: w.stats.frames, records: 300, lostFrames: 0, duplicateFrames: 0, malformedFrames: 0, flushes: 1 });
   });
 
+  it('dpmi-frames with a snaplen below the MTU limit', () => {
+    const sink = memorySink();
+    const w = createCaptureWriter('dpmi-frames', sink, { snaplen, dpmiFrames: { mtu: 9000, flushAfter: 10_000_000_000n } });
+    for (const p of packets) w.write(p.ts, p.data, p.wireLength);
+    w.close();
+    const { packets: got } = readBytes(sink.bytes(), undefined, (s) => new DpmiUnpacker(s).sink);
+    expect(got.map(({ ts, data, wireLength }) => ({ ts, data, wireLength }))).toEqual(expected(1n, snaplen));
+    // Jumbo frames hold several 700-byte records each.
+    expect(w.stats.frames).toBeLessThan(300 / 5);
+  });
+
   it('big-endian µs pcap built by hand', () => {
     const b = new Bytes(false).u32(0xa1b2c3d4).u16(2).u16(4).u32(0).u32(0).u32(65535).u32(101);
     b.u32(1_600_000_000).u32(999_999).u32(4).u32(40).u8(0x45, 0, 0, 40);

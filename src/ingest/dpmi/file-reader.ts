@@ -20,8 +20,21 @@ const MAX_HEADER_OFFSET = 4096;
 
 export type DpmiVersion = '0.7' | '0.6' | '0.5';
 
-/** Recognises a DPMI capture file header; byte order from the magic (0.7) or guessed (older). */
-export function sniffDpmiHeader(bytes: Uint8Array): { version: DpmiVersion; littleEndian: boolean } | null {
+/** An mpid field: printable ASCII, then NUL padding to the end (older headers have no magic to go by). */
+function plausibleMpid(bytes: Uint8Array, at: number): boolean {
+  let i = at;
+  const end = at + MPID_SIZE;
+  while (i < end && bytes[i]! >= 0x20 && bytes[i]! < 0x7f) i++;
+  while (i < end && bytes[i] === 0) i++;
+  return i === end;
+}
+
+/**
+ * Recognises a DPMI capture file header; byte order from the magic (0.7) or guessed
+ * (older). `strict` (format detection) also requires a clean mpid field in 0.6/0.5
+ * headers, which carry no magic, so that other files are not mistaken for them.
+ */
+export function sniffDpmiHeader(bytes: Uint8Array, strict = false): { version: DpmiVersion; littleEndian: boolean } | null {
   if (bytes.length < 8) return null;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const m = dv.getBigUint64(0, true);
@@ -31,8 +44,12 @@ export function sniffDpmiHeader(bytes: Uint8Array): { version: DpmiVersion; litt
   for (const le of [true, false]) {
     const comment = dv.getUint32(0, le);
     if (comment > 0xffff) continue;
-    if (bytes[4] === 0 && bytes[5] === 6) return { version: '0.6', littleEndian: le };
-    if (dv.getUint32(4, le) === 0 && dv.getUint32(8, le) === 5) return { version: '0.5', littleEndian: le };
+    const version: DpmiVersion | null =
+      bytes[4] === 0 && bytes[5] === 6 ? '0.6' : dv.getUint32(4, le) === 0 && dv.getUint32(8, le) === 5 ? '0.5' : null;
+    if (!version) continue;
+    const mpidAt = version === '0.6' ? 6 : 12;
+    if (strict && !(bytes.length >= mpidAt + MPID_SIZE && plausibleMpid(bytes, mpidAt))) continue;
+    return { version, littleEndian: le };
   }
   return null;
 }

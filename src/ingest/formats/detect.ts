@@ -5,8 +5,8 @@ import { PCAP_MAGIC_NS, PCAP_MAGIC_US } from './pcap-writer.js';
 import { PcapngReader } from './pcapng-reader.js';
 import { PCAPNG_BOM, PCAPNG_SHB } from './pcapng-writer.js';
 
-/** Bytes detectFormat needs to decide (fewer may do for the magics). */
-export const DETECT_BYTES = 16;
+/** Bytes detectFormat needs to decide (fewer do for the magics; old DPMI headers need 212). */
+export const DETECT_BYTES = 256;
 
 /**
  * The capture format from the first bytes of a file (never from its name): pcap (µs/ns,
@@ -24,7 +24,7 @@ export function detectFormat(first: Uint8Array): CaptureFormat | null {
     const bom = dv.getUint32(8, true);
     return bom === PCAPNG_BOM || bom === 0x4d3c2b1a ? 'pcapng' : null;
   }
-  return sniffDpmiHeader(first) ? 'dpmi' : null;
+  return sniffDpmiHeader(first, true) ? 'dpmi' : null;
 }
 
 /** A push parser for `format`, delivering packets to `sink`. */
