@@ -54,8 +54,8 @@ function sharesTableMarkdown(series: SeriesSummary, kind: 'scaled' | 'unscaled')
 
 export function seriesMarkdown(series: SeriesSummary): string {
   const out: string[] = ['# Per-phase statistics', ''];
-  const by = series.by.length > 0 ? ` grouped by ${series.by.join(', ')}` : '';
-  out.push(`${series.included} migrations included${by}, ${series.groups.length} groups. ` +
+  const by = series.by.length > 0 ? `, grouped by ${series.by.join(', ')}` : '';
+  out.push(`${series.included} migrations included${by}; ${series.groups.length} groups. ` +
     '95% CI = half-width t(0.975, n−1)·SD/√n; CoV = SD/Mean; downtime in milliseconds.');
   if (series.excluded.length > 0) {
     out.push('', `Excluded: ${series.excluded.map((e) => `${e.count} × ${escapeCell(e.reason)}`).join('; ')} (use --include-failed to count them).`);

@@ -36,7 +36,7 @@ export function labelsField(value: unknown): Record<string, string> {
   const labels: Record<string, string> = {};
   if (!isRecord(value)) return labels;
   for (const [k, v] of Object.entries(value)) {
-    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') labels[k] = String(v);
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') labels[k] = String(v);
   }
   return labels;
 }

@@ -8,6 +8,7 @@ import { readMigrationEvents } from '../../src/stats/load-events.js';
 import { loadMigrations, sniffInputKind } from '../../src/stats/load-sources.js';
 import { migrationsFromTruth } from '../../src/stats/load-truth.js';
 import { LoadTally, type MigrationRecord } from '../../src/stats/record.js';
+import { MsgpackWriter } from '../../src/output/msgpack.js';
 import { lcg, migrationEventLines, synthesizeMigration } from './series-fixture.js';
 
 async function collect(gen: AsyncIterable<MigrationRecord>): Promise<MigrationRecord[]> {
@@ -90,6 +91,33 @@ describe('phase-event NDJSON reader', () => {
     expect(seen).toEqual([1, 2]);
     expect(records[0]!.labels).toEqual({ flavor: '2', load: '75', note: 'a, "quoted" note' });
     expect(records[1]).toMatchObject({ scenario: 'kvm', labels: { flavor: '3', load: '25', linkGbps: '1' }, libvirtTotal: 1000n, startTs: 100n });
+  });
+
+  it('reads analyze --msgpack output (bigint picoseconds) like the NDJSON', async () => {
+    const PICOS_KEYS = new Set(['ts', 'duration', 'start', 'end', 'total', 'libvirtTotal', 'downtime']);
+    const chunks: Uint8Array[] = [];
+    const writer = new MsgpackWriter({ write: (c: Uint8Array) => chunks.push(c) });
+    // The in-memory event form: decimal strings back to bigint, as the phase engine emits them.
+    for (const line of migrationEventLines(m1)) {
+      writer.write(JSON.parse(line, (k, v: unknown) => (typeof v === 'string' && PICOS_KEYS.has(k) ? BigInt(v) : v)));
+    }
+    const path = join(dir, 'run.msgpack');
+    writeFileSync(path, Buffer.concat(chunks));
+    expect(await sniffInputKind(path)).toBe('events-msgpack');
+    const tally = new LoadTally();
+    const [r] = await collect(loadMigrations([path], { tally }));
+    expect(r).toMatchObject({ id: 'm1', scenario: 'openstack', labels: { flavor: '2', load: '50' }, total: m1.total });
+    expect(r!.phases.cleanup).toEqual(m1.phases.cleanup);
+  });
+
+  it("maps the generator's failure outcomes to failed, keeping the detail as the reason", () => {
+    const tally = new LoadTally();
+    const records = migrationsFromTruth({ migrations: [
+      { id: 'm1', scenario: 'kvm', outcome: 'failed-prepare', phases: {} },
+      { id: 'm2', scenario: 'kvm', outcome: 'cancelled', phases: {} },
+      { id: 'm3', scenario: 'kvm', outcome: 'weird', phases: {} },
+    ] }, 'x.truth.json', tally);
+    expect(records.map((r) => [r.outcome, r.reason])).toEqual([['failed', 'failed-prepare'], ['cancelled', undefined], ['incomplete', 'weird']]);
   });
 
   it('truth entries without a migrations array are counted', () => {
