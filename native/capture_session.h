@@ -26,7 +26,7 @@ struct SessionConfig {
   bool promisc = true;
   int bufferSize = 32 << 20;
   int timeoutMs = 50;
-  bool immediate = true;
+  bool immediate = false;
   bool blockWhenFull = false;  // files: wait for the consumer instead of dropping
   // Synthetic test producer: deterministic records, see SyntheticPayloadByte().
   uint64_t synthCount = 0;

@@ -51,6 +51,7 @@ beforeAll(async () => {
   await captureLoopback();
   run('editcap', ['-F', 'pcapng', original, join(tmp.dir, 'lo.pcapng')]);
   run('editcap', ['-F', 'nsecpcap', original, join(tmp.dir, 'lo.ns.pcap')]);
+  run('editcap', ['-F', 'modpcap', original, join(tmp.dir, 'lo.mod.pcap')]);
   // µs and ns captures merged into one pcapng: two interfaces with different if_tsresol.
   run('mergecap', ['-F', 'pcapng', '-w', join(tmp.dir, 'merged.pcapng'), original, join(tmp.dir, 'lo.ns.pcap')]);
 }, 60_000);
@@ -70,6 +71,7 @@ describe.skipIf(!haveTools)('captures written by tcpdump / editcap', () => {
   for (const [file, format] of [
     ['lo.pcap', 'pcap'],
     ['lo.ns.pcap', 'pcap'],
+    ['lo.mod.pcap', 'pcap'],
     ['lo.pcapng', 'pcapng'],
     ['merged.pcapng', 'pcapng'],
   ] as [string, CaptureFormat][]) {

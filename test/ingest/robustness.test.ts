@@ -133,6 +133,14 @@ describe('corrupt length fields', () => {
   });
 });
 
+function bigEndianDpmi(): Uint8Array {
+  const sink = memorySink();
+  const w = new DpmiFileWriter(sink, { littleEndian: false });
+  for (const p of makePackets(3, 16, { maxLen: 70 })) w.write(p.ts, p.data);
+  w.close();
+  return sink.bytes();
+}
+
 describe('fuzz: mutated and truncated inputs', () => {
   it('100k+ inputs across all readers and the frame unpacker: no throw, stats consistent', () => {
     const r = rng(2024);
@@ -141,10 +149,11 @@ describe('fuzz: mutated and truncated inputs', () => {
       ['pcap', written('pcap-ns', 3, 12, 70)],
       ['pcapng', written('pcapng', 3, 13, 70)],
       ['dpmi', written('dpmi', 3, 14, 70)],
+      ['dpmi', bigEndianDpmi()],
       ['pcap', written('dpmi-frames', 4, 15, 70)],
     ];
     const frames: Uint8Array[] = [];
-    readBytes(tiny[4]![1], undefined, () => (p) => frames.push(p.data.slice()));
+    readBytes(tiny[5]![1], undefined, () => (p) => frames.push(p.data.slice()));
     tiny.push(['frame', frames[0]!]);
     const extremes = [0, 0xffffffff, 0x7fffffff, 0x80000000, 1, 36, 0x0810];
     let inputs = 0;

@@ -4,7 +4,9 @@ import { PCAP_MAGIC_NS, PCAP_MAGIC_US } from './pcap-writer.js';
 import { PushParser, type StepResult } from './push-parser.js';
 
 const FILE_HEADER = 24;
-const RECORD_HEADER = 16;
+/** Alexey Kuznetzov's patched libpcap (old Linux tcpdump): µs, 8 more bytes per record header. */
+export const PCAP_MAGIC_MODIFIED = 0xa1b2cd34;
+const MAGICS = [PCAP_MAGIC_US, PCAP_MAGIC_NS, PCAP_MAGIC_MODIFIED];
 /** Largest caplen we accept whatever the header's snaplen says (libpcap's own limit is 256 KiB). */
 const MAX_RECORD = 1 << 20;
 /** While resynchronising, a candidate record must lie within a day of the last good one. */
@@ -21,6 +23,8 @@ export class PcapReader extends PushParser {
   nanosecond = false;
   snaplen = 0;
   linkType = 0;
+  /** 16, or 24 in the modified format (ifindex, protocol, pkt_type follow). */
+  recordHeader = 16;
   private haveHeader = false;
   private maxCaplen = MAX_RECORD;
   private resyncing = false;
@@ -32,7 +36,8 @@ export class PcapReader extends PushParser {
 
   protected step(buf: Uint8Array, dv: DataView, off: number, avail: number): StepResult {
     if (!this.haveHeader) return this.fileHeader(dv, off, avail);
-    if (avail < RECORD_HEADER) return -RECORD_HEADER;
+    const hdr = this.recordHeader;
+    if (avail < hdr) return -hdr;
     const le = this.littleEndian;
     const sec = dv.getUint32(off, le);
     const frac = dv.getUint32(off + 4, le);
@@ -44,13 +49,13 @@ export class PcapReader extends PushParser {
       this.skipped(1);
       return 1;
     }
-    const total = RECORD_HEADER + caplen;
+    const total = hdr + caplen;
     if (avail < total) return -total;
     this.resyncing = false;
     this.lastSec = sec;
     this.emit({
       ts: this.nanosecond ? fromSecNsec(sec, frac) : fromSecUsec(sec, frac),
-      data: buf.subarray(off + RECORD_HEADER, off + total),
+      data: buf.subarray(off + hdr, off + total),
       wireLength: Math.max(orig, caplen),
       linkType: this.linkType,
       iface: 0,
@@ -68,13 +73,15 @@ export class PcapReader extends PushParser {
     if (avail < FILE_HEADER) return -FILE_HEADER;
     const magicLe = dv.getUint32(off, true);
     const magicBe = dv.getUint32(off, false);
-    if (magicLe === PCAP_MAGIC_US || magicLe === PCAP_MAGIC_NS) this.littleEndian = true;
-    else if (magicBe === PCAP_MAGIC_US || magicBe === PCAP_MAGIC_NS) this.littleEndian = false;
+    if (MAGICS.includes(magicLe)) this.littleEndian = true;
+    else if (MAGICS.includes(magicBe)) this.littleEndian = false;
     else {
       this.stop(`not a pcap file (magic 0x${magicBe.toString(16).padStart(8, '0')})`);
       return avail;
     }
-    this.nanosecond = dv.getUint32(off, this.littleEndian) === PCAP_MAGIC_NS;
+    const magic = dv.getUint32(off, this.littleEndian);
+    this.nanosecond = magic === PCAP_MAGIC_NS;
+    this.recordHeader = magic === PCAP_MAGIC_MODIFIED ? 24 : 16;
     this.snaplen = dv.getUint32(off + 16, this.littleEndian);
     // The upper bits of the link-type field carry FCS information, not the type.
     this.linkType = dv.getUint32(off + 20, this.littleEndian) & 0xffff;

@@ -158,7 +158,9 @@ export class PcapngReader extends PushParser {
     const orig = dv.getUint32(off + dataAt - 4, this.le);
     if (caplen > len - dataAt - 4) return this.malformed(`pcapng packet caplen ${caplen} exceeds its block`);
     const ticks = (BigInt(dv.getUint32(off + tsAt, this.le)) << 32n) | BigInt(dv.getUint32(off + tsAt + 4, this.le));
-    const ts = (ticks * iface.mul) / iface.div + iface.offsetPs;
+    let ts = ticks * iface.mul;
+    if (iface.div !== 1n) ts /= iface.div;
+    if (iface.offsetPs !== 0n) ts += iface.offsetPs;
     this.lastTs = ts;
     this.emit({
       ts,
