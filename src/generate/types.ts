@@ -65,7 +65,7 @@ export interface MigrationTruth {
   lostPings: number;
   pausedAt?: Picos;
   resumedAt?: Picos;
-  /** RAM passes including the final stop-and-copy pass (= QEMU dirty-sync-count). */
+  /** RAM passes including the final stop-and-copy pass (QEMU dirty-sync-count − 1: see src/protocols/qemu/types.ts). */
   iterations: number;
   passBytes: number[];
   precopyBytes: number;

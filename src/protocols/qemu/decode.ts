@@ -31,6 +31,8 @@ export class QemuStreamDecoder implements StreamDecoder {
   private readonly sections = new Map<number, Section>();
   private cur: { id: number; type: number; ram: boolean; ts: Picos } = { id: 0, type: 0, ram: false, ts: 0n };
   private afterConfiguration = false;
+  /** Stream offset of the current section's header. */
+  private sectionAt = 0;
   private footers = true;
   private readonly ram = new RamWalker();
   private switchoverAt = -1;
@@ -108,7 +110,7 @@ export class QemuStreamDecoder implements StreamDecoder {
         if (r === RAM_ERROR) return this.fail(this.ram.reason, ts);
         if (this.ram.item === RamItem.Page) {
           if (this.cur.type === QemuRecord.SectionPart) {
-            const it = this.ram.notePosition(this.ram.block, this.ram.addr, this.feeder.offset);
+            const it = this.ram.notePosition(this.ram.block, this.ram.addr, this.feeder.offset, this.sectionAt);
             if (it > 0) this.out({ kind: 'pass-started', iteration: it, streamBytes: this.feeder.offset + r }, ts);
           } else if (this.cur.type !== QemuRecord.SectionEnd) {
             return this.fail('page record outside SECTION_PART/END', ts);
@@ -197,8 +199,8 @@ export class QemuStreamDecoder implements StreamDecoder {
         if (!sec) return this.fail(`section ${id} was never started`, ts);
         if (t === QemuRecord.SectionEnd && sec.isRam && this.switchoverAt < 0) {
           this.switchoverAt = this.feeder.offset;
-          this.ram.closePass(this.feeder.offset);
           this.out({ kind: 'switchover', iterations: this.ram.iteration, precopyBytes: this.switchoverAt, streamBytes: this.feeder.offset + 5 }, ts);
+          this.ram.startStopCopyPass(this.feeder.offset);
         }
         this.enter(id, t, sec.isRam, ts);
         return 5;
@@ -241,6 +243,7 @@ export class QemuStreamDecoder implements StreamDecoder {
 
   private enter(id: number, type: number, isRam: boolean, ts: Picos): void {
     this.cur = { id, type, ram: isRam, ts };
+    this.sectionAt = this.feeder.offset;
     this.mode = isRam ? Mode.Ram : Mode.Opaque;
   }
 
@@ -248,6 +251,7 @@ export class QemuStreamDecoder implements StreamDecoder {
     if (this.ended) return;
     this.ended = true;
     const total = this.feeder.offset;
+    if (this.ramStopEnd >= 0) this.ram.closePass(this.ramStopEnd);
     const stopFrom = this.switchoverAt >= 0 ? this.switchoverAt : total;
     this.out({
       kind: 'eof', iterations: this.ram.iteration, precopyBytes: stopFrom,

@@ -103,21 +103,30 @@ export class RamWalker {
    * A page at (block, addr) was sent in pre-copy at stream offset `at`. Returns the new
    * iteration number when this page starts a pass (the scanner wrapped), else 0.
    */
-  notePosition(block: number, addr: number, at: number): number {
+  notePosition(block: number, addr: number, at: number, sectionAt: number): number {
     const wrapped = this.iteration === 0 || block < this.lastPosBlock
       || (block === this.lastPosBlock && addr < this.lastPosAddr);
     this.lastPosBlock = block;
     this.lastPosAddr = addr;
     if (!wrapped) return 0;
-    this.closePass(at);
+    // The pass owns the PART header when its first page is the section's first page.
+    const start = this.chunkPages === 1 ? sectionAt : at;
+    this.closePass(start);
     this.iteration++;
-    this.passStart = at;
+    this.passStart = start;
     return this.iteration;
   }
 
   /** The current pass ends at stream offset `at`. */
   closePass(at: number): void {
     if (this.iteration > this.passBytes.length) this.passBytes.push(at - this.passStart);
+  }
+
+  /** SECTION_END(ram) starting at `at` is the last pass (stop-and-copy). */
+  startStopCopyPass(at: number): void {
+    this.closePass(at);
+    this.iteration++;
+    this.passStart = at;
   }
 
   /** One MEM_SIZE list entry: `u8 len, idstr, u64 used_length`. */

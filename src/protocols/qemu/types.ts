@@ -3,18 +3,29 @@
  * decoder raises. The message shapes are the contract types in ../types.ts.
  *
  * Definitions used by the decoder (see decode.ts for the details):
- * - A RAM *pass* starts at the first page record of pre-copy, and again whenever a page
- *   record's position (index of its RAMBlock in the MEM_SIZE list, offset in the block)
- *   is lower than the previous page record's: the dirty-page scanner wrapped around.
- *   Only pages in SECTION_PART(ram) count; the pages inside SECTION_END(ram) are the
- *   stop-and-copy remainder, not a pass.
- * - passBytes[i]: stream bytes from the first byte of the page record that started
- *   pass i+1 up to the first byte of the record that started the next pass (or of the
- *   SECTION_END(ram) record for the last pass). Section headers, footers and EOS words
- *   inside that span are included, so header + setup + Σ passBytes = precopyBytes.
+ * - A pre-copy RAM *pass* starts at the first page record of pre-copy, and again
+ *   whenever a page record's position (index of its RAMBlock in the MEM_SIZE list,
+ *   offset in the block) is lower than the previous page record's: the dirty-page
+ *   scanner wrapped around. Only pages in SECTION_PART(ram) are pre-copy passes.
+ *   SECTION_END(ram) (the pages left when the VM stopped) is the last pass, the
+ *   stop-and-copy pass. `pass-started` is raised for pre-copy passes only.
+ * - iterations: switchover.iterations = pre-copy passes; eof.iterations = pre-copy
+ *   passes + 1 (the stop-and-copy pass). Against QEMU 7.2's query-migrate, for a
+ *   migration that converged in pre-copy, eof.iterations = dirty-sync-count − 1:
+ *   QEMU syncs the dirty bitmap at setup (pass 1), before each further pre-copy pass,
+ *   once in the pending check that decides to stop (no pass follows it), and once in
+ *   ram_save_complete (the stop-and-copy pass). This holds when every pass's dirty set
+ *   exceeds the stop threshold (bandwidth × downtime-limit); otherwise two syncs can
+ *   fall into one wire pass and the count is lower (test/real/qemu-migration.test.ts).
+ * - passBytes[i]: stream bytes of pass i+1, from the first byte of the record that
+ *   carries its first page (the SECTION_PART header when that page is the section's
+ *   first page, else the page record) up to the start of the next pass; the last entry
+ *   is the SECTION_END(ram) record (header, pages, EOS, footer). Header, configuration
+ *   and setup + Σ pre-copy passBytes = precopyBytes.
  * - precopyBytes: stream bytes before the first byte of SECTION_END(ram).
  * - stopCopyBytes: stream bytes from SECTION_END(ram) to the end of the stream
- *   (last RAM pages, device state, EOF, VMDESCRIPTION).
+ *   (last RAM pages, device state, EOF, VMDESCRIPTION); ramStopCopyBytes: the
+ *   SECTION_END(ram) record alone (QEMU's downtime-bytes + 18 bytes of framing).
  */
 export type {
   QemuMessage, QemuStreamHeader, QemuPassStarted, QemuRamChunk, QemuSwitchover,

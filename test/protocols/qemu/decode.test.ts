@@ -52,8 +52,8 @@ describe('QEMU stream decoder on a hand-built stream', () => {
     expect(q.slice(7, 10).map((x) => (x as { idstr: string }).idstr)).toEqual(['timer', 'cpu', 'apic']);
     expect(q[10]).toEqual({
       protocol: 'qemu', kind: 'eof', ts: q[10]!.ts, tsEnd: q[10]!.tsEnd, flowId: 7, src: flow.client, dst: flow.server,
-      iterations: 2, precopyBytes: m.endRam, stopCopyBytes: bytes.length - m.endRam,
-      passBytes: [m.passStarts[1]! - m.passStarts[0]!, m.endRam - m.passStarts[1]!],
+      iterations: 3, precopyBytes: m.endRam, stopCopyBytes: bytes.length - m.endRam,
+      passBytes: [m.passStarts[1]! - m.passStarts[0]!, m.endRam - m.passStarts[1]!, m.afterEndRam - m.endRam],
       ramStopCopyBytes: m.afterEndRam - m.endRam, normalPages: s.normalPages, zeroPages: s.zeroPages,
       streamBytes: bytes.length,
     });
@@ -86,7 +86,7 @@ describe('QEMU stream decoder on a hand-built stream', () => {
     const out = run(small.build(), [7]);
     expect(out.filter((x) => x.protocol === 'anomaly')).toEqual([]);
     const eof = out.at(-1) as Extract<QemuMessage, { kind: 'eof' }>;
-    expect(eof).toMatchObject({ kind: 'eof', iterations: 2, normalPages: 7, streamBytes: small.length });
+    expect(eof).toMatchObject({ kind: 'eof', iterations: 3, normalPages: 7, streamBytes: small.length });
   });
 
   it('stays in step across a capture gap inside page data, and gives up on a gap in a header', () => {

@@ -14,6 +14,8 @@ export class QemuStreamBuilder {
   };
   normalPages = 0;
   zeroPages = 0;
+  private sectionAt = 0;
+  private pagesInSection = 0;
 
   constructor(readonly pageSize = 4096) {}
 
@@ -38,10 +40,14 @@ export class QemuStreamBuilder {
     return this;
   }
   sectionStart(type: 0x01 | 0x04, id: number, idstr: string, instance = 0, version = 4): this {
+    this.sectionAt = this.length;
+    this.pagesInSection = 0;
     return this.u8(type).u32(id).u8(idstr.length).str(idstr).u32(instance).u32(version);
   }
   sectionPart(type: 0x02 | 0x03, id: number): this {
     if (type === 0x03) this.marks.endRam = this.length;
+    this.sectionAt = this.length;
+    this.pagesInSection = 0;
     return this.u8(type).u32(id);
   }
   footer(id: number): this { return this.u8(0x7e).u32(id); }
@@ -50,9 +56,13 @@ export class QemuStreamBuilder {
     for (const [name, size] of blocks) this.u8(name.length).str(name).u64(size);
     return this;
   }
-  /** A page record; `block` undefined = CONTINUE. `passStart` marks the first page of a pass. */
+  /**
+   * A page record; `block` undefined = CONTINUE. `passStart` marks the first page of a
+   * pass: the pass begins at the section header when the page is the section's first.
+   */
   page(kind: 'zero' | 'page', addr: number, block?: string, passStart = false): this {
-    if (passStart) this.marks.passStarts.push(this.length);
+    if (passStart) this.marks.passStarts.push(this.pagesInSection === 0 ? this.sectionAt : this.length);
+    this.pagesInSection++;
     const flags = (kind === 'zero' ? 0x02 : 0x08) | (block === undefined ? 0x20 : 0);
     this.u64(addr + flags);
     if (block !== undefined) this.u8(block.length).str(block);
