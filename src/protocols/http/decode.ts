@@ -23,7 +23,9 @@ class HttpHalf {
   /** Bytes left in the Content-Length body or the current chunk. */
   remaining = 0;
   bodyBytes = 0;
-  json: ByteAccumulator | null = null;
+  /** Collects a small JSON request body; reused across messages (`jsonActive` says whether in use). */
+  readonly json = new ByteAccumulator(HTTP_LIMITS.maxJsonBody);
+  jsonActive = false;
   paired: PendingRequest | undefined;
   /** HEAD / 1xx / 204 / 304 response: no body whatever Content-Length says. */
   noBody = false;
@@ -35,7 +37,8 @@ class HttpHalf {
     this.headBytes = 0;
     this.remaining = 0;
     this.bodyBytes = 0;
-    this.json = null;
+    this.jsonActive = false;
+    this.json.clear();
     this.paired = undefined;
     this.noBody = false;
   }
@@ -88,7 +91,7 @@ export class HttpStreamDecoder implements StreamDecoder {
     if ((h.state === 'body' || h.state === 'chunk-data') && length <= h.remaining) {
       h.remaining -= length;
       h.bodyBytes += length;
-      h.json = null; // the body is incomplete: no keys from it
+      h.jsonActive = false; // the body is incomplete: no keys from it
       if (h.remaining === 0) {
         if (h.state === 'body') this.finish(dir, h, ts, emit);
         else h.state = 'chunk-crlf';
@@ -97,7 +100,7 @@ export class HttpStreamDecoder implements StreamDecoder {
     }
     if (h.state === 'until-close') {
       h.bodyBytes += length;
-      h.json = null;
+      h.jsonActive = false;
       return;
     }
     if (h.state === 'stopped' || h.state === 'resync') return;
@@ -226,7 +229,7 @@ export class HttpStreamDecoder implements StreamDecoder {
         return;
       }
       const jsonFits = head.chunked || (head.contentLength > 0 && head.contentLength <= HTTP_LIMITS.maxJsonBody);
-      if (jsonFits && isJsonContentType(head.contentType)) h.json = new ByteAccumulator(HTTP_LIMITS.maxJsonBody);
+      if (jsonFits && isJsonContentType(head.contentType)) h.jsonActive = true;
       this.startBody(dir, h, head.chunked, head.contentLength > 0 ? head.contentLength : 0, ts, emit);
       return;
     }
@@ -265,7 +268,7 @@ export class HttpStreamDecoder implements StreamDecoder {
 
   private bodyData(h: HttpHalf, bytes: Uint8Array, start: number, end: number): void {
     h.bodyBytes += end - start;
-    if (h.json !== null && !h.json.append(bytes, start, end)) h.json = null; // too big: keys unknown
+    if (h.jsonActive && !h.json.append(bytes, start, end)) h.jsonActive = false; // too big: keys unknown
   }
 
   private finish(dir: Direction, h: HttpHalf, tsEnd: Picos, emit: Emit): void {
@@ -278,7 +281,7 @@ export class HttpStreamDecoder implements StreamDecoder {
       if (head.isRequest) {
         const msg: HttpRequest = { ...base, kind: 'request', method: head.method, path: head.path };
         if (head.host !== undefined) msg.host = head.host;
-        if (h.json !== null) {
+        if (h.jsonActive) {
           const facts = jsonBodyFacts(h.json.view());
           if (facts !== null) {
             msg.jsonKeys = facts.jsonKeys;
