@@ -78,6 +78,9 @@ export interface MigrationEnded extends EventBase {
   type: 'migration-ended';
   outcome: Outcome;
   reason?: string;
+  /** Known by the end even when migration-started (sent at the first SYN) lacked it. */
+  domain?: string;
+  domainUuid?: string;
   /** Total migration time (OpenStack: Authentication start → Post-migration end). */
   total?: Picos;
   /** libvirt migration time: Remote connect start → Cleanup end. */

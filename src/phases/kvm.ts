@@ -78,8 +78,15 @@ export class KvmTracker {
     if (msg.kind !== 'fin' && msg.kind !== 'rst') return;
     const m = this.ctx.flowOwner.get(msg.flowId);
     if (!m) return;
-    if (m.libvirtFlow === msg.flowId) this.libvirtClosed(m, msg.ts, msg.kind === 'rst');
-    else if (m.streamFlow === msg.flowId) this.streamClosed(m, msg.ts, msg.kind === 'rst');
+    // Both connections are closed by the source (the client) first; a first FIN from
+    // the destination may mean the source's was lost: flag it rather than trust it.
+    const open = this.opens.get(msg.flowId);
+    const fromServer = open ? msg.src.ip === open.server.ip && msg.src.port === open.server.port : msg.dir === 's2c';
+    const why = msg.kind === 'fin' && fromServer
+      ? "the source's FIN was not seen first: ended at the destination's FIN (the source's may have been lost; duration is an upper bound)"
+      : undefined;
+    if (m.libvirtFlow === msg.flowId) this.libvirtClosed(m, msg.ts, msg.kind === 'rst', why);
+    else if (m.streamFlow === msg.flowId) this.streamClosed(m, msg.ts, msg.kind === 'rst', why);
   }
 
   onLibvirt(msg: LibvirtRpcMessage): void {
@@ -118,7 +125,11 @@ export class KvmTracker {
         if (isCall) m.beginPhase('preparation', msg.ts);
         else if (isReply) {
           m.endPhase('preparation', msg.ts);
-          if (failure !== undefined) m.fail('failed', `prepare3 failed: ${failure}`);
+          if (failure !== undefined) {
+            // The source releases what it set up until it closes the connection.
+            m.fail('failed', `prepare3 failed: ${failure}`);
+            m.beginPhase('cleanup', msg.ts);
+          }
         }
         break;
       case 'finish':
@@ -167,6 +178,8 @@ export class KvmTracker {
         break;
       case 'eof':
         m.streamEof = true;
+        // eof.iterations counts the pre-copy passes and the stop-and-copy pass
+        // (src/protocols/qemu/types.ts relates it to QEMU's dirty-sync-count).
         m.stream = {
           bytes: msg.streamBytes, iterations: msg.iterations,
           precopyBytes: msg.precopyBytes, stopCopyBytes: msg.stopCopyBytes,
@@ -232,19 +245,19 @@ export class KvmTracker {
     m.beginPhase('transfer', ts, uncertain);
   }
 
-  private streamClosed(m: Migration, ts: Picos, rst: boolean): void {
+  private streamClosed(m: Migration, ts: Picos, rst: boolean, why?: string): void {
     if (m.ended('transfer')) return;
     const holes = m.holeFlows.has(m.streamFlow!);
     if (!m.streamEof && holes) {
-      m.endPhase('transfer', ts, 'TCP hole on the migration stream: QEMU_VM_EOF may have been lost');
+      m.endPhase('transfer', ts, 'TCP hole on the migration stream: QEMU_VM_EOF may have been lost (duration is an upper bound)');
       return;
     }
-    m.endPhase('transfer', ts);
+    m.endPhase('transfer', ts, why);
     if (rst && !m.streamEof) m.fail('failed', 'migration stream reset (RST) before QEMU_VM_EOF');
     else if (!m.streamEof) m.fail('cancelled', 'migration stream closed before QEMU_VM_EOF');
   }
 
-  private libvirtClosed(m: Migration, ts: Picos, rst: boolean): void {
+  private libvirtClosed(m: Migration, ts: Picos, rst: boolean, why?: string): void {
     if (m.libvirtDone) return;
     m.libvirtDone = true;
     if (!m.recognised) {
@@ -255,7 +268,7 @@ export class KvmTracker {
       if (rst && !m.ended('finish')) m.fail('failed', 'libvirt connection reset (RST)');
       else if (!m.has('preparation')) m.fail('cancelled', 'libvirt connection closed before prepare3');
     }
-    if (m.outcome === undefined || m.has('cleanup')) m.endPhase('cleanup', ts);
+    if (m.outcome === undefined || m.has('cleanup')) m.endPhase('cleanup', ts, why);
     else for (const p of ['remote-connect', 'preparation', 'transfer', 'finish'] as const) {
       // A failed migration: whatever is still open ends with the connection.
       if (m.isOpen(p)) m.endPhase(p, ts, `${p} interrupted: the libvirt connection closed`);

@@ -1,6 +1,6 @@
 import type { Picos } from '../core/time.js';
-import type {
-  MigrationEnded, Outcome, PhaseEvent, PhaseName, Scenario, StreamSummary,
+import {
+  PHASES, type MigrationEnded, type Outcome, type PhaseEvent, type PhaseName, type Scenario, type StreamSummary,
 } from './events.js';
 
 /** Phase order used to close phases whose end marker was lost (post-migration excluded:
@@ -15,6 +15,8 @@ export interface PhaseSpan {
   start?: Picos;
   end?: Picos;
   uncertain?: string;
+  /** The end is a bound (its own marker was lost), not a measurement. */
+  endIsBound?: boolean;
 }
 
 export type EventSink = (ev: PhaseEvent) => void;
@@ -122,23 +124,34 @@ export class Migration {
   endPhase(phase: PhaseName, ts: Picos, uncertain?: string): void {
     if (this.ended(phase)) return;
     if (!this.has(phase)) {
-      const bound = this.previousEnd(phase) ?? ts;
-      this.beginPhase(phase, bound, `start marker of ${phase} not captured; start bounded by the previous phase's end (duration is an upper bound)`);
+      // Earlier phases still open end at this marker first; the start is then bounded
+      // by the latest marker known before it.
+      this.closeEarlier(phase, ts);
+      const bound = this.previousBound(phase) ?? ts;
+      this.beginPhase(phase, bound, `start marker of ${phase} not captured; start bounded by the previous marker (duration is an upper bound)`);
     }
     const span = this.phases.get(phase)!;
     span.end = ts;
-    if (uncertain !== undefined) span.uncertain = span.uncertain ? `${span.uncertain}; ${uncertain}` : uncertain;
+    if (uncertain !== undefined) {
+      span.uncertain = span.uncertain ? `${span.uncertain}; ${uncertain}` : uncertain;
+      span.endIsBound = true;
+    }
     const ev: PhaseEvent = { type: 'phase-ended', migration: '', ts, phase, duration: ts - span.start! };
     if (span.uncertain !== undefined) ev.uncertain = span.uncertain;
     this.emit(ev);
   }
 
-  private previousEnd(phase: PhaseName): Picos | undefined {
-    const idx = CASCADE.indexOf(phase);
+  /** The latest marker actually seen before `phase`: earlier phases' starts and their
+   *  ends unless those are themselves bounds (a start bounded by a bound is no bound). */
+  private previousBound(phase: PhaseName): Picos | undefined {
+    const idx = PHASES.indexOf(phase);
     let best: Picos | undefined;
     for (let i = 0; i < idx; i++) {
-      const end = this.phases.get(CASCADE[i]!)?.end;
-      if (end !== undefined && (best === undefined || end > best)) best = end;
+      const span = this.phases.get(PHASES[i]!);
+      if (!span) continue;
+      for (const t of [span.start, span.endIsBound ? undefined : span.end]) {
+        if (t !== undefined && (best === undefined || t > best)) best = t;
+      }
     }
     return best;
   }
@@ -153,7 +166,7 @@ export class Migration {
         this.endPhase(p, ts, `end marker of ${p} not captured; ended at the ${phase} marker (duration is an upper bound)`);
       } else if (!this.has(p) && libvirtSeen && this.outcome === undefined && FILLABLE.has(p)) {
         // Both markers lost while later ones arrived: report the phase as a bound.
-        const bound = this.previousEnd(p) ?? ts;
+        const bound = this.previousBound(p) ?? ts;
         this.beginPhase(p, bound, `no marker of ${p} captured; bounded by its neighbours (duration is an upper bound)`);
         this.endPhase(p, ts);
       }
@@ -184,15 +197,18 @@ export class Migration {
     }
     const ev: MigrationEnded = { type: 'migration-ended', migration: this.id, ts, outcome, phases };
     if (reason !== undefined) ev.reason = reason;
+    if (this.domain !== undefined) ev.domain = this.domain;
+    if (this.domainUuid !== undefined) ev.domainUuid = this.domainUuid;
     const rc = phases['remote-connect'];
     const cleanup = phases.cleanup;
     if (rc && cleanup) ev.libvirtTotal = cleanup.end - rc.start;
-    if (this.scenario === 'openstack') {
-      const first = phases.authentication?.start ?? phases.initialization?.start;
-      const last = phases['post-migration']?.end;
-      if (first !== undefined && last !== undefined) ev.total = last - first;
-    } else if (ev.libvirtTotal !== undefined) {
-      ev.total = ev.libvirtTotal;
+    // Total: first marker to last (OpenStack: authentication → post-migration; KVM: =
+    // libvirtTotal; a failed migration: up to its last phase). Unknown while incomplete.
+    const spans = Object.values(phases);
+    if (outcome !== 'incomplete' && spans.length > 0) {
+      const first = spans.reduce((a, p) => (p.start < a ? p.start : a), spans[0]!.start);
+      const last = spans.reduce((a, p) => (p.end > a ? p.end : a), spans[0]!.end);
+      ev.total = last - first;
     }
     if (this.stream) ev.stream = { ...this.stream };
     if (this.downtime !== undefined) ev.downtime = this.downtime;

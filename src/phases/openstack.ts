@@ -1,5 +1,5 @@
 import type { Picos } from '../core/time.js';
-import type { AmqpMessage, HttpMessage } from '../protocols/types.js';
+import type { AmqpMessage, HttpMessage, TcpSegmentMarker } from '../protocols/types.js';
 import type { EngineContext } from './context.js';
 import type { Migration } from './migration.js';
 
@@ -7,9 +7,11 @@ const TOKEN_PATH = /\/(?:v3\/auth\/tokens|v2\.0\/tokens)$/;
 const SERVER_PATH = /\/servers\/([^/?]+)$/;
 const SERVER_ACTION_PATH = /\/servers\/([^/?]+)\/action$/;
 const MAX_PER_CLIENT = 64;
+const KEYSTONE_PORTS: ReadonlySet<number> = new Set([5000, 35357]);
+const MAX_KEYSTONE_SYNS = 1024;
 
 interface PendingRequest { ts: Picos; client: string; auth: boolean }
-interface Span { start: Picos; end: Picos }
+interface Span { start: Picos; end: Picos; uncertain?: string }
 interface PendingCall { m: Migration; kind: 'pre' | 'post'; caller: string; method: string }
 
 /**
@@ -24,8 +26,16 @@ export class OpenStackTracker {
   /** First GET /servers/{id} per "client|uuid" since that instance last migrated. */
   private readonly gets = new Map<string, Picos>();
   private readonly calls = new Map<string, PendingCall>();
+  /** SYN time of connections to Keystone: bounds a token request that was not captured. */
+  private readonly keystoneSyns = new Map<number, Picos>();
 
   constructor(private readonly ctx: EngineContext) {}
+
+  onTcp(msg: TcpSegmentMarker): void {
+    if (msg.kind !== 'syn' || !KEYSTONE_PORTS.has(msg.dst.port)) return;
+    if (this.keystoneSyns.size >= MAX_KEYSTONE_SYNS) this.keystoneSyns.delete(this.keystoneSyns.keys().next().value!);
+    this.keystoneSyns.set(msg.flowId, msg.ts);
+  }
 
   onHttp(msg: HttpMessage): void {
     if (msg.kind === 'request') {
@@ -47,17 +57,29 @@ export class OpenStackTracker {
       return;
     }
     const q = this.requests.get(msg.flowId);
-    if (!q || q.length === 0) return;
+    if (!q || q.length === 0) {
+      // A token issued whose request was not captured: bounded by the connection's SYN.
+      const syn = this.keystoneSyns.get(msg.flowId);
+      const token = msg.subjectToken === true || (msg.requestPath !== undefined && TOKEN_PATH.test(msg.requestPath))
+        || (KEYSTONE_PORTS.has(msg.src.port) && msg.status >= 200 && msg.status < 300);
+      if (token) {
+        this.addAuth(msg.dst.ip, { start: syn ?? msg.ts, end: msg.ts,
+          uncertain: `token request not captured; started at ${syn !== undefined ? "the connection's SYN" : 'its response'} (duration is ${syn !== undefined ? 'an upper' : 'a lower'} bound)` });
+      }
+      return;
+    }
     // HTTP/1.1 answers in order; the decoder's requestTs pins the pairing when known.
     let i = msg.requestTs !== undefined ? q.findIndex((r) => r.ts === msg.requestTs) : 0;
     if (i < 0) i = 0;
     const req = q.splice(i, 1)[0]!;
-    if (req.auth) {
-      let list = this.auths.get(req.client);
-      if (!list) this.auths.set(req.client, (list = []));
-      list.push({ start: req.ts, end: msg.ts });
-      if (list.length > MAX_PER_CLIENT) list.shift();
-    }
+    if (req.auth) this.addAuth(req.client, { start: req.ts, end: msg.ts });
+  }
+
+  private addAuth(client: string, span: Span): void {
+    let list = this.auths.get(client);
+    if (!list) this.auths.set(client, (list = []));
+    list.push(span);
+    if (list.length > MAX_PER_CLIENT) list.shift();
   }
 
   onAmqp(msg: AmqpMessage): void {
@@ -68,7 +90,7 @@ export class OpenStackTracker {
       return;
     }
     if (msg.kind !== 'deliver' || !o.isReply || o.msgId === undefined) return;
-    const call = this.calls.get(o.msgId);
+    const call = this.calls.get(o.msgId) ?? this.lostPostCall(msg);
     // Only the reply as delivered to the caller counts (a broker-side capture also
     // sees the callee publishing it).
     if (!call || msg.dst.ip !== call.caller) return;
@@ -118,6 +140,19 @@ export class OpenStackTracker {
     }
   }
 
+  /**
+   * A final reply for a call we never saw, delivered to a source compute whose
+   * migration finished its libvirt part and awaits post-migration: the
+   * post_live_migration_at_destination call was lost. Its start is then a bound.
+   */
+  private lostPostCall(msg: AmqpMessage): PendingCall | undefined {
+    if (msg.oslo?.ending !== true) return undefined;
+    const m = this.ctx.open.find((x) => x.scenario === 'openstack' && x.libvirtDone && x.outcome === undefined
+      && !x.has('post-migration') && (x.novaSource ?? x.source) === msg.dst.ip);
+    if (!m) return undefined;
+    return { m, kind: 'post', caller: msg.dst.ip, method: 'post_live_migration_at_destination' };
+  }
+
   private byUuid(uuid: string): Migration | undefined {
     return this.ctx.open.find((x) => x.instanceUuid === uuid || x.domainUuid === uuid);
   }
@@ -148,17 +183,32 @@ export class OpenStackTracker {
         break;
       }
     }
-    const auth = client !== undefined ? this.claimAuth(client, getTs ?? ts) : undefined;
+    const auth = client !== undefined ? this.claimAuth(client, getTs ?? ts) ?? this.unansweredAuth(client, getTs ?? ts) : undefined;
     if (auth) {
       m.beginPhase('authentication', auth.start);
-      m.endPhase('authentication', auth.end);
+      m.endPhase('authentication', auth.end, auth.uncertain);
     }
     if (getTs !== undefined) m.beginPhase('initialization', getTs);
+    else if (client !== undefined) {
+      m.beginPhase('initialization', ts, 'GET /servers/{id} not captured; started at the os-migrateLive request (duration is a lower bound)');
+    }
     const roles = this.ctx.roles;
     if (roles.source !== undefined) m.source = roles.source;
     if (roles.destination !== undefined) m.destination = roles.destination;
     this.ctx.tryAnnounce(m);
     return m;
+  }
+
+  /** A token request by `client` still unanswered at `before` (its response was lost):
+   *  it ended before the client went on, at `before` at the latest. */
+  private unansweredAuth(client: string, before: Picos): Span | undefined {
+    for (const q of this.requests.values()) {
+      const i = q.findIndex((r) => r.auth && r.client === client && r.ts < before);
+      if (i < 0) continue;
+      const req = q.splice(i, 1)[0]!;
+      return { start: req.ts, end: before, uncertain: 'token response not captured; ended at the next request of the client (duration is an upper bound)' };
+    }
+    return undefined;
   }
 
   /** The latest token obtained by `client` before `before` (a CLI authenticates right

@@ -112,6 +112,9 @@ describe('phase engine: KVM p2p migration', () => {
     expect(end.reason).toMatch(/prepare3 failed: unsupported configuration/);
     expect(end.phases.preparation).toEqual({ start: us(10000), end: us(600000) });
     expect(end.phases.transfer).toBeUndefined();
+    // The source cleans up from the error reply until it closes the connection.
+    expect(end.phases.cleanup).toEqual({ start: us(600000), end: us(700000) });
+    expect(end.libvirtTotal).toBe(dur(700000));
     expect(end.ts).toBe(us(700000));
   });
 

@@ -130,7 +130,8 @@ describe('phase engine: OpenStack migration', () => {
     expect(end.outcome).toBe('failed');
     expect(end.reason).toMatch(/prepare3 failed/);
     expect(end.ts).toBe(us(2500000));
-    expect(Object.keys(end.phases)).toEqual(['authentication', 'initialization', 'remote-connect', 'preparation']);
+    expect(Object.keys(end.phases)).toEqual(['authentication', 'initialization', 'remote-connect', 'preparation', 'cleanup']);
+    expect(end.total).toBe(dur(1700000 + 700000 - 400));
   });
 
   it('a lost pre_live_migration reply: initialization bounded by the libvirt SYN', () => {
