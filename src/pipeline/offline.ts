@@ -7,7 +7,7 @@ import { openCapture, type CaptureFile } from '../ingest/file-source.js';
 import type { CaptureFormat, CapturedPacket, ReaderStats } from '../ingest/types.js';
 import { PhaseEngine, type EngineSummary, type HostRoles } from '../phases/engine.js';
 import type { PhaseEvent } from '../phases/events.js';
-import type { ProtocolMessage } from '../protocols/types.js';
+import type { ProtocolAnalyzer, ProtocolMessage } from '../protocols/types.js';
 
 export interface AnalyzeOptions {
   onEvent: (ev: PhaseEvent) => void;
@@ -23,6 +23,14 @@ export interface AnalyzeOptions {
   hosts?: HostRoles;
   /** Stops reading; what was read is analysed and the summary returned. */
   signal?: AbortSignal;
+  /** Stream analyzers (default: src/protocols/registry.ts). */
+  analyzers?: readonly ProtocolAnalyzer[];
+  /**
+   * Decode workers behind the native capture ring. Live sources always use the ring
+   * (default 2); a file goes through it only when this is set (libpcap reads it, so
+   * --filter applies), otherwise through the pure-TS reader in this thread.
+   */
+  workers?: number;
 }
 
 export interface SourceSummary {
@@ -30,6 +38,8 @@ export interface SourceSummary {
   format: CaptureFormat | 'live';
   stats?: ReaderStats;
   problem?: string;
+  /** Native ring path: packets captured, ring-full drops, kernel drops (pcap_stats). */
+  ring?: { packets: number; ringDrops: number; kernelDrops: number };
 }
 
 export interface Summary extends EngineSummary {
@@ -69,17 +79,18 @@ export async function analyzeSources(sources: string[], opts: AnalyzeOptions): P
     opts.onMessage?.(msg);
     engine.push(msg);
   };
-  if (live.length > 0) {
-    if (parsed.length > 1) throw new UsageError('a live source cannot be combined with other sources');
-    return analyzeLive(live[0]!, sources[0]!, engine, onMessage, opts);
+  if (live.length > 0 || opts.workers !== undefined) {
+    if (parsed.length > 1) throw new UsageError('the native ring path takes one SOURCE (several files merge only without --workers)');
+    if (opts.realtime && live.length === 0) throw new UsageError('--realtime paces files in the pure-TS path: drop --workers');
+    return analyzeRing(parsed[0]!, sources[0]!, engine, onMessage, opts);
   }
   if (opts.filter !== undefined) {
-    throw new UsageError('--filter applies to live sources (iface:, dpmi-iface:); prefilter files with tcpdump -r IN -w OUT FILTER');
+    throw new UsageError('--filter applies to live sources and to files read with --workers; or prefilter with tcpdump -r IN -w OUT FILTER');
   }
   const files: CaptureFile[] = [];
   try {
     for (const p of parsed) files.push(await openCapture((p as { path: string }).path));
-    const dissector = new Dissector(onMessage);
+    const dissector = new Dissector(onMessage, opts.analyzers ? { analyzers: opts.analyzers } : {});
     await mergeByTimestamp(files, (pkt) => dissector.packet(pkt), opts);
     dissector.finish();
     const summary: Summary = {
@@ -168,17 +179,39 @@ class Pacer {
   }
 }
 
-async function analyzeLive(src: ParsedSource, text: string, engine: PhaseEngine,
+/** One source through the native capture → rings → decode workers path. */
+async function analyzeRing(src: ParsedSource, text: string, engine: PhaseEngine,
   onMessage: (msg: ProtocolMessage) => void, opts: AnalyzeOptions): Promise<Summary> {
   const { runRingPipeline } = await import('./ring/run.js');
-  const source = src.kind === 'iface'
-    ? (opts.filter !== undefined ? { kind: 'iface' as const, name: src.name, filter: opts.filter } : { kind: 'iface' as const, name: src.name })
-    : src.kind === 'dpmi-iface'
-      ? (src.mampid !== undefined ? { kind: 'dpmi-iface' as const, name: src.name, mampid: src.mampid } : { kind: 'dpmi-iface' as const, name: src.name })
-      : undefined;
-  if (!source) throw new UsageError(`not a live source: ${text}`);
-  const run: Parameters<typeof runRingPipeline>[0] = { source, workers: 2, onMessage, handleSigint: true };
+  const filter = opts.filter !== undefined ? { filter: opts.filter } : {};
+  let source: Parameters<typeof runRingPipeline>[0]['source'];
+  let format: SourceSummary['format'] = 'live';
+  if (src.kind === 'file') {
+    format = await ringFileFormat(src.path);
+    source = { kind: 'file', path: src.path, ...filter };
+  } else if (src.kind === 'iface') {
+    source = { kind: 'iface', name: src.name, ...filter };
+  } else {
+    source = src.mampid !== undefined ? { kind: 'dpmi-iface', name: src.name, mampid: src.mampid } : { kind: 'dpmi-iface', name: src.name };
+  }
+  const run: Parameters<typeof runRingPipeline>[0] = { source, workers: opts.workers ?? 2, onMessage, handleSigint: true };
   if (opts.signal) run.signal = opts.signal;
-  await runRingPipeline(run);
-  return { ...engine.end(), sources: [{ source: text, format: 'live' }] };
+  const { stats } = await runRingPipeline(run);
+  const s: SourceSummary = { source: text, format, ring: {
+    packets: stats.packets, ringDrops: stats.rings.reduce((a, r) => a + r.dropped, 0), kernelDrops: stats.kernelDrops,
+  } };
+  return { ...engine.end(), sources: [s] };
+}
+
+/** libpcap reads pcap and pcapng only: DPMI capture files and gzip need the TS reader. */
+async function ringFileFormat(path: string): Promise<CaptureFormat> {
+  const f = await openCapture(path);
+  try {
+    if (f.gzip || (f.format !== 'pcap' && f.format !== 'pcapng')) {
+      throw new UsageError(`${path}: ${f.gzip ? 'gzip-compressed' : f.format} files are read by the pure-TS path only: drop --workers`);
+    }
+    return f.format;
+  } finally {
+    await f.close();
+  }
 }

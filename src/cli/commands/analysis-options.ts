@@ -1,10 +1,13 @@
 import { UsageError } from '../../core/errors.js';
 import type { HostRoles } from '../../phases/engine.js';
 import { parseHostsOption } from '../../phases/roles.js';
+import type { AnalyzeOptions } from '../../pipeline/offline.js';
+import { numberOption } from '../command.js';
 
 /** Options shared by analyze / decode / watch. */
 export const sourceOptions = {
   filter: { type: 'string' },
+  workers: { type: 'string' },
   hosts: { type: 'string' },
   label: { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
@@ -13,13 +16,27 @@ export const sourceOptions = {
 export const SOURCE_HELP = `SOURCE is a capture file (pcap, pcapng or DPMI, optionally gzip-compressed; the
 format is detected from its magic bytes; 'pcap:', 'pcapng:', 'dpmi:' prefixes are
 accepted), or a live source 'iface:NAME' / 'dpmi-iface:NAME[/MAMPID]'.
-  --filter BPF           libpcap filter for live sources (files are read whole:
-                         prefilter them with tcpdump -r IN -w OUT BPF)
+  --workers N            decode in N worker threads fed by the native capture ring
+                         (live sources always are, default 2; a pcap/pcapng file
+                         only with this option, else the pure-TS path)
+  --filter BPF           libpcap filter for live sources and --workers files
   --hosts source=IP,destination=IP,controller=IP
                          host roles (default: inferred from the traffic); with
                          source and destination known, events are live from the
                          first SYN
   --label k=v            copied onto every migration-started event (repeatable)`;
+
+/** --filter and --workers, checked, as analyzeSources options. */
+export function captureOptions(values: { filter?: string | undefined; workers?: string | undefined }): Pick<AnalyzeOptions, 'filter' | 'workers'> {
+  const out: Pick<AnalyzeOptions, 'filter' | 'workers'> = {};
+  if (values.filter !== undefined) out.filter = values.filter;
+  if (values.workers !== undefined) {
+    const n = numberOption(values.workers, 'workers', 1, 64, 2);
+    if (!Number.isInteger(n)) throw new UsageError(`--workers must be a whole number (got '${values.workers}')`);
+    out.workers = n;
+  }
+  return out;
+}
 
 export function parseLabels(values: string[] | undefined): Record<string, string> {
   const labels: Record<string, string> = {};

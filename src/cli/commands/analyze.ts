@@ -5,9 +5,9 @@ import { MsgpackWriter } from '../../output/msgpack.js';
 import { NdjsonWriter } from '../../output/ndjson.js';
 import { formatSummary } from '../../output/summary.js';
 import { parseCommandArgs, type Command } from '../command.js';
-import { drainStdout, parseHosts, parseLabels, requireSources, SOURCE_HELP, sourceOptions } from './analysis-options.js';
+import { captureOptions, drainStdout, parseHosts, parseLabels, requireSources, SOURCE_HELP, sourceOptions } from './analysis-options.js';
 
-const USAGE = 'migscope analyze SOURCE… [--json|--msgpack] [--filter BPF] [--label k=v] [--hosts …]';
+const USAGE = 'migscope analyze SOURCE… [--json|--msgpack] [--workers N] [--filter BPF] [--label k=v] [--hosts …]';
 const HELP = `usage: ${USAGE}
 
 Phase events of every VM live migration in the capture(s). Several SOURCEs are merged
@@ -41,9 +41,8 @@ export const command: Command = {
       onEvent = (ev) => w.write(ev);
     }
     const opts: Parameters<typeof analyzeSources>[1] = {
-      onEvent, labels: parseLabels(values.label), hosts: parseHosts(values.hosts),
+      onEvent, labels: parseLabels(values.label), hosts: parseHosts(values.hosts), ...captureOptions(values),
     };
-    if (values.filter !== undefined) opts.filter = values.filter;
     const summary = await analyzeSources(sources, opts);
     if (!values.json && !values.msgpack) process.stdout.write(formatSummary(summary));
     await drainStdout();

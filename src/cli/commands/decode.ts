@@ -2,9 +2,9 @@ import type { ProtocolMessage } from '../../protocols/types.js';
 import { analyzeSources } from '../../pipeline/offline.js';
 import { NdjsonWriter } from '../../output/ndjson.js';
 import { parseCommandArgs, type Command } from '../command.js';
-import { drainStdout, requireSources, SOURCE_HELP, sourceOptions } from './analysis-options.js';
+import { captureOptions, drainStdout, requireSources, SOURCE_HELP, sourceOptions } from './analysis-options.js';
 
-const USAGE = 'migscope decode SOURCE… [--filter BPF]';
+const USAGE = 'migscope decode SOURCE… [--workers N] [--filter BPF]';
 const HELP = `usage: ${USAGE}
 
 Protocol messages (TCP markers, libvirt RPC, QEMU stream records, HTTP, AMQP/oslo,
@@ -45,8 +45,9 @@ export const command: Command = {
     }
     const sources = requireSources(positionals, USAGE);
     const w = new NdjsonWriter(process.stdout);
-    const opts: Parameters<typeof analyzeSources>[1] = { onEvent: () => {}, onMessage: (m) => w.write(messageRecord(m)) };
-    if (values.filter !== undefined) opts.filter = values.filter;
+    const opts: Parameters<typeof analyzeSources>[1] = {
+      onEvent: () => {}, onMessage: (m) => w.write(messageRecord(m)), ...captureOptions(values),
+    };
     await analyzeSources(sources, opts);
     await drainStdout();
     return 0;

@@ -3,7 +3,7 @@ import { LiveView } from '../../output/live-view.js';
 import { formatSummary } from '../../output/summary.js';
 import { numberOption, parseCommandArgs, type Command } from '../command.js';
 import { UsageError } from '../../core/errors.js';
-import { drainStdout, parseHosts, parseLabels, requireSources, SOURCE_HELP, sourceOptions } from './analysis-options.js';
+import { captureOptions, drainStdout, parseHosts, parseLabels, requireSources, SOURCE_HELP, sourceOptions } from './analysis-options.js';
 
 const USAGE = 'migscope watch SOURCE [--realtime] [--speed X]';
 const HELP = `usage: ${USAGE}
@@ -16,7 +16,7 @@ stdout is not a terminal. The summary table follows at the end.
 ${SOURCE_HELP}`;
 
 /** Watches `source`; shared with `demo`. */
-export async function watchSource(source: string, opts: { realtime: boolean; speed: number; hosts?: string; labels?: string[]; filter?: string }): Promise<void> {
+export async function watchSource(source: string, opts: { realtime: boolean; speed: number; hosts?: string; labels?: string[]; filter?: string; workers?: string }): Promise<void> {
   const view = new LiveView(process.stdout);
   const ac = new AbortController();
   const onSigint = (): void => ac.abort();
@@ -24,9 +24,8 @@ export async function watchSource(source: string, opts: { realtime: boolean; spe
   try {
     const run: Parameters<typeof analyzeSources>[1] = {
       onEvent: (ev) => view.onEvent(ev), realtime: opts.realtime, speed: opts.speed,
-      hosts: parseHosts(opts.hosts), labels: parseLabels(opts.labels), signal: ac.signal,
+      hosts: parseHosts(opts.hosts), labels: parseLabels(opts.labels), signal: ac.signal, ...captureOptions(opts),
     };
-    if (opts.filter !== undefined) run.filter = opts.filter;
     const summary = await analyzeSources([source], run);
     view.close();
     process.stdout.write(`\n${formatSummary(summary)}`);
@@ -55,6 +54,7 @@ export const command: Command = {
     if (values.hosts !== undefined) opts.hosts = values.hosts;
     if (values.label !== undefined) opts.labels = values.label;
     if (values.filter !== undefined) opts.filter = values.filter;
+    if (values.workers !== undefined) opts.workers = values.workers;
     await watchSource(sources[0]!, opts);
     return 0;
   },
