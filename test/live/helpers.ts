@@ -111,3 +111,20 @@ export async function recordLoopbackTrace(file: string): Promise<void> {
     server.close();
   }
 }
+
+/**
+ * Anomalies are aggregated per dissector over windows of wire time, so W workers cut
+ * the windows differently: compare their totals per (kind, reason, flow endpoints).
+ */
+export function anomalyTotals(messages: readonly ProtocolMessage[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of messages) {
+    if (m.protocol !== 'anomaly') continue;
+    const key = `${m.kind}|${m.reason}|${m.src.ip}:${m.src.port}>${m.dst.ip}:${m.dst.port}`;
+    out[key] = (out[key] ?? 0) + m.count;
+  }
+  return out;
+}
+
+export const withoutAnomalies = (messages: readonly ProtocolMessage[]): ProtocolMessage[] =>
+  messages.filter((m) => m.protocol !== 'anomaly');

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { AmqpStreamDecoder } from '../../src/protocols/amqp/decode.js';
+import { HttpStreamDecoder } from '../../src/protocols/http/decode.js';
+import type { ProtocolMessage, StreamDecoder } from '../../src/protocols/types.js';
+import { PROTOCOL_HEADER_BYTES, body, contentHeader, deliver, frame, osloEnvelope, publish, method, table, shortstr, u16 } from './amqp/amqp-builders.js';
+import { fuzzOnce, type FuzzTally } from './fuzz-helpers.js';
+import { ascii, concat, prng, testFlow, type Segment } from './stream-helpers.js';
+
+const INPUTS = 100_000;
+
+function shapeCheck(protocol: 'http' | 'amqp'): (m: ProtocolMessage) => void {
+  return (m) => {
+    if (typeof m.ts !== 'bigint' || typeof m.tsEnd !== 'bigint' || m.tsEnd < m.ts) throw new Error(`bad timestamps ${String(m.ts)} ${String(m.tsEnd)}`);
+    if (m.protocol === 'anomaly') {
+      if (m.kind !== 'protocol-error' && m.kind !== 'flow-memory') throw new Error(`unexpected anomaly kind ${m.kind}`);
+      if (!m.reason.startsWith(`${protocol}: `)) throw new Error(`reason without protocol: ${m.reason}`);
+    } else if (m.protocol !== protocol) throw new Error(`unexpected message ${m.protocol}`);
+  };
+}
+
+const httpCorpus: Segment[] = [
+  { dir: 'c2s', ts: 1n, bytes: ascii('POST /v3/auth/tokens HTTP/1.1\r\nHost: k\r\nContent-Type: application/json\r\nContent-Length: 27\r\n\r\n{"auth": {"identity": {}}}\n') },
+  { dir: 's2c', ts: 2n, bytes: ascii('HTTP/1.1 201 Created\r\nX-Subject-Token: t\r\nContent-Length: 2\r\n\r\n{}') },
+  { dir: 'c2s', ts: 3n, bytes: ascii('POST /v2.1/servers/1/action HTTP/1.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n{"os-migrateLive\r\n15\r\n": {"host": "dst"}}\r\n0\r\nT: 1\r\n\r\nHEAD / HTTP/1.1\r\n\r\n') },
+  { dir: 's2c', ts: 4n, bytes: ascii('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 202 Accepted\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n') },
+  { dir: 'c2s', ts: 5n, bytes: ascii('GET /x?y=1 HTTP/1.0\r\n\r\n') },
+  { dir: 's2c', ts: 6n, bytes: ascii('HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nread until close') },
+];
+
+const call = osloEnvelope({ method: 'pre_live_migration', _msg_id: 'm', _reply_q: 'r', args: { instance: { 'nova_object.data': { uuid: 'u' } } } });
+const amqpCorpus: Segment[] = [
+  { dir: 'c2s', ts: 1n, bytes: concat(PROTOCOL_HEADER_BYTES, method(0, 10, 11, [...table([['p', [0x53, 0, 0, 0, 1, 0x61]]]), ...shortstr('PLAIN'), 0, 0, 0, 0, ...shortstr('en')])) },
+  { dir: 's2c', ts: 2n, bytes: method(0, 10, 30, [...u16(2047), 0, 2, 0, 0, ...u16(60)]) },
+  { dir: 'c2s', ts: 3n, bytes: concat(method(1, 50, 10, [...u16(0), ...shortstr('q'), 0, ...table([['x-expires', [0x49, 0, 0, 1, 0]]])]), publish(1, 'nova', 'compute.h'), contentHeader(1, call.length), body(1, call.subarray(0, 50))) },
+  { dir: 'c2s', ts: 4n, bytes: concat(body(1, call.subarray(50)), frame(8, 0, [])) },
+  { dir: 's2c', ts: 5n, bytes: concat(deliver(2, 'tag', 7, '', 'r'), contentHeader(2, 4), body(2, ascii('{}  '))) },
+  { dir: 's2c', ts: 6n, bytes: concat(publish(3, 'x', 'y'), contentHeader(3, 0), method(1, 60, 80, [0, 0, 0, 0, 0, 0, 0, 1, 0])) },
+];
+
+function fuzz(make: () => StreamDecoder, corpus: Segment[], protocol: 'http' | 'amqp'): FuzzTally {
+  const tally: FuzzTally = { inputs: 0, messages: 0, anomalies: 0, bytes: 0, thrown: 0 };
+  const rand = prng(protocol === 'http' ? 1234 : 5678);
+  const check = shapeCheck(protocol);
+  for (let i = 0; i < INPUTS; i++) fuzzOnce(make, corpus, rand, tally, check);
+  return tally;
+}
+
+describe('decoder fuzzing (mutated, truncated, re-chunked inputs)', () => {
+  it(`HTTP: ${INPUTS} inputs, nothing thrown, anomalies counted`, () => {
+    const t = fuzz(() => new HttpStreamDecoder(testFlow(80)), httpCorpus, 'http');
+    expect(t.inputs).toBe(INPUTS);
+    expect(t.firstError).toBeUndefined();
+    expect(t.thrown).toBe(0);
+    expect(t.anomalies).toBeGreaterThan(INPUTS / 10);
+    expect(t.messages).toBeGreaterThan(INPUTS / 10);
+  }, 120_000);
+
+  it(`AMQP: ${INPUTS} inputs, nothing thrown, anomalies counted`, () => {
+    const t = fuzz(() => new AmqpStreamDecoder(testFlow(5672)), amqpCorpus, 'amqp');
+    expect(t.inputs).toBe(INPUTS);
+    expect(t.firstError).toBeUndefined();
+    expect(t.thrown).toBe(0);
+    expect(t.anomalies).toBeGreaterThan(INPUTS / 10);
+    expect(t.messages).toBeGreaterThan(INPUTS / 20);
+  }, 120_000);
+});
