@@ -4,8 +4,14 @@
  * source host's veth. migscope's phase boundaries must equal the boundaries derived
  * independently from tshark's libvirt dissector (libvirt-wireshark), and the migration
  * that fails at prepare must be reported as failed.
+ *
+ * A message's timestamp is that of the packet carrying its first byte
+ * (docs/phase-markers.md). tshark reports a PDU split over several segments in the frame
+ * that completes it (libvirt writes prepare3 as a 1448-byte and a 652-byte segment), so
+ * the expected boundaries take the first frame of `tcp.segment` for such PDUs.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -21,6 +27,14 @@ const missing = ['libvirtd', 'virsh', 'qemu-system-x86_64', 'tshark', 'tcpdump',
 const runnable = process.getuid?.() === 0 && missing.length === 0;
 if (!runnable && !ci) console.warn(`skipping real libvirt test: need root and ${missing.join(', ')}`);
 
+const execFileAsync = promisify(execFile);
+/** Async, so that vitest's worker stays responsive during minutes-long harness steps. */
+async function run(cmd: string, args: string[], timeout: number): Promise<string> {
+  const { stdout, stderr } = await execFileAsync(cmd, args, { encoding: 'utf8', timeout, maxBuffer: 64 * 1024 * 1024 });
+  if (stderr.trim()) console.log(stderr.trim());
+  return stdout;
+}
+
 interface Boundaries {
   domain?: string;
   failed: boolean;
@@ -31,24 +45,36 @@ interface Boundaries {
 function boundariesFromTshark(pcap: string): Boundaries[] {
   const rows = tsharkFields(pcap, [
     'frame.time_epoch', 'tcp.stream', 'tcp.dstport', 'tcp.flags.syn', 'tcp.flags.ack', 'tcp.flags.fin',
-    'libvirt.procedure', 'libvirt.type', 'libvirt.status',
+    'libvirt.procedure', 'libvirt.type', 'libvirt.status', 'frame.number', 'tcp.segment',
   ], 'tcp');
-  type Pkt = { ts: bigint; stream: number; dport: number; syn: boolean; ack: boolean; fin: boolean; pdus: { proc: number; type: number; status: number }[] };
+  const tsOfFrame = new Map(rows.map((r) => [Number(r[9]), epochToPicos(r[0]!)]));
+  type Pdu = { proc: number; type: number; status: number; ts: bigint };
+  type Pkt = { ts: bigint; stream: number; dport: number; syn: boolean; ack: boolean; fin: boolean; pdus: Pdu[] };
   const pkts: Pkt[] = rows.map((r) => {
     const procs = (r[6] ?? '').split(',').filter(Boolean).map(Number);
     const types = (r[7] ?? '').split(',').filter(Boolean).map(Number);
     const status = (r[8] ?? '').split(',').filter(Boolean).map(Number);
+    const ts = epochToPicos(r[0]!);
+    // Only the frame's first PDU can have begun in earlier segments.
+    const segments = (r[10] ?? '').split(',').filter(Boolean).map(Number);
+    const startTs = segments.length > 0 ? tsOfFrame.get(Math.min(...segments))! : ts;
     return {
-      ts: epochToPicos(r[0]!), stream: Number(r[1]), dport: Number(r[2]),
+      ts, stream: Number(r[1]), dport: Number(r[2]),
       syn: r[3] === '1' || r[3] === 'True', ack: r[4] === '1' || r[4] === 'True', fin: r[5] === '1' || r[5] === 'True',
-      pdus: procs.map((proc, i) => ({ proc, type: types[i]!, status: status[i] ?? 0 })),
+      pdus: procs.map((proc, i) => ({ proc, type: types[i]!, status: status[i] ?? 0, ts: i === 0 ? startTs : ts })),
     };
   });
   const firstTs = (pred: (p: Pkt) => boolean): bigint | undefined => pkts.find(pred)?.ts;
   const libvirtStreams = [...new Set(pkts.filter((p) => p.syn && !p.ack && p.dport === 16509).map((p) => p.stream))];
   return libvirtStreams.map((s) => {
     const on = (p: Pkt) => p.stream === s;
-    const pdu = (proc: number, type: number) => firstTs((p) => on(p) && p.pdus.some((d) => d.proc === proc && d.type === type));
+    const pdu = (proc: number, type: number): bigint | undefined => {
+      for (const p of pkts) {
+        const d = on(p) ? p.pdus.find((x) => x.proc === proc && x.type === type) : undefined;
+        if (d) return d.ts;
+      }
+      return undefined;
+    };
     const prepareReply = pkts.find((p) => on(p) && p.pdus.some((d) => d.proc === 303 && d.type === 1));
     const failed = prepareReply?.pdus.some((d) => d.proc === 303 && d.status === 1) ?? true;
     const phases: Boundaries['phases'] = {};
@@ -72,12 +98,12 @@ function boundariesFromTshark(pcap: string): Boundaries[] {
 describe.runIf(runnable || ci)('real libvirt p2p migrations in network namespaces', () => {
   let work = '';
   let pcap = '';
-  beforeAll(() => {
+  beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'mgs-libvirt-'));
     pcap = join(work, 'capture.pcap');
     try {
-      execFileSync('bash', [harness, 'up', work], { stdio: 'inherit', timeout: 120_000 });
-      execFileSync('bash', [harness, 'run', work, '2'], { stdio: 'inherit', timeout: 240_000 });
+      await run('bash', [harness, 'up', work], 120_000);
+      await run('bash', [harness, 'run', work, '2'], 240_000);
     } catch (err) {
       spawnSync('bash', [harness, 'down', work], { stdio: 'inherit', timeout: 60_000 });
       throw err;
@@ -89,15 +115,13 @@ describe.runIf(runnable || ci)('real libvirt p2p migrations in network namespace
     rmSync(work, { recursive: true, force: true });
   });
 
-  it('finds the five KVM phases at exactly the boundaries tshark decodes, and the failure', () => {
+  it('finds the five KVM phases at exactly the boundaries tshark decodes, and the failure', async () => {
     expect(existsSync(pcap)).toBe(true);
     const expected = boundariesFromTshark(pcap);
     expect(expected).toHaveLength(3);
     expect(expected.map((b) => b.failed)).toEqual([false, false, true]);
 
-    const out = execFileSync('node', [join(root, 'bin/migscope.js'), 'analyze', '--json', pcap], {
-      encoding: 'utf8', timeout: 120_000,
-    });
+    const out = await run('node', [join(root, 'bin/migscope.js'), 'analyze', '--json', pcap], 120_000);
     const events = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     const started = events.filter((e) => e.type === 'migration-started');
     const ended = events.filter((e) => e.type === 'migration-ended');
@@ -126,7 +150,10 @@ describe.runIf(runnable || ci)('real libvirt p2p migrations in network namespace
         expect(BigInt(ev.libvirtTotal as string)).toBe(cl.end - rc.start);
       }
     });
-    // The domain names come from the migration cookie / domain XML in prepare3.
-    expect(started.map((s) => s.domain)).toEqual(['mgs-vm1', 'mgs-vm2', 'mgs-vmfail']);
+    // The domain names come from the domain XML in begin3/prepare3 (migration-started of
+    // a known host pair goes out at the SYN, before them; migration-ended has them).
+    expect(byStart.map((e) => e.domain)).toEqual(['mgs-vm1', 'mgs-vm2', 'mgs-vmfail']);
+    expect(byStart.map((e) => e.domainUuid)).toEqual(['00000000-0000-4000-8000-000000000001',
+      '00000000-0000-4000-8000-000000000002', '00000000-0000-4000-8000-999999999999']);
   }, 180_000);
 });

@@ -116,7 +116,10 @@ run() {
   local n=${1:-2} i
   ns $H1 tcpdump -i $V1 -s 0 -B 1048576 --time-stamp-precision=nano -U -w "$work/capture.pcap" tcp or icmp or arp > "$work/tcpdump.out" 2>&1 &
   echo $! > "$work/tcpdump.pid"
-  sleep 1
+  # Migrate only once tcpdump captures (it says so on stderr); bounded at 30 s.
+  for i in $(seq 1 300); do grep -q 'listening on' "$work/tcpdump.out" 2>/dev/null && break; sleep 0.1; done
+  grep -q 'listening on' "$work/tcpdump.out" || { echo "tcpdump did not start" >&2; cat "$work/tcpdump.out" >&2; return 1; }
+  sleep 0.2
   : > "$work/truth.ndjson"
   for i in $(seq 1 "$n"); do
     local dom="mgs-vm$i" uuid
