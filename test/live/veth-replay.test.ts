@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startRingPipeline, type RingPipelineStats, type RingSource } from '../../src/pipeline/ring/run.js';
 import type { ProtocolMessage } from '../../src/protocols/types.js';
-import { compileDecodeWorker } from '../native/compile-worker.js';
+import { requireCompiledWorker } from '../native/compiled-worker.js';
 import { anomalyTotals, isCI, normalise, offlineMessages, phaseEvents, requirement, withoutAnomalies } from './helpers.js';
 import { createVethPair, replay, type VethPair } from './netns.js';
 import { writeGeneratedTrace } from './trace.js';
@@ -42,7 +42,7 @@ describe.skipIf(missing !== undefined && !isCI)('live capture on a veth between 
   let pair: VethPair | undefined;
   beforeAll(() => {
     if (missing) throw new Error(missing);
-    compileDecodeWorker();
+    requireCompiledWorker();
     pair = createVethPair(String(process.pid % 100000));
   }, 120_000);
   afterAll(() => {

@@ -1,27 +1,32 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestSource(p) : e.name.endsWith('.ts') ? statSync(p).mtimeMs : 0);
+  }
+  return newest;
+}
+
 /**
- * worker_threads run JavaScript: compile the decode worker and what it imports
- into <repo>/dist, the layout
- * `npm run build:ts` produces. Type errors in other lanes' files don't stop the emit.
+ * worker_threads run JavaScript: the decode workers load dist/ (`npm test` runs
+ * `npm run build:ts` first). Tests never compile into dist/ themselves: two test files
+ * doing so at once let a worker import a half-written module. A stale dist/ is an error.
  */
-export function compileDecodeWorker(): void {
-  const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  const entries = [path.join(root, 'src/pipeline/ring/decode-worker.ts')];
-  const started = Date.now();
+export function requireCompiledWorker(): void {
+  const worker = path.join(root, 'dist', 'src', 'pipeline', 'ring', 'decode-worker.js');
+  let built = 0;
   try {
-    execFileSync(process.execPath, [
-      tsc, '--outDir', path.join(root, 'dist'), '--rootDir', root,
-      '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--target', 'ES2022',
-      '--strict', '--skipLibCheck', '--types', 'node', ...entries,
-    ], { cwd: root, stdio: 'pipe', timeout: 120_000 });
-  } catch (e) {
-    const out = path.join(root, 'dist', 'src', 'pipeline', 'ring', 'decode-worker.js');
-    if (!existsSync(out) || statSync(out).mtimeMs < started - 1000) throw e;
+    built = statSync(worker).mtimeMs;
+  } catch {
+    throw new Error(`${worker} missing: run \`npm run build:ts\` (npm test does)`);
+  }
+  if (built < newestSource(path.join(root, 'src'))) {
+    throw new Error('dist/ is older than src/: run `npm run build:ts` (npm test does) before these tests');
   }
 }

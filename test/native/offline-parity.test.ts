@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runRingPipeline } from '../../src/pipeline/ring/run.js';
 import type { ProtocolMessage } from '../../src/protocols/types.js';
-import { compileDecodeWorker } from './compile-worker.js';
+import { requireCompiledWorker } from './compiled-worker.js';
 import { normalise, offlineMessages, phaseEvents } from '../live/helpers.js';
 import { writeGeneratedTrace } from '../live/trace.js';
 
@@ -16,7 +16,7 @@ describe('offline file: native ring + workers = pure-TS path', () => {
   let referenceEvents: string[] = [];
   let packets = 0;
   beforeAll(async () => {
-    compileDecodeWorker();
+    requireCompiledWorker();
     packets = writeGeneratedTrace(trace).packets;
     const messages = await offlineMessages(trace);
     reference = normalise(messages);

@@ -1,13 +1,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runRingPipeline, startRingPipeline } from '../../src/pipeline/ring/run.js';
 import { CaptureError } from '../../src/core/errors.js';
-import { compileDecodeWorker } from './compile-worker.js';
+import { requireCompiledWorker } from './compiled-worker.js';
 
 const payloadByte = (seq: number, i: number): number => (seq * 131 + i * 7 + (i >> 8)) & 0xff;
 const lengthOf = (seq: number, min: number, max: number): number =>
   min + Number((BigInt(seq) * 2654435761n) % BigInt(max - min + 1));
 
-beforeAll(() => compileDecodeWorker(), 120_000);
+beforeAll(() => requireCompiledWorker(), 120_000);
 
 describe('decode workers over native rings', () => {
   it('moves many records to two worker threads with matching checksums', async () => {
