@@ -15,5 +15,6 @@ export const commands: Record<string, Command> = {
   demo: lazy('generate an OpenStack migration and watch it live (the first thing to try)', () => import('./commands/demo.js')),
   stats: lazy('per-phase statistics of a series (mean, SD, 95% CI, CoV)', () => import('./commands/stats.js')),
   report: lazy('HTML + SVG report of a series (phase shares, trends, timelines)', () => import('./commands/report.js')),
+  interfaces: lazy('capture devices and their addresses (names for iface:NAME)', () => import('./commands/interfaces.js')),
   generate: lazy('write a generated migration trace and its ground truth', () => import('./commands/generate.js')),
 };

@@ -5,6 +5,7 @@ import path from 'node:path';
 import {
   CaptureError, CapturePermissionError, FilterError, MigscopeError, SourceNotFoundError,
 } from '../../core/errors.js';
+import { availableInterfaceNames } from './devices.js';
 import { CONTROL_BYTES, RECORD_HEADER_BYTES, RING_MAGIC } from './ring-layout.js';
 
 /** Where a capture reads from (the addon's view of runRingPipeline's sources). */
@@ -113,14 +114,25 @@ function toTypedError(e: unknown, source: NativeSource): MigscopeError {
   const code = (e as { code?: string }).code;
   const msg = e instanceof Error ? e.message : String(e);
   const what = source.kind === 'file' ? source.path : source.kind === 'synthetic' ? 'synthetic' : source.name;
+  // libpcap opens the packet socket before it looks the device up, so without the right
+  // a misspelt name reads as "permission denied": check the name first (listing devices
+  // needs no privilege). Inside another namespace our device list would be the wrong one.
+  const live = source.kind === 'iface' || source.kind === 'dpmi-iface';
+  if (live && source.netns === undefined && (code === 'NOT_FOUND' || code === 'PERMISSION')) {
+    const names = availableInterfaceNames();
+    if (code === 'NOT_FOUND' || (names !== undefined && !names.includes(what))) {
+      const list = names === undefined ? '' : names.length > 0 ? ` (available: ${names.join(', ')}; see \`migscope interfaces\`)` : ' (no capture devices visible)';
+      return new SourceNotFoundError(`interface ${what} not found${list}`);
+    }
+  }
   switch (code) {
     case 'NOT_FOUND':
       return new SourceNotFoundError(`${source.kind === 'file' ? 'capture file' : 'interface'} ${what} not found: ${msg}`);
     case 'PERMISSION':
       return new CapturePermissionError(
-        `no permission to capture on ${what}: needs root or CAP_NET_RAW (and CAP_NET_ADMIN for promiscuous mode), e.g. \`setcap cap_net_raw,cap_net_admin+eip $(command -v node)\` (${msg})`);
+        `no permission to capture on ${what}: needs CAP_NET_RAW (run as root, or \`setcap cap_net_raw+eip "$(readlink -f "$(command -v node)")"\`): ${msg}`);
     case 'PROMISC_PERMISSION':
-      return new CapturePermissionError(`no permission for promiscuous mode on ${what}: needs CAP_NET_ADMIN (${msg})`);
+      return new CapturePermissionError(`no permission for promiscuous mode on ${what}: needs CAP_NET_RAW (${msg})`);
     case 'BAD_FILTER':
       return new FilterError(msg);
     default:
