@@ -12,7 +12,9 @@
 set -euo pipefail
 cmd=${1:?up|run|down}
 work=${2:?WORKDIR}
-H1=mgs-h1 H2=mgs-h2 V1=mgs-v1 V2=mgs-v2
+# Names unique per WORKDIR, so that two suites on one machine do not share namespaces.
+tag=$(printf '%s' "$work" | md5sum | cut -c1-4)
+H1=mgs-h1-$tag H2=mgs-h2-$tag V1=mgs-v1-$tag V2=mgs-v2-$tag
 A1=192.168.77.1 A2=192.168.77.2
 
 ns() { local n=$1; shift; ip netns exec "$n" "$@"; }
@@ -167,7 +169,7 @@ down() {
   done
   sleep 0.5
   # Any guest left behind (a failed run) must not outlive the test.
-  pkill -f "qemu-system-x86_64.*mgs-vm" 2>/dev/null || true
+  pkill -f "qemu-system-x86_64.*$work/" 2>/dev/null || true
   for n in $H1 $H2; do
     if [ -f "$work/$n/libvirtd.pid" ]; then kill -9 "$(cat "$work/$n/libvirtd.pid")" 2>/dev/null || true; fi
     ip netns del $n 2>/dev/null || true
