@@ -104,9 +104,10 @@ export class PhaseEngine {
     for (const m of [...this.ctx.open]) {
       if (!m.recognised) {
         this.ctx.discard(m);
-      } else if (m.outcome === undefined && m.ended('finish')) {
-        // The VM runs at the destination (finish3 answered): only closing markers were
-        // lost. Their phases end at the end of the capture, flagged as upper bounds.
+      } else if (m.outcome === undefined && (m.ended('finish') || (m.qemuOnly && m.streamEof))) {
+        // The VM runs at the destination (finish3 answered, or a QMP-driven stream
+        // reached QEMU_VM_EOF): only closing markers were lost. Their phases end at the
+        // end of the capture, flagged as upper bounds.
         for (const [name, span] of m.phases) {
           if (span.end === undefined) {
             m.endPhase(name, ts, 'end marker not captured before the end of the capture (duration is an upper bound)');

@@ -154,11 +154,20 @@ export class KvmTracker {
       if (this.ctx.retiredFlows.has(msg.flowId)) return;
       m = this.ctx.open.find((x) => x.streamFlow === undefined && x.libvirtFlow !== undefined
         && x.source === msg.src.ip && x.destination === msg.dst.ip);
-      if (!m) return;
+      if (!m) {
+        // Only the stream's first record proves a migration began on this connection.
+        if (msg.kind !== 'header' || this.libvirtMayOwn(msg.src.ip)) return;
+        m = this.ctx.create('kvm');
+        m.qemuOnly = true;
+        m.recognised = true;
+        m.source = msg.src.ip;
+        m.destination = msg.dst.ip;
+      }
       const open = this.opens.get(msg.flowId);
       if (open && !open.synLost) this.attachStream(m, msg.flowId, open.ts);
       else this.attachStream(m, msg.flowId, open?.ts ?? msg.ts,
         'migration stream opening not captured; started at its first captured packet (duration is a lower bound)');
+      this.ctx.tryAnnounce(m);
     }
     if (m.streamFlow !== msg.flowId) return;
     switch (msg.kind) {
@@ -239,6 +248,16 @@ export class KvmTracker {
     if (m) this.attachStream(m, flowId, open.ts, uncertain);
   }
 
+  /**
+   * Could a libvirt (or OpenStack) migration from `source` still claim a QEMU stream?
+   * Then a stream it did not claim is left alone, as before; a bare migration is only
+   * made when no such migration is open (QEMU driven over QMP alone).
+   */
+  private libvirtMayOwn(source: string): boolean {
+    return this.ctx.open.some((x) => !x.qemuOnly && x.outcome === undefined
+      && (x.source === undefined || x.source === source || x.novaSource === source));
+  }
+
   private attachStream(m: Migration, flowId: number, ts: Picos, uncertain?: string): void {
     m.streamFlow = flowId;
     this.ctx.flowOwner.set(flowId, m);
@@ -250,11 +269,14 @@ export class KvmTracker {
     const holes = m.holeFlows.has(m.streamFlow!);
     if (!m.streamEof && holes) {
       m.endPhase('transfer', ts, 'TCP hole on the migration stream: QEMU_VM_EOF may have been lost (duration is an upper bound)');
+      // No libvirt reply will tell how it ended: the stream was all there was.
+      if (m.qemuOnly) this.ctx.close(m, ts, 'TCP hole on the migration stream: QEMU_VM_EOF may have been lost');
       return;
     }
     m.endPhase('transfer', ts, why);
     if (rst && !m.streamEof) m.fail('failed', 'migration stream reset (RST) before QEMU_VM_EOF');
     else if (!m.streamEof) m.fail('cancelled', 'migration stream closed before QEMU_VM_EOF');
+    if (m.qemuOnly) this.ctx.close(m, ts);
   }
 
   private libvirtClosed(m: Migration, ts: Picos, rst: boolean, why?: string): void {

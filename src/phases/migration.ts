@@ -50,6 +50,9 @@ export class Migration {
   libvirtFlow?: number;
   streamFlow?: number;
   libvirtDone = false;
+  /** A QEMU stream seen without any libvirt migration (QMP-driven `migrate`): its
+   *  timeline is the Transfer phase alone and it closes with the stream. */
+  qemuOnly = false;
   /** nova rolled the migration back (rollback_live_migration_at_destination). */
   rollbackSeen = false;
   migrateUri?: { host: string; port: number };

@@ -33,6 +33,8 @@ export interface MigrationRun {
   pcap: string;
   port: number;
   truth: QueryMigrate;
+  /** QEMU's STOP event on the source (the VM paused for stop-and-copy), picoseconds. */
+  stoppedAt?: bigint;
 }
 
 export interface MigrationOptions {
@@ -140,7 +142,8 @@ export async function runQemuMigration(opts: MigrationOptions, name: string): Pr
     await sleep(300);
     await stop(src);
     await waitQuiet(pcap, 15_000);
-    return { pcap, port, truth: info };
+    const stopped = qmp.events.find((e) => e.event === 'STOP')?.ts;
+    return stopped === undefined ? { pcap, port, truth: info } : { pcap, port, truth: info, stoppedAt: stopped };
   } finally {
     qmp?.close();
     await stop(src);

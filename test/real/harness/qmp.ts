@@ -5,7 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export class QmpClient {
   private buf = '';
   private readonly waiters: { resolve: (v: unknown) => void; reject: (e: Error) => void }[] = [];
-  readonly events: { event: string; data?: unknown }[] = [];
+  /** Asynchronous events, with QEMU's own timestamp (CLOCK_REALTIME, as tcpdump's) in picoseconds. */
+  readonly events: { event: string; data?: unknown; ts?: bigint }[] = [];
 
   private constructor(private readonly sock: Socket) {
     sock.setEncoding('utf8');
@@ -64,9 +65,16 @@ export class QmpClient {
       const line = this.buf.slice(0, i).trim();
       this.buf = this.buf.slice(i + 1);
       if (!line) continue;
-      const m = JSON.parse(line) as { QMP?: unknown; event?: string; data?: unknown; return?: unknown; error?: { desc: string } };
+      const m = JSON.parse(line) as {
+        QMP?: unknown; event?: string; data?: unknown; return?: unknown; error?: { desc: string };
+        timestamp?: { seconds: number; microseconds: number };
+      };
       if (m.QMP) this.greetingResolve?.();
-      else if (m.event) this.events.push({ event: m.event, data: m.data });
+      else if (m.event) {
+        const ev: { event: string; data?: unknown; ts?: bigint } = { event: m.event, data: m.data };
+        if (m.timestamp) ev.ts = BigInt(m.timestamp.seconds) * 1_000_000_000_000n + BigInt(m.timestamp.microseconds) * 1_000_000n;
+        this.events.push(ev);
+      }
       else if (m.error) this.waiters.shift()?.reject(new Error(`QMP error: ${m.error.desc}`));
       else this.waiters.shift()?.resolve(m.return);
     }
