@@ -1,0 +1,300 @@
+/**
+ * Live benchmark: the highest drop-free replay rate onto a veth between two namespaces
+ * this file creates, for migscope's native ring path (libpcap thread → SPSC rings →
+ * decode workers running the Dissector) and for the `cap` package's per-packet JS
+ * callback (counting only, and counting + the same Dissector, so the comparison is fair).
+ *
+ * A rate is drop-free when the capture saw every packet tcpreplay sent and nothing was
+ * dropped (ring drops and kernel drops from pcap_stats both 0; cap exposes no
+ * pcap_stats, so for cap "saw every packet" is the whole test). Rates double from a
+ * start value until the first drop (or until tcpreplay cannot send faster), then bisect.
+ *
+ *   node dist/bench/live.js [--smoke] [--json FILE]
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startRingPipeline, type RingPipelineStats } from '../src/pipeline/ring/run.js';
+import { createVethPair, type VethPair } from '../test/live/netns.js';
+import type { CapChildReport } from './live-cap-child.js';
+import { generateTrace, liveRequirement, settle, tcpreplay, type ReplayOutcome, type TraceTotals } from './live-replay.js';
+
+export type LivePath = 'migscope' | 'cap-count' | 'cap-decode';
+
+export interface LiveDropFreeOptions {
+  /** Tiny trace, few short steps: seconds, for CI. */
+  smoke?: boolean;
+  paths?: LivePath[];
+  /** Decode workers of the migscope path. Default 2. */
+  workers?: number;
+  /** Generator payload scale of the trace (default 0.2 full, 0.002 smoke). */
+  payloadScale?: number;
+  startPps?: number;
+  /** Traffic per trial (the trace is looped to last this long at the trial's rate). */
+  trialSeconds?: number;
+  maxDoublings?: number;
+  bisectSteps?: number;
+  /** libpcap buffer of both captures (bytes). Default 32 MiB, migscope's default. */
+  bufferBytes?: number;
+  log?: (line: string) => void;
+}
+
+export interface LiveTrial {
+  targetPps: number;
+  replay: ReplayOutcome;
+  captured: number;
+  ringDrops: number;
+  /** pcap_stats ps_drop + ps_ifdrop; null for cap, which does not expose pcap_stats. */
+  kernelDrops: number | null;
+  /** Protocol messages decoded (null when the path only counts). */
+  messages: number | null;
+  dropFree: boolean;
+}
+
+export interface LivePathResult {
+  path: LivePath;
+  description: string;
+  /** Achieved rate of the fastest drop-free trial (tcpreplay's own figure). */
+  dropFreePps: number | null;
+  /** The same trial's replayed frame bytes as Gbit/s. */
+  dropFreeGbps: number | null;
+  /** Lowest target rate that dropped (null: none did). */
+  firstDropPps: number | null;
+  /** The fastest drop-free trial was tcpreplay's limit, not the capture's. */
+  senderLimited: boolean;
+  trials: LiveTrial[];
+}
+
+export interface LiveDropFreeResult {
+  smoke: boolean;
+  trace: TraceTotals;
+  /** tcpreplay --topspeed with nobody capturing: the ceiling this machine can send. */
+  sender: ReplayOutcome;
+  paths: LivePathResult[];
+  /** migscope's drop-free pps over cap's (null when either has none). */
+  ratioVsCapDecode: number | null;
+  ratioVsCapCount: number | null;
+  /**
+   * 1-minute load average before and after: every path shares this machine's cores
+   * with tcpreplay and the veth's softirq work, so other load lowers every figure.
+   */
+  loadAverage: { start: number; end: number };
+}
+
+const DESCRIPTION: Record<LivePath, string> = {
+  migscope: 'native ring path: libpcap thread → SPSC rings → decode workers (Dissector)',
+  'cap-count': 'cap: per-packet JS callback, counting only',
+  'cap-decode': 'cap: per-packet JS callback + Dissector (same decoding as migscope)',
+};
+
+const here = path.dirname(fileURLToPath(import.meta.url)); // dist/bench
+const repoRoot = path.resolve(here, '..', '..');
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+type Trial = (pair: VethPair, trace: TraceTotals, targetPps: number, loops: number) => Promise<LiveTrial>;
+
+function migscopeTrial(workers: number, bufferBytes: number): Trial {
+  return async (pair, trace, targetPps, loops) => {
+    let messages = 0;
+    let last: RingPipelineStats | undefined;
+    const run = startRingPipeline({
+      source: { kind: 'iface', name: pair.rxIf, netns: pair.rxNs, bufferSize: bufferBytes },
+      workers, onMessage: () => { messages++; }, onStats: (s) => { last = s; }, statsIntervalMs: 50,
+    });
+    // A worker crash rejects `done` while we are still replaying: observe it from the start.
+    const done = run.done;
+    done.catch(() => undefined);
+    let replay: ReplayOutcome;
+    try {
+      await sleep(300); // workers up (the rings and the kernel buffer would hold the start anyway)
+      replay = await tcpreplay(pair.txNs, pair.txIf, trace.file, { pps: targetPps, loops }, 120_000);
+      await settle(() => last?.packets ?? 0, replay.sent, 1000, 10_000);
+    } finally {
+      run.stop();
+    }
+    const { stats } = await done;
+    const ringDrops = stats.rings.reduce((a, r) => a + r.dropped, 0);
+    const kernelDrops = stats.kernelDrops + stats.interfaceDrops;
+    return {
+      targetPps, replay, captured: stats.packets, ringDrops, kernelDrops, messages,
+      dropFree: stats.packets === replay.sent && ringDrops === 0 && kernelDrops === 0 && replay.failed === 0,
+    };
+  };
+}
+
+function capTrial(mode: 'count' | 'decode', bufferBytes: number): Trial {
+  return async (pair, trace, targetPps, loops) => {
+    const script = path.join(here, 'live-cap-child.js');
+    const child = spawn('ip', ['netns', 'exec', pair.rxNs, 'node', script, pair.rxIf, String(bufferBytes), mode],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+    let last: CapChildReport = { packets: 0, bytes: 0, messages: 0 };
+    let final: CapChildReport | undefined;
+    let ready = false;
+    let buf = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        if (line === 'ready') { ready = true; continue; }
+        last = JSON.parse(line) as CapChildReport;
+        if (last.final) final = last;
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    const exited = new Promise<void>((r) => child.once('close', () => r()));
+    const guard = setTimeout(() => child.kill('SIGKILL'), 180_000);
+    try {
+      for (let i = 0; i < 200 && !ready; i++) {
+        if (child.exitCode !== null) break;
+        await sleep(50);
+      }
+      if (!ready) throw new Error(`cap capture did not start: ${err.slice(-300)}`);
+      const replay = await tcpreplay(pair.txNs, pair.txIf, trace.file, { pps: targetPps, loops }, 120_000);
+      await settle(() => last.packets, replay.sent, 1000, 10_000);
+      child.kill('SIGINT');
+      await exited;
+      const r = final ?? last;
+      return {
+        targetPps, replay, captured: r.packets, ringDrops: 0, kernelDrops: null,
+        messages: mode === 'decode' ? r.messages : null, dropFree: r.packets === replay.sent && replay.failed === 0,
+      };
+    } finally {
+      clearTimeout(guard);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  };
+}
+
+interface SearchOptions { startPps: number; trialSeconds: number; maxDoublings: number; bisectSteps: number; senderPps: number }
+
+/** Doubling until the first drop (or the sender's ceiling), then bisection. Bounded. */
+async function searchDropFree(trial: Trial, pair: VethPair, trace: TraceTotals, o: SearchOptions,
+  log: (s: string) => void, name: LivePath): Promise<LivePathResult> {
+  const trials: LiveTrial[] = [];
+  let best: LiveTrial | undefined;
+  let firstDrop: number | undefined;
+  let senderLimited = false;
+  const run = async (pps: number): Promise<boolean> => {
+    const loops = Math.min(500, Math.max(1, Math.round((pps * o.trialSeconds) / trace.packets)));
+    const t = await trial(pair, trace, pps, loops);
+    trials.push(t);
+    log(`${name.padEnd(10)} target ${Math.round(pps)} pps: sent ${t.replay.sent} at ${Math.round(t.replay.pps)} pps `
+      + `(${t.replay.gbps.toFixed(2)} Gbit/s), captured ${t.captured}, ring drops ${t.ringDrops}, `
+      + `kernel drops ${t.kernelDrops ?? 'n/a'} → ${t.dropFree ? 'drop-free' : 'DROPS'}`);
+    if (t.dropFree && (best === undefined || t.replay.pps > best.replay.pps)) best = t;
+    if (!t.dropFree && (firstDrop === undefined || pps < firstDrop)) firstDrop = pps;
+    return t.dropFree;
+  };
+  let lo = 0;
+  let hi: number | undefined;
+  let pps = o.startPps;
+  for (let i = 0; i <= o.maxDoublings; i++) {
+    // At or past what tcpreplay manages alone, ask for top speed's rate once and stop.
+    const capped = pps >= o.senderPps;
+    if (await run(capped ? o.senderPps : pps)) {
+      lo = capped ? o.senderPps : pps;
+      if (capped) { senderLimited = true; break; }
+      pps *= 2;
+    } else {
+      hi = capped ? o.senderPps : pps;
+      break;
+    }
+  }
+  for (let i = 0; i < o.bisectSteps && hi !== undefined && hi - lo > hi * 0.05; i++) {
+    const mid = lo === 0 ? hi / 2 : (lo + hi) / 2;
+    if (await run(mid)) lo = mid; else hi = mid;
+  }
+  return {
+    path: name, description: DESCRIPTION[name], trials, senderLimited,
+    dropFreePps: best ? best.replay.pps : null, dropFreeGbps: best ? best.replay.gbps : null,
+    firstDropPps: firstDrop ?? null,
+  };
+}
+
+/** Creates the namespaces, generates the trace, measures every path, cleans up. */
+export async function measureLiveDropFree(opts: LiveDropFreeOptions = {}): Promise<LiveDropFreeResult> {
+  const missing = liveRequirement();
+  if (missing) throw new Error(`live benchmark ${missing}`);
+  const smoke = opts.smoke ?? false;
+  const log = opts.log ?? (() => undefined);
+  const paths = opts.paths ?? (smoke ? ['migscope', 'cap-count'] : ['migscope', 'cap-decode', 'cap-count']);
+  const bufferBytes = opts.bufferBytes ?? 32 << 20;
+  const loadStart = loadavg()[0] ?? 0;
+  const dir = mkdtempSync(path.join(tmpdir(), 'migscope-live-bench-'));
+  let pair: VethPair | undefined;
+  let removeOnExit: (() => void) | undefined;
+  try {
+    const trace = generateTrace(repoRoot, path.join(dir, 'openstack.pcap'), opts.payloadScale ?? (smoke ? 0.002 : 0.2), 1);
+    log(`trace: ${trace.packets} packets, ${trace.bytes} bytes (mean frame ${trace.meanFrameBytes.toFixed(0)} B)`);
+    pair = createVethPair(`b${process.pid % 100000}`);
+    const p = pair;
+    // finally does not run when the process is ended: 'exit' still removes the namespaces.
+    process.once('exit', removeOnExit = () => p.remove());
+    const senderLoops = Math.max(1, Math.round((smoke ? 20_000 : 1_000_000) / trace.packets));
+    const sender = await tcpreplay(p.txNs, p.txIf, trace.file, { loops: senderLoops }, 120_000);
+    log(`sender ceiling (tcpreplay --topspeed, no capture): ${Math.round(sender.pps)} pps, ${sender.gbps.toFixed(2)} Gbit/s`);
+    const search: SearchOptions = {
+      startPps: opts.startPps ?? (smoke ? 5_000 : 25_000), trialSeconds: opts.trialSeconds ?? (smoke ? 0.5 : 2),
+      maxDoublings: opts.maxDoublings ?? (smoke ? 1 : 8), bisectSteps: opts.bisectSteps ?? (smoke ? 0 : 3),
+      senderPps: sender.pps,
+    };
+    const results: LivePathResult[] = [];
+    for (const name of paths) {
+      const trial = name === 'migscope' ? migscopeTrial(opts.workers ?? 2, bufferBytes)
+        : capTrial(name === 'cap-decode' ? 'decode' : 'count', bufferBytes);
+      results.push(await searchDropFree(trial, p, trace, search, log, name));
+    }
+    const pps = (n: LivePath): number | null => results.find((r) => r.path === n)?.dropFreePps ?? null;
+    const ratio = (other: LivePath): number | null => {
+      const m = pps('migscope');
+      const c = pps(other);
+      return m !== null && c !== null && c > 0 ? m / c : null;
+    };
+    return {
+      smoke, trace, sender, paths: results, ratioVsCapDecode: ratio('cap-decode'), ratioVsCapCount: ratio('cap-count'),
+      loadAverage: { start: loadStart, end: loadavg()[0] ?? 0 },
+    };
+  } finally {
+    if (removeOnExit) process.off('exit', removeOnExit);
+    pair?.remove();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Markdown table of a result (what `node dist/bench/live.js` prints). */
+export function formatLiveResult(r: LiveDropFreeResult): string {
+  const num = (v: number | null, d = 0): string => (v === null ? '—' : v.toFixed(d));
+  const rows = r.paths.map((p) => `| ${p.path} | ${num(p.dropFreePps)} | ${num(p.dropFreeGbps, 2)} | `
+    + `${num(p.firstDropPps)} | ${p.senderLimited ? 'yes' : 'no'} | ${p.trials.length} | ${p.description} |`);
+  return [
+    `Live drop-free replay rate${r.smoke ? ' (smoke)' : ''}: trace ${r.trace.packets} packets, mean frame `
+      + `${r.trace.meanFrameBytes.toFixed(0)} B; sender ceiling ${Math.round(r.sender.pps)} pps (${r.sender.gbps.toFixed(2)} Gbit/s)`,
+    '',
+    '| path | drop-free pps | Gbit/s | first drop at (target pps) | sender-limited | trials | what |',
+    '| --- | ---: | ---: | ---: | --- | ---: | --- |',
+    ...rows,
+    '',
+    `migscope / cap (with Dissector): ${num(r.ratioVsCapDecode, 2)}×; migscope / cap (count only): ${num(r.ratioVsCapCount, 2)}×`,
+    `load average ${r.loadAverage.start.toFixed(2)} → ${r.loadAverage.end.toFixed(2)} on ${cpus().length} cores`,
+  ].join('\n');
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({ options: { smoke: { type: 'boolean' }, json: { type: 'string' } } });
+  // Ctrl-C: exit through 'exit' so the namespaces this run made are removed.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
+  measureLiveDropFree({ smoke: values.smoke ?? false, log: (l) => process.stderr.write(`${l}\n`) })
+    .then((r) => {
+      process.stdout.write(`${formatLiveResult(r)}\n`);
+      if (values.json) writeFileSync(values.json, `${JSON.stringify(r, null, 2)}\n`);
+    })
+    .catch((e: unknown) => {
+      process.stderr.write(`live bench: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exitCode = 1;
+    });
+}
