@@ -104,15 +104,32 @@ async function* replayThen(pulled: Uint8Array[], rest: AsyncIterator<Uint8Array>
   }
 }
 
+/**
+ * File chunks with one read ahead: while the consumer decodes chunk N (a view into one
+ * of two buffers), chunk N+1 is read into the other by the libuv thread pool, so disk
+ * or page-cache copies overlap decoding instead of adding to it. A buffer is refilled
+ * only when the consumer asks for the chunk after the next one, i.e. after it is done
+ * with the packets viewing it (the batches() contract).
+ */
 async function* readChunks(fh: FileHandle, chunkSize: number): AsyncGenerator<Uint8Array> {
-  const buf = new Uint8Array(chunkSize);
+  const bufs = [new Uint8Array(chunkSize), new Uint8Array(chunkSize)] as const;
+  let k = 0;
   let position = 0;
-  for (;;) {
-    const { bytesRead } = await fh.read(buf, 0, chunkSize, position);
-    if (bytesRead === 0) return;
-    position += bytesRead;
-    // The buffer is reused: the previous chunk's packets were consumed before this read.
-    yield buf.subarray(0, bytesRead);
+  let pending: Promise<{ bytesRead: number }> | undefined = fh.read(bufs[0], 0, chunkSize, 0);
+  try {
+    for (;;) {
+      const { bytesRead }: { bytesRead: number } = await pending;
+      pending = undefined;
+      if (bytesRead === 0) return;
+      const cur = bufs[k];
+      position += bytesRead;
+      k ^= 1;
+      pending = fh.read(bufs[k], 0, chunkSize, position);
+      yield cur.subarray(0, bytesRead);
+    }
+  } finally {
+    // Abandoned mid-file: let the read in flight land before the handle is closed.
+    if (pending) await pending.catch(() => undefined);
   }
 }
 

@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import type { CapturedPacket } from '../../ingest/types.js';
 import type { ProtocolMessage } from '../../protocols/types.js';
+import { MessagePacker } from './batch-codec.js';
 import { RingConsumer, readSeqFrontier } from '../../ingest/live/ring.js';
 import { createPacketDecoder } from './packet-decoder.js';
 import { FLUSH_KEY, type BatchFromWorker, type DecodeWorkerData, type DoneFromWorker, type WorkerCounters } from './protocol.js';
@@ -18,7 +19,7 @@ if (port === null) throw new Error('decode-worker must run in a worker thread');
 const consumer = new RingConsumer(cfg.ring);
 const counters: WorkerCounters = { packets: 0, bytes: 0, byteSum: 0, weightedSum: 0, messages: 0, wraps: 0 };
 let keys: number[] = [];
-let messages: ProtocolMessage[] = [];
+const messages = new MessagePacker();
 let currentKey = -1;
 let watermark = -1;
 let lastPostedWatermark = -2;
@@ -52,12 +53,13 @@ function onPacket(pkt: CapturedPacket, seq: number): void {
 }
 
 function post(): void {
+  const packed = messages.take();
   const batch: BatchFromWorker = {
-    type: 'batch', worker: cfg.index, keys, messages, watermark, watermarkTs: consumer.lastTs,
+    type: 'batch', worker: cfg.index, keys: Float64Array.from(keys), messages: packed, watermark, watermarkTs: consumer.lastTs,
   };
-  port!.postMessage(batch);
+  // The typed arrays move instead of being copied; the rest is structured-cloned.
+  port!.postMessage(batch, [batch.keys.buffer as ArrayBuffer, packed.kinds.buffer as ArrayBuffer, packed.nums.buffer as ArrayBuffer]);
   keys = [];
-  messages = [];
   lastPostedWatermark = watermark;
 }
 

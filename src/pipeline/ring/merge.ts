@@ -1,4 +1,5 @@
 import type { ProtocolMessage } from '../../protocols/types.js';
+import { unpackMessages } from './batch-codec.js';
 import type { BatchFromWorker } from './protocol.js';
 
 /**
@@ -29,9 +30,10 @@ export class WatermarkMerger {
     const w = batch.worker;
     const keys = this.keys[w]!;
     const msgs = this.msgs[w]!;
+    const unpacked = unpackMessages(batch.messages);
     for (let i = 0; i < batch.keys.length; i++) {
       keys.push(batch.keys[i]!);
-      msgs.push(batch.messages[i]!);
+      msgs.push(unpacked[i]!);
     }
     this.watermarks[w] = Math.max(this.watermarks[w]!, batch.watermark);
     this.watermarkTs[w] = batch.watermarkTs;

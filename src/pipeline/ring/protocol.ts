@@ -1,8 +1,9 @@
-import type { ProtocolMessage } from '../../protocols/types.js';
+import type { PackedMessages } from './batch-codec.js';
 
 /**
- * What the main thread and a decode worker say to each other. Messages travel by
- * structured clone (bigint-safe); raw payload never leaves the worker.
+ * What the main thread and a decode worker say to each other. Messages travel packed
+ * (./batch-codec.ts) or by structured clone (bigint-safe); raw payload never leaves
+ * the worker.
  */
 
 /** How a worker decodes: the real dissector, or test stand-ins that only count. */
@@ -31,8 +32,8 @@ export interface DecodeWorkerData {
 export interface BatchFromWorker {
   type: 'batch';
   worker: number;
-  keys: number[];
-  messages: ProtocolMessage[];
+  keys: Float64Array;
+  messages: PackedMessages;
   watermark: number;
   watermarkTs: bigint;
 }

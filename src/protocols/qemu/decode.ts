@@ -117,13 +117,7 @@ export class QemuStreamDecoder implements StreamDecoder {
           }
           this.feeder.skip = this.ram.payload;
         } else if (this.ram.item === RamItem.Eos) {
-          if (this.cur.type === QemuRecord.SectionPart) {
-            const after = this.feeder.offset + r;
-            this.out({
-              kind: 'ram-chunk', iteration: this.ram.iteration, pages: this.ram.chunkPages,
-              passBytes: this.ram.iteration > 0 ? after - this.ram.passStart : 0, streamBytes: after,
-            }, this.cur.ts, ts);
-          }
+          if (this.cur.type === QemuRecord.SectionPart) this.ramChunk(this.feeder.offset + r, ts);
           if (this.cur.type === QemuRecord.SectionEnd) this.ramEndEos = true;
           this.ram.chunkPages = 0;
           this.mode = Mode.FooterOpt;
@@ -261,6 +255,20 @@ export class QemuStreamDecoder implements StreamDecoder {
     }, this.eofTs, ts);
   }
 
+  /**
+   * One message per RAM chunk (every few packets of a pre-copy stream): built as one
+   * literal because the generic `out` spread costs ~5 µs a message on this path (V8's
+   * object-spread clone of a fresh literal), a quarter of the pure-TS pipeline's time.
+   */
+  private ramChunk(after: number, ts: Picos): void {
+    const msg: QemuRamChunk = {
+      kind: 'ram-chunk', iteration: this.ram.iteration, pages: this.ram.chunkPages,
+      passBytes: this.ram.iteration > 0 ? after - this.ram.passStart : 0, streamBytes: after,
+      protocol: 'qemu', ts: this.cur.ts, tsEnd: ts, flowId: this.flow.id, src: this.src, dst: this.dst,
+    };
+    this.emitFn(msg);
+  }
+
   private out(m: DistributiveOmit<QemuMsgBody>, ts: Picos, tsEnd: Picos = this.lastTs > ts ? this.lastTs : ts): void {
     const msg = { ...m, protocol: 'qemu', ts, tsEnd, flowId: this.flow.id, src: this.src, dst: this.dst } as ProtocolMessage;
     this.emitFn(msg);
@@ -281,4 +289,5 @@ export class QemuStreamDecoder implements StreamDecoder {
 }
 
 type QemuMsgBody = import('../types.js').QemuMessage;
+type QemuRamChunk = import('../types.js').QemuRamChunk;
 type DistributiveOmit<T> = T extends unknown ? Omit<T, 'protocol' | 'ts' | 'tsEnd' | 'flowId' | 'src' | 'dst'> : never;
