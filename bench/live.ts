@@ -12,7 +12,7 @@
  *   node dist/bench/live.js [--smoke] [--json FILE]
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,8 +90,14 @@ const DESCRIPTION: Record<LivePath, string> = {
   'cap-decode': 'cap: per-packet JS callback + Dissector (same decoding as migscope)',
 };
 
-const here = path.dirname(fileURLToPath(import.meta.url)); // dist/bench
-const repoRoot = path.resolve(here, '..', '..');
+/** The checkout: from dist/bench/live.js two levels up, from bench/live.ts (vitest) one. */
+const repoRoot = ((): string => {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4 && !existsSync(path.join(dir, 'package.json')); i++) dir = path.dirname(dir);
+  return dir;
+})();
+/** cap's capture loop runs as plain JavaScript in a child process: always the compiled copy. */
+const capChildScript = path.join(repoRoot, 'dist', 'bench', 'live-cap-child.js');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 type Trial = (pair: VethPair, trace: TraceTotals, targetPps: number, loops: number) => Promise<LiveTrial>;
@@ -127,8 +133,7 @@ function migscopeTrial(workers: number, bufferBytes: number): Trial {
 
 function capTrial(mode: 'count' | 'decode', bufferBytes: number): Trial {
   return async (pair, trace, targetPps, loops) => {
-    const script = path.join(here, 'live-cap-child.js');
-    const child = spawn('ip', ['netns', 'exec', pair.rxNs, 'node', script, pair.rxIf, String(bufferBytes), mode],
+    const child = spawn('ip', ['netns', 'exec', pair.rxNs, 'node', capChildScript, pair.rxIf, String(bufferBytes), mode],
       { stdio: ['ignore', 'pipe', 'pipe'] });
     let last: CapChildReport = { packets: 0, bytes: 0, messages: 0 };
     let final: CapChildReport | undefined;
