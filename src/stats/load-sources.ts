@@ -1,8 +1,9 @@
 import { open, readFile } from 'node:fs/promises';
 import { SourceNotFoundError } from '../core/errors.js';
 import { detectFormat } from '../ingest/formats/detect.js';
-import type { PhaseEvent } from '../phases/events.js';
 import type { LabelTable } from './labels-csv.js';
+import type { CaptureAnalyzer } from '../pipeline/pool/capture-pool.js';
+import { capturedMigrations, type LoadedCapture } from './load-captures.js';
 import { joinMigrationEvents, readMigrationEventFile } from './load-events.js';
 import { readTruthFile } from './load-truth.js';
 import type { LoadTally, MigrationRecord } from './record.js';
@@ -44,19 +45,6 @@ export async function sniffInputKind(path: string): Promise<InputKind> {
   return 'capture';
 }
 
-/** Runs the offline pipeline over one capture, keeping only the events the statistics need. */
-async function* readCapture(path: string, tally: LoadTally): AsyncGenerator<MigrationRecord> {
-  // Loaded on demand: event files need none of the capture/decoder stack.
-  const { analyzeSources } = await import('../pipeline/offline.js');
-  const kept: PhaseEvent[] = [];
-  await analyzeSources([path], {
-    onEvent: (ev) => {
-      if (ev.type === 'migration-started' || ev.type === 'migration-ended') kept.push(ev);
-    },
-  });
-  yield* joinMigrationEvents(kept, path, tally);
-}
-
 /** `analyze --msgpack` output (decoded whole: msgpack event files are the small ones). */
 async function* readMsgpackEvents(path: string, tally: LoadTally): AsyncGenerator<MigrationRecord> {
   const { decodeMsgpackStream } = await import('../output/msgpack.js');
@@ -73,25 +61,72 @@ async function* readMsgpackEvents(path: string, tally: LoadTally): AsyncGenerato
 export interface LoadOptions {
   tally: LoadTally;
   labels?: LabelTable;
-  /** Called after each file (for a progress bar). */
-  onFile?: (done: number, total: number, path: string) => void;
+  /** Capture files analysed at once in worker threads (default: defaultJobs(), one per core for a big series); 1 = in this thread. */
+  jobs?: number;
+  /**
+   * Called as each file is done (for a progress bar): captures in the order the workers
+   * finish them, other files in input order. `migrations` = that file's records.
+   */
+  onFile?: (done: number, total: number, path: string, migrations: number) => void;
 }
 
-/** Every migration of every input, in input order, with CSV labels applied. */
+/** The capture analyzer (piscina pool or in-process), loaded only when there are captures. */
+async function captureAnalyzer(jobs: number | undefined, captures: readonly string[]): Promise<CaptureAnalyzer | undefined> {
+  if (captures.length === 0) return undefined; // event files need none of the capture/decoder stack
+  const { openCaptureAnalyzer, defaultJobs, totalBytes } = await import('../pipeline/pool/capture-pool.js');
+  return openCaptureAnalyzer(jobs ?? defaultJobs(await totalBytes(captures)), captures.length);
+}
+
+async function recordsOf(kind: InputKind, path: string, tally: LoadTally): Promise<Iterable<MigrationRecord> | AsyncIterable<MigrationRecord>> {
+  return kind === 'truth' ? await readTruthFile(path, tally)
+    : kind === 'events' ? readMigrationEventFile(path, tally)
+      : readMsgpackEvents(path, tally);
+}
+
+/**
+ * Every migration of every input, in input order, with CSV labels applied. Captures
+ * are all queued at once (the pool runs `jobs` of them at a time) and their records
+ * taken in input order, so the result is the same whatever the number of jobs.
+ */
 export async function* loadMigrations(paths: readonly string[], options: LoadOptions): AsyncGenerator<MigrationRecord> {
+  // Sniffed first: a missing file stops the run before minutes of analysis, not after.
+  const kinds: InputKind[] = [];
+  for (const path of paths) kinds.push(await sniffInputKind(path));
+  const analyzer = await captureAnalyzer(options.jobs, paths.filter((_, i) => kinds[i] === 'capture'));
   let done = 0;
-  for (const path of paths) {
-    const kind = await sniffInputKind(path);
-    const records: AsyncIterable<MigrationRecord> | Iterable<MigrationRecord> =
-      kind === 'truth' ? await readTruthFile(path, options.tally)
-        : kind === 'events' ? readMigrationEventFile(path, options.tally)
-          : kind === 'events-msgpack' ? readMsgpackEvents(path, options.tally)
-            : readCapture(path, options.tally);
-    for await (const record of records) {
-      options.labels?.apply(record);
-      yield record;
-    }
+  let stopped = false;
+  const fileDone = (path: string, migrations: number): void => {
+    if (stopped) return; // files cancelled after the caller gave up: no progress to show
     done += 1;
-    options.onFile?.(done, paths.length, path);
+    options.onFile?.(done, paths.length, path, migrations);
+  };
+  const captures = paths.map((path, i): Promise<LoadedCapture> | undefined => (kinds[i] !== 'capture' || !analyzer ? undefined
+    : analyzer.analyze(path).then(capturedMigrations).then((loaded) => {
+      fileDone(path, loaded.records.length);
+      return loaded;
+    })));
+  try {
+    for (const [i, path] of paths.entries()) {
+      const capture = captures[i];
+      if (capture !== undefined) {
+        const loaded = await capture;
+        options.tally.merge(loaded.tally);
+        for (const record of loaded.records) {
+          options.labels?.apply(record);
+          yield record;
+        }
+        continue;
+      }
+      let migrations = 0;
+      for await (const record of await recordsOf(kinds[i]!, path, options.tally)) {
+        options.labels?.apply(record);
+        migrations += 1;
+        yield record;
+      }
+      fileDone(path, migrations);
+    }
+  } finally {
+    stopped = true;
+    await analyzer?.close();
   }
 }

@@ -4,8 +4,8 @@ import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSeries } from '../../src/cli/commands/stats.js';
 import { PS_PER_US, toSeconds, type Picos } from '../../src/core/time.js';
-import { generateTrace, serializeTruth, type MigrationTruth } from '../../src/generate/index.js';
-import { createCaptureWriter, fileSink } from '../../src/ingest/formats/index.js';
+import type { MigrationTruth } from '../../src/generate/index.js';
+import { writeGeneratedSeries } from '../../src/generate/series.js';
 import { PHASES } from '../../src/phases/events.js';
 import type { SeriesSummary } from '../../src/stats/series.js';
 import { exactMeanSeconds } from './series-fixture.js';
@@ -28,20 +28,13 @@ let fromCaptures: SeriesSummary;
 let fromTruth: SeriesSummary;
 
 beforeAll(async () => {
+  const cells = writeGeneratedSeries(dir, { flavors: FLAVORS, loads: LOADS, runs: RUNS, seed: 100, payloadScale: 0.0002 });
   const labelRows = ['file,flavor,load'];
-  let seed = 100;
-  for (const flavor of FLAVORS) {
-    for (const load of LOADS) {
-      const path = join(dir, `f${flavor}-l${load}.pcap`);
-      const writer = createCaptureWriter('pcap-ns', fileSink(path));
-      const truth = generateTrace({ scenario: 'openstack', flavor, load, runs: RUNS, seed: seed++, payloadScale: 0.0002 }, writer);
-      writer.close();
-      writeFileSync(`${path}.truth.json`, serializeTruth(truth));
-      captures.push(path);
-      truthFiles.push(`${path}.truth.json`);
-      truthByCell.set(`${flavor}/${load}`, truth.migrations);
-      labelRows.push(`${basename(path)},${flavor},${load}`);
-    }
+  for (const cell of cells) {
+    captures.push(cell.capture);
+    truthFiles.push(cell.truthFile);
+    truthByCell.set(`${cell.flavor}/${cell.load}`, cell.truth.migrations);
+    labelRows.push(`${basename(cell.capture)},${cell.flavor},${cell.load}`);
   }
   const labels = join(dir, 'labels.csv');
   writeFileSync(labels, `${labelRows.join('\n')}\n`);

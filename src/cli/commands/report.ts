@@ -3,15 +3,16 @@ import { writeReport } from '../../output/report/index.js';
 import type { MigrationRecord } from '../../stats/record.js';
 import { SeriesAccumulator } from '../../stats/series.js';
 import { parseCommandArgs, type Command } from '../command.js';
-import { loadSeries, parseByOption, type SeriesInput } from './stats.js';
+import { JOBS_HELP, loadSeries, parseByOption, parseJobsOption, type SeriesInput } from './stats.js';
 
-const HELP = `usage: migscope report FILE… -o DIR [--by flavor,load] [--labels FILE.csv] [--include-failed] [--gantt N]
+const HELP = `usage: migscope report FILE… -o DIR [--by flavor,load] [--labels FILE.csv] [--include-failed] [--gantt N] [--jobs N]
 
 Writes DIR/index.html (self-contained, inline SVG) and every figure as DIR/*.svg:
 phase-share bars (scaled to 100 % and unscaled), per-phase trend plots with 95 % CI
 against each grouping label, the KVM/OpenStack comparison when both are present, and
 Gantt timelines of the first N migrations (default 3).
   --by NAMES  grouping labels (default: flavor,load when the inputs carry them)
+${JOBS_HELP}
 `;
 
 const DEFAULT_BY = ['flavor', 'load'];
@@ -25,6 +26,7 @@ export const command: Command = {
       labels: { type: 'string' },
       'include-failed': { type: 'boolean', default: false },
       gantt: { type: 'string', default: '3' },
+      jobs: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     });
     if (values.help) {
@@ -39,13 +41,19 @@ export const command: Command = {
     const by = explicitBy ? parseByOption(values.by) : DEFAULT_BY;
     const input: SeriesInput = { files: positionals, by, includeFailed: values['include-failed'] };
     if (values.labels !== undefined) input.labels = values.labels;
+    const jobs = parseJobsOption(values.jobs);
+    if (jobs !== undefined) input.jobs = jobs;
 
     const scenarios = new SeriesAccumulator({ by: [], includeFailed: input.includeFailed });
     const samples: MigrationRecord[] = [];
     const seenLabelSets = new Set<string>();
     const labelsSeen = new Set<string>();
+    // Kept only while the grouping may still change: regrouping them is cheaper than
+    // analysing every capture a second time.
+    const kept: MigrationRecord[] = [];
     let series = await loadSeries(input, (record, included) => {
       scenarios.add(record);
+      if (!explicitBy) kept.push(record);
       for (const k of Object.keys(record.labels)) labelsSeen.add(k);
       if (!included || samples.length >= ganttCount || Object.keys(record.phases).length === 0) return;
       // Prefer timelines of different scenarios/groups over several runs of one cell.
@@ -56,8 +64,9 @@ export const command: Command = {
     });
     if (!explicitBy && !DEFAULT_BY.every((k) => labelsSeen.has(k))) {
       // No flavor/load labels on these inputs: group by whichever default labels exist.
-      input.by = DEFAULT_BY.filter((k) => labelsSeen.has(k));
-      series = await loadSeries(input);
+      const regrouped = new SeriesAccumulator({ by: DEFAULT_BY.filter((k) => labelsSeen.has(k)), includeFailed: input.includeFailed });
+      for (const record of kept) regrouped.add(record);
+      series = { ...regrouped.finish(), skipped: series.skipped };
     }
     const { index, figures } = await writeReport(values.output, {
       series, scenarios: scenarios.finish(), samples, inputs: positionals, generatedBy: 'migscope report',
