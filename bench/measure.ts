@@ -1,0 +1,51 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** One timed run of an external command: wall time and peak resident set size. */
+export interface Measurement {
+  wallSeconds: number;
+  /** User + system CPU time of the command and its threads (children it waited for too). */
+  cpuSeconds: number;
+  maxRssBytes: number;
+  exitCode: number;
+  stderrTail: string;
+}
+
+/**
+ * Runs `argv` under GNU time (`/usr/bin/time -f`), which reports the child's own peak
+ * RSS from wait4(2): honest for any program, ours or a peer's. stdout goes to
+ * /dev/null unless `stdoutFile` is given (we measure decoding, not terminal output).
+ */
+export async function measure(argv: string[], opts: { stdoutFile?: string; timeoutMs?: number } = {}): Promise<Measurement> {
+  const dir = mkdtempSync(join(tmpdir(), 'mgs-bench-'));
+  const timeFile = join(dir, 'time');
+  const shellRedirect = opts.stdoutFile ?? '/dev/null';
+  const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const script = `exec /usr/bin/time -o '${timeFile}' -f '%e %M %U %S' ${quoted} > '${shellRedirect}'`;
+  const started = process.hrtime.bigint();
+  const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolveRun) => {
+    const child = spawn('sh', ['-c', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-4000); });
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30 * 60_000);
+    child.on('close', (c) => { clearTimeout(timer); resolveRun({ code: c ?? 1, stderr: err }); });
+  });
+  const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+  let wallSeconds = elapsed;
+  let maxRssBytes = 0;
+  let cpuSeconds = Number.NaN;
+  try {
+    const lines = readFileSync(timeFile, 'utf8').trim().split('\n');
+    const [wall, rssKb, user, sys] = lines[lines.length - 1]!.split(' ');
+    // GNU time reports 10 ms resolution; keep our own finer clock when it is finer.
+    wallSeconds = Math.max(Number(wall) > 0 ? Math.min(Number(wall), elapsed) : elapsed, 1e-6);
+    maxRssBytes = Number(rssKb) * 1024;
+    cpuSeconds = Number(user) + Number(sys);
+  } catch {
+    /* time(1) output missing: the command was killed; keep the wall clock */
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return { wallSeconds, cpuSeconds, maxRssBytes, exitCode: code, stderrTail: stderr.slice(-500) };
+}

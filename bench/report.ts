@@ -1,0 +1,46 @@
+import type { BenchResults } from './run.js';
+
+const fmt = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed(digits) : '—');
+const ratio = (n: number): string => (Number.isFinite(n) ? `${n.toFixed(n < 10 ? 2 : 1)}×` : '—');
+
+/** The Markdown of one bench run: one table per trace, ratios against migscope, targets. */
+export function renderMarkdown(r: BenchResults): string {
+  const out: string[] = [
+    `# migscope benchmark (${r.mode}, ${r.when})`, '',
+    `${r.machine.cpus} × ${r.machine.cpuModel}, node ${r.machine.node}, best of ${r.repeat} run(s) per subject, files in the page cache.`, '',
+    '*vs TS* = the subject\'s wall time ÷ migscope pure-TS wall time on the same file; *vs best* = ÷ the fastest',
+    'migscope path\'s. Above 1: migscope is that many times faster; below 1: the subject is. Mpkt/s and Gbit/s',
+    'are the trace\'s packets and captured bits ÷ wall time (for cat and tcpdump: the rate at which they went',
+    'through the same file). *CPU s* = user + system time of all its threads (above wall: it used both cores;',
+    'well below wall: it waited, e.g. for a busy machine). *counted* = packets the subject reported processing',
+    '(— = it reports none; then only its exit code shows it read the whole file).', '',
+  ];
+  for (const t of r.traces) {
+    out.push(`## ${t.name}: ${(t.fileBytes / 1e9).toFixed(2)} GB file, ${t.packets} packets, ${fmt(t.wireSeconds, 1)} s of wire time`, '');
+    out.push('| subject | wall s | CPU s | Mpkt/s | Gbit/s | vs TS | vs best | peak RSS MiB | exit | counted |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const x of r.runs.filter((y) => y.trace === t.name)) {
+      const counted = x.packetsCounted === null ? '—' : String(x.packetsCounted);
+      out.push(`| ${x.subject}${x.problem ? ` ⚠ ${x.problem}` : ''} | ${fmt(x.wallSeconds, 3)} | ${fmt(x.cpuSeconds)} | ${fmt(x.packetsPerSecond / 1e6, 3)} | ${fmt(x.gbitPerSecond)} | `
+        + `${ratio(x.timeRatioToMigscope)} | ${ratio(x.timeRatioToBestMigscope)} | ${fmt(x.maxRssBytes / 2 ** 20, 0)} | ${x.exitCode} | ${counted} |`);
+    }
+    out.push('');
+  }
+  const d = r.dissector;
+  out.push(`Dissector alone (in-process, synthetic ${d.flows}-flow bulk TCP, no I/O, no phase engine): `
+    + `${fmt(d.packetsPerSecond / 1e6, 3)} Mpkt/s, ${fmt(d.gbitPerSecond)} Gbit/s on one core.`, '');
+  if (r.latency) {
+    const l = r.latency;
+    out.push(`## Event latency (${l.trace}, ${l.speed}× wire-speed replay through Dissector → PhaseEngine, ${l.events} phase events)`, '');
+    out.push('| measure | p50 µs | p99 µs | max µs |', '| --- | ---: | ---: | ---: |');
+    out.push(`| marker packet handed over → event | ${fmt(l.processing.p50, 1)} | ${fmt(l.processing.p99, 1)} | ${fmt(l.processing.max, 1)} |`);
+    out.push(`| marker wire time → event | ${fmt(l.schedule.p50, 1)} | ${fmt(l.schedule.p99, 1)} | ${fmt(l.schedule.max, 1)} |`, '');
+  }
+  out.push('## Targets (issue #7)', '', '| target | measured | met | how |', '| --- | ---: | :---: | --- |');
+  for (const v of r.targets) {
+    const met = v.met === null ? 'n/a' : v.met ? 'yes' : 'no';
+    out.push(`| ${v.target} | ${fmt(v.measured)} ${v.unit} | ${met} | ${v.note} |`);
+  }
+  out.push('');
+  return out.join('\n');
+}

@@ -1,0 +1,150 @@
+/**
+ * `npm run bench`: decode throughput, peak memory and event latency of migscope side by
+ * side with the peers (tshark, tcpdump, pcap-parser, cat), all measured in this one run
+ * on the same files and reported as ratios. Results: <out>/<stamp>.json and latest.md.
+ *
+ *   npm run bench                   full run (multi-GB traces, cached in bench/data/)
+ *   npm run bench -- --smoke        tiny traces, a few seconds (what CI runs)
+ *   options: --out DIR (default bench/results), --repeat N (best of N; default 2, smoke 1)
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { measureDissectorPps, type DissectorPps } from './dissector-pps.js';
+import { measureEventLatency, type LatencyResult } from './latency.js';
+import { measure, type Measurement } from './measure.js';
+import { renderMarkdown } from './report.js';
+import { PURE_TS, subjectsFor, verifyPackets, type Subject } from './subjects.js';
+import { evaluateTargets, type TargetVerdict } from './targets.js';
+import { ensureTrace, traceSpecs, type TraceInfo } from './traces.js';
+
+const here = dirname(fileURLToPath(import.meta.url)); // dist/bench
+const root = resolve(here, '../..');
+const cli = join(root, 'bin/migscope.js');
+const pcapParserScript = join(here, 'pcap-parser-count.js');
+
+export interface SubjectResult extends Measurement {
+  subject: string;
+  trace: string;
+  migscope: boolean;
+  /** Packets the subject reported processing (null: it reports none; exit code only). */
+  packetsCounted: number | null;
+  /** Set when the run did not process the whole file; its figures are then not used. */
+  problem?: string;
+  packetsPerSecond: number;
+  gbitPerSecond: number;
+  /** This subject's wall time ÷ migscope pure-TS wall time on the same trace (> 1: migscope is faster). */
+  timeRatioToMigscope: number;
+  /** This subject's wall time ÷ the fastest migscope path's on the same trace. */
+  timeRatioToBestMigscope: number;
+}
+
+export interface BenchResults {
+  when: string;
+  mode: 'smoke' | 'full';
+  repeat: number;
+  machine: { cpus: number; cpuModel: string; node: string };
+  traces: TraceInfo[];
+  runs: SubjectResult[];
+  dissector: DissectorPps;
+  latency?: LatencyResult & { trace: string; speed: number };
+  /* Live results (drop-free replay rate on veth for migscope and `cap`) are measured by
+   * bench/live.ts, written by another engineer; its result joins here as `live`. */
+  targets: TargetVerdict[];
+}
+
+/** Best (least disturbed) of `repeat` runs; every run must pass the whole-file check. */
+async function measureSubject(s: Subject, trace: TraceInfo, repeat: number, scratch: string): Promise<SubjectResult> {
+  let best: (Measurement & { packetsCounted: number | null; problem?: string }) | undefined;
+  let peakRss = 0;
+  for (let i = 0; i < repeat; i++) {
+    const stdoutFile = join(scratch, 'stdout');
+    const m = await measure(s.argv, { stdoutFile });
+    peakRss = Math.max(peakRss, m.maxRssBytes);
+    const verdict = m.exitCode === 0
+      ? await verifyPackets(s.check, stdoutFile, trace.packets)
+      : { packetsCounted: null, problem: `exit ${m.exitCode}: ${m.stderrTail.trim().split('\n').pop() ?? ''}` };
+    rmSync(stdoutFile, { force: true });
+    const run = { ...m, ...verdict };
+    if (verdict.problem !== undefined) { best = run; break; }
+    if (!best || m.wallSeconds < best.wallSeconds) best = run;
+  }
+  const b = best!;
+  return {
+    ...b, maxRssBytes: peakRss, subject: s.name, trace: trace.name, migscope: s.migscope,
+    packetsPerSecond: trace.packets / b.wallSeconds, gbitPerSecond: (trace.capturedBytes * 8) / b.wallSeconds / 1e9,
+    timeRatioToMigscope: Number.NaN, timeRatioToBestMigscope: Number.NaN,
+  };
+}
+
+/** Ratios only between runs that processed the whole file; anything else stays NaN. */
+function fillRatios(runs: SubjectResult[]): void {
+  const ok = runs.filter((r) => r.exitCode === 0 && r.problem === undefined);
+  const base = ok.find((r) => r.subject === PURE_TS);
+  const ours = ok.filter((r) => r.migscope);
+  const best = ours.length > 0 ? ours.reduce((a, b) => (b.wallSeconds < a.wallSeconds ? b : a)) : undefined;
+  for (const r of ok) {
+    if (base) r.timeRatioToMigscope = r.wallSeconds / base.wallSeconds;
+    if (best) r.timeRatioToBestMigscope = r.wallSeconds / best.wallSeconds;
+  }
+}
+
+export async function runBench(argv: string[]): Promise<BenchResults> {
+  const { values } = parseArgs({ args: argv, options: { smoke: { type: 'boolean' }, repeat: { type: 'string' }, out: { type: 'string' } } });
+  const smoke = values.smoke === true;
+  if (!existsSync('/usr/bin/time')) throw new Error('GNU time (/usr/bin/time) is missing: apt-get install time (scripts/setup.sh does)');
+  const repeat = Math.max(1, Number(values.repeat ?? (smoke ? 1 : 2)));
+  const dataDir = join(root, 'bench/data');
+  const outDir = resolve(values.out ?? join(root, 'bench/results'));
+  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(outDir, { recursive: true });
+  const scratch = mkdtempSync(join(tmpdir(), 'mgs-bench-out-'));
+
+  const cpu = cpus();
+  const traces = traceSpecs(smoke).map((spec) => ensureTrace(spec, dataDir, cli));
+  const runs: SubjectResult[] = [];
+  try {
+    for (const trace of traces) {
+      const perTrace: SubjectResult[] = [];
+      for (const s of subjectsFor(trace, cli, pcapParserScript)) {
+        process.stderr.write(`bench: ${trace.name}: ${s.name}\n`);
+        perTrace.push(await measureSubject(s, trace, repeat, scratch));
+      }
+      fillRatios(perTrace);
+      runs.push(...perTrace);
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  process.stderr.write('bench: Dissector alone (synthetic, in-process)\n');
+  const dissector = measureDissectorPps(smoke ? 200_000 : 4_000_000);
+
+  // Latency on the mixed trace: many flows and markers at once, replayed at wire speed
+  // (smoke: 10× faster, to stay short; the figure is then not the real-time one).
+  const mixed = traces.find((t) => t.name.startsWith('mixed-')) ?? traces[0]!;
+  const speed = smoke ? 10 : 1;
+  process.stderr.write(`bench: event latency, ${speed}× wire-speed replay of ${mixed.name} (${mixed.wireSeconds.toFixed(1)} s of wire time)\n`);
+  const latency = { ...(await measureEventLatency(mixed.path, speed)), trace: mixed.name, speed };
+
+  const results: BenchResults = {
+    when: new Date().toISOString(), mode: smoke ? 'smoke' : 'full', repeat,
+    machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', node: process.version },
+    traces, runs, dissector, latency, targets: [],
+  };
+  results.targets = evaluateTargets(results);
+  const stamp = results.when.replace(/[:.]/g, '-');
+  writeFileSync(join(outDir, `${results.mode}-${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  const md = renderMarkdown(results);
+  writeFileSync(join(outDir, smoke ? 'latest-smoke.md' : 'latest.md'), md);
+  process.stdout.write(md);
+  return results;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  runBench(process.argv.slice(2)).catch((err: unknown) => {
+    process.stderr.write(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  });
+}

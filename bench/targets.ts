@@ -1,0 +1,58 @@
+import type { BenchResults, SubjectResult } from './run.js';
+
+/** One product goal from issue #7, checked against this run's numbers. */
+export interface TargetVerdict {
+  target: string;
+  /** The figure the goal is about, as measured in this run (NaN: not measurable here). */
+  measured: number;
+  unit: string;
+  goal: number;
+  /** null: this run cannot tell (a subject missing or failed). */
+  met: boolean | null;
+  note: string;
+}
+
+const ok = (r: SubjectResult): boolean => r.exitCode === 0 && r.problem === undefined;
+
+/**
+ * Targets are judged on the worst trace, with migscope's fastest path on each trace (the
+ * one a user would pick: every path here runs on the same 2-core machine).
+ */
+export function evaluateTargets(r: BenchResults): TargetVerdict[] {
+  const pcapTraces = r.traces.filter((t) => t.format === 'pcap').map((t) => t.name);
+  // A peer's time ÷ our fastest time on each pcap trace; the smallest (worst) one counts,
+  // NaN when the peer is missing or failed on any trace (the run cannot tell then).
+  const worst = (subject: string): { ratio: number; trace: string } => {
+    const per = pcapTraces.map((t) => {
+      const peer = r.runs.find((x) => x.trace === t && x.subject === subject && ok(x));
+      return { ratio: peer ? peer.timeRatioToBestMigscope : Number.NaN, trace: t };
+    });
+    if (per.length === 0 || per.some((p) => Number.isNaN(p.ratio))) return { ratio: Number.NaN, trace: '' };
+    return per.reduce((a, b) => (b.ratio < a.ratio ? b : a));
+  };
+  const verdict = (target: string, measured: number, unit: string, goal: number, higherIsBetter: boolean, note: string): TargetVerdict => ({
+    target, measured, unit, goal, note,
+    met: Number.isFinite(measured) ? (higherIsBetter ? measured >= goal : measured < goal) : null,
+  });
+  const tshark = worst('tshark -q');
+  const tcpdump = worst('tcpdump -r F -w /dev/null');
+  let pps = Number.NaN;
+  let ppsNote = '';
+  for (const t of pcapTraces) {
+    const best = r.runs.filter((x) => x.trace === t && x.migscope && ok(x)).sort((a, b) => b.packetsPerSecond - a.packetsPerSecond)[0];
+    if (best && (Number.isNaN(pps) || best.packetsPerSecond < pps)) { pps = best.packetsPerSecond; ppsNote = `${best.subject} on ${t}`; }
+  }
+  const ours = r.runs.filter((x) => x.migscope);
+  const rss = ours.length > 0 ? Math.max(...ours.map((x) => x.maxRssBytes)) / 2 ** 20 : Number.NaN;
+  const rssRun = ours.find((x) => x.maxRssBytes / 2 ** 20 === rss);
+  const l = r.latency;
+  return [
+    verdict('≥ 20× tshark (-q)', tshark.ratio, '×', 20, true, `tshark time ÷ fastest migscope time, worst trace ${tshark.trace}`),
+    verdict('≥ 0.5× tcpdump read rate', tcpdump.ratio, '×', 0.5, true, `migscope rate ÷ tcpdump -r -w /dev/null rate, worst trace ${tcpdump.trace}`),
+    verdict('≥ 2 Mpps on 2 cores', pps / 1e6, 'Mpps', 2, true, `fastest migscope path, worst trace: ${ppsNote}`),
+    verdict('RSS < 256 MB for any trace size', rss, 'MiB', 256, false, rssRun ? `peak of all migscope runs: ${rssRun.subject} on ${rssRun.trace}` : ''),
+    verdict('event latency p99 < 1 ms', l ? l.schedule.p99 / 1000 : Number.NaN, 'ms', 1, false,
+      l ? `marker wire time → event, ${l.speed}× replay of ${l.trace} (pure-TS path)` : 'not measured'),
+    { target: 'live drop-free ≥ 10 Gbit/s', measured: Number.NaN, unit: 'Gbit/s', goal: 10, met: null, note: 'measured by bench/live.ts, not by this offline run' },
+  ];
+}
