@@ -40,7 +40,7 @@ function expectNoWarnings(file: string): void {
 
 describe.runIf(run)('generated pcapng and DPMI frames under tshark', () => {
   for (const scenario of ['kvm', 'openstack'] as const) {
-    const opts: Partial<GenerateOptions> = { scenario, seed: 13, flavor: 2, load: 50, runs: 2 };
+    const opts: Partial<GenerateOptions> = { scenario, seed: 13, flavor: 2, load: 50 };
 
     it(`${scenario} pcapng: no malformed/checksum/TCP-analysis warnings, frame by frame the pcap-ns trace`, async () => {
       const ng = await gen(`${scenario}.pcapng`, 'pcapng', opts);

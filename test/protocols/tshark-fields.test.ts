@@ -3,9 +3,9 @@
  * `tshark -T fields` on the same generated pcaps (both scenarios, two migrations each):
  * HTTP (method, URI, status, the request a response answers), AMQP basic.publish /
  * basic.deliver (method, exchange, routing key, content body size), libvirt RPC
- * (program, procedure, type, serial, status) and ICMP echo (type, id, seq), each with
- * the wire time of the frame tshark shows it in. tshark is the independent decoder here:
- * its own TCP reassembly, its own dissectors. The QEMU stream has no tshark dissector
+ * (program, procedure, type, serial, status), RARP (announced MAC) and ICMP echo
+ * (type, id, seq), each with the wire time of the frame tshark shows it in. tshark is
+ * the independent decoder here: its own TCP reassembly, its own dissectors. The QEMU stream has no tshark dissector
  * (test/real/qemu-migration.test.ts compares it with QEMU's own figures instead).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -117,6 +117,15 @@ function oursIcmp(msgs: ProtocolMessage[]): string[] {
     ? [`${m.ts} ${m.src.ip} ${m.dst.ip} ${m.kind === 'echo-reply' ? 0 : 8} ${m.id} ${m.seq}`] : []));
 }
 
+/** RARP (what QEMU sends when the VM resumes): op 3, the announced MAC is the target's. */
+function tsharkRarp(pcap: string): string[] {
+  return fields(pcap, 'arp.opcode == 3', ['arp.dst.hw_mac', 'arp.src.proto_ipv4', 'arp.dst.proto_ipv4'])
+    .map(({ ts, f }) => `${ts} rarp ${f.map((c) => c[0]).join(' ')}`);
+}
+function oursRarp(msgs: ProtocolMessage[]): string[] {
+  return msgs.flatMap((m) => (m.protocol === 'arp' && m.kind === 'rarp' ? [`${m.ts} rarp ${m.mac} ${m.src.ip} ${m.dst.ip}`] : []));
+}
+
 const work = mkdtempSync(join(tmpdir(), 'migscope-tshark-fields-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -155,6 +164,12 @@ describe.runIf(hasLibvirt || ci)('decoded fields vs tshark -T fields, message by
         const t = tsharkLibvirt(pcap);
         expect(oursLibvirt(msgs)).toEqual(t);
         expect(t.length).toBeGreaterThanOrEqual(2 * 28);
+      });
+
+      it("RARP: the resumed VM's MAC, frame time", () => {
+        const t = tsharkRarp(pcap);
+        expect(oursRarp(msgs)).toEqual(t);
+        expect(t.length).toBeGreaterThanOrEqual(2);
       });
 
       it('ICMP echo: type, id, seq, addresses, frame time', () => {
