@@ -10,7 +10,7 @@ import { LoadTally, type MigrationRecord } from '../../stats/record.js';
 import { SeriesAccumulator, type SeriesSummary } from '../../stats/series.js';
 
 export const JOBS_HELP = `  --jobs N          capture files analysed in parallel, one worker thread each
-                    (default: the number of cores, but one per 128 MiB of captures
+                    (default: the number of cores, but one per 256 MiB of captures
                     at most; 1 = one after the other in the main thread)`;
 
 const HELP = `usage: migscope stats FILE… [--by flavor,load] [--format md|csv|json] [--labels FILE.csv] [--include-failed] [--jobs N]

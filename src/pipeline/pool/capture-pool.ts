@@ -7,10 +7,11 @@ import { captureWorkerScript } from './worker-script.js';
 
 /**
  * Capture data a worker must have to earn its start-up: each worker loads the pipeline
- * modules and warms up its JIT on its own (~0.3 s CPU measured, bench/series.ts), about
- * what analysing 100 MB costs once warm.
+ * modules and warms up its JIT on its own, measured at 0.3–0.6 s of thread CPU (the
+ * first 500 MB cost that much more than the next 500 MB), i.e. about 150 MB of
+ * analysis once warm. With 256 MiB a thread, a pool that starts saves more than that.
  */
-export const MIN_BYTES_PER_THREAD = 128 * 1024 * 1024;
+export const MIN_BYTES_PER_THREAD = 256 * 1024 * 1024;
 
 /**
  * Default `--jobs`: one worker per core, since a capture's analysis is CPU-bound, but
