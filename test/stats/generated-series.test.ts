@@ -4,6 +4,7 @@ import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSeries } from '../../src/cli/commands/stats.js';
 import { PS_PER_US, toSeconds, type Picos } from '../../src/core/time.js';
+import { studentTQuantile } from '../../src/stats/student-t.js';
 import type { MigrationTruth } from '../../src/generate/index.js';
 import { writeGeneratedSeries } from '../../src/generate/series.js';
 import { PHASES } from '../../src/phases/events.js';
@@ -13,12 +14,14 @@ import { exactMeanSeconds } from './series-fixture.js';
 /**
  * The study's design in miniature: flavor 1–4 × CPU load 0/25/50/75/100, generated
  * captures (H1's generator) → offline pipeline (H6) → statistics. Every recovered mean
- * must match the generator's own sampled mean to 1 µs. 2 runs per cell keep it quick;
- * the 30-run series is the same command (README, "Statistics and reports").
+ * must match the generator's own sampled mean to 1 µs. 5 runs per cell keep it quick;
+ * the study's 30 is the same test with MIGSCOPE_SERIES_RUNS=30 (README, "Statistics and
+ * reports").
  */
 const FLAVORS = [1, 2, 3, 4];
 const LOADS = [0, 25, 50, 75, 100];
-const RUNS = 2;
+const RUNS = Number(process.env['MIGSCOPE_SERIES_RUNS'] ?? 5);
+if (!Number.isInteger(RUNS) || RUNS < 2) throw new Error('MIGSCOPE_SERIES_RUNS must be a whole number ≥ 2 (an SD needs two runs)');
 
 const dir = mkdtempSync(join(tmpdir(), 'migscope-genseries-'));
 const captures: string[] = [];
@@ -40,7 +43,7 @@ beforeAll(async () => {
   writeFileSync(labels, `${labelRows.join('\n')}\n`);
   fromCaptures = await loadSeries({ files: captures, by: ['flavor', 'load'], labels, includeFailed: false });
   fromTruth = await loadSeries({ files: truthFiles, by: ['flavor', 'load'], includeFailed: false });
-}, 240_000);
+}, 240_000 + RUNS * 30_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function truthMean(cell: MigrationTruth[], metric: string): number | undefined {
@@ -78,6 +81,17 @@ describe('generated 20-cell series: generate → analyze → stats', () => {
       }
     }
     expect(checked).toBe(20 * 11);
+  });
+
+  it('reports the 95 % CI as t(0.975, n−1)·SD/√n, computed here by hand from the truth', () => {
+    const cell = truthByCell.get('3/50')!;
+    const seconds = cell.map((m) => toSeconds(m.phases.transfer!.end - m.phases.transfer!.start));
+    const mean = seconds.reduce((a, b) => a + b, 0) / RUNS;
+    const sd = Math.sqrt(seconds.reduce((a, x) => a + (x - mean) ** 2, 0) / (RUNS - 1));
+    const group = fromCaptures.groups.find((g) => g.key['flavor'] === '3' && g.key['load'] === '50')!;
+    expect(group.metrics.transfer.sd).toBeCloseTo(sd, 6);
+    expect(group.metrics.transfer.ci95).toBeCloseTo((studentTQuantile(0.975, RUNS - 1) * sd) / Math.sqrt(RUNS), 6);
+    if (RUNS === 5) expect(studentTQuantile(0.975, 4)).toBeCloseTo(2.776445, 6); // the t table, not 1.96
   });
 
   it('statistics of the truth files agree with those of the captures', () => {
