@@ -60,14 +60,15 @@ export interface ReplayOutcome {
   gbps: number;
 }
 
-/** --pps N, or the sender's top speed when `pps` is undefined. */
-export interface ReplayRate { pps?: number; loops: number }
+/** --pps N, or the sender's top speed when `pps` is undefined; `limit`: stop after N packets. */
+export interface ReplayRate { pps?: number; loops: number; limit?: number }
 
 /** Runs tcpreplay in `ns` (async, so the caller's event loop keeps merging messages). */
 export function tcpreplay(ns: string, iface: string, file: string, rate: ReplayRate, timeoutMs: number): Promise<ReplayOutcome> {
   const speed = rate.pps === undefined ? ['--topspeed'] : [`--pps=${Math.round(rate.pps)}`];
   // --preload-pcap: the file is read into memory first, so disk reads never pace the send.
-  const args = ['netns', 'exec', ns, 'tcpreplay', '-i', iface, '--preload-pcap', `--loop=${rate.loops}`, ...speed, file];
+  const limit = rate.limit === undefined ? [] : [`--limit=${rate.limit}`];
+  const args = ['netns', 'exec', ns, 'tcpreplay', '-i', iface, '--preload-pcap', `--loop=${rate.loops}`, ...limit, ...speed, file];
   return new Promise((resolve, reject) => {
     const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

@@ -37,6 +37,11 @@ export interface LiveDropFreeOptions {
   trialSeconds?: number;
   maxDoublings?: number;
   bisectSteps?: number;
+  /**
+   * Packets replayed (at a low rate) before each trial and left out of its counts, so a
+   * trial measures warm JIT-compiled code, as in a long capture, not start-up.
+   */
+  warmupPackets?: number;
   /** libpcap buffer of both captures (bytes). Default 32 MiB, migscope's default. */
   bufferBytes?: number;
   log?: (line: string) => void;
@@ -106,7 +111,20 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 type Trial = (pair: VethPair, trace: TraceTotals, targetPps: number, loops: number) => Promise<LiveTrial>;
 
-function migscopeTrial(workers: number, bufferBytes: number): Trial {
+/**
+ * Fresh isolates compile the decoders while the first packets arrive (TurboFan runs on
+ * V8's platform threads, which share the cores with everything else here): send
+ * `packets` slowly first, wait until the capture counted them, and measure from there.
+ */
+async function warmUp(pair: VethPair, trace: TraceTotals, packets: number, counted: () => number): Promise<void> {
+  if (packets <= 0) return;
+  const loops = Math.ceil(packets / trace.packets);
+  const sent = await tcpreplay(pair.txNs, pair.txIf, trace.file, { pps: Math.min(50_000, packets * 2), loops, limit: packets }, 60_000);
+  await settle(counted, sent.sent, 500, 5000);
+  await sleep(250); // kernel drop counters are polled every 100 ms, stats every 50 ms
+}
+
+function migscopeTrial(workers: number, bufferBytes: number, warmupPackets: number): Trial {
   return async (pair, trace, targetPps, loops) => {
     let messages = 0;
     let last: RingPipelineStats | undefined;
@@ -117,25 +135,33 @@ function migscopeTrial(workers: number, bufferBytes: number): Trial {
     // A worker crash rejects `done` while we are still replaying: observe it from the start.
     const done = run.done;
     done.catch(() => undefined);
+    const drops = (s: RingPipelineStats | undefined): { ring: number; kernel: number } => ({
+      ring: s ? s.rings.reduce((a, r) => a + r.dropped, 0) : 0,
+      kernel: s ? s.kernelDrops + s.interfaceDrops : 0,
+    });
     let replay: ReplayOutcome;
+    let base = { packets: 0, messages: 0, ring: 0, kernel: 0 };
     try {
       await sleep(300); // workers up (the rings and the kernel buffer would hold the start anyway)
+      await warmUp(pair, trace, warmupPackets, () => last?.packets ?? 0);
+      base = { packets: last?.packets ?? 0, messages, ...drops(last) };
       replay = await tcpreplay(pair.txNs, pair.txIf, trace.file, { pps: targetPps, loops }, 120_000);
-      await settle(() => last?.packets ?? 0, replay.sent, 1000, 10_000);
+      await settle(() => (last?.packets ?? 0) - base.packets, replay.sent, 1000, 10_000);
     } finally {
       run.stop();
     }
     const { stats } = await done;
-    const ringDrops = stats.rings.reduce((a, r) => a + r.dropped, 0);
-    const kernelDrops = stats.kernelDrops + stats.interfaceDrops;
+    const captured = stats.packets - base.packets;
+    const ringDrops = drops(stats).ring - base.ring;
+    const kernelDrops = drops(stats).kernel - base.kernel;
     return {
-      targetPps, replay, captured: stats.packets, ringDrops, kernelDrops, messages,
-      dropFree: stats.packets === replay.sent && ringDrops === 0 && kernelDrops === 0 && replay.failed === 0,
+      targetPps, replay, captured, ringDrops, kernelDrops, messages: messages - base.messages,
+      dropFree: captured === replay.sent && ringDrops === 0 && kernelDrops === 0 && replay.failed === 0,
     };
   };
 }
 
-function capTrial(mode: 'count' | 'decode', bufferBytes: number): Trial {
+function capTrial(mode: 'count' | 'decode', bufferBytes: number, warmupPackets: number): Trial {
   return async (pair, trace, targetPps, loops) => {
     const child = spawn('ip', ['netns', 'exec', pair.rxNs, 'node', capChildScript, pair.rxIf, String(bufferBytes), mode],
       { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -163,14 +189,17 @@ function capTrial(mode: 'count' | 'decode', bufferBytes: number): Trial {
         await sleep(50);
       }
       if (!ready) throw new Error(`cap capture did not start: ${err.slice(-300)}`);
+      await warmUp(pair, trace, warmupPackets, () => last.packets);
+      const base = { ...last };
       const replay = await tcpreplay(pair.txNs, pair.txIf, trace.file, { pps: targetPps, loops }, 120_000);
-      await settle(() => last.packets, replay.sent, 1000, 10_000);
+      await settle(() => last.packets - base.packets, replay.sent, 1000, 10_000);
       child.kill('SIGINT');
       await exited;
       const r = final ?? last;
+      const captured = r.packets - base.packets;
       return {
-        targetPps, replay, captured: r.packets, ringDrops: 0, kernelDrops: null,
-        messages: mode === 'decode' ? r.messages : null, dropFree: r.packets === replay.sent && replay.failed === 0,
+        targetPps, replay, captured, ringDrops: 0, kernelDrops: null,
+        messages: mode === 'decode' ? r.messages - base.messages : null, dropFree: captured === replay.sent && replay.failed === 0,
       };
     } finally {
       clearTimeout(guard);
@@ -256,8 +285,9 @@ export async function measureLiveDropFree(opts: LiveDropFreeOptions = {}): Promi
     };
     const results: LivePathResult[] = [];
     for (const name of paths) {
-      const trial = name === 'migscope' ? migscopeTrial(opts.workers ?? 2, bufferBytes)
-        : capTrial(name === 'cap-decode' ? 'decode' : 'count', bufferBytes);
+      const warm = opts.warmupPackets ?? (smoke ? 2000 : 20_000);
+      const trial = name === 'migscope' ? migscopeTrial(opts.workers ?? 2, bufferBytes, warm)
+        : capTrial(name === 'cap-decode' ? 'decode' : 'count', bufferBytes, warm);
       results.push(await searchDropFree(trial, p, trace, search, log, name));
     }
     const pps = (n: LivePath): number | null => results.find((r) => r.path === n)?.dropFreePps ?? null;
