@@ -48,6 +48,12 @@ export interface MigrationOptions {
   /** The guest dirties its 4 MiB for this many RTC second ticks, then halts. */
   dirtySeconds: number;
   timeoutMs: number;
+  /** Cancel the migration (QMP migrate_cancel) this long after starting it. */
+  cancelAfterMs?: number;
+  /** Raise the downtime limit to this many ms `after` ms into the migration: QEMU then
+   *  stops a guest that is still dirtying, with its whole working set left for
+   *  stop-and-copy (a large ram.downtime-bytes). */
+  raiseDowntime?: { after: number; toMs: number };
 }
 
 const here = new URL('.', import.meta.url).pathname;
@@ -130,13 +136,22 @@ export async function runQemuMigration(opts: MigrationOptions, name: string): Pr
     await qmp.cmd('migrate-set-parameters', { 'max-bandwidth': opts.maxBandwidth, 'downtime-limit': opts.downtimeLimitMs });
     await sleep(500); // let the guest boot and start dirtying
     await qmp.cmd('migrate', { uri: `tcp:127.0.0.1:${port}` });
+    if (opts.raiseDowntime !== undefined) {
+      await sleep(opts.raiseDowntime.after);
+      await qmp.cmd('migrate-set-parameters', { 'downtime-limit': opts.raiseDowntime.toMs });
+    }
+    if (opts.cancelAfterMs !== undefined) {
+      await sleep(opts.cancelAfterMs);
+      await qmp.cmd('migrate_cancel');
+    }
+    const expected = opts.cancelAfterMs === undefined ? 'completed' : 'cancelled';
     let info: QueryMigrate = { status: 'none' };
     while (Date.now() < deadline) {
       info = await qmp.cmd<QueryMigrate>('query-migrate');
       if (info.status === 'completed' || info.status === 'failed' || info.status === 'cancelled') break;
       await sleep(100);
     }
-    if (info.status !== 'completed') throw new Error(`migration did not complete: ${JSON.stringify(info)}`);
+    if (info.status !== expected) throw new Error(`migration did not end ${expected}: ${JSON.stringify(info)}`);
     // tcpdump lags behind a fast loopback stream; packets it has not read yet are lost
     // when it is stopped, so wait (bounded) until the capture file stops growing.
     await sleep(300);
