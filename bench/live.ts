@@ -48,7 +48,8 @@ export interface LiveDropFreeOptions {
 }
 
 export interface LiveTrial {
-  targetPps: number;
+  /** The rate asked of tcpreplay; null: --topspeed (as fast as it can next to this capture). */
+  targetPps: number | null;
   replay: ReplayOutcome;
   captured: number;
   ringDrops: number;
@@ -66,7 +67,7 @@ export interface LivePathResult {
   dropFreePps: number | null;
   /** The same trial's replayed frame bytes as Gbit/s. */
   dropFreeGbps: number | null;
-  /** Lowest target rate that dropped (null: none did). */
+  /** Lowest rate asked that dropped (top speed: the rate sent); null: none did. */
   firstDropPps: number | null;
   /**
    * The search ended drop-free because tcpreplay could go no faster (it reached its
@@ -109,7 +110,7 @@ const repoRoot = ((): string => {
 const capChildScript = path.join(repoRoot, 'dist', 'bench', 'live-cap-child.js');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-type Trial = (pair: VethPair, trace: TraceTotals, targetPps: number, loops: number) => Promise<LiveTrial>;
+type Trial = (pair: VethPair, trace: TraceTotals, targetPps: number | null, loops: number) => Promise<LiveTrial>;
 
 /**
  * Fresh isolates compile the decoders while the first packets arrive (TurboFan runs on
@@ -145,7 +146,7 @@ function migscopeTrial(workers: number, bufferBytes: number, warmupPackets: numb
       await sleep(300); // workers up (the rings and the kernel buffer would hold the start anyway)
       await warmUp(pair, trace, warmupPackets, () => last?.packets ?? 0);
       base = { packets: last?.packets ?? 0, messages, ...drops(last) };
-      replay = await tcpreplay(pair.txNs, pair.txIf, trace.file, { pps: targetPps, loops }, 120_000);
+      replay = await tcpreplay(pair.txNs, pair.txIf, trace.file, { ...(targetPps === null ? {} : { pps: targetPps }), loops }, 120_000);
       await settle(() => (last?.packets ?? 0) - base.packets, replay.sent, 1000, 10_000);
     } finally {
       run.stop();
@@ -191,7 +192,7 @@ function capTrial(mode: 'count' | 'decode', bufferBytes: number, warmupPackets: 
       if (!ready) throw new Error(`cap capture did not start: ${err.slice(-300)}`);
       await warmUp(pair, trace, warmupPackets, () => last.packets);
       const base = { ...last };
-      const replay = await tcpreplay(pair.txNs, pair.txIf, trace.file, { pps: targetPps, loops }, 120_000);
+      const replay = await tcpreplay(pair.txNs, pair.txIf, trace.file, { ...(targetPps === null ? {} : { pps: targetPps }), loops }, 120_000);
       await settle(() => last.packets - base.packets, replay.sent, 1000, 10_000);
       child.kill('SIGINT');
       await exited;
@@ -217,31 +218,35 @@ async function searchDropFree(trial: Trial, pair: VethPair, trace: TraceTotals, 
   let best: LiveTrial | undefined;
   let firstDrop: number | undefined;
   let senderLimited = false;
-  const run = async (pps: number): Promise<boolean> => {
-    const loops = Math.min(500, Math.max(1, Math.round((pps * o.trialSeconds) / trace.packets)));
+  /** `pps` null: tcpreplay's top speed (sized as if at the no-capture ceiling). */
+  const run = async (pps: number | null): Promise<boolean> => {
+    const sized = pps ?? o.senderPps;
+    const loops = Math.min(500, Math.max(1, Math.round((sized * o.trialSeconds) / trace.packets)));
     const t = await trial(pair, trace, pps, loops);
     trials.push(t);
-    log(`${name.padEnd(10)} target ${Math.round(pps)} pps: sent ${t.replay.sent} at ${Math.round(t.replay.pps)} pps `
+    log(`${name.padEnd(10)} target ${pps === null ? 'top speed' : `${Math.round(pps)} pps`}: sent ${t.replay.sent} at ${Math.round(t.replay.pps)} pps `
       + `(${t.replay.gbps.toFixed(2)} Gbit/s), captured ${t.captured}, ring drops ${t.ringDrops}, `
       + `kernel drops ${t.kernelDrops ?? 'n/a'} → ${t.dropFree ? 'drop-free' : 'DROPS'}`);
     if (t.dropFree && (best === undefined || t.replay.pps > best.replay.pps)) best = t;
-    if (!t.dropFree && (firstDrop === undefined || pps < firstDrop)) firstDrop = pps;
+    const dropAt = pps ?? t.replay.pps;
+    if (!t.dropFree && (firstDrop === undefined || dropAt < firstDrop)) firstDrop = dropAt;
     return t.dropFree;
   };
   let lo = 0;
   let hi: number | undefined;
   let pps = o.startPps;
   for (let i = 0; i <= o.maxDoublings; i++) {
-    // At or past what tcpreplay manages alone, ask for top speed's rate once and stop.
+    // Past the ceiling tcpreplay showed alone, the last step is --topspeed: the sender's
+    // own limit next to this capture (the ceiling measured earlier may have been low).
     const capped = pps >= o.senderPps;
-    if (await run(capped ? o.senderPps : pps)) {
-      lo = capped ? o.senderPps : pps;
+    if (await run(capped ? null : pps)) {
       const achieved = trials[trials.length - 1]!.replay.pps;
+      lo = capped ? achieved : pps;
       // Asking for more than the sender manages next to this capture measures nothing new.
       if (capped || achieved < 0.8 * lo) { senderLimited = true; break; }
       pps *= 2;
     } else {
-      hi = capped ? o.senderPps : pps;
+      hi = capped ? trials[trials.length - 1]!.replay.pps : pps;
       break;
     }
   }
