@@ -29,12 +29,17 @@ function inNs(ns: string, argv: string[], as: string[] = []): SpawnSyncReturns<s
 
 const lines = (s: string): string[] => s.split('\n').filter((l) => l !== '');
 
-/** Until a packet socket exists in `ns` (/proc/net/packet is per namespace): the capture is open. */
+/** Until a packet socket exists in `ns` (/proc/net/packet is per namespace), and a little more: the capture is open. */
 async function waitForPacketSocket(ns: string, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     const r = spawnSync('ip', ['netns', 'exec', ns, 'cat', '/proc/net/packet'], { encoding: 'utf8', timeout: 5000 });
-    if (lines(r.stdout ?? '').length > 1) return;
+    if (lines(r.stdout ?? '').length > 1) {
+      // The socket is listed once bound; libpcap then allocates its 32 MiB packet ring,
+      // and frames that arrive before that are not in the ring (slow on a loaded host).
+      await new Promise((r2) => setTimeout(r2, 500));
+      return;
+    }
     await new Promise((r2) => setTimeout(r2, 50));
   }
   throw new Error(`no packet socket in ${ns} after ${ms} ms`);
