@@ -11,6 +11,8 @@ export interface Measurement {
   maxRssBytes: number;
   exitCode: number;
   stderrTail: string;
+  /** Killed at the time limit: wallSeconds is the limit, a lower bound of its real time. */
+  timedOut: boolean;
 }
 
 /**
@@ -25,11 +27,17 @@ export async function measure(argv: string[], opts: { stdoutFile?: string; timeo
   const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   const script = `exec /usr/bin/time -o '${timeFile}' -f '%e %M %U %S' ${quoted} > '${shellRedirect}'`;
   const started = process.hrtime.bigint();
+  let timedOut = false;
   const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolveRun) => {
-    const child = spawn('sh', ['-c', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // Own process group: at the limit the whole group goes (time(1) and the command it
+    // runs), not only the shell, so no orphan keeps loading the machine.
+    const child = spawn('sh', ['-c', script], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     let err = '';
     child.stderr.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-4000); });
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30 * 60_000);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+    }, opts.timeoutMs ?? 30 * 60_000);
     child.on('close', (c) => { clearTimeout(timer); resolveRun({ code: c ?? 1, stderr: err }); });
   });
   const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
@@ -47,5 +55,6 @@ export async function measure(argv: string[], opts: { stdoutFile?: string; timeo
     /* time(1) output missing: the command was killed; keep the wall clock */
   }
   rmSync(dir, { recursive: true, force: true });
-  return { wallSeconds, cpuSeconds, maxRssBytes, exitCode: code, stderrTail: stderr.slice(-500) };
+  if (timedOut) wallSeconds = (opts.timeoutMs ?? 0) / 1000;
+  return { wallSeconds, cpuSeconds, maxRssBytes, exitCode: code, stderrTail: stderr.slice(-500), timedOut };
 }

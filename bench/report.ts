@@ -1,28 +1,32 @@
 import type { BenchResults } from './run.js';
 
 const fmt = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed(digits) : '—');
-const ratio = (n: number): string => (Number.isFinite(n) ? `${n.toFixed(n < 10 ? 2 : 1)}×` : '—');
+const ratio = (n: number, bound = false): string => (Number.isFinite(n) ? `${bound ? '≥ ' : ''}${n.toFixed(n < 10 ? 2 : 1)}×` : '—');
 
 /** The Markdown of one bench run: one table per trace, ratios against migscope, targets. */
 export function renderMarkdown(r: BenchResults): string {
   const out: string[] = [
     `# migscope benchmark (${r.mode}, ${r.when})`, '',
-    `${r.machine.cpus} × ${r.machine.cpuModel}, node ${r.machine.node}, best of ${r.repeat} run(s) per subject, files in the page cache.`, '',
+    `${r.machine.cpus} × ${r.machine.cpuModel}, node ${r.machine.node}, best of ${r.repeat} run(s) per subject (one when over 60 s), `
+      + `files in the page cache; load average ${fmt(r.machine.loadavg.before)} before, ${fmt(r.machine.loadavg.after)} after `
+      + '(above the core count: other jobs shared the machine and stretched every wall time).', '',
+    ...(r.baseline ? [`"baseline …" rows: the build in ${r.baseline}, measured in this same run (before/after a change).`, ''] : []),
     '*vs TS* = the subject\'s wall time ÷ migscope pure-TS wall time on the same file; *vs best* = ÷ the fastest',
     'migscope path\'s. Above 1: migscope is that many times faster; below 1: the subject is. Mpkt/s and Gbit/s',
     'are the trace\'s packets and captured bits ÷ wall time (for cat and tcpdump: the rate at which they went',
     'through the same file). *CPU s* = user + system time of all its threads (above wall: it used both cores;',
-    'well below wall: it waited, e.g. for a busy machine). *counted* = packets the subject reported processing',
+    'well below wall: it waited, e.g. for a busy machine); *CPU vs TS* = CPU s ÷ migscope pure-TS CPU s (the work',
+    'each needs, steadier than wall time on a shared machine). *counted* = packets the subject reported processing',
     '(— = it reports none; then only its exit code shows it read the whole file).', '',
   ];
   for (const t of r.traces) {
     out.push(`## ${t.name}: ${(t.fileBytes / 1e9).toFixed(2)} GB file, ${t.packets} packets, ${fmt(t.wireSeconds, 1)} s of wire time`, '');
-    out.push('| subject | wall s | CPU s | Mpkt/s | Gbit/s | vs TS | vs best | peak RSS MiB | exit | counted |',
-      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    out.push('| subject | wall s | CPU s | Mpkt/s | Gbit/s | vs TS | vs best | CPU vs TS | peak RSS MiB | exit | counted |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const x of r.runs.filter((y) => y.trace === t.name)) {
       const counted = x.packetsCounted === null ? '—' : String(x.packetsCounted);
-      out.push(`| ${x.subject}${x.problem ? ` ⚠ ${x.problem}` : ''} | ${fmt(x.wallSeconds, 3)} | ${fmt(x.cpuSeconds)} | ${fmt(x.packetsPerSecond / 1e6, 3)} | ${fmt(x.gbitPerSecond)} | `
-        + `${ratio(x.timeRatioToMigscope)} | ${ratio(x.timeRatioToBestMigscope)} | ${fmt(x.maxRssBytes / 2 ** 20, 0)} | ${x.exitCode} | ${counted} |`);
+      out.push(`| ${x.subject}${x.problem ? ` ⚠ ${x.problem}` : ''} | ${x.lowerBound ? '> ' : ''}${fmt(x.wallSeconds, 3)} | ${fmt(x.cpuSeconds)} | ${x.lowerBound ? '< ' : ''}${fmt(x.packetsPerSecond / 1e6, 3)} | ${x.lowerBound ? '< ' : ''}${fmt(x.gbitPerSecond)} | `
+        + `${ratio(x.timeRatioToMigscope, x.lowerBound)} | ${ratio(x.timeRatioToBestMigscope, x.lowerBound)} | ${ratio(x.cpuRatioToMigscope)} | ${fmt(x.maxRssBytes / 2 ** 20, 0)} | ${x.exitCode} | ${counted} |`);
     }
     out.push('');
   }

@@ -5,10 +5,13 @@
  *
  *   npm run bench                   full run (multi-GB traces, cached in bench/data/)
  *   npm run bench -- --smoke        tiny traces, a few seconds (what CI runs)
- *   options: --out DIR (default bench/results), --repeat N (best of N; default 2, smoke 1)
+ *   options: --out DIR (default bench/results), --repeat N (best of N; default 2, smoke 1;
+ *            runs over 60 s once), --limit S (kill a subject's run after S s; default 300),
+ *            --baseline DIR (a built checkout of another migscope version, e.g. before an
+ *            optimisation: its three paths join the run as "baseline …" subjects)
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -39,13 +42,25 @@ export interface SubjectResult extends Measurement {
   timeRatioToMigscope: number;
   /** This subject's wall time ÷ the fastest migscope path's on the same trace. */
   timeRatioToBestMigscope: number;
+  /**
+   * CPU time ÷ migscope pure-TS CPU time: the work each needs, steadier than wall time
+   * when other jobs share the machine (but blind to what running on two cores buys).
+   */
+  cpuRatioToMigscope: number;
+  /** Timed out: wall time and ratios are lower bounds (the rates upper bounds). */
+  lowerBound?: boolean;
 }
 
 export interface BenchResults {
   when: string;
   mode: 'smoke' | 'full';
   repeat: number;
-  machine: { cpus: number; cpuModel: string; node: string };
+  /** --limit: seconds after which a subject's run is killed. */
+  limitSeconds: number;
+  /** --baseline: the other build whose paths were measured as "baseline …" subjects. */
+  baseline?: string;
+  /** loadavg: 1-minute load average before and after the run (other jobs on the machine). */
+  machine: { cpus: number; cpuModel: string; node: string; loadavg: { before: number; after: number } };
   traces: TraceInfo[];
   runs: SubjectResult[];
   dissector: DissectorPps;
@@ -55,14 +70,25 @@ export interface BenchResults {
   targets: TargetVerdict[];
 }
 
-/** Best (least disturbed) of `repeat` runs; every run must pass the whole-file check. */
-async function measureSubject(s: Subject, trace: TraceInfo, repeat: number, scratch: string): Promise<SubjectResult> {
+/** Runs this long are measured once: their noise is small, and the run must fit ~30 min. */
+const LONG_RUN_S = 60;
+
+/**
+ * Best (least disturbed) of `repeat` runs; every run must pass the whole-file check. A
+ * run is killed at `limitS` (tshark with a protocol tree slows down more than linearly
+ * on multi-GB captures): it is then reported as a lower bound, never as a rate.
+ */
+async function measureSubject(s: Subject, trace: TraceInfo, repeat: number, scratch: string, limitS: number): Promise<SubjectResult> {
   let best: (Measurement & { packetsCounted: number | null; problem?: string }) | undefined;
   let peakRss = 0;
   for (let i = 0; i < repeat; i++) {
     const stdoutFile = join(scratch, 'stdout');
-    const m = await measure(s.argv, { stdoutFile });
+    const m = await measure(s.argv, { stdoutFile, timeoutMs: limitS * 1000 });
     peakRss = Math.max(peakRss, m.maxRssBytes);
+    if (m.timedOut) {
+      best = { ...m, packetsCounted: null, problem: `did not finish within ${limitS} s (killed; figures are bounds)` };
+      break;
+    }
     const verdict = m.exitCode === 0
       ? await verifyPackets(s.check, stdoutFile, trace.packets)
       : { packetsCounted: null, problem: `exit ${m.exitCode}: ${m.stderrTail.trim().split('\n').pop() ?? ''}` };
@@ -70,12 +96,14 @@ async function measureSubject(s: Subject, trace: TraceInfo, repeat: number, scra
     const run = { ...m, ...verdict };
     if (verdict.problem !== undefined) { best = run; break; }
     if (!best || m.wallSeconds < best.wallSeconds) best = run;
+    if (m.wallSeconds > LONG_RUN_S) break;
   }
   const b = best!;
   return {
     ...b, maxRssBytes: peakRss, subject: s.name, trace: trace.name, migscope: s.migscope,
     packetsPerSecond: trace.packets / b.wallSeconds, gbitPerSecond: (trace.capturedBytes * 8) / b.wallSeconds / 1e9,
-    timeRatioToMigscope: Number.NaN, timeRatioToBestMigscope: Number.NaN,
+    timeRatioToMigscope: Number.NaN, timeRatioToBestMigscope: Number.NaN, cpuRatioToMigscope: Number.NaN,
+    ...(b.timedOut ? { lowerBound: true } : {}),
   };
 }
 
@@ -85,17 +113,23 @@ function fillRatios(runs: SubjectResult[]): void {
   const base = ok.find((r) => r.subject === PURE_TS);
   const ours = ok.filter((r) => r.migscope);
   const best = ours.length > 0 ? ours.reduce((a, b) => (b.wallSeconds < a.wallSeconds ? b : a)) : undefined;
-  for (const r of ok) {
+  for (const r of [...ok, ...runs.filter((x) => x.lowerBound)]) {
     if (base) r.timeRatioToMigscope = r.wallSeconds / base.wallSeconds;
+    if (base && !r.lowerBound) r.cpuRatioToMigscope = r.cpuSeconds / base.cpuSeconds;
     if (best) r.timeRatioToBestMigscope = r.wallSeconds / best.wallSeconds;
   }
 }
 
 export async function runBench(argv: string[]): Promise<BenchResults> {
-  const { values } = parseArgs({ args: argv, options: { smoke: { type: 'boolean' }, repeat: { type: 'string' }, out: { type: 'string' } } });
+  const { values } = parseArgs({ args: argv, options: {
+    smoke: { type: 'boolean' }, repeat: { type: 'string' }, out: { type: 'string' }, baseline: { type: 'string' }, limit: { type: 'string' },
+  } });
+  const baselineCli = values.baseline !== undefined ? join(resolve(values.baseline), 'bin/migscope.js') : undefined;
+  if (baselineCli !== undefined && !existsSync(baselineCli)) throw new Error(`--baseline: ${baselineCli} not found`);
   const smoke = values.smoke === true;
   if (!existsSync('/usr/bin/time')) throw new Error('GNU time (/usr/bin/time) is missing: apt-get install time (scripts/setup.sh does)');
   const repeat = Math.max(1, Number(values.repeat ?? (smoke ? 1 : 2)));
+  const limitS = Math.max(1, Number(values.limit ?? 300));
   const dataDir = join(root, 'bench/data');
   const outDir = resolve(values.out ?? join(root, 'bench/results'));
   mkdirSync(dataDir, { recursive: true });
@@ -103,14 +137,15 @@ export async function runBench(argv: string[]): Promise<BenchResults> {
   const scratch = mkdtempSync(join(tmpdir(), 'mgs-bench-out-'));
 
   const cpu = cpus();
+  const loadBefore = loadavg()[0]!;
   const traces = traceSpecs(smoke).map((spec) => ensureTrace(spec, dataDir, cli));
   const runs: SubjectResult[] = [];
   try {
     for (const trace of traces) {
       const perTrace: SubjectResult[] = [];
-      for (const s of subjectsFor(trace, cli, pcapParserScript)) {
+      for (const s of subjectsFor(trace, cli, pcapParserScript, baselineCli)) {
         process.stderr.write(`bench: ${trace.name}: ${s.name}\n`);
-        perTrace.push(await measureSubject(s, trace, repeat, scratch));
+        perTrace.push(await measureSubject(s, trace, repeat, scratch, limitS));
       }
       fillRatios(perTrace);
       runs.push(...perTrace);
@@ -129,8 +164,9 @@ export async function runBench(argv: string[]): Promise<BenchResults> {
   const latency = { ...(await measureEventLatency(mixed.path, speed)), trace: mixed.name, speed };
 
   const results: BenchResults = {
-    when: new Date().toISOString(), mode: smoke ? 'smoke' : 'full', repeat,
-    machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', node: process.version },
+    when: new Date().toISOString(), mode: smoke ? 'smoke' : 'full', repeat, limitSeconds: limitS,
+    ...(values.baseline !== undefined ? { baseline: resolve(values.baseline) } : {}),
+    machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', node: process.version, loadavg: { before: loadBefore, after: loadavg()[0]! } },
     traces, runs, dissector, latency, targets: [],
   };
   results.targets = evaluateTargets(results);

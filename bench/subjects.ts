@@ -32,14 +32,21 @@ const has = (tool: string): boolean => spawnSync('sh', ['-c', `command -v ${tool
  * its port heuristics, HTTP on the Keystone/Nova API ports is forced with -d (those
  * ports are not HTTP's defaults), AMQP on 5672 is a default.
  */
-export function subjectsFor(trace: TraceInfo, cli: string, pcapParserScript: string): Subject[] {
+export function subjectsFor(trace: TraceInfo, cli: string, pcapParserScript: string, baselineCli?: string): Subject[] {
   const p = trace.path;
-  const list: Subject[] = [{ name: PURE_TS, migscope: true, argv: ['node', cli, 'analyze', p], check: 'migscope-summary' }];
-  if (trace.format === 'pcap') {
+  const list: Subject[] = [];
+  // A baseline (another build of migscope, e.g. before a change) is measured like a peer:
+  // it never counts as "migscope" for the ratios and targets.
+  for (const [prefix, bin, ours] of [['migscope', cli, true], ['baseline', baselineCli, false]] as const) {
+    if (bin === undefined) continue;
+    list.push({ name: `${prefix} pure-TS`, migscope: ours, argv: ['node', bin, 'analyze', p], check: 'migscope-summary' });
+    if (trace.format !== 'pcap') continue;
     list.push(
-      { name: 'migscope ring ×1 worker', migscope: true, argv: ['node', cli, 'analyze', '--workers', '1', p], check: 'migscope-summary' },
-      { name: 'migscope ring ×2 workers', migscope: true, argv: ['node', cli, 'analyze', '--workers', '2', p], check: 'migscope-summary' },
+      { name: `${prefix} ring ×1 worker`, migscope: ours, argv: ['node', bin, 'analyze', '--workers', '1', p], check: 'migscope-summary' },
+      { name: `${prefix} ring ×2 workers`, migscope: ours, argv: ['node', bin, 'analyze', '--workers', '2', p], check: 'migscope-summary' },
     );
+  }
+  if (trace.format === 'pcap') {
     if (has('tshark')) {
       const decodeAs = ['-d', 'tcp.port==5000,http', '-d', 'tcp.port==35357,http', '-d', 'tcp.port==8774,http', '-d', 'tcp.port==9696,http'];
       list.push(

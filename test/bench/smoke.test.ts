@@ -68,6 +68,7 @@ describe('npm run bench -- --smoke', () => {
         expect(Number.isFinite(r.timeRatioToMigscope)).toBe(true);
         expect(r.timeRatioToMigscope).toBeCloseTo(r.wallSeconds / base.wallSeconds, 9);
         expect(r.timeRatioToBestMigscope).toBeCloseTo(r.wallSeconds / best, 9);
+        expect(r.cpuRatioToMigscope).toBeCloseTo(r.cpuSeconds / base.cpuSeconds, 9);
       }
       expect(base.timeRatioToMigscope).toBe(1);
     }
