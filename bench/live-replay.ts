@@ -60,12 +60,15 @@ export interface ReplayOutcome {
   gbps: number;
 }
 
-/** --pps N, or the sender's top speed when `pps` is undefined; `limit`: stop after N packets. */
-export interface ReplayRate { pps?: number; loops: number; limit?: number }
+/**
+ * --pps N; or the trace's own timing with `wireSpeed`; else the sender's top speed.
+ * `limit`: stop after N packets.
+ */
+export interface ReplayRate { pps?: number; wireSpeed?: boolean; loops: number; limit?: number }
 
 /** Runs tcpreplay in `ns` (async, so the caller's event loop keeps merging messages). */
 export function tcpreplay(ns: string, iface: string, file: string, rate: ReplayRate, timeoutMs: number): Promise<ReplayOutcome> {
-  const speed = rate.pps === undefined ? ['--topspeed'] : [`--pps=${Math.round(rate.pps)}`];
+  const speed = rate.pps !== undefined ? [`--pps=${Math.round(rate.pps)}`] : rate.wireSpeed ? [] : ['--topspeed'];
   // --preload-pcap: the file is read into memory first, so disk reads never pace the send.
   const limit = rate.limit === undefined ? [] : [`--limit=${rate.limit}`];
   const args = ['netns', 'exec', ns, 'tcpreplay', '-i', iface, '--preload-pcap', `--loop=${rate.loops}`, ...limit, ...speed, file];

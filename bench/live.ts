@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { startRingPipeline, type RingPipelineStats } from '../src/pipeline/ring/run.js';
 import { createVethPair, type VethPair } from '../test/live/netns.js';
 import type { CapChildReport } from './live-cap-child.js';
+import { measureLiveLatency, type LiveLatency } from './live-latency.js';
 import { generateTrace, liveRequirement, settle, tcpreplay, type ReplayOutcome, type TraceTotals } from './live-replay.js';
 
 export type LivePath = 'migscope' | 'cap-count' | 'cap-decode';
@@ -42,6 +43,8 @@ export interface LiveDropFreeOptions {
    * trial measures warm JIT-compiled code, as in a long capture, not start-up.
    */
   warmupPackets?: number;
+  /** Also measure migscope's marker → event latency at wire timing (default: not in smoke). */
+  latency?: boolean;
   /** libpcap buffer of both captures (bytes). Default 32 MiB, migscope's default. */
   bufferBytes?: number;
   log?: (line: string) => void;
@@ -87,6 +90,8 @@ export interface LiveDropFreeResult {
   /** migscope's drop-free pps over cap's (null when either has none). */
   ratioVsCapDecode: number | null;
   ratioVsCapCount: number | null;
+  /** migscope's live event latency with the trace replayed at its own timing. */
+  latency?: LiveLatency;
   /**
    * 1-minute load average before and after: every path shares this machine's cores
    * with tcpreplay and the veth's softirq work, so other load lowers every figure.
@@ -295,6 +300,13 @@ export async function measureLiveDropFree(opts: LiveDropFreeOptions = {}): Promi
         : capTrial(name === 'cap-decode' ? 'decode' : 'count', bufferBytes, warm);
       results.push(await searchDropFree(trial, p, trace, search, log, name));
     }
+    let latency: LiveLatency | undefined;
+    if ((opts.latency ?? !smoke) && paths.includes('migscope')) {
+      latency = await measureLiveLatency(p, trace, opts.workers ?? 2);
+      log(`latency at wire timing: ${latency.events} events, all p50 ${latency.allUs.p50.toFixed(0)} µs `
+        + `p99 ${latency.allUs.p99.toFixed(0)} µs; started/progress p50 ${latency.startedUs.p50.toFixed(0)} µs `
+        + `p99 ${latency.startedUs.p99.toFixed(0)} µs`);
+    }
     const pps = (n: LivePath): number | null => results.find((r) => r.path === n)?.dropFreePps ?? null;
     const ratio = (other: LivePath): number | null => {
       const m = pps('migscope');
@@ -303,6 +315,7 @@ export async function measureLiveDropFree(opts: LiveDropFreeOptions = {}): Promi
     };
     return {
       smoke, trace, sender, paths: results, ratioVsCapDecode: ratio('cap-decode'), ratioVsCapCount: ratio('cap-count'),
+      ...(latency ? { latency } : {}),
       loadAverage: { start: loadStart, end: loadavg()[0] ?? 0 },
     };
   } finally {
@@ -326,6 +339,9 @@ export function formatLiveResult(r: LiveDropFreeResult): string {
     ...rows,
     '',
     `migscope / cap (with Dissector): ${num(r.ratioVsCapDecode, 2)}×; migscope / cap (count only): ${num(r.ratioVsCapCount, 2)}×`,
+    ...(r.latency ? [`migscope event latency at wire timing (marker → event, ${r.latency.events} events): `
+      + `all p50 ${(r.latency.allUs.p50 / 1000).toFixed(2)} ms, p99 ${(r.latency.allUs.p99 / 1000).toFixed(2)} ms; `
+      + `started/progress p50 ${(r.latency.startedUs.p50 / 1000).toFixed(2)} ms, p99 ${(r.latency.startedUs.p99 / 1000).toFixed(2)} ms`] : []),
     `load average ${r.loadAverage.start.toFixed(2)} → ${r.loadAverage.end.toFixed(2)} on ${cpus().length} cores`,
   ].join('\n');
 }
