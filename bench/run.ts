@@ -65,8 +65,10 @@ export interface BenchResults {
   runs: SubjectResult[];
   dissector: DissectorPps;
   latency?: LatencyResult & { trace: string; speed: number };
-  /* Live results (drop-free replay rate on veth for migscope and `cap`) are measured by
-   * bench/live.ts, written by another engineer; its result joins here as `live`. */
+  /* Live results (drop-free replay rate on veth for migscope and `cap`) come from
+   * bench/live.ts (measureLiveDropFree(): LiveDropFreeResult, needs root and network
+   * namespaces); they join here as `live?: LiveDropFreeResult`, see the call site in
+   * runBench. */
   targets: TargetVerdict[];
 }
 
@@ -162,6 +164,11 @@ export async function runBench(argv: string[]): Promise<BenchResults> {
   const speed = smoke ? 10 : 1;
   process.stderr.write(`bench: event latency, ${speed}× wire-speed replay of ${mixed.name} (${mixed.wireSeconds.toFixed(1)} s of wire time)\n`);
   const latency = { ...(await measureEventLatency(mixed.path, speed)), trace: mixed.name, speed };
+
+  // LIVE CALL SITE: the live drop-free rates (bench/live.ts, measureLiveDropFree()) are
+  // to be measured here, after the offline subjects so tcpreplay does not share the
+  // cores with them, and stored as results.live; evaluateTargets() then fills the
+  // "live drop-free ≥ 10 Gbit/s" row from it. Not called yet: this run stays offline.
 
   const results: BenchResults = {
     when: new Date().toISOString(), mode: smoke ? 'smoke' : 'full', repeat, limitSeconds: limitS,
