@@ -1,3 +1,4 @@
+import { formatLiveResult } from './live.js';
 import type { BenchResults } from './run.js';
 
 const fmt = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed(digits) : '—');
@@ -40,6 +41,8 @@ export function renderMarkdown(r: BenchResults): string {
     out.push(`| marker packet handed over → event | ${fmt(l.processing.p50, 1)} | ${fmt(l.processing.p99, 1)} | ${fmt(l.processing.max, 1)} |`);
     out.push(`| marker wire time → event | ${fmt(l.schedule.p50, 1)} | ${fmt(l.schedule.p99, 1)} | ${fmt(l.schedule.max, 1)} |`, '');
   }
+  if (r.live) out.push('## Live capture on a veth (tcpreplay, drop-free search)', '', formatLiveResult(r.live), '');
+  else if (r.liveSkipped !== undefined) out.push(`Live capture not measured: ${r.liveSkipped}.`, '');
   out.push('## Targets (issue #7)', '', '| target | measured | met | how |', '| --- | ---: | :---: | --- |');
   for (const v of r.targets) {
     const met = v.met === null ? 'n/a' : v.met ? 'yes' : 'no';

@@ -17,6 +17,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { measureDissectorPps, type DissectorPps } from './dissector-pps.js';
 import { measureEventLatency, type LatencyResult } from './latency.js';
+import { measureLiveDropFree, type LiveDropFreeResult } from './live.js';
+import { liveRequirement } from './live-replay.js';
 import { measure, type Measurement } from './measure.js';
 import { renderMarkdown } from './report.js';
 import { PURE_TS, subjectsFor, verifyPackets, type Subject } from './subjects.js';
@@ -65,10 +67,10 @@ export interface BenchResults {
   runs: SubjectResult[];
   dissector: DissectorPps;
   latency?: LatencyResult & { trace: string; speed: number };
-  /* Live results (drop-free replay rate on veth for migscope and `cap`) come from
-   * bench/live.ts (measureLiveDropFree(): LiveDropFreeResult, needs root and network
-   * namespaces); they join here as `live?: LiveDropFreeResult`, see the call site in
-   * runBench. */
+  /** Drop-free replay rate on a veth, migscope vs `cap` (bench/live.ts); absent with
+   *  --no-live or where root, namespaces or tcpreplay are missing (`liveSkipped` says). */
+  live?: LiveDropFreeResult;
+  liveSkipped?: string;
   targets: TargetVerdict[];
 }
 
@@ -125,6 +127,7 @@ function fillRatios(runs: SubjectResult[]): void {
 export async function runBench(argv: string[]): Promise<BenchResults> {
   const { values } = parseArgs({ args: argv, options: {
     smoke: { type: 'boolean' }, repeat: { type: 'string' }, out: { type: 'string' }, baseline: { type: 'string' }, limit: { type: 'string' },
+    'no-live': { type: 'boolean' },
   } });
   const baselineCli = values.baseline !== undefined ? join(resolve(values.baseline), 'bin/migscope.js') : undefined;
   if (baselineCli !== undefined && !existsSync(baselineCli)) throw new Error(`--baseline: ${baselineCli} not found`);
@@ -165,16 +168,24 @@ export async function runBench(argv: string[]): Promise<BenchResults> {
   process.stderr.write(`bench: event latency, ${speed}× wire-speed replay of ${mixed.name} (${mixed.wireSeconds.toFixed(1)} s of wire time)\n`);
   const latency = { ...(await measureEventLatency(mixed.path, speed)), trace: mixed.name, speed };
 
-  // LIVE CALL SITE: the live drop-free rates (bench/live.ts, measureLiveDropFree()) are
-  // to be measured here, after the offline subjects so tcpreplay does not share the
-  // cores with them, and stored as results.live; evaluateTargets() then fills the
-  // "live drop-free ≥ 10 Gbit/s" row from it. Not called yet: this run stays offline.
+  // Live last, so tcpreplay does not share the cores with the offline subjects.
+  let live: LiveDropFreeResult | undefined;
+  let liveSkipped: string | undefined = values['no-live'] ? '--no-live' : liveRequirement();
+  if (liveSkipped === undefined) {
+    process.stderr.write('bench: live drop-free rate on a veth (migscope vs cap)\n');
+    try {
+      live = await measureLiveDropFree({ smoke, log: (l) => process.stderr.write(`bench: live: ${l}\n`) });
+    } catch (e) {
+      liveSkipped = `live bench failed: ${e instanceof Error ? e.message : String(e)}`;
+    }
+  }
 
   const results: BenchResults = {
     when: new Date().toISOString(), mode: smoke ? 'smoke' : 'full', repeat, limitSeconds: limitS,
     ...(values.baseline !== undefined ? { baseline: resolve(values.baseline) } : {}),
     machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', node: process.version, loadavg: { before: loadBefore, after: loadavg()[0]! } },
     traces, runs, dissector, latency, targets: [],
+    ...(live ? { live } : {}), ...(liveSkipped !== undefined ? { liveSkipped } : {}),
   };
   results.targets = evaluateTargets(results);
   const stamp = results.when.replace(/[:.]/g, '-');

@@ -53,6 +53,30 @@ export function evaluateTargets(r: BenchResults): TargetVerdict[] {
     verdict('RSS < 256 MB for any trace size', rss, 'MiB', 256, false, rssRun ? `peak of all migscope runs: ${rssRun.subject} on ${rssRun.trace}` : ''),
     verdict('event latency p99 < 1 ms', l ? l.schedule.p99 / 1000 : Number.NaN, 'ms', 1, false,
       l ? `marker wire time → event, ${l.speed}× replay of ${l.trace} (pure-TS path)` : 'not measured'),
-    { target: 'live drop-free ≥ 10 Gbit/s', measured: Number.NaN, unit: 'Gbit/s', goal: 10, met: null, note: 'measured by bench/live.ts, not by this offline run' },
+    liveVerdict(r),
   ];
 }
+
+/**
+ * Live: the highest drop-free replay rate. When tcpreplay could go no faster while
+ * migscope still dropped nothing, the figure is a lower bound: the goal is then "not
+ * shown" (null) unless the bound already reaches it.
+ */
+function liveVerdict(r: BenchResults): TargetVerdict {
+  const target = 'live drop-free ≥ 10 Gbit/s';
+  const m = r.live?.paths.find((p) => p.path === 'migscope');
+  if (!r.live || !m || m.dropFreeGbps === null) {
+    return { target, measured: Number.NaN, unit: 'Gbit/s', goal: 10, met: null, note: r.liveSkipped ?? 'no drop-free trial' };
+  }
+  const reached = m.dropFreeGbps >= 10;
+  const dropped = m.firstDropPps !== null && !m.senderLimited;
+  return {
+    target, measured: m.dropFreeGbps, unit: 'Gbit/s', goal: 10,
+    // Without a drop the figure is only a lower bound: "not shown" unless it reaches 10.
+    met: reached ? true : dropped ? false : null,
+    note: dropped
+      ? `first drop at ${Math.round(m.firstDropPps!)} pps`
+      : `no drop up to ${Math.round(m.dropFreePps ?? 0)} pps${m.senderLimited ? ', the fastest tcpreplay reached (sender-limited)' : ' (search steps used up)'}: a lower bound`,
+  };
+}
+

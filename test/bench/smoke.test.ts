@@ -23,8 +23,9 @@ describe('npm run bench -- --smoke', () => {
 
   beforeAll(async () => {
     out = mkdtempSync(join(tmpdir(), 'mgs-bench-smoke-'));
-    // dist/ is built by `npm test` (build:ts) before vitest runs.
-    await exec('node', [join(root, 'dist/bench/run.js'), '--smoke', '--out', out], { timeout: 110_000, maxBuffer: 16 << 20 });
+    // dist/ is built by `npm test` (build:ts) before vitest runs. The live part has its
+    // own smoke test (test/live/bench-live.test.ts).
+    await exec('node', [join(root, 'dist/bench/run.js'), '--smoke', '--no-live', '--out', out], { timeout: 110_000, maxBuffer: 16 << 20 });
     const json = readdirSync(out).filter((f) => f.startsWith('smoke-') && f.endsWith('.json'));
     expect(json).toHaveLength(1);
     results = JSON.parse(readFileSync(join(out, json[0]!), 'utf8')) as BenchResults;
@@ -81,6 +82,8 @@ describe('npm run bench -- --smoke', () => {
     expect(results.dissector.holeBytes).toBe(0);
     expect(results.targets.map((v) => v.target)).toHaveLength(6);
     for (const v of results.targets.filter((x) => !x.target.startsWith('live'))) expect(Number.isFinite(v.measured)).toBe(true);
+    expect(results.liveSkipped).toBe('--no-live');
+    expect(results.targets.find((v) => v.target.startsWith('live'))).toMatchObject({ met: null, note: '--no-live' });
     expect(markdown).toContain('| migscope pure-TS |');
     expect(markdown).toContain('## Targets');
   });
