@@ -12,6 +12,12 @@ Run 'migscope <command> --help' for a command's options.`;
 
 /** Entry point: returns the exit status (0 ok, 1 runtime error, 2 usage error). */
 export async function main(argv: string[]): Promise<number> {
+  // `migscope decode F | head`: the reader went away; stop quietly like a Unix filter
+  // instead of dying on an unhandled EPIPE.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${USAGE}\n`);

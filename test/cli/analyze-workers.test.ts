@@ -72,6 +72,14 @@ describe('analyze --workers (native ring path on files)', () => {
     expect(r.stdout).toMatch(/packets via the native ring, 0 ring drops, 0 kernel drops/);
   });
 
+  it('stops quietly when its reader goes away (| head), on both paths', async () => {
+    for (const args of [['decode', file], ['analyze', '--json', '--workers', '2', file]]) {
+      const { stdout, stderr } = await exec('bash', ['-c', `set -o pipefail; node '${cli}' ${args.map((a) => `'${a}'`).join(' ')} | head -1`], { timeout: 60_000 });
+      expect(stdout.trim().split('\n'), args.join(' ')).toHaveLength(1);
+      expect(stderr, args.join(' ')).toBe('');
+    }
+  });
+
   it('rejects what libpcap cannot read or what the ring path cannot do, in one line', async () => {
     const dpmi = generateFile(dir, 'one.cap', { scenario: 'kvm', payloadScale: 0.002, seed: 6, format: 'dpmi' }).file;
     const cases: [string[], RegExp][] = [
