@@ -7,9 +7,9 @@ import { captureWorkerScript } from './worker-script.js';
 
 /**
  * Capture data a worker must have to earn its start-up: each worker loads the pipeline
- * modules and warms up its JIT on its own, measured at 0.3–0.6 s of thread CPU (the
- * first 500 MB cost that much more than the next 500 MB), i.e. about 150 MB of
- * analysis once warm. With 256 MiB a thread, a pool that starts saves more than that.
+ * modules and warms up its JIT on its own. A pool of two spends 0.6–0.8 s more CPU
+ * than one thread (bench/series.ts), ~300 MB of analysis at ~450 MB/s; from 256 MiB a
+ * thread on, the pool is ahead (2 cores: 1.16× at 0.94 GB, 1.56× at 2.8 GB).
  */
 export const MIN_BYTES_PER_THREAD = 256 * 1024 * 1024;
 
