@@ -1,22 +1,6 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { CaptureError } from '../../core/errors.js';
+import { compiledWorkerScript } from '../../core/compiled-script.js';
 
-/**
- * The decode worker's JavaScript file. From dist/ it sits next to this module; when
- * migscope runs from TypeScript sources (vitest), workers need the compiled copy in
- * <repo>/dist, since worker_threads run plain JavaScript.
- */
+/** The decode worker's JavaScript file (dist/, next to this module once compiled). */
 export function decodeWorkerScript(): string {
-  const here = fileURLToPath(import.meta.url);
-  const sibling = path.join(path.dirname(here), 'decode-worker.js');
-  if (here.endsWith('.js') && existsSync(sibling)) return sibling;
-  let root = path.dirname(here);
-  for (let i = 0; i < 6 && !existsSync(path.join(root, 'package.json')); i++) root = path.dirname(root);
-  const compiled = path.join(root, 'dist', 'src', 'pipeline', 'ring', 'decode-worker.js');
-  if (!existsSync(compiled)) {
-    throw new CaptureError(`decode worker not compiled (${compiled} missing): run \`npm run build:ts\``);
-  }
-  return compiled;
+  return compiledWorkerScript(import.meta.url, 'decode-worker.js', 'src/pipeline/ring');
 }
