@@ -1,14 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { AmqpStreamDecoder } from '../../src/protocols/amqp/decode.js';
 import { HttpStreamDecoder } from '../../src/protocols/http/decode.js';
+import { LibvirtDecoder } from '../../src/protocols/libvirt/decode.js';
+import { QemuStreamDecoder } from '../../src/protocols/qemu/decode.js';
 import type { ProtocolMessage, StreamDecoder } from '../../src/protocols/types.js';
 import { PROTOCOL_HEADER_BYTES, body, contentHeader, deliver, frame, osloEnvelope, publish, method, table, shortstr, u16 } from './amqp/amqp-builders.js';
 import { fuzzOnce, type FuzzTally } from './fuzz-helpers.js';
+import { p2pConversation } from './libvirt/rpc-builder.js';
+import { sampleStream } from './qemu/stream-builder.js';
 import { ascii, concat, prng, testFlow, type Segment } from './stream-helpers.js';
 
 const INPUTS = 100_000;
 
-function shapeCheck(protocol: 'http' | 'amqp'): (m: ProtocolMessage) => void {
+type Fuzzed = 'http' | 'amqp' | 'libvirt' | 'qemu';
+
+function shapeCheck(protocol: Fuzzed): (m: ProtocolMessage) => void {
   return (m) => {
     if (typeof m.ts !== 'bigint' || typeof m.tsEnd !== 'bigint' || m.tsEnd < m.ts) throw new Error(`bad timestamps ${String(m.ts)} ${String(m.tsEnd)}`);
     if (m.protocol === 'anomaly') {
@@ -37,9 +43,21 @@ const amqpCorpus: Segment[] = [
   { dir: 's2c', ts: 6n, bytes: concat(publish(3, 'x', 'y'), contentHeader(3, 0), method(1, 60, 80, [0, 0, 0, 0, 0, 0, 0, 1, 0])) },
 ];
 
-function fuzz(make: () => StreamDecoder, corpus: Segment[], protocol: 'http' | 'amqp'): FuzzTally {
+/** The libvirt p2p conversation (connect, begin/prepare3/perform/finish3/confirm3, keepalive). */
+const libvirtCorpus: Segment[] = p2pConversation().map((seg, i) => ({ ...seg, ts: BigInt(i + 1) }));
+
+/**
+ * A whole small QEMU stream (header, RAM passes, END(ram), devices, EOF, vmdesc) as one
+ * segment: the decoder is only ever attached at a stream's QEVM magic, so every input
+ * starts there; mutations, cuts, re-chunking and gaps then hit every record type.
+ */
+const qemuCorpus: Segment[] = [{ dir: 'c2s', ts: 1n, bytes: sampleStream().build() }];
+
+const SEEDS: Record<Fuzzed, number> = { http: 1234, amqp: 5678, libvirt: 9012, qemu: 3456 };
+
+function fuzz(make: () => StreamDecoder, corpus: Segment[], protocol: Fuzzed): FuzzTally {
   const tally: FuzzTally = { inputs: 0, messages: 0, anomalies: 0, bytes: 0, thrown: 0 };
-  const rand = prng(protocol === 'http' ? 1234 : 5678);
+  const rand = prng(SEEDS[protocol]);
   const check = shapeCheck(protocol);
   for (let i = 0; i < INPUTS; i++) fuzzOnce(make, corpus, rand, tally, check);
   return tally;
@@ -62,5 +80,23 @@ describe('decoder fuzzing (mutated, truncated, re-chunked inputs)', () => {
     expect(t.thrown).toBe(0);
     expect(t.anomalies).toBeGreaterThan(INPUTS / 10);
     expect(t.messages).toBeGreaterThan(INPUTS / 20);
+  }, 120_000);
+
+  it(`libvirt RPC: ${INPUTS} inputs, nothing thrown, anomalies counted`, () => {
+    const t = fuzz(() => new LibvirtDecoder(testFlow(16509)), libvirtCorpus, 'libvirt');
+    expect(t.inputs).toBe(INPUTS);
+    expect(t.firstError).toBeUndefined();
+    expect(t.thrown).toBe(0);
+    expect(t.anomalies).toBeGreaterThan(INPUTS / 10);
+    expect(t.messages).toBeGreaterThan(INPUTS / 10);
+  }, 120_000);
+
+  it(`QEMU stream: ${INPUTS} inputs, nothing thrown, anomalies counted`, () => {
+    const t = fuzz(() => new QemuStreamDecoder(testFlow(49152)), qemuCorpus, 'qemu');
+    expect(t.inputs).toBe(INPUTS);
+    expect(t.firstError).toBeUndefined();
+    expect(t.thrown).toBe(0);
+    expect(t.anomalies).toBeGreaterThan(INPUTS / 10);
+    expect(t.messages).toBeGreaterThan(INPUTS / 10);
   }, 120_000);
 });
