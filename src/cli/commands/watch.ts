@@ -5,7 +5,7 @@ import { numberOption, parseCommandArgs, type Command } from '../command.js';
 import { UsageError } from '../../core/errors.js';
 import { captureOptions, drainStdout, parseHosts, parseLabels, requireSources, SOURCE_HELP, sourceOptions } from './analysis-options.js';
 
-const USAGE = 'migscope watch SOURCE [--realtime] [--speed X]';
+const USAGE = 'migscope watch SOURCE [--realtime] [--speed X] [--workers N] [--filter BPF]';
 const HELP = `usage: ${USAGE}
 
 Live terminal view: one block per migration with its current phase, elapsed time,
