@@ -1,9 +1,7 @@
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createCaptureWriter, fileSink } from '../ingest/formats/index.js';
 import type { WriteFormat } from '../ingest/types.js';
-import { generateTrace, serializeTruth } from './index.js';
 import type { GroundTruth } from './types.js';
+import { writeTrace } from './write-trace.js';
 
 /** A study-style experiment design: every flavor × load cell, `runs` migrations each. */
 export interface SeriesDesign {
@@ -36,18 +34,11 @@ export function writeGeneratedSeries(dir: string, design: SeriesDesign): Generat
   for (const flavor of design.flavors) {
     for (const load of design.loads) {
       const capture = join(dir, `f${flavor}-l${load}.pcap`);
-      const writer = createCaptureWriter(format, fileSink(capture));
-      let truth: GroundTruth;
-      try {
-        truth = generateTrace({
-          scenario: 'openstack', flavor, load, runs: design.runs, seed: seed++,
-          ...(design.payloadScale !== undefined ? { payloadScale: design.payloadScale } : {}),
-        }, writer);
-      } finally {
-        writer.close();
-      }
+      const truth = writeTrace(capture, {
+        scenario: 'openstack', flavor, load, runs: design.runs, seed: seed++,
+        ...(design.payloadScale !== undefined ? { payloadScale: design.payloadScale } : {}),
+      }, format);
       const truthFile = `${capture}.truth.json`;
-      writeFileSync(truthFile, serializeTruth(truth));
       cells.push({ flavor, load, capture, truthFile, truth });
     }
   }

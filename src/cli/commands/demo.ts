@@ -17,19 +17,16 @@ summary table. Needs nothing but Node.js.
   --seed N      generator seed (default 1)`;
 
 interface GeneratorModule {
-  generateTrace(opts: Record<string, unknown>): Promise<unknown> | unknown;
+  writeTrace: typeof import('../../generate/write-trace.js').writeTrace;
 }
 
 /** The generator (src/generate) is loaded lazily: analyze/watch do not need it. */
 async function loadGenerator(): Promise<GeneratorModule> {
-  const spec = '../../generate/index.js';
   try {
-    const mod = (await import(spec)) as Partial<GeneratorModule>;
-    if (typeof mod.generateTrace === 'function') return mod as GeneratorModule;
-  } catch {
-    // fall through: reported below
+    return await import('../../generate/write-trace.js');
+  } catch (err) {
+    throw new MigscopeError(`the trace generator is not available in this build (${err instanceof Error ? err.message : String(err)})`);
   }
-  throw new MigscopeError('the trace generator is not available in this build');
 }
 
 export const command: Command = {
@@ -53,10 +50,7 @@ export const command: Command = {
     const dir = await mkdtemp(join(tmpdir(), 'migscope-demo-'));
     try {
       const file = join(dir, 'demo.pcap');
-      await gen.generateTrace({
-        scenario, flavor: 1, load: 0, linkGbps: 1, runs: 1, overlap: false, seed,
-        format: 'pcap', payloadScale: 0.05, outcome: 'completed', output: file,
-      });
+      gen.writeTrace(file, { scenario, flavor: 1, load: 0, linkGbps: 1, runs: 1, overlap: false, seed, payloadScale: 0.05 }, 'pcap');
       process.stdout.write(`migscope demo: ${scenario} migration generated into ${file}, watching it at ${speed}× wire speed\n\n`);
       await watchSource(file, { realtime: true, speed });
     } finally {

@@ -1,8 +1,7 @@
-import { writeFileSync } from 'node:fs';
 import { UsageError } from '../../core/errors.js';
-import { createCaptureWriter, fileSink } from '../../ingest/formats/index.js';
 import type { WriteFormat } from '../../ingest/types.js';
-import { DEFAULT_OPTIONS, generateTrace, type GenerateOptions, type LosableMarker, type Outcome, type Scenario, serializeTruth } from '../../generate/index.js';
+import { DEFAULT_OPTIONS, type GenerateOptions, type LosableMarker, type Outcome, type Scenario } from '../../generate/index.js';
+import { writeTrace } from '../../generate/write-trace.js';
 import { type Command, intOption, numberOption, parseCommandArgs } from '../command.js';
 
 const HELP = `usage: migscope generate --scenario kvm|openstack -o FILE [options]
@@ -57,14 +56,7 @@ export const command: Command = {
     // Validate before creating the file, so a usage error leaves nothing behind.
     const { validateOptions } = await import('../../generate/index.js');
     validateOptions(opts);
-    const writer = createCaptureWriter(format, fileSink(values.output), { snaplen, comment: 'migscope generate' });
-    let truth;
-    try {
-      truth = generateTrace(opts, writer);
-    } finally {
-      writer.close();
-    }
-    writeFileSync(`${values.output}.truth.json`, serializeTruth(truth));
+    writeTrace(values.output, opts, format, { snaplen, comment: 'migscope generate' });
     return 0;
   },
 };
