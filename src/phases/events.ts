@@ -70,9 +70,14 @@ export interface Downtime extends EventBase {
 }
 export interface StreamSummary {
   bytes: number;
+  /** RAM passes on the wire: pre-copy passes + the stop-and-copy pass (QEMU 7.2: dirty-sync-count − 1). */
   iterations: number;
+  /** Stream bytes before SECTION_END(ram): QEMU's precopy-bytes + framing. */
   precopyBytes: number;
+  /** From SECTION_END(ram) to the end: the last RAM pages, device state, EOF. */
   stopCopyBytes: number;
+  /** The SECTION_END(ram) record alone: QEMU's downtime-bytes + 18 bytes of framing. */
+  ramStopCopyBytes?: number;
 }
 export interface MigrationEnded extends EventBase {
   type: 'migration-ended';

@@ -57,6 +57,7 @@ export function compareWithTruth(r: Analysed, opts: { exactPhases?: boolean } = 
     if (t.outcome === 'completed') {
       expect(e.stream, `${tag} stream`).toEqual({
         bytes: t.streamBytes, iterations: t.iterations, precopyBytes: t.precopyBytes, stopCopyBytes: t.stopCopyBytes,
+        ramStopCopyBytes: t.passBytes.at(-1),
       });
     }
   }
