@@ -142,7 +142,7 @@ function bigEndianDpmi(): Uint8Array {
 }
 
 describe('fuzz: mutated and truncated inputs', () => {
-  it('100k+ inputs across all readers and the frame unpacker: no throw, stats consistent', () => {
+  it('100k inputs for each reader input (pcap µs/ns, pcapng, DPMI LE/BE, DPMI frames in pcap, the frame unpacker): no throw, stats consistent', () => {
     const r = rng(2024);
     const tiny: [CaptureFormat | 'frame', Uint8Array][] = [
       ['pcap', written('pcap', 3, 11, 70)],
@@ -159,7 +159,9 @@ describe('fuzz: mutated and truncated inputs', () => {
     let inputs = 0;
     let anomalies = 0;
     let inconsistent = 0;
-    for (let i = 0; i < 120_000; i++) {
+    const perInput = 100_000;
+    const total = perInput * tiny.length;
+    for (let i = 0; i < total; i++) {
       const [fmt, base] = tiny[i % tiny.length]!;
       const m = base.slice(0, r() < 0.3 ? Math.floor(r() * base.length) : base.length);
       const dv = new DataView(m.buffer);
@@ -197,9 +199,9 @@ describe('fuzz: mutated and truncated inputs', () => {
       reader.push(m); // after end: ignored (counted as skipped), never a throw
       anomalies += reader.stats.malformedRecords;
     }
-    expect(inputs).toBe(120_000);
+    expect(inputs).toBe(total);
     expect(inconsistent).toBe(0);
     // Mutations must actually have hit the parsers' validation paths.
-    expect(anomalies).toBeGreaterThan(20_000);
-  });
+    expect(anomalies).toBeGreaterThan(total / 6);
+  }, 120_000);
 });
