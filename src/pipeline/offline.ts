@@ -7,7 +7,7 @@ import { openCapture, type CaptureFile } from '../ingest/file-source.js';
 import type { CaptureFormat, CapturedPacket, ReaderStats } from '../ingest/types.js';
 import { PhaseEngine, type EngineSummary, type HostRoles } from '../phases/engine.js';
 import type { PhaseEvent } from '../phases/events.js';
-import type { ProtocolAnalyzer, ProtocolMessage } from '../protocols/types.js';
+import type { ProtocolMessage } from '../protocols/types.js';
 
 export interface AnalyzeOptions {
   onEvent: (ev: PhaseEvent) => void;
@@ -23,8 +23,6 @@ export interface AnalyzeOptions {
   hosts?: HostRoles;
   /** Stops reading; what was read is analysed and the summary returned. */
   signal?: AbortSignal;
-  /** Stream analyzers (default: src/protocols/registry.ts). */
-  analyzers?: readonly ProtocolAnalyzer[];
   /**
    * Decode workers behind the native capture ring. Live sources always use the ring
    * (default 2); a file goes through it only when this is set (libpcap reads it, so
@@ -90,7 +88,7 @@ export async function analyzeSources(sources: string[], opts: AnalyzeOptions): P
   const files: CaptureFile[] = [];
   try {
     for (const p of parsed) files.push(await openCapture((p as { path: string }).path));
-    const dissector = new Dissector(onMessage, opts.analyzers ? { analyzers: opts.analyzers } : {});
+    const dissector = new Dissector(onMessage);
     await mergeByTimestamp(files, (pkt) => dissector.packet(pkt), opts);
     dissector.finish();
     const summary: Summary = {

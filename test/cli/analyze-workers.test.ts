@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { splitAnomalyEvents } from '../live/helpers.js';
 import { generateFile } from '../phases/generated.js';
 
 const root = resolve(__dirname, '../..');
@@ -27,17 +28,6 @@ async function migscope(args: string[]): Promise<CliResult> {
 
 type Ev = Record<string, unknown> & { type: string };
 const events = (ndjson: string): Ev[] => ndjson.trim().split('\n').map((l) => JSON.parse(l) as Ev);
-/** Anomaly events are aggregated per decoder over wire-time windows, which W workers cut
- *  differently: compare their totals per (kind, reason) and everything else exactly. */
-function split(evs: Ev[]): { phases: Ev[]; anomalies: Record<string, number> } {
-  const anomalies: Record<string, number> = {};
-  for (const e of evs.filter((x) => x.type === 'anomaly')) {
-    const key = `${String(e.kind)}|${String(e.reason)}`;
-    anomalies[key] = (anomalies[key] ?? 0) + Number(e.count);
-  }
-  return { phases: evs.filter((x) => x.type !== 'anomaly'), anomalies };
-}
-
 describe('analyze --workers (native ring path on files)', () => {
   let dir = '';
   let file = '';
@@ -50,12 +40,12 @@ describe('analyze --workers (native ring path on files)', () => {
   it('gives the pure-TS path\'s phase events with 1 and 2 workers', async () => {
     const pure = await migscope(['analyze', '--json', file]);
     expect(pure.code, pure.stderr).toBe(0);
-    const reference = split(events(pure.stdout));
+    const reference = splitAnomalyEvents(events(pure.stdout));
     expect(reference.phases.filter((e) => e.type === 'migration-ended')).toHaveLength(2);
     for (const workers of ['1', '2']) {
       const ring = await migscope(['analyze', '--json', '--workers', workers, file]);
       expect(ring.code, ring.stderr).toBe(0);
-      expect(split(events(ring.stdout)), `${workers} workers`).toEqual(reference);
+      expect(splitAnomalyEvents(events(ring.stdout)), `${workers} workers`).toEqual(reference);
     }
   });
 

@@ -60,7 +60,7 @@ async function analyzeUntilSigint(pair: VethPair, file: string, as: string[]): P
   try {
     await waitForPacketSocket(pair.rxNs, 15_000);
     replay(pair, file);
-    await new Promise((r) => setTimeout(r, 1000)); // the capture thread's 50 ms read timeout, workers draining
+    await new Promise((r) => setTimeout(r, 1000)); // libpcap's block timeout, workers draining
     child.kill('SIGINT'); // `ip netns exec` and setpriv exec: the pid is node's
     const done = await exited;
     return { ...done, stdout, stderr };

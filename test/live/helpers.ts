@@ -128,3 +128,19 @@ export function anomalyTotals(messages: readonly ProtocolMessage[]): Record<stri
 
 export const withoutAnomalies = (messages: readonly ProtocolMessage[]): ProtocolMessage[] =>
   messages.filter((m) => m.protocol !== 'anomaly');
+
+/**
+ * Phase events split for comparison across worker counts: anomaly events carry
+ * per-window counts, which W workers cut differently, so they compare as totals per
+ * (kind, reason); every other event compares exactly.
+ */
+export function splitAnomalyEvents<E extends { type: string }>(events: readonly E[]): { phases: E[]; anomalies: Record<string, number> } {
+  const anomalies: Record<string, number> = {};
+  for (const e of events) {
+    if (e.type !== 'anomaly') continue;
+    const a = e as unknown as { kind: string; reason?: string; count: number };
+    const key = `${a.kind}|${String(a.reason)}`;
+    anomalies[key] = (anomalies[key] ?? 0) + Number(a.count);
+  }
+  return { phases: events.filter((e) => e.type !== 'anomaly'), anomalies };
+}

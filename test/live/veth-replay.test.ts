@@ -5,7 +5,7 @@ import path from 'node:path';
 import { startRingPipeline, type RingPipelineStats, type RingSource } from '../../src/pipeline/ring/run.js';
 import type { ProtocolMessage } from '../../src/protocols/types.js';
 import { requireCompiledWorker } from '../native/compiled-worker.js';
-import { anomalyTotals, isCI, normalise, offlineMessages, phaseEvents, requirement, withoutAnomalies } from './helpers.js';
+import { anomalyTotals, isCI, normalise, offlineMessages, phaseEvents, requirement, splitAnomalyEvents, withoutAnomalies } from './helpers.js';
 import { createVethPair, replay, type VethPair } from './netns.js';
 import { writeGeneratedTrace } from './trace.js';
 
@@ -78,12 +78,7 @@ describe.skipIf(missing !== undefined && !isCI)('live capture on a veth between 
     expect(anomalyTotals(messages)).toEqual(anomalyTotals(reference));
     expect(Object.keys(anomalyTotals(reference)).length).toBeGreaterThan(0);
     // Phase-engine anomaly events carry those windowed counts: same totals, not same cuts.
-    const split = (events: string[]) => ({
-      phases: events.filter((e) => !e.includes('"type":"anomaly"')),
-      anomalies: events.filter((e) => e.includes('"type":"anomaly"'))
-        .map((e) => JSON.parse(e) as { kind: string; reason: string; count: number })
-        .reduce<Record<string, number>>((acc, a) => ({ ...acc, [`${a.kind}|${a.reason}`]: (acc[`${a.kind}|${a.reason}`] ?? 0) + a.count }), {}),
-    });
-    expect(split(phaseEvents(messages))).toEqual(split(phaseEvents(reference)));
+    const parsed = (lines: string[]) => splitAnomalyEvents(lines.map((l) => JSON.parse(l) as { type: string }));
+    expect(parsed(phaseEvents(messages))).toEqual(parsed(phaseEvents(reference)));
   });
 });

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MigscopeError, UsageError } from '../../core/errors.js';
+import { UsageError } from '../../core/errors.js';
 import { intOption, numberOption, parseCommandArgs, type Command } from '../command.js';
 import { watchSource } from './watch.js';
 
@@ -15,19 +15,6 @@ summary table. Needs nothing but Node.js.
   --speed X     replay X times faster than the wire (default 1: about 6 s)
   --scenario    openstack (default) or kvm
   --seed N      generator seed (default 1)`;
-
-interface GeneratorModule {
-  writeTrace: typeof import('../../generate/write-trace.js').writeTrace;
-}
-
-/** The generator (src/generate) is loaded lazily: analyze/watch do not need it. */
-async function loadGenerator(): Promise<GeneratorModule> {
-  try {
-    return await import('../../generate/write-trace.js');
-  } catch (err) {
-    throw new MigscopeError(`the trace generator is not available in this build (${err instanceof Error ? err.message : String(err)})`);
-  }
-}
 
 export const command: Command = {
   summary: 'generate an OpenStack migration and watch it live (the first thing to try)',
@@ -46,11 +33,12 @@ export const command: Command = {
     if (scenario !== 'openstack' && scenario !== 'kvm') throw new UsageError(`--scenario must be openstack or kvm (got '${scenario}')`);
     const speed = numberOption(values.speed, 'speed', 0.01, 1e6, 1);
     const seed = intOption(values.seed, 'seed', 0, 2 ** 31 - 1, 1);
-    const gen = await loadGenerator();
+    // Loaded here, not at start-up: no other command needs the generator.
+    const { writeTrace } = await import('../../generate/write-trace.js');
     const dir = await mkdtemp(join(tmpdir(), 'migscope-demo-'));
     try {
       const file = join(dir, 'demo.pcap');
-      gen.writeTrace(file, { scenario, flavor: 1, load: 0, linkGbps: 1, runs: 1, overlap: false, seed, payloadScale: 0.05 }, 'pcap');
+      writeTrace(file, { scenario, flavor: 1, load: 0, linkGbps: 1, runs: 1, overlap: false, seed, payloadScale: 0.05 }, 'pcap');
       process.stdout.write(`migscope demo: ${scenario} migration generated into ${file}, watching it at ${speed}× wire speed\n\n`);
       await watchSource(file, { realtime: true, speed });
     } finally {

@@ -1,7 +1,6 @@
 import type { CaptureFormat, CaptureReader, PacketSink } from '../types.js';
 import { DpmiFileReader, sniffDpmiHeader } from '../dpmi/file-reader.js';
-import { PCAP_MAGIC_MODIFIED, PcapReader } from './pcap-reader.js';
-import { PCAP_MAGIC_NS, PCAP_MAGIC_US } from './pcap-writer.js';
+import { PCAP_MAGICS, PcapReader } from './pcap-reader.js';
 import { PcapngReader } from './pcapng-reader.js';
 import { PCAPNG_BOM, PCAPNG_SHB } from './pcapng-writer.js';
 
@@ -18,7 +17,7 @@ export function detectFormat(first: Uint8Array): CaptureFormat | null {
   const dv = new DataView(first.buffer, first.byteOffset, first.byteLength);
   const le = dv.getUint32(0, true);
   const be = dv.getUint32(0, false);
-  for (const m of [PCAP_MAGIC_US, PCAP_MAGIC_NS, PCAP_MAGIC_MODIFIED]) if (le === m || be === m) return 'pcap';
+  if (PCAP_MAGICS.includes(le) || PCAP_MAGICS.includes(be)) return 'pcap';
   if (le === PCAPNG_SHB) {
     if (first.length < 12) return null;
     const bom = dv.getUint32(8, true);

@@ -6,7 +6,8 @@ import { PushParser, type StepResult } from './push-parser.js';
 const FILE_HEADER = 24;
 /** Alexey Kuznetzov's patched libpcap (old Linux tcpdump): µs, 8 more bytes per record header. */
 export const PCAP_MAGIC_MODIFIED = 0xa1b2cd34;
-const MAGICS = [PCAP_MAGIC_US, PCAP_MAGIC_NS, PCAP_MAGIC_MODIFIED];
+/** Every pcap magic this reader takes (detect.ts sniffs with the same list). */
+export const PCAP_MAGICS: readonly number[] = [PCAP_MAGIC_US, PCAP_MAGIC_NS, PCAP_MAGIC_MODIFIED];
 /** Largest caplen we accept whatever the header's snaplen says (libpcap's own limit is 256 KiB). */
 const MAX_RECORD = 1 << 20;
 /** While resynchronising, a candidate record must lie within a day of the last good one. */
@@ -73,8 +74,8 @@ export class PcapReader extends PushParser {
     if (avail < FILE_HEADER) return -FILE_HEADER;
     const magicLe = dv.getUint32(off, true);
     const magicBe = dv.getUint32(off, false);
-    if (MAGICS.includes(magicLe)) this.littleEndian = true;
-    else if (MAGICS.includes(magicBe)) this.littleEndian = false;
+    if (PCAP_MAGICS.includes(magicLe)) this.littleEndian = true;
+    else if (PCAP_MAGICS.includes(magicBe)) this.littleEndian = false;
     else {
       this.stop(`not a pcap file (magic 0x${magicBe.toString(16).padStart(8, '0')})`);
       return avail;

@@ -1,7 +1,5 @@
-import type { Picos } from '../../core/time.js';
 import type { CaptureFormat, ReaderStats } from '../../ingest/types.js';
 import type { MigrationEnded, MigrationStarted, PhaseEvent } from '../../phases/events.js';
-import type { AnomalyKind } from '../../protocols/types.js';
 import { analyzeSources } from '../offline.js';
 
 /** What a worker is asked to do: one capture file, analysed whole. */
@@ -9,16 +7,12 @@ export interface CaptureTask {
   path: string;
 }
 
-/** The per-file counterpart of the offline pipeline's Summary, minus what stats never read. */
+/** The per-file part of the offline pipeline's Summary that crosses back: how the file was read. */
 export interface CaptureFileSummary {
   format: CaptureFormat | 'live';
   stats?: ReaderStats;
   /** The reader's first problem (truncated tail, damaged gzip…): the file was read only in part. */
   problem?: string;
-  anomalies: Partial<Record<AnomalyKind, number>>;
-  messages: number;
-  firstTs?: Picos;
-  lastTs?: Picos;
 }
 
 /**
@@ -53,15 +47,9 @@ export async function analyzeCaptureFile(task: CaptureTask): Promise<CaptureFile
       },
     });
     const source = summary.sources[0];
-    const out: CaptureFileSummary = {
-      format: source?.format ?? 'live',
-      anomalies: summary.anomalies,
-      messages: summary.messages,
-    };
+    const out: CaptureFileSummary = { format: source?.format ?? 'live' };
     if (source?.stats !== undefined) out.stats = source.stats;
     if (source?.problem !== undefined) out.problem = source.problem;
-    if (summary.firstTs !== undefined) out.firstTs = summary.firstTs;
-    if (summary.lastTs !== undefined) out.lastTs = summary.lastTs;
     return { path: task.path, events, summary: out };
   } catch (err) {
     // Events seen before the failure are dropped: a half-read file would bias the means.
