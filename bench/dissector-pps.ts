@@ -10,7 +10,7 @@
  * seq/ack fields are rewritten in place, so the loop measures the Dissector, not a
  * packet builder. The stream decoder only counts bytes.
  */
-import { Dissector } from '../src/decode/dissector.js';
+import { Dissector } from '../src/dissect/dissector.js';
 import type { CapturedPacket } from '../src/ingest/types.js';
 import type { ProtocolAnalyzer, StreamDecoder } from '../src/protocols/types.js';
 import { ACK, PSH, SYN, ethTcp, pkt } from '../test/decode/helpers/packets.js';

@@ -1,4 +1,4 @@
-import { Dissector } from '../src/decode/dissector.js';
+import { Dissector } from '../src/dissect/dissector.js';
 import { openCapture } from '../src/ingest/file-source.js';
 import { PhaseEngine } from '../src/phases/engine.js';
 import type { PhaseEvent } from '../src/phases/events.js';

@@ -9,7 +9,7 @@
  *   and a last one (final: true) after SIGINT.
  */
 import { createRequire } from 'node:module';
-import { Dissector } from '../src/decode/dissector.js';
+import { Dissector } from '../src/dissect/dissector.js';
 import { LinkType } from '../src/ingest/types.js';
 
 interface CapHandle {

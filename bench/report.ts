@@ -1,5 +1,5 @@
 import { formatLiveResult } from './live.js';
-import type { BenchResults } from './run.js';
+import type { BenchResults } from './types.js';
 
 const fmt = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed(digits) : '—');
 const ratio = (n: number, bound = false): string => (Number.isFinite(n) ? `${bound ? '≥ ' : ''}${n.toFixed(n < 10 ? 2 : 1)}×` : '—');

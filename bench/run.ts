@@ -15,64 +15,21 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { measureDissectorPps, type DissectorPps } from './dissector-pps.js';
-import { measureEventLatency, type LatencyResult } from './latency.js';
+import { measureDissectorPps } from './dissector-pps.js';
+import { measureEventLatency } from './latency.js';
 import { measureLiveDropFree, type LiveDropFreeResult } from './live.js';
 import { liveRequirement } from './live-replay.js';
 import { measure, type Measurement } from './measure.js';
 import { renderMarkdown } from './report.js';
 import { PURE_TS, subjectsFor, verifyPackets, type Subject } from './subjects.js';
-import { evaluateTargets, type TargetVerdict } from './targets.js';
+import { evaluateTargets } from './targets.js';
 import { ensureTrace, traceSpecs, type TraceInfo } from './traces.js';
+import type { BenchResults, SubjectResult } from './types.js';
 
 const here = dirname(fileURLToPath(import.meta.url)); // dist/bench
 const root = resolve(here, '../..');
 const cli = join(root, 'bin/migscope.js');
 const pcapParserScript = join(here, 'pcap-parser-count.js');
-
-export interface SubjectResult extends Measurement {
-  subject: string;
-  trace: string;
-  migscope: boolean;
-  /** Packets the subject reported processing (null: it reports none; exit code only). */
-  packetsCounted: number | null;
-  /** Set when the run did not process the whole file; its figures are then not used. */
-  problem?: string;
-  packetsPerSecond: number;
-  gbitPerSecond: number;
-  /** This subject's wall time ÷ migscope pure-TS wall time on the same trace (> 1: migscope is faster). */
-  timeRatioToMigscope: number;
-  /** This subject's wall time ÷ the fastest migscope path's on the same trace. */
-  timeRatioToBestMigscope: number;
-  /**
-   * CPU time ÷ migscope pure-TS CPU time: the work each needs, steadier than wall time
-   * when other jobs share the machine (but blind to what running on two cores buys).
-   */
-  cpuRatioToMigscope: number;
-  /** Timed out: wall time and ratios are lower bounds (the rates upper bounds). */
-  lowerBound?: boolean;
-}
-
-export interface BenchResults {
-  when: string;
-  mode: 'smoke' | 'full';
-  repeat: number;
-  /** --limit: seconds after which a subject's run is killed. */
-  limitSeconds: number;
-  /** --baseline: the other build whose paths were measured as "baseline …" subjects. */
-  baseline?: string;
-  /** loadavg: 1-minute load average before and after the run (other jobs on the machine). */
-  machine: { cpus: number; cpuModel: string; node: string; loadavg: { before: number; after: number } };
-  traces: TraceInfo[];
-  runs: SubjectResult[];
-  dissector: DissectorPps;
-  latency?: LatencyResult & { trace: string; speed: number };
-  /** Drop-free replay rate on a veth, migscope vs `cap` (bench/live.ts); absent with
-   *  --no-live or where root, namespaces or tcpreplay are missing (`liveSkipped` says). */
-  live?: LiveDropFreeResult;
-  liveSkipped?: string;
-  targets: TargetVerdict[];
-}
 
 /** Runs this long are measured once: their noise is small, and the run must fit ~30 min. */
 const LONG_RUN_S = 60;

@@ -1,16 +1,4 @@
-import type { BenchResults, SubjectResult } from './run.js';
-
-/** One product goal from issue #7, checked against this run's numbers. */
-export interface TargetVerdict {
-  target: string;
-  /** The figure the goal is about, as measured in this run (NaN: not measurable here). */
-  measured: number;
-  unit: string;
-  goal: number;
-  /** null: this run cannot tell (a subject missing or failed). */
-  met: boolean | null;
-  note: string;
-}
+import type { BenchResults, SubjectResult, TargetVerdict } from './types.js';
 
 const ok = (r: SubjectResult): boolean => r.exitCode === 0 && r.problem === undefined;
 

@@ -1,8 +1,6 @@
-/** An IP endpoint. IPv4 dotted quad or IPv6 text form. */
-export interface Endpoint {
-  ip: string;
-  port: number;
-}
+import type { Endpoint, MessageBase } from '../core/message.js';
+
+export type { Endpoint } from '../core/message.js';
 
 export type Transport = 'tcp' | 'udp';
 
@@ -21,4 +19,12 @@ export interface FlowInfo {
   client: Endpoint;
   server: Endpoint;
   midstream: boolean;
+}
+
+/** Raised by the flow tracker (not by a protocol decoder): connection life cycle. */
+export interface TcpSegmentMarker extends MessageBase {
+  protocol: 'tcp';
+  /** syn: the first SYN of a connection; fin/rst: the first FIN/RST in that direction. */
+  kind: 'syn' | 'syn-ack' | 'fin' | 'rst';
+  dir: Direction;
 }

@@ -1,54 +1,9 @@
-import { Decoder, Encoder, ExtensionCodec } from '@msgpack/msgpack';
+import { Encoder } from '@msgpack/msgpack';
+import { codec, widen } from '../core/msgpack.js';
 
-/**
- * msgpack output: one map per event, concatenated.
- *
- * Picoseconds since the epoch (~1.8e21 in 2026) do not fit in 64 bits (2^64 ps is
- * only ~213 days), so a bigint is written as uint64/int64 when it fits (durations,
- * byte counts) and otherwise as extension type 1: the unsigned value, big-endian, in
- * the fewest bytes (9 for today's timestamps). `decodeMsgpackStream` turns both back
- * into bigint; other readers register ext type 1 the same way.
- */
-export const WIDE_UINT_EXT = 1;
-const U64_MAX = (1n << 64n) - 1n;
+export { decodeMsgpackStream, WIDE_UINT_EXT } from '../core/msgpack.js';
 
-/** Marks a bigint that needs the extension (a class, so the codec can recognise it). */
-class WideUint {
-  constructor(readonly value: bigint) {}
-}
-
-const codec = new ExtensionCodec();
-codec.register({
-  type: WIDE_UINT_EXT,
-  encode(input: unknown): Uint8Array | null {
-    if (!(input instanceof WideUint)) return null;
-    let v = input.value;
-    const bytes: number[] = [];
-    while (v > 0n) {
-      bytes.unshift(Number(v & 0xffn));
-      v >>= 8n;
-    }
-    return Uint8Array.from(bytes);
-  },
-  decode(data: Uint8Array): bigint {
-    let v = 0n;
-    for (const b of data) v = (v << 8n) | BigInt(b);
-    return v;
-  },
-});
-
-/** Copies only the parts of `value` that hold bigints too wide for 64 bits. */
-function widen(value: unknown): unknown {
-  if (typeof value === 'bigint') return value > U64_MAX ? new WideUint(value) : value;
-  if (Array.isArray(value)) return value.map(widen);
-  if (value !== null && typeof value === 'object' && !ArrayBuffer.isView(value)) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = widen(v);
-    return out;
-  }
-  return value;
-}
-
+/** msgpack output: one map per event, concatenated (codec in src/core/msgpack.ts). */
 export class MsgpackWriter {
   private readonly encoder = new Encoder({ useBigInt64: true, ignoreUndefined: true, extensionCodec: codec });
 
@@ -59,9 +14,4 @@ export class MsgpackWriter {
     // the stream may hold it past the next call.
     this.out.write(Uint8Array.from(this.encoder.encode(widen(value))));
   }
-}
-
-/** Reads a concatenation of msgpack values back (64-bit and wide integers as bigint). */
-export function decodeMsgpackStream(bytes: Uint8Array): unknown[] {
-  return [...new Decoder({ useBigInt64: true, extensionCodec: codec }).decodeMulti(bytes)];
 }

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UsageError } from '../core/errors.js';
 import type { Picos } from '../core/time.js';
-import { Dissector } from '../decode/dissector.js';
-import type { DissectorStats } from '../decode/stats.js';
+import { Dissector } from '../dissect/dissector.js';
+import type { DissectorStats } from '../dissect/stats.js';
 import { openCapture, type CaptureFile } from '../ingest/file-source.js';
 import type { CaptureFormat, CapturedPacket, ReaderStats } from '../ingest/types.js';
 import { PhaseEngine, type EngineSummary, type HostRoles } from '../phases/engine.js';

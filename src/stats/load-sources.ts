@@ -47,7 +47,7 @@ export async function sniffInputKind(path: string): Promise<InputKind> {
 
 /** `analyze --msgpack` output (decoded whole: msgpack event files are the small ones). */
 async function* readMsgpackEvents(path: string, tally: LoadTally): AsyncGenerator<MigrationRecord> {
-  const { decodeMsgpackStream } = await import('../output/msgpack.js');
+  const { decodeMsgpackStream } = await import('../core/msgpack.js');
   let events: unknown[];
   try {
     events = decodeMsgpackStream(await readFile(path));

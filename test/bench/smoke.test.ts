@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BenchResults } from '../../bench/run.js';
+import type { BenchResults } from '../../bench/types.js';
 
 const root = resolve(__dirname, '../..');
 const exec = promisify(execFile);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PS_PER_S } from '../../src/core/time.js';
-import { Dissector } from '../../src/decode/dissector.js';
+import { Dissector } from '../../src/dissect/dissector.js';
 import type { Direction, FlowInfo } from '../../src/decode/types.js';
 import type { Anomaly, ProtocolAnalyzer, ProtocolMessage, StreamDecoder } from '../../src/protocols/types.js';
 import { Conversation } from './helpers/conversation.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PS_PER_MS } from '../../src/core/time.js';
-import { Dissector } from '../../src/decode/dissector.js';
+import { Dissector } from '../../src/dissect/dissector.js';
 import type { Anomaly, ProtocolMessage } from '../../src/protocols/types.js';
 import { ACK, FIN, PSH, RST, SYN, arp, ether, ethTcp, icmpEcho, ipv4, ipv6, nullLink, pkt, sll, sll2, tcp, udp } from './helpers/packets.js';
 import { type RecordedFlow, RecordingAnalyzer, patternBytes } from './helpers/recorder.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Dissector } from '../../src/decode/dissector.js';
+import { Dissector } from '../../src/dissect/dissector.js';
 import type { Anomaly, ProtocolMessage } from '../../src/protocols/types.js';
 import { Conversation, splitRanges } from './helpers/conversation.js';
 import { pkt } from './helpers/packets.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PS_PER_MS, PS_PER_S } from '../../src/core/time.js';
-import { Dissector } from '../../src/decode/dissector.js';
+import { Dissector } from '../../src/dissect/dissector.js';
 import { Conversation } from './helpers/conversation.js';
 import { collect } from './helpers/recorder.js';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PS_PER_NS, PS_PER_S, type Picos } from '../../src/core/time.js';
-import { Dissector } from '../../src/decode/dissector.js';
+import { Dissector } from '../../src/dissect/dissector.js';
 import { createCaptureWriter } from '../../src/ingest/formats/writers.js';
 import { fileSink } from '../../src/ingest/formats/sink.js';
 import type { CapturedPacket } from '../../src/ingest/types.js';

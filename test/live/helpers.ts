@@ -3,7 +3,7 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { openCapture } from '../../src/ingest/file-source.js';
-import { Dissector } from '../../src/decode/dissector.js';
+import { Dissector } from '../../src/dissect/dissector.js';
 import type { ProtocolMessage } from '../../src/protocols/types.js';
 import { PhaseEngine } from '../../src/phases/engine.js';
 import type { PhaseEvent } from '../../src/phases/events.js';

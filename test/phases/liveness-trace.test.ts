@@ -7,7 +7,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Picos } from '../../src/core/time.js';
-import { Dissector } from '../../src/decode/dissector.js';
+import { Dissector } from '../../src/dissect/dissector.js';
 import { openCapture } from '../../src/ingest/file-source.js';
 import { PhaseEngine, type HostRoles } from '../../src/phases/engine.js';
 import type { PhaseEvent } from '../../src/phases/events.js';

@@ -17,7 +17,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Dissector } from '../../src/decode/dissector.js';
+import { Dissector } from '../../src/dissect/dissector.js';
 import { openCapture } from '../../src/ingest/index.js';
 import type { MigrationEnded, PhaseEvent, Switchover } from '../../src/phases/events.js';
 import { analyzeSources } from '../../src/pipeline/offline.js';

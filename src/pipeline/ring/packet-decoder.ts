@@ -1,7 +1,7 @@
 import type { CapturedPacket } from '../../ingest/types.js';
 import type { Emit } from '../../protocols/types.js';
 import type { Picos } from '../../core/time.js';
-import { Dissector } from '../../decode/dissector.js';
+import { Dissector } from '../../dissect/dissector.js';
 import type { WorkerDecoder } from './protocol.js';
 
 /** What a decode worker runs per packet: the dissector, or a counting stand-in. */

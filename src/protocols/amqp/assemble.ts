@@ -2,13 +2,12 @@ import type { Picos } from '../../core/time.js';
 import { ByteAccumulator } from '../byte-accumulator.js';
 import type { AnomalyKind } from '../types.js';
 import { decodeContentHeader } from './content.js';
-import type { CompletedContent } from './decode.js';
 import {
   BASIC_DELIVER, BASIC_GET_OK, BASIC_PUBLISH, BASIC_RETURN, CHANNEL_CLOSE, CHANNEL_CLOSE_OK, CONNECTION_CLOSE,
   decodeMethod,
 } from './methods.js';
 import { decodeOsloBody } from './oslo.js';
-import { AMQP_LIMITS } from './types.js';
+import { AMQP_LIMITS, type CompletedContent } from './types.js';
 
 /** A content-carrying method waiting for its header and body frames. */
 interface Assembly {

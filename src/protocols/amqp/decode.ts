@@ -1,7 +1,8 @@
 import type { Picos } from '../../core/time.js';
 import type { Direction, Endpoint, FlowInfo } from '../../decode/types.js';
 import { ByteAccumulator } from '../byte-accumulator.js';
-import type { AmqpMessage, AnomalyKind, Emit, StreamDecoder } from '../types.js';
+import type { AnomalyKind, Emit, StreamDecoder } from '../types.js';
+import type { AmqpMessage, CompletedContent } from './types.js';
 import { ContentAssembler } from './assemble.js';
 import {
   AMQP_LIMITS, FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD, PROTOCOL_HEADER,
@@ -28,17 +29,6 @@ class AmqpHalf {
   constructor(report: (reason: string, ts: Picos, kind?: AnomalyKind) => void, complete: (m: CompletedContent) => void) {
     this.content = new ContentAssembler(report, complete);
   }
-}
-
-export interface CompletedContent {
-  kind: 'publish' | 'deliver';
-  channel: number;
-  exchange: string;
-  routingKey: string;
-  bodySize: number;
-  ts: Picos;
-  tsEnd: Picos;
-  oslo: AmqpMessage['oslo'];
 }
 
 /**

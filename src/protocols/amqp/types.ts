@@ -1,7 +1,31 @@
-import type { AmqpMessage, OsloEnvelope } from '../types.js';
+import type { MessageBase } from '../../core/message.js';
+import type { Picos } from '../../core/time.js';
 
-/** The message types are part of the shared contract (src/protocols/types.ts). */
-export type { AmqpMessage, OsloEnvelope };
+export interface OsloEnvelope {
+  /** RPC method for calls/casts; absent in replies. */
+  method?: string;
+  /** Calls carry a message id and a reply queue; casts have neither. */
+  msgId?: string;
+  replyQueue?: string;
+  isCall: boolean;
+  /** Replies: the `ending` flag, and whether a result / failure is present. */
+  isReply: boolean;
+  ending?: boolean;
+  hasResult?: boolean;
+  failure?: string;
+  /** Useful arguments when present: instance uuid, destination/source host. */
+  instanceUuid?: string;
+  host?: string;
+}
+export interface AmqpMessage extends MessageBase {
+  protocol: 'amqp';
+  kind: 'publish' | 'deliver';
+  channel: number;
+  exchange: string;
+  routingKey: string;
+  bodySize: number;
+  oslo?: OsloEnvelope;
+}
 
 export const FRAME_METHOD = 1;
 export const FRAME_HEADER = 2;
@@ -20,3 +44,15 @@ export const AMQP_LIMITS = {
   /** All bodies being assembled on one direction's channels together. */
   maxBodiesPerDirection: 8 * 1024 * 1024,
 } as const;
+
+/** A message whose content (header + body frames) is complete: the decoder turns it into an AmqpMessage. */
+export interface CompletedContent {
+  kind: 'publish' | 'deliver';
+  channel: number;
+  exchange: string;
+  routingKey: string;
+  bodySize: number;
+  ts: Picos;
+  tsEnd: Picos;
+  oslo: AmqpMessage['oslo'];
+}

@@ -1,7 +1,32 @@
-import type { HttpMessage, HttpRequest, HttpResponse } from '../types.js';
+import type { MessageBase } from '../../core/message.js';
+import type { Picos } from '../../core/time.js';
 
-/** The message types are part of the shared contract (src/protocols/types.ts). */
-export type { HttpMessage, HttpRequest, HttpResponse };
+export interface HttpRequest extends MessageBase {
+  protocol: 'http';
+  kind: 'request';
+  method: string;
+  /** Path without the query string. */
+  path: string;
+  host?: string;
+  contentLength: number;
+  /** Top-level keys of a JSON body (e.g. ["os-migrateLive"]), when the body is JSON. */
+  jsonKeys?: string[];
+  /** For os-migrateLive: the target host named in the body. */
+  migrateLiveHost?: string;
+}
+export interface HttpResponse extends MessageBase {
+  protocol: 'http';
+  kind: 'response';
+  status: number;
+  /** Method and path of the request this answers (HTTP/1.1 responses come in order). */
+  requestMethod?: string;
+  requestPath?: string;
+  requestTs?: Picos;
+  contentLength: number;
+  /** Keystone v3 issues the token in this header. */
+  subjectToken?: boolean;
+}
+export type HttpMessage = HttpRequest | HttpResponse;
 
 /** Bounds that keep one connection's state small whatever it sends. */
 export const HTTP_LIMITS = {

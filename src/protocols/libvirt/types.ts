@@ -1,10 +1,46 @@
 /**
  * libvirt RPC (src/rpc/virnetprotocol.x): every message is `u32 length` (counting
  * itself) + a 24-byte XDR header (prog, vers, proc, type, serial, status) + XDR body.
- * Message types are the contract types in ../types.ts.
+ * The message types this decoder raises are declared here (../types.ts assembles the union).
  */
-export type { LibvirtMessageType, LibvirtMigrationInfo, LibvirtRpcMessage, LibvirtStatus } from '../types.js';
-import type { LibvirtMessageType, LibvirtStatus } from '../types.js';
+import type { MessageBase } from '../../core/message.js';
+import type { Picos } from '../../core/time.js';
+
+export type LibvirtMessageType =
+  | 'call' | 'reply' | 'message' | 'stream' | 'call-with-fds' | 'reply-with-fds' | 'stream-hole';
+export type LibvirtStatus = 'ok' | 'error' | 'continue';
+
+/** What the migration procedures tell us, decoded from their XDR bodies. */
+export interface LibvirtMigrationInfo {
+  domainName?: string;
+  domainUuid?: string;
+  /** prepare3 reply: where the QEMU stream will connect, e.g. "tcp:10.0.0.2:49152". */
+  migrateUri?: string;
+  /** From the <qemu-migration> cookie. */
+  hostname?: string;
+  hostUuid?: string;
+}
+
+export interface LibvirtRpcMessage extends MessageBase {
+  protocol: 'libvirt';
+  kind: LibvirtMessageType;
+  program: number;
+  /** "remote", "keepalive", "qemu", "lxc", "admin", or hex when unknown. */
+  programName: string;
+  version: number;
+  procedure: number;
+  /** e.g. "DOMAIN_MIGRATE_PREPARE3_PARAMS", "PING"; "PROC_<n>" when unknown. */
+  procedureName: string;
+  serial: number;
+  status: LibvirtStatus;
+  /** Total message length (the leading length word). */
+  length: number;
+  /** For replies: timestamp of the call with the same serial, if seen. */
+  callTs?: Picos;
+  migration?: LibvirtMigrationInfo;
+  /** For status=error replies: virErrorPtr code and message. */
+  error?: { code: number; message: string };
+}
 
 export const REMOTE_PROGRAM = 0x20008086;
 export const QEMU_PROGRAM = 0x20008087;

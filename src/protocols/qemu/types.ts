@@ -1,6 +1,6 @@
 /**
  * QEMU migration stream (savevm format version 3) wire constants and the messages this
- * decoder raises. The message shapes are the contract types in ../types.ts.
+ * decoder raises (this folder owns them; ../types.ts assembles the union).
  *
  * Definitions used by the decoder (see decode.ts for the details):
  * - A pre-copy RAM *pass* starts at the first page record of pre-copy, and again
@@ -27,10 +27,49 @@
  *   (last RAM pages, device state, EOF, VMDESCRIPTION); ramStopCopyBytes: the
  *   SECTION_END(ram) record alone (QEMU's downtime-bytes + 18 bytes of framing).
  */
-export type {
-  QemuMessage, QemuStreamHeader, QemuPassStarted, QemuRamChunk, QemuSwitchover,
-  QemuDeviceSection, QemuStreamEnd,
-} from '../types.js';
+import type { MessageBase } from '../../core/message.js';
+
+interface QemuBase extends MessageBase {
+  protocol: 'qemu';
+  /** Stream bytes (source → destination payload) up to and including this record. */
+  streamBytes: number;
+}
+export interface QemuStreamHeader extends QemuBase { kind: 'header'; version: number }
+/** A RAM pass (pre-copy iteration) began: page offsets wrapped back to the first block. */
+export interface QemuPassStarted extends QemuBase { kind: 'pass-started'; iteration: number }
+/** End of a RAM chunk (EOS flag): live progress. */
+export interface QemuRamChunk extends QemuBase {
+  kind: 'ram-chunk';
+  iteration: number;
+  /** Pages (normal + zero) in this chunk. */
+  pages: number;
+  /** Stream bytes of RAM pages in the current pass so far. */
+  passBytes: number;
+}
+/** The stream left pre-copy (SECTION_END of "ram"): the VM is paused at the source. */
+export interface QemuSwitchover extends QemuBase {
+  kind: 'switchover';
+  iterations: number;
+  precopyBytes: number;
+}
+/** A device-state section (SECTION_FULL) in stop-and-copy. */
+export interface QemuDeviceSection extends QemuBase { kind: 'device-section'; idstr: string }
+/** QEMU_VM_EOF: the migration stream is complete. */
+export interface QemuStreamEnd extends QemuBase {
+  kind: 'eof';
+  iterations: number;
+  precopyBytes: number;
+  stopCopyBytes: number;
+  /** Bytes per RAM pass, index 0 = pass 1. */
+  passBytes: number[];
+  /** Stream bytes of the SECTION_END(ram) record: the RAM part of stop-and-copy (≈ QEMU downtime-bytes). */
+  ramStopCopyBytes?: number;
+  /** Page records in the whole stream: full pages (QEMU ram.normal) and zero pages (ram.duplicate). */
+  normalPages?: number;
+  zeroPages?: number;
+}
+export type QemuMessage =
+  | QemuStreamHeader | QemuPassStarted | QemuRamChunk | QemuSwitchover | QemuDeviceSection | QemuStreamEnd;
 
 export const QEMU_VM_FILE_MAGIC = 0x5145564d; // 'QEVM'
 export const QEMU_VM_FILE_VERSION = 3;

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Dissector } from '../../../src/decode/dissector.js';
+import { Dissector } from '../../../src/dissect/dissector.js';
 import { generateTrace } from '../../../src/generate/index.js';
 import { createCaptureWriter, fileSink } from '../../../src/ingest/formats/index.js';
 import { openCapture } from '../../../src/ingest/index.js';

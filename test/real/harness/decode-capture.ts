@@ -1,4 +1,4 @@
-import { Dissector } from '../../../src/decode/dissector.js';
+import { Dissector } from '../../../src/dissect/dissector.js';
 import { openCapture } from '../../../src/ingest/index.js';
 import type { ProtocolMessage } from '../../../src/protocols/types.js';
 

@@ -1,6 +1,13 @@
-import type { Picos } from '../../core/time.js';
-import type { Endpoint } from '../../decode/types.js';
-import type { IcmpEcho } from '../types.js';
+import type { Picos } from '../core/time.js';
+import type { Endpoint } from './types.js';
+import type { MessageBase } from '../core/message.js';
+
+export interface IcmpEcho extends MessageBase {
+  protocol: 'icmp';
+  kind: 'echo-request' | 'echo-reply';
+  id: number;
+  seq: number;
+}
 
 /** ICMP / ICMPv6 message types of an echo exchange (RFC 792, RFC 4443). */
 export const IcmpType = { EchoReply: 0, EchoRequest: 8, V6EchoRequest: 128, V6EchoReply: 129 } as const;

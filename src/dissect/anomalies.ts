@@ -1,7 +1,7 @@
 import { channels } from '../core/diagnostics.js';
 import type { Picos } from '../core/time.js';
 import type { Anomaly, AnomalyKind, Emit } from '../protocols/types.js';
-import type { Endpoint } from './types.js';
+import type { Endpoint } from '../decode/types.js';
 
 /** Where anomalies accrue: a flow, or the dissector itself for packets without one. */
 export interface AnomalySite {

@@ -1,6 +1,13 @@
-import type { Picos } from '../../core/time.js';
-import type { Endpoint } from '../../decode/types.js';
-import type { ArpAnnouncement } from '../types.js';
+import type { Picos } from '../core/time.js';
+import type { Endpoint } from './types.js';
+import type { MessageBase } from '../core/message.js';
+
+/** RARP request or gratuitous ARP: a resumed VM announcing its MAC. */
+export interface ArpAnnouncement extends MessageBase {
+  protocol: 'arp';
+  kind: 'rarp' | 'gratuitous-arp';
+  mac: string;
+}
 
 export const ETHERTYPE_ARP = 0x0806;
 export const ETHERTYPE_RARP = 0x8035;

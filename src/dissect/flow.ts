@@ -6,7 +6,7 @@ import type { AnomalyAggregator, AnomalySite, PendingAnomaly } from './anomalies
 import { FlowEntry } from './flow-table.js';
 import { type BufferBudget, type ReassemblySink, StreamReassembler } from './reassembly.js';
 import type { DissectorStats } from './stats.js';
-import type { Direction, Endpoint, FlowInfo, Transport } from './types.js';
+import type { Direction, Endpoint, FlowInfo, Transport } from '../decode/types.js';
 
 /** What a flow needs from its Dissector. One object shared by all flows. */
 export interface FlowContext {

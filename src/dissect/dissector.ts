@@ -2,14 +2,14 @@ import type { CapturedPacket } from '../ingest/types.js';
 import { PS_PER_S, type Picos } from '../core/time.js';
 import { analyzers as registeredAnalyzers } from '../protocols/registry.js';
 import type { AnomalyKind, Emit, ProtocolAnalyzer, ProtocolMessage } from '../protocols/types.js';
-import { ARP_NOT_ETHER_IPV4, decodeArp } from '../protocols/arp/index.js';
-import { decodeIcmpEcho } from '../protocols/icmp/index.js';
+import { ARP_NOT_ETHER_IPV4, decodeArp } from '../decode/arp.js';
+import { decodeIcmpEcho } from '../decode/icmp.js';
 import { AnomalyAggregator, type AnomalySite, NO_ENDPOINT, type PendingAnomaly } from './anomalies.js';
 import { Flow, type FlowContext } from './flow.js';
 import { FlowTable, symmetricHash } from './flow-table.js';
-import { formatDstIp, formatSrcIp } from './ip.js';
-import { EtherType, IpProto, PacketView, TcpFlag } from './packet-view.js';
-import { parsePacket } from './parse.js';
+import { formatDstIp, formatSrcIp } from '../decode/ip.js';
+import { EtherType, IpProto, PacketView, TcpFlag } from '../decode/packet-view.js';
+import { parsePacket } from '../decode/parse.js';
 import { newStats, type DissectorStats } from './stats.js';
 
 export interface DissectorOptions {

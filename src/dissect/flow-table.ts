@@ -1,6 +1,6 @@
 import type { Picos } from '../core/time.js';
-import type { PacketView } from './packet-view.js';
-import type { Endpoint, Transport } from './types.js';
+import type { PacketView } from '../decode/packet-view.js';
+import type { Endpoint, Transport } from '../decode/types.js';
 
 /**
  * Connection lookup without building a key string per packet: a symmetric 32-bit hash of

@@ -1,0 +1,56 @@
+import { Decoder, ExtensionCodec } from '@msgpack/msgpack';
+
+/**
+ * The msgpack form of the event stream (written by src/output/msgpack.ts, read back by
+ * src/stats): one map per event, concatenated.
+ *
+ * Picoseconds since the epoch (~1.8e21 in 2026) do not fit in 64 bits (2^64 ps is
+ * only ~213 days), so a bigint is written as uint64/int64 when it fits (durations,
+ * byte counts) and otherwise as extension type 1: the unsigned value, big-endian, in
+ * the fewest bytes (9 for today's timestamps). `decodeMsgpackStream` turns both back
+ * into bigint; other readers register ext type 1 the same way.
+ */
+export const WIDE_UINT_EXT = 1;
+const U64_MAX = (1n << 64n) - 1n;
+
+/** Marks a bigint that needs the extension (a class, so the codec can recognise it). */
+class WideUint {
+  constructor(readonly value: bigint) {}
+}
+
+export const codec = new ExtensionCodec();
+codec.register({
+  type: WIDE_UINT_EXT,
+  encode(input: unknown): Uint8Array | null {
+    if (!(input instanceof WideUint)) return null;
+    let v = input.value;
+    const bytes: number[] = [];
+    while (v > 0n) {
+      bytes.unshift(Number(v & 0xffn));
+      v >>= 8n;
+    }
+    return Uint8Array.from(bytes);
+  },
+  decode(data: Uint8Array): bigint {
+    let v = 0n;
+    for (const b of data) v = (v << 8n) | BigInt(b);
+    return v;
+  },
+});
+
+/** Copies only the parts of `value` that hold bigints too wide for 64 bits. */
+export function widen(value: unknown): unknown {
+  if (typeof value === 'bigint') return value > U64_MAX ? new WideUint(value) : value;
+  if (Array.isArray(value)) return value.map(widen);
+  if (value !== null && typeof value === 'object' && !ArrayBuffer.isView(value)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = widen(v);
+    return out;
+  }
+  return value;
+}
+
+/** Reads a concatenation of msgpack values back (64-bit and wide integers as bigint). */
+export function decodeMsgpackStream(bytes: Uint8Array): unknown[] {
+  return [...new Decoder({ useBigInt64: true, extensionCodec: codec }).decodeMulti(bytes)];
+}
