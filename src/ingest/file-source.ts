@@ -13,8 +13,14 @@ export interface OpenCaptureOptions {
   unpackDpmiFrames?: boolean;
   /** Bytes per read, default 128 KiB (see readChunks); per mapped window, default MAP_WINDOW. */
   chunkSize?: number;
-  /** Read with read() even when the file could be mapped (tests compare both). Default false. */
-  noMap?: boolean;
+  /**
+   * Read the file in place from a mapping (see mapped-file.ts) instead of read() copies.
+   * Default: the MIGSCOPE_FILE_IO=mmap environment setting, else off — on the 2-core VM
+   * this was measured on (4 KiB pages under EPT), walking fresh mapped pages cost more
+   * than copying through an L2-sized buffer (1 GB capture, in-process, 4 runs each:
+   * mapped 0.93–1.38 s CPU, read() 0.84–1.29 s); `npm run bench` measures both.
+   */
+  map?: boolean;
 }
 
 export interface CaptureFile {
@@ -50,8 +56,7 @@ const GZIP_MAGIC = [0x1f, 0x8b];
 /**
  * Bytes per window of a mapped file, and so per batch. Small enough that a batch's bytes
  * are still in the L2 cache when the dissector reads them after the reader's pass:
- * measured on a 1 GB capture, min CPU of 5 runs, 128 KiB windows 1.32 s, 8 MiB 1.56 s
- * (read() through a 128 KiB buffer 1.35 s).
+ * measured on a 1 GB capture, min CPU of 5 runs, 128 KiB windows 1.32 s, 8 MiB 1.56 s.
  */
 export const MAP_WINDOW = 256 << 10;
 
@@ -109,7 +114,7 @@ export async function openCapture(path: string, opts: OpenCaptureOptions = {}): 
     }
     const format = detectFormat(first);
     if (!format) throw new UnknownFormatError(`${path}: not a pcap, pcapng or DPMI capture (${describeMagic(first)})`);
-    const mapping = gzip || opts.noMap ? undefined : mapCaptureFile(path);
+    const mapping = gzip || !(opts.map ?? process.env.MIGSCOPE_FILE_IO === 'mmap') ? undefined : mapCaptureFile(path);
     if (mapping) {
       chunks = () => asAsync(mapping.windows(windowSize));
       const closeFile = close;
