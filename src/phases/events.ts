@@ -68,6 +68,11 @@ export interface Downtime extends EventBase {
   /** lost × the ping interval. */
   lostDuration: Picos;
 }
+/**
+ * The QEMU stream's figures. On a cancelled or failed migration, what the stream got
+ * through before it closed: its bytes, the passes begun (the last one cut short), and
+ * precopyBytes = bytes unless SECTION_END(ram) had begun.
+ */
 export interface StreamSummary {
   bytes: number;
   /** RAM passes on the wire: pre-copy passes + the stop-and-copy pass (QEMU 7.2: dirty-sync-count − 1). */

@@ -59,6 +59,8 @@ interface FlowOpen { ts: Picos; client: Endpoint; server: Endpoint; synLost: boo
 export class KvmTracker {
   private readonly opens = new Map<number, FlowOpen>();
   private readonly progress = new WeakMap<Migration, { ts: Picos; bytes: number; iteration: number }>();
+  /** QMP-driven migrations whose stream closed before QEMU_VM_EOF, until its summary comes. */
+  private readonly deferred = new Set<Migration>();
 
   constructor(private readonly ctx: EngineContext) {}
 
@@ -195,6 +197,15 @@ export class KvmTracker {
           ...(msg.ramStopCopyBytes !== undefined ? { ramStopCopyBytes: msg.ramStopCopyBytes } : {}),
         };
         break;
+      case 'cut':
+        // A cancelled or failed stream: what it got through. It arrives just after the
+        // FIN/RST marker that closed the stream (the decoder hears of the end last).
+        m.stream = {
+          bytes: msg.streamBytes, iterations: msg.iterations,
+          precopyBytes: msg.precopyBytes, stopCopyBytes: msg.stopCopyBytes,
+        };
+        if (this.deferred.delete(m)) this.ctx.close(m, m.closeAt!);
+        break;
       default:
         break;
     }
@@ -277,7 +288,27 @@ export class KvmTracker {
     m.endPhase('transfer', ts, why);
     if (rst && !m.streamEof) m.fail('failed', 'migration stream reset (RST) before QEMU_VM_EOF');
     else if (!m.streamEof) m.fail('cancelled', 'migration stream closed before QEMU_VM_EOF');
-    if (m.qemuOnly) this.ctx.close(m, ts);
+    if (!m.qemuOnly) return;
+    if (m.streamEof) { this.ctx.close(m, ts); return; }
+    // The decoder's summary of the cut stream follows this marker: close with it.
+    m.closeAt = ts;
+    this.deferred.add(m);
+  }
+
+  /**
+   * Closes the migrations waiting for their cut stream's summary once a message from
+   * another flow (or the end of input) shows it is not coming (the decoder had stopped).
+   */
+  flushDeferred(next?: { flowId: number }): void {
+    for (const m of this.deferred) {
+      if (next !== undefined && next.flowId === m.streamFlow) continue;
+      this.deferred.delete(m);
+      this.ctx.close(m, m.closeAt!);
+    }
+  }
+
+  get hasDeferred(): boolean {
+    return this.deferred.size > 0;
   }
 
   private libvirtClosed(m: Migration, ts: Picos, rst: boolean, why?: string): void {

@@ -56,6 +56,8 @@ export class Migration {
   /** nova rolled the migration back (rollback_live_migration_at_destination). */
   rollbackSeen = false;
   migrateUri?: { host: string; port: number };
+  /** When the stream closed before QEMU_VM_EOF (a QMP-driven migration ends there). */
+  closeAt?: Picos;
   /** Flows on which a TCP hole was reported: markers on them may be lost. */
   readonly holeFlows = new Set<number>();
   private readonly queue: PhaseEvent[] = [];
