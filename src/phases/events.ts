@@ -83,6 +83,17 @@ export interface StreamSummary {
   stopCopyBytes: number;
   /** The SECTION_END(ram) record alone: QEMU's downtime-bytes + 18 bytes of framing. */
   ramStopCopyBytes?: number;
+  /**
+   * multifd: the packets' bytes on all channels (headers, page offsets, pages) = QEMU 7.2's
+   * multifd-bytes; `bytes`, `precopyBytes` and `stopCopyBytes` include the channels
+   * (split at the switch-over's capture time), and `iterations` counts the passes the
+   * channels' pages make (in QEMU's packet order).
+   */
+  multifdBytes?: number;
+  /** multifd channels attributed to the migration. */
+  channels?: number;
+  /** Each channel's bytes (its 64-byte opening packet included), by channel id. */
+  channelBytes?: number[];
 }
 export interface MigrationEnded extends EventBase {
   type: 'migration-ended';

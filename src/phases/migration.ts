@@ -1,4 +1,6 @@
 import type { Picos } from '../core/time.js';
+import type { Endpoint } from '../core/message.js';
+import type { MultifdAccount } from './multifd.js';
 import {
   PHASES, type MigrationEnded, type Outcome, type PhaseEvent, type PhaseName, type Scenario, type StreamSummary,
 } from './events.js';
@@ -49,6 +51,10 @@ export class Migration {
   lostPings?: number;
   libvirtFlow?: number;
   streamFlow?: number;
+  /** The destination end of the main stream: multifd channels connect to it too. */
+  streamServer?: Endpoint;
+  /** The migration's multifd channels, once one was seen. */
+  multifd?: MultifdAccount;
   libvirtDone = false;
   /** A QEMU stream seen without any libvirt migration (QMP-driven `migrate`): its
    *  timeline is the Transfer phase alone and it closes with the stream. */
@@ -215,7 +221,7 @@ export class Migration {
       const last = spans.reduce((a, p) => (p.end > a ? p.end : a), spans[0]!.end);
       ev.total = last - first;
     }
-    if (this.stream) ev.stream = { ...this.stream };
+    if (this.stream) ev.stream = this.multifd ? this.multifd.summarise(this.stream) : { ...this.stream };
     if (this.downtime !== undefined) ev.downtime = this.downtime;
     this.emit(ev);
     this.closed = true;

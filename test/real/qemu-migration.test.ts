@@ -20,9 +20,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dissector } from '../../src/dissect/dissector.js';
 import { openCapture } from '../../src/ingest/index.js';
 import type { MigrationEnded, PhaseEvent, Switchover } from '../../src/phases/events.js';
-import { analyzeSources } from '../../src/pipeline/offline.js';
 import { qemuAnalyzer, QemuStreamDecoder } from '../../src/protocols/qemu/index.js';
 import type { ProtocolMessage, QemuMessage, QemuStreamEnd } from '../../src/protocols/types.js';
+import { analyse } from './harness/qemu-analyse.js';
 import { runQemuMigration, type MigrationRun } from './harness/qemu-migration.js';
 import { tsharkClientPayload } from './harness/qemu-stream.js';
 import { epochToPicos, tsharkFields } from './harness/tshark.js';
@@ -71,18 +71,6 @@ function decodeTsharkPayload(run: MigrationRun): QemuMessage[] {
   expect(msgs.filter((m) => m.protocol === 'anomaly')).toEqual([]);
   expect(dec.streamBytes).toBe(next - 1);
   return msgs.filter((m): m is QemuMessage => m.protocol === 'qemu');
-}
-
-/** The capture through migscope's offline pipeline (as `migscope analyze`): phase events,
- *  and the decoder's QEMU_VM_EOF from the same pass (for the RAM part of stop-and-copy). */
-async function analyse(pcap: string): Promise<{ events: PhaseEvent[]; eof?: QemuStreamEnd }> {
-  const events: PhaseEvent[] = [];
-  let eof: QemuStreamEnd | undefined;
-  await analyzeSources([pcap], {
-    onEvent: (ev) => events.push(ev),
-    onMessage: (m) => { if (m.protocol === 'qemu' && m.kind === 'eof') eof = m; },
-  });
-  return eof ? { events, eof } : { events };
 }
 
 /** tshark's markers of the stream connection: its SYN and its first FIN (any RST too). */

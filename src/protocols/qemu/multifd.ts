@@ -24,7 +24,8 @@ const MAX_ITEM = MULTIFD_PACKET_HEADER_BYTES + 8;
  * - packet: u32 magic, u32 version, u32 flags (bit 0 SYNC, bits 1–3 compression),
  *   u32 pages_alloc, u32 normal_pages, u32 next_packet_size, u64 packet_num,
  *   32 reserved bytes, char ramblock[256], u64 offset[pages_alloc]; then
- *   next_packet_size bytes of page data (normal_pages × page size uncompressed).
+ *   next_packet_size bytes of page data (normal_pages × page size uncompressed; none when
+ *   normal_pages is 0).
  * packet_num is global across channels: it orders the pages of all channels.
  * Anything else (other versions, e.g. the zero-page fields of 9.0) is rejected with an
  * anomaly and the channel is no longer decoded.
@@ -100,13 +101,16 @@ export class MultifdChannelDecoder implements StreamDecoder {
     if (compression === 0 && normal > 0 && (size % normal !== 0 || !isPageSize(size / normal))) {
       return this.fail(`multifd: ${size} bytes of data for ${normal} uncompressed pages`, ts);
     }
-    if (compression === 0 && normal === 0 && size !== 0) return this.fail(`multifd: ${size} bytes of data without pages`, ts);
     const block = normal > 0 ? blockName(b, p + 64) : '';
     if (block === undefined) return this.fail('multifd: RAMBlock name is not printable', ts);
     const headerLen = MULTIFD_PACKET_HEADER_BYTES + 8 * alloc;
     this.packets++;
     this.pages += normal;
-    const bytes = headerLen + size;
+    // Without pages no data follows, whatever next_packet_size says: QEMU 7.2 leaves the
+    // previous packet's value there when a sync request found the channel busy (it then
+    // sends the data packet with the SYNC flag and the sync's packet_num, and a bare
+    // header after it), and its receiver reads data only for normal_pages > 0.
+    const bytes = headerLen + (normal > 0 ? size : 0);
     this.out({
       kind: 'multifd-packet', channel: this.channel, packetNum, sync: (flags & MULTIFD_FLAG_SYNC) !== 0,
       compression: compression >>> 1, pages: normal, block, firstOffset: normal > 0 ? u64(b, p + MULTIFD_PACKET_HEADER_BYTES) : 0,

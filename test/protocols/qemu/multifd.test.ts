@@ -20,7 +20,8 @@ describe('multifd channel decoder (QEMU 7.2 layout)', () => {
   const plan = [
     { packetNum: 0, sync: true },
     { packetNum: 1, offsets: [0x1000, 0x2000, 0x5000] },
-    { packetNum: 5, block: 'vga.vram', offsets: [0] },
+    { packetNum: 5, block: 'vga.vram', offsets: [0], sync: true },
+    { packetNum: 5, staleSize: 4096 }, // 7.2's bare header after a sync-joined data packet
     { packetNum: 9, sync: true },
   ];
   const ch = multifdChannel(2, plan);
@@ -29,10 +30,10 @@ describe('multifd channel decoder (QEMU 7.2 layout)', () => {
     const ref = feed(ch.bytes, ch.bytes.length);
     expect(ref.filter((m) => m.protocol === 'anomaly')).toEqual([]);
     const q = ref as QemuMessage[];
-    expect(q.map((m) => m.kind)).toEqual(['multifd-channel', 'multifd-packet', 'multifd-packet', 'multifd-packet', 'multifd-packet', 'multifd-end']);
+    expect(q.map((m) => m.kind)).toEqual(['multifd-channel', 'multifd-packet', 'multifd-packet', 'multifd-packet', 'multifd-packet', 'multifd-packet', 'multifd-end']);
     expect(q[0]).toMatchObject({ channel: 2, streamBytes: 64 });
     let at = 64;
-    q.slice(1, 5).forEach((m, i) => {
+    q.slice(1, 6).forEach((m, i) => {
       at += ch.packetBytes[i]!;
       const p = plan[i]!;
       expect(m).toMatchObject({
@@ -42,8 +43,9 @@ describe('multifd channel decoder (QEMU 7.2 layout)', () => {
       });
     });
     // 320-byte header + 128 offsets = QEMU 7.2's packet_len; pages follow.
-    expect(ch.packetBytes).toEqual([1344, 1344 + 3 * 4096, 1344 + 4096, 1344]);
-    expect(q[5]).toMatchObject({ kind: 'multifd-end', channel: 2, packets: 4, pages: 4, streamBytes: ch.bytes.length });
+    // The bare header's stale next_packet_size is not followed by data.
+    expect(ch.packetBytes).toEqual([1344, 1344 + 3 * 4096, 1344 + 4096, 1344, 1344]);
+    expect(q[6]).toMatchObject({ kind: 'multifd-end', channel: 2, packets: 5, pages: 4, streamBytes: ch.bytes.length });
     for (const size of [1, 7, 333, 1500, 4096]) {
       const strip = (ms: ProtocolMessage[]) => ms.map(({ ts: _t, tsEnd: _e, ...r }) => r);
       expect(strip(feed(ch.bytes, size)), `chunks of ${size}`).toEqual(strip(ref));

@@ -21,6 +21,7 @@ export interface QemuRamStats {
   normal: number;
   duplicate: number;
   'page-size': number;
+  'multifd-bytes': number;
 }
 export interface QueryMigrate {
   status: string;
