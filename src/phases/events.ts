@@ -43,13 +43,20 @@ export interface MigrationStarted extends EventBase {
   domain?: string;
   labels?: Record<string, string>;
 }
-export interface PhaseStarted extends EventBase { type: 'phase-started'; phase: PhaseName }
+/**
+ * A boundary inferred rather than seen (an encrypted stream: from the connection's
+ * SYN/FIN and the TLS record timing): how, and how far the real boundary can be from it.
+ */
+export interface Inference { how: string; errorBound: Picos }
+export interface PhaseStarted extends EventBase { type: 'phase-started'; phase: PhaseName; inferred?: Inference }
 export interface PhaseEnded extends EventBase {
   type: 'phase-ended';
   phase: PhaseName;
   duration: Picos;
   /** Set when a marker was lost: the duration is a bound, not a measurement. */
   uncertain?: string;
+  /** The end boundary was inferred (the start's inference is on phase-started). */
+  inferred?: Inference;
 }
 export interface Progress extends EventBase {
   type: 'progress';
@@ -95,6 +102,15 @@ export interface StreamSummary {
   /** Each channel's bytes (its 64-byte opening packet included), by channel id. */
   channelBytes?: number[];
 }
+export interface EncryptedSummary {
+  transport: 'tls';
+  /** Source → destination bytes of the connection, from the TCP sequence space. */
+  bytes: number;
+  /** Destination → source bytes. */
+  returnBytes: number;
+  /** TLS records the source sent. */
+  records: number;
+}
 export interface MigrationEnded extends EventBase {
   type: 'migration-ended';
   outcome: Outcome;
@@ -107,7 +123,9 @@ export interface MigrationEnded extends EventBase {
   /** libvirt migration time: Remote connect start → Cleanup end. */
   libvirtTotal?: Picos;
   stream?: StreamSummary;
-  phases: Partial<Record<PhaseName, { start: Picos; end: Picos; uncertain?: string }>>;
+  phases: Partial<Record<PhaseName, { start: Picos; end: Picos; uncertain?: string; inferred?: { start?: Inference; end?: Inference } }>>;
+  /** The stream was encrypted: what is visible of it (the `stream` figures are not). */
+  encrypted?: EncryptedSummary;
   downtime?: Picos;
 }
 export interface AnomalyEvent extends EventBase { type: 'anomaly'; kind: AnomalyKind; count: number; reason?: string }

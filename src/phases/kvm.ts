@@ -7,6 +7,8 @@ import type { EngineContext } from './context.js';
 import type { Migration } from './migration.js';
 import { MultifdAccount } from './multifd.js';
 
+/** Least bytes an encrypted connection must carry to be reported as a migration without libvirt. */
+const MIN_ENCRYPTED_BYTES = 1 << 20;
 /** Destinations with multifd channels waiting for their main stream. */
 const MAX_UNCLAIMED = 64;
 
@@ -166,6 +168,10 @@ export class KvmTracker {
       this.onMultifd(msg);
       return;
     }
+    if (msg.kind === 'encrypted' || msg.kind === 'encrypted-end') {
+      this.onEncrypted(msg);
+      return;
+    }
     let m = this.ctx.flowOwner.get(msg.flowId);
     if (!m) {
       if (this.ctx.retiredFlows.has(msg.flowId)) return;
@@ -254,6 +260,56 @@ export class KvmTracker {
     const mf = m.multifd;
     if (!mf?.has(msg.flowId)) return;
     if (this.count(mf, msg)) this.progress(m, msg.ts);
+  }
+
+  /**
+   * A TLS migration connection (QEMU native TLS). Its stream cannot be read: Transfer is
+   * the connection's SYN → FIN, each boundary marked inferred with its error bound (the
+   * TLS handshake before the first application-data record; the time from the last one
+   * to the FIN), the bytes come from the TCP sequence space. Without libvirt, a
+   * migration is only reported once the connection closed having carried at least
+   * MIN_ENCRYPTED_BYTES (any TLS service on a migration port is not one).
+   */
+  private onEncrypted(msg: Extract<QemuMessage, { kind: 'encrypted' | 'encrypted-end' }>): void {
+    let m = this.ctx.flowOwner.get(msg.flowId);
+    if (msg.kind === 'encrypted') {
+      if (m && m.streamFlow === msg.flowId) m.encryptedStream = true;
+      return;
+    }
+    if (!m) {
+      if (this.ctx.retiredFlows.has(msg.flowId) || msg.streamBytes < MIN_ENCRYPTED_BYTES) return;
+      m = this.ctx.open.find((x) => x.streamFlow === undefined && x.libvirtFlow !== undefined
+        && x.source === msg.src.ip && x.destination === msg.dst.ip);
+      if (!m) {
+        if (this.libvirtMayOwn(msg.src.ip)) return;
+        m = this.ctx.create('kvm');
+        m.qemuOnly = true;
+        m.recognised = true;
+        m.source = msg.src.ip;
+        m.destination = msg.dst.ip;
+      }
+      const open = this.opens.get(msg.flowId);
+      const start = open?.ts ?? msg.firstData ?? msg.ts;
+      m.streamFlow = msg.flowId;
+      m.streamServer = msg.dst;
+      m.encryptedStream = true;
+      this.ctx.flowOwner.set(msg.flowId, m);
+      m.beginPhase('transfer', start, open ? undefined : 'connection opening not captured', {
+        how: 'encrypted stream (TLS): the connection\'s SYN; the stream proper begins with the first application-data record',
+        errorBound: (msg.firstData ?? start) - start,
+      });
+      this.ctx.tryAnnounce(m);
+    }
+    if (m.streamFlow !== msg.flowId) return;
+    m.encrypted = { transport: msg.transport, bytes: msg.streamBytes, returnBytes: msg.returnBytes, records: msg.records };
+    m.streamEof = true; // as far as can be known: an orderly close
+    if (!m.ended('transfer')) {
+      m.endPhaseInferred('transfer', msg.ts, {
+        how: 'encrypted stream (TLS): the connection\'s close; QEMU_VM_EOF is not visible, the last application-data record came errorBound before',
+        errorBound: msg.ts - (msg.lastData ?? msg.ts),
+      });
+    }
+    if (m.qemuOnly) this.ctx.close(m, msg.ts);
   }
 
   /** Counts a channel's packet or end; true when a new pass began. */
@@ -387,6 +443,8 @@ export class KvmTracker {
 
   private streamClosed(m: Migration, ts: Picos, rst: boolean, why?: string): void {
     if (m.ended('transfer')) return;
+    // An encrypted stream: its figures and end come with the decoder's summary just after.
+    if (m.encryptedStream && !rst) return;
     const holes = m.holeFlows.has(m.streamFlow!);
     if (!m.streamEof && holes) {
       m.endPhase('transfer', ts, 'TCP hole on the migration stream: QEMU_VM_EOF may have been lost (duration is an upper bound)');

@@ -3,12 +3,13 @@ import type { Direction, FlowInfo } from '../../decode/types.js';
 import type { Emit, StreamDecoder } from '../types.js';
 import { QemuStreamDecoder } from './decode.js';
 import { MultifdChannelDecoder } from './multifd.js';
+import { EncryptedChannelDecoder, looksLikeTls } from './tls.js';
 import { MULTIFD_MAGIC } from './types.js';
 
 /**
- * A connection to a migration port: the main stream ('QEVM') or a multifd channel
- * (0x11223344), told apart by the first four bytes the source sends. Until those are
- * in, the bytes wait here (at most 3 of them).
+ * A connection to a migration port: the main stream ('QEVM'), a multifd channel
+ * (0x11223344) or TLS (a handshake record), told apart by the first four bytes the
+ * source sends. Until those are in, the bytes wait here (at most 3 of them).
  */
 export class QemuChannelDecoder implements StreamDecoder {
   private inner?: StreamDecoder;
@@ -23,7 +24,9 @@ export class QemuChannelDecoder implements StreamDecoder {
     if (this.head.length === 0) this.headTs = ts;
     const all = this.head.length === 0 ? bytes : concat(this.head, bytes);
     if (all.length < 4) { this.head = all.slice(); return; }
-    this.inner = magicOf(all) === MULTIFD_MAGIC ? new MultifdChannelDecoder(this.flow) : new QemuStreamDecoder(this.flow);
+    // TLS (QEMU native TLS on a migration port): counted, never walked as plaintext.
+    this.inner = looksLikeTls(all) ? new EncryptedChannelDecoder(this.flow, this.head.length > 0 ? this.headTs : ts, emit)
+      : magicOf(all) === MULTIFD_MAGIC ? new MultifdChannelDecoder(this.flow) : new QemuStreamDecoder(this.flow);
     this.head = new Uint8Array(0);
     this.inner.data(dir, all, all === bytes ? ts : this.headTs, emit);
   }

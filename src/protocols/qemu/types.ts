@@ -28,6 +28,7 @@
  *   SECTION_END(ram) record alone (QEMU's downtime-bytes + 18 bytes of framing).
  */
 import type { MessageBase } from '../../core/message.js';
+import type { Picos } from '../../core/time.js';
 
 interface QemuBase extends MessageBase {
   protocol: 'qemu';
@@ -108,9 +109,27 @@ export interface MultifdPacket extends QemuBase {
 export interface MultifdChannelEnd extends QemuBase { kind: 'multifd-end'; channel: number; packets: number; pages: number }
 export type MultifdMessage = MultifdChannelOpened | MultifdPacket | MultifdChannelEnd;
 
+/**
+ * A migration connection that carries TLS (QEMU native TLS, `tls-creds`): not decoded.
+ * Raised at its first bytes.
+ */
+export interface QemuEncrypted extends QemuBase { kind: 'encrypted'; transport: 'tls' }
+/** The encrypted connection's source closed: what could be counted. */
+export interface QemuEncryptedEnd extends QemuBase {
+  kind: 'encrypted-end';
+  transport: 'tls';
+  /** Destination → source bytes (QEMU's return path, and TLS handshake replies). */
+  returnBytes: number;
+  /** TLS records the source sent (until the record layer was lost to a hole, if it was). */
+  records: number;
+  /** Capture times of the first and last application-data records from the source. */
+  firstData?: Picos;
+  lastData?: Picos;
+}
+
 export type QemuMessage =
   | QemuStreamHeader | QemuPassStarted | QemuRamChunk | QemuSwitchover | QemuDeviceSection | QemuStreamEnd
-  | QemuStreamCut | MultifdMessage;
+  | QemuStreamCut | MultifdMessage | QemuEncrypted | QemuEncryptedEnd;
 
 export const QEMU_VM_FILE_MAGIC = 0x5145564d; // 'QEVM'
 export const QEMU_VM_FILE_VERSION = 3;

@@ -61,6 +61,11 @@ export interface MigrationOptions {
   capabilities?: string[];
   /** Migration parameters set on both sides (e.g. multifd-channels). */
   parameters?: Record<string, unknown>;
+  /** Extra QEMU arguments per side (e.g. a tls-creds-x509 object). */
+  extraArgs?: { src?: string[]; dst?: string[] };
+  /** Take the destination port from libvirt's migration range (49152–49215), where
+   *  migscope looks for migration streams that have no QEVM magic to probe (TLS). */
+  migrationPortRange?: boolean;
 }
 
 const here = new URL('.', import.meta.url).pathname;
@@ -83,6 +88,23 @@ export async function freePort(): Promise<number> {
   srv.close();
   await once(srv, 'close');
   return port;
+}
+
+/** A port of [from, to] nobody listens on (bound and released, bounded tries). */
+async function freePortIn(from: number, to: number): Promise<number> {
+  for (let port = from; port <= to; port++) {
+    const srv = createServer();
+    const ok = await new Promise<boolean>((resolve) => {
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (ok) {
+      srv.close();
+      await once(srv, 'close');
+      return port;
+    }
+  }
+  throw new Error(`no free port in ${from}–${to}`);
 }
 
 async function waitExit(p: ChildProcess, ms: number): Promise<void> {
@@ -112,7 +134,7 @@ async function waitQuiet(path: string, maxMs: number): Promise<void> {
 /** Runs one captured migration and returns the pcap path and query-migrate's final answer. */
 export async function runQemuMigration(opts: MigrationOptions, name: string): Promise<MigrationRun> {
   const img = buildGuestImage(opts.workDir, opts.dirtySeconds);
-  const port = await freePort();
+  const port = opts.migrationPortRange ? await freePortIn(49152, 49215) : await freePort();
   const pcap = join(opts.workDir, `${name}.pcap`);
   const qemuArgs = (sock: string): string[] => [
     '-machine', 'pc,accel=tcg', '-m', String(opts.memMiB), '-display', 'none', '-nodefaults',
@@ -133,8 +155,8 @@ export async function runQemuMigration(opts: MigrationOptions, name: string): Pr
     });
     await Promise.race([listening, sleep(10_000)]);
     if (!dumpErr.includes('listening')) throw new Error(`tcpdump did not start: ${dumpErr}`);
-    src = spawn('qemu-system-x86_64', qemuArgs(srcSock), { stdio: 'ignore' });
-    dst = spawn('qemu-system-x86_64', [...qemuArgs(dstSock), '-incoming', 'defer'], { stdio: 'ignore' });
+    src = spawn('qemu-system-x86_64', [...qemuArgs(srcSock), ...(opts.extraArgs?.src ?? [])], { stdio: 'ignore' });
+    dst = spawn('qemu-system-x86_64', [...qemuArgs(dstSock), ...(opts.extraArgs?.dst ?? []), '-incoming', 'defer'], { stdio: 'ignore' });
     // Capabilities such as multifd must be set on the destination before it listens.
     const caps = [{ capability: 'events', state: true }, ...(opts.capabilities ?? []).map((capability) => ({ capability, state: true }))];
     const dstQmp = await QmpClient.open(dstSock);
