@@ -101,6 +101,11 @@ export interface StreamSummary {
   channels?: number;
   /** Each channel's bytes (its 64-byte opening packet included), by channel id. */
   channelBytes?: number[];
+  /** XBZRLE: pages sent as deltas and their bytes (QEMU's xbzrle-cache.pages/bytes). */
+  xbzrlePages?: number;
+  xbzrleBytes?: number;
+  /** Pages compressed by QEMU's compress threads (the `compress` capability). */
+  compressedPages?: number;
 }
 export interface EncryptedSummary {
   transport: 'tls';

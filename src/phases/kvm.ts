@@ -4,6 +4,7 @@ import type {
   LibvirtMigrationInfo, LibvirtRpcMessage, MultifdMessage, QemuMessage, TcpSegmentMarker,
 } from '../protocols/types.js';
 import type { EngineContext } from './context.js';
+import type { StreamSummary } from './events.js';
 import type { Migration } from './migration.js';
 import { MultifdAccount } from './multifd.js';
 
@@ -11,6 +12,14 @@ import { MultifdAccount } from './multifd.js';
 const MIN_ENCRYPTED_BYTES = 1 << 20;
 /** Destinations with multifd channels waiting for their main stream. */
 const MAX_UNCLAIMED = 64;
+
+/** Page counts by encoding, when the stream used XBZRLE or compression. */
+function encodings(msg: { xbzrlePages?: number; xbzrleBytes?: number; compressedPages?: number }): Partial<StreamSummary> {
+  return {
+    ...(msg.xbzrlePages !== undefined ? { xbzrlePages: msg.xbzrlePages, xbzrleBytes: msg.xbzrleBytes ?? 0 } : {}),
+    ...(msg.compressedPages !== undefined ? { compressedPages: msg.compressedPages } : {}),
+  };
+}
 
 function channelKey(client: string, server: Endpoint): string {
   return `${client}>${server.ip}:${server.port}`;
@@ -219,6 +228,7 @@ export class KvmTracker {
           bytes: msg.streamBytes, iterations: msg.iterations,
           precopyBytes: msg.precopyBytes, stopCopyBytes: msg.stopCopyBytes,
           ...(msg.ramStopCopyBytes !== undefined ? { ramStopCopyBytes: msg.ramStopCopyBytes } : {}),
+          ...encodings(msg),
         };
         break;
       case 'cut':
@@ -226,7 +236,7 @@ export class KvmTracker {
         // FIN/RST marker that closed the stream (the decoder hears of the end last).
         m.stream = {
           bytes: msg.streamBytes, iterations: msg.iterations,
-          precopyBytes: msg.precopyBytes, stopCopyBytes: msg.stopCopyBytes,
+          precopyBytes: msg.precopyBytes, stopCopyBytes: msg.stopCopyBytes, ...encodings(msg),
         };
         if (this.deferred.delete(m)) this.ctx.close(m, m.closeAt!);
         break;

@@ -6,7 +6,7 @@ const MAX_HELD = 4096;
 /** Channels per migration (QEMU allows up to 255). */
 const MAX_CHANNELS = 256;
 
-interface Channel { id: number; bytes: number; pages: number; lastNum: number }
+interface Channel { id: number; bytes: number; init: number; pages: number; lastNum: number }
 interface Held { block: string; firstOffset: number; pages: number; sync: boolean; channel: number; num: number }
 
 /**
@@ -40,7 +40,7 @@ export class MultifdAccount {
   private nextChannel = 0;
   /** Pre-copy passes seen on the channels (0 until the first page). */
   passes = 0;
-  /** Packet bytes (header, offsets, pages) of all channels: QEMU 7.2's multifd-bytes. */
+  /** Packet bytes (header, offsets, pages) counted from the packets' messages. */
   packetBytes = 0;
   /** Packet bytes before the switch-over. */
   precopyPacketBytes = 0;
@@ -54,7 +54,7 @@ export class MultifdAccount {
   /** A channel opened (MultiFDInit_t, 64 bytes). False when there are too many. */
   open(flowId: number, id: number, initBytes: number): boolean {
     if (!this.channels.has(flowId) && this.channels.size >= MAX_CHANNELS) return false;
-    this.channels.set(flowId, { id, bytes: initBytes, pages: 0, lastNum: -1 });
+    this.channels.set(flowId, { id, bytes: initBytes, init: initBytes, pages: 0, lastNum: -1 });
     return true;
   }
 
@@ -132,6 +132,10 @@ export class MultifdAccount {
     const channelBytes = [...this.channels.values()].sort((a, b) => a.id - b.id).map((c) => c.bytes);
     const all = channelBytes.reduce((a, b) => a + b, 0);
     const preOnChannels = all - (this.packetBytes - this.precopyPacketBytes);
+    // Everything after each channel's opening packet is packets: the channels' own byte
+    // counts, so that a packet whose message was missed still counts.
+    let init = 0;
+    for (const c of this.channels.values()) init += c.init;
     const precopyPasses = Math.max(this.passes, main.iterations - (main.stopCopyBytes > 0 ? 1 : 0));
     return {
       ...main,
@@ -139,7 +143,7 @@ export class MultifdAccount {
       iterations: precopyPasses + (main.stopCopyBytes > 0 ? 1 : 0),
       precopyBytes: main.precopyBytes + preOnChannels,
       stopCopyBytes: main.stopCopyBytes + (all - preOnChannels),
-      multifdBytes: this.packetBytes,
+      multifdBytes: all - init,
       channels: channelBytes.length,
       channelBytes,
     };

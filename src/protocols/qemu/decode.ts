@@ -249,7 +249,7 @@ export class QemuStreamDecoder implements StreamDecoder {
       kind: 'eof', iterations: this.ram.iteration, precopyBytes: stopFrom,
       stopCopyBytes: total - stopFrom, passBytes: this.ram.passBytes.slice(), streamBytes: total,
       ramStopCopyBytes: this.ramStopEnd >= 0 ? this.ramStopEnd - stopFrom : total - stopFrom,
-      normalPages: this.ram.normalPages, zeroPages: this.ram.zeroPages,
+      ...this.pageCounts(),
     }, this.eofTs, ts);
   }
 
@@ -267,8 +267,17 @@ export class QemuStreamDecoder implements StreamDecoder {
     this.out({
       kind: 'cut', iterations: this.ram.iteration, precopyBytes: stopFrom, stopCopyBytes: total - stopFrom,
       passBytes: this.ram.passBytes.slice(), streamBytes: total,
-      normalPages: this.ram.normalPages, zeroPages: this.ram.zeroPages,
+      ...this.pageCounts(),
     }, ts, ts);
+  }
+
+  private pageCounts(): { normalPages: number; zeroPages: number; xbzrlePages?: number; xbzrleBytes?: number; compressedPages?: number } {
+    const r = this.ram;
+    return {
+      normalPages: r.normalPages, zeroPages: r.zeroPages,
+      ...(r.xbzrlePages > 0 ? { xbzrlePages: r.xbzrlePages, xbzrleBytes: r.xbzrleBytes } : {}),
+      ...(r.compressedPages > 0 ? { compressedPages: r.compressedPages } : {}),
+    };
   }
 
   /**

@@ -68,6 +68,10 @@ export interface QemuStreamEnd extends QemuBase {
   /** Page records in the whole stream: full pages (QEMU ram.normal) and zero pages (ram.duplicate). */
   normalPages?: number;
   zeroPages?: number;
+  /** XBZRLE pages and bytes (QEMU's xbzrle-cache.pages/bytes), compressed pages; when any. */
+  xbzrlePages?: number;
+  xbzrleBytes?: number;
+  compressedPages?: number;
 }
 /**
  * The stream closed (FIN/RST) before QEMU_VM_EOF: a cancelled or failed migration, with
@@ -82,6 +86,9 @@ export interface QemuStreamCut extends QemuBase {
   passBytes: number[];
   normalPages: number;
   zeroPages: number;
+  xbzrlePages?: number;
+  xbzrleBytes?: number;
+  compressedPages?: number;
 }
 /** A multifd channel opened (MultiFDInit_t): its channel id. */
 export interface MultifdChannelOpened extends QemuBase { kind: 'multifd-channel'; channel: number }

@@ -25,6 +25,8 @@ export interface QemuRamStats {
 }
 export interface QueryMigrate {
   status: string;
+  /** With the xbzrle capability. */
+  'xbzrle-cache'?: { pages: number; bytes: number; 'cache-miss': number; overflow: number };
   'total-time'?: number;
   downtime?: number;
   ram?: QemuRamStats;
