@@ -1,9 +1,11 @@
 import type { CapturedPacket } from '../ingest/types.js';
 import { PS_PER_S, type Picos } from '../core/time.js';
 import { analyzers as registeredAnalyzers } from '../protocols/registry.js';
-import type { AnomalyKind, Emit, ProtocolAnalyzer, ProtocolMessage } from '../protocols/types.js';
+import type { AnomalyDef } from '../core/anomaly.js';
+import type { Emit, ProtocolAnalyzer, ProtocolMessage } from '../protocols/types.js';
 import { ARP_NOT_ETHER_IPV4, decodeArp } from '../decode/arp.js';
 import { decodeIcmpEcho } from '../decode/icmp.js';
+import { DissectAnomaly } from './anomaly-codes.js';
 import { AnomalyAggregator, type AnomalySite, NO_ENDPOINT, type PendingAnomaly } from './anomalies.js';
 import { Flow, type FlowContext } from './flow.js';
 import { FlowTable, symmetricHash } from './flow-table.js';
@@ -25,9 +27,6 @@ export interface DissectorOptions {
 
 /** How often (wire time) idle flows are expired and aggregated anomalies flushed. */
 const HOUSEKEEPING_INTERVAL = PS_PER_S;
-const FRAGMENT = 'IP fragment (not reassembled)';
-const INTERNAL = 'dissector internal error on this packet';
-const EVICTED = 'flow table full: least recently used flow evicted';
 
 /**
  * Packets in, protocol messages out: L2–L4 parsing, the flow table, TCP reassembly and
@@ -86,7 +85,7 @@ export class Dissector {
       this.dispatch(pkt, ts);
     } catch {
       // A bug of ours must not stop the capture: count the packet as lost.
-      this.anomaly('malformed-packet', INTERNAL, ts);
+      this.anomaly(DissectAnomaly.DISSECTOR_INTERNAL, ts);
     }
   }
 
@@ -96,7 +95,7 @@ export class Dissector {
       this.expire(now);
       this.aggregator.flushDirty();
     } catch {
-      this.anomaly('malformed-packet', INTERNAL, now);
+      this.anomaly(DissectAnomaly.DISSECTOR_INTERNAL, now);
     }
   }
 
@@ -134,8 +133,8 @@ export class Dissector {
     f.finalize(ts);
   }
 
-  private anomaly(kind: AnomalyKind, reason: string, ts: Picos): void {
-    this.aggregator.report(this.global, kind, reason, 1, ts);
+  private anomaly(def: AnomalyDef, ts: Picos): void {
+    this.aggregator.report(this.global, def, 1, ts);
   }
 
   private dispatch(pkt: CapturedPacket, ts: Picos): void {
@@ -144,7 +143,7 @@ export class Dissector {
     const err = parsePacket(b, pkt.linkType, pkt.wireLength, pv);
     if (err !== null) {
       this.stats.malformedPackets++;
-      this.anomaly('malformed-packet', err, ts);
+      this.anomaly(err, ts);
       return;
     }
     if (pv.ipVersion === 0) {
@@ -155,7 +154,7 @@ export class Dissector {
     }
     if (pv.fragment) {
       this.stats.fragments++;
-      this.anomaly('ip-fragment', FRAGMENT, ts);
+      this.anomaly(DissectAnomaly.IP_FRAGMENT, ts);
       return;
     }
     const proto = pv.ipProto;
@@ -219,7 +218,7 @@ export class Dissector {
       const victim = this.table.oldest()!;
       if (!victim.closed) {
         this.stats.flows.evicted++;
-        this.aggregator.report(victim, 'flow-memory', EVICTED, 1, ts);
+        this.aggregator.report(victim, DissectAnomaly.FLOW_EVICTED, 1, ts);
       }
       this.drop(victim, ts);
     }
@@ -265,10 +264,10 @@ export class Dissector {
   }
 
   /** A datagram decoder's answer: a message, nothing of interest, or why it was malformed. */
-  private datagramResult(res: ProtocolMessage | null | string, ts: Picos, kind: 'icmp' | 'arp'): void {
-    if (typeof res === 'string') {
+  private datagramResult(res: ProtocolMessage | null | AnomalyDef, ts: Picos, kind: 'icmp' | 'arp'): void {
+    if (res !== null && 'text' in res) {
       this.stats.malformedPackets++;
-      this.anomaly('malformed-packet', res, ts);
+      this.anomaly(res, ts);
       return;
     }
     if (kind === 'icmp') this.stats.icmpPackets++; else this.stats.arpPackets++;

@@ -1,5 +1,6 @@
 import type { Picos } from '../core/time.js';
-import type { AnomalyKind } from '../protocols/types.js';
+import type { AnomalyDef } from '../core/anomaly.js';
+import { DissectAnomaly } from './anomaly-codes.js';
 
 /**
  * TCP reassembly for one direction of one connection.
@@ -15,8 +16,8 @@ import type { AnomalyKind } from '../protocols/types.js';
 export interface ReassemblySink {
   deliver(bytes: Uint8Array, ts: Picos): void;
   /** `length` stream bytes will never be seen (lost, or cut by the capture's snaplen); the tcp-hole anomaly is reported separately. */
-  gap(length: number, ts: Picos, reason: string): void;
-  anomaly(kind: AnomalyKind, reason: string, count: number, ts: Picos): void;
+  gap(length: number, ts: Picos, reason: AnomalyDef): void;
+  anomaly(def: AnomalyDef, count: number, ts: Picos): void;
   /** All bytes up to the FIN were delivered (or declared holes). */
   end(ts: Picos): void;
 }
@@ -35,12 +36,12 @@ interface Piece {
   ts: Picos;
 }
 
-export const GAP_SNAPLEN = 'bytes cut by capture snaplen';
-export const GAP_LOST = 'segment never captured (peer acknowledged past it)';
-export const GAP_BOUND = 'out-of-order buffer bound passed';
-export const GAP_END = 'segment missing at connection end';
-const OVERLAP = 'retransmission disagrees with earlier data';
-const BOUND = 'out-of-order buffer bound passed: skipped ahead';
+export const GAP_SNAPLEN = DissectAnomaly.TCP_HOLE_SNAPLEN;
+export const GAP_LOST = DissectAnomaly.TCP_HOLE_LOST;
+export const GAP_BOUND = DissectAnomaly.TCP_HOLE_BUFFER_BOUND;
+export const GAP_END = DissectAnomaly.TCP_HOLE_AT_END;
+const OVERLAP = DissectAnomaly.TCP_OVERLAP_MISMATCH;
+const BOUND = DissectAnomaly.TCP_BUFFER_BOUND;
 
 /** ACKs further ahead than this are not trusted to declare a hole (garbage or a bad guess). */
 const MAX_ACK_JUMP = 1 << 30;
@@ -156,9 +157,9 @@ export class StreamReassembler {
     this.sink.deliver(bytes, ts);
   }
 
-  private hole(length: number, ts: Picos, reason: string): void {
+  private hole(length: number, ts: Picos, reason: AnomalyDef): void {
     this.holeBytes += length;
-    this.sink.anomaly('tcp-hole', reason, length, ts);
+    this.sink.anomaly(reason, length, ts);
     this.sink.gap(length, ts, reason);
   }
 
@@ -201,7 +202,7 @@ export class StreamReassembler {
       i++;
     }
     if (cursor < end) this.addPiece(i, cursor, end, start, capEnd, bytes, ts);
-    if (overlapped) this.sink.anomaly('tcp-overlap', OVERLAP, 1, ts);
+    if (overlapped) this.sink.anomaly(OVERLAP, 1, ts);
   }
 
   /** Insert [a, b) of the segment at index i: captured part copied, the rest as a null piece. Returns pieces added. */
@@ -240,7 +241,7 @@ export class StreamReassembler {
   }
 
   /** Declare everything before `target` that we do not hold a hole, delivering what we hold. */
-  private skipTo(target: number, ts: Picos, reason: string): void {
+  private skipTo(target: number, ts: Picos, reason: AnomalyDef): void {
     while (this.nextOff < target) {
       const first = this.pieces.length > 0 ? this.pieces[0]! : null;
       const holeEnd = first !== null && first.off < target ? first.off : target;
@@ -255,7 +256,7 @@ export class StreamReassembler {
 
   private enforceBudget(ts: Picos): void {
     while (this.budget.used > this.budget.max && this.pieces.length > 0) {
-      this.sink.anomaly('flow-memory', BOUND, 1, ts);
+      this.sink.anomaly(BOUND, 1, ts);
       this.skipTo(this.pieces[0]!.off, ts, GAP_BOUND);
       this.drain();
     }

@@ -1,7 +1,7 @@
 import { formatIso, PS_PER_US, type Picos } from '../core/time.js';
 import { PHASES, type MigrationEnded, type PhaseName } from '../phases/events.js';
 import type { MigrationRecord } from '../phases/engine.js';
-import type { Summary } from '../pipeline/offline.js';
+import type { Summary } from '../pipeline/analyze.js';
 
 const LABEL: Record<PhaseName, string> = {
   authentication: 'Authentication',
@@ -76,7 +76,10 @@ export function formatSummary(summary: Summary): string {
   if (summary.migrations.length === 0) out.push('no migration found');
   for (const m of summary.migrations) out.push(formatMigration(m), '');
   const anomalies = Object.entries(summary.anomalies).filter(([, n]) => (n ?? 0) > 0);
-  if (anomalies.length > 0) out.push(`anomalies: ${anomalies.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  if (anomalies.length > 0) {
+    out.push(`anomalies: ${anomalies.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+    out.push(`  by code: ${Object.entries(summary.anomalyCodes).map(([c, n]) => `${c} ${n}`).join(', ')}`);
+  }
   for (const s of summary.sources) {
     const st = s.stats;
     out.push(`source ${s.source} (${s.format})${st ? `: ${st.packets} packets, ${st.malformedRecords} malformed records${st.truncated ? ', truncated' : ''}` : ''}${s.ring ? `: ${s.ring.packets} packets via the native ring, ${s.ring.ringDrops} ring drops, ${s.ring.kernelDrops} kernel drops` : ''}${s.problem ? ` — ${s.problem}` : ''}`);

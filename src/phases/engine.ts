@@ -23,6 +23,8 @@ export interface PhaseEngineOptions {
 export interface EngineSummary {
   migrations: MigrationRecord[];
   anomalies: Partial<Record<AnomalyKind, number>>;
+  /** Anomaly totals per stable code (docs/anomalies.md). */
+  anomalyCodes: Record<string, number>;
   roles: InferredRoles;
   messages: number;
   firstTs?: Picos;
@@ -122,6 +124,7 @@ export class PhaseEngine {
     const summary: EngineSummary = {
       migrations: this.ctx.done,
       anomalies: { ...this.anomalies.totals },
+      anomalyCodes: { ...this.anomalies.codes },
       roles: this.roles.snapshot(this.hosts),
       messages: this.messages,
     };

@@ -1,5 +1,5 @@
 import type { Picos } from '../core/time.js';
-import type { AnomalyKind } from '../protocols/types.js';
+import type { AnomalyFields, AnomalyKind } from '../protocols/types.js';
 
 /** Phase identifiers, in timeline order (DESIGN.md §4). */
 export const PHASES = [
@@ -94,7 +94,17 @@ export interface MigrationEnded extends EventBase {
   phases: Partial<Record<PhaseName, { start: Picos; end: Picos; uncertain?: string }>>;
   downtime?: Picos;
 }
-export interface AnomalyEvent extends EventBase { type: 'anomaly'; kind: AnomalyKind; count: number; reason?: string }
+export interface AnomalyEvent extends EventBase {
+  type: 'anomaly';
+  kind: AnomalyKind;
+  /** Stable code (docs/anomalies.md); events fold per code, never across codes. */
+  code: string;
+  count: number;
+  /** The code's constant description. */
+  reason?: string;
+  /** Numbers of the occurrence, when the event stands for exactly one message that had them. */
+  fields?: AnomalyFields;
+}
 
 export type PhaseEvent =
   | MigrationStarted | PhaseStarted | PhaseEnded | Progress | Switchover | Downtime | MigrationEnded | AnomalyEvent;

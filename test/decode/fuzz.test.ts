@@ -30,7 +30,7 @@ const corpus: { bytes: Uint8Array; linkType: number }[] = [
 const LINK_TYPES = [0, 1, 101, 113, 276, 108, 228, 229, 12345];
 
 function internalErrors(msgs: ProtocolMessage[]): Anomaly[] {
-  return msgs.filter((m): m is Anomaly => m.protocol === 'anomaly' && m.reason.startsWith('dissector internal'));
+  return msgs.filter((m): m is Anomaly => m.protocol === 'anomaly' && m.code === 'DISSECTOR_INTERNAL');
 }
 
 describe('fuzz: the Dissector never throws, counts everything, stays bounded', () => {

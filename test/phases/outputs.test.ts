@@ -3,7 +3,7 @@ import { decodeMsgpackStream, MsgpackWriter } from '../../src/output/msgpack.js'
 import { toNdjsonLine } from '../../src/output/ndjson.js';
 import { formatSummary, secondsUs } from '../../src/output/summary.js';
 import { LiveView } from '../../src/output/live-view.js';
-import type { Summary } from '../../src/pipeline/offline.js';
+import type { Summary } from '../../src/pipeline/analyze.js';
 import { dur, kvmMigration, Trace, us } from './messages.js';
 import { runEngine } from './run.js';
 

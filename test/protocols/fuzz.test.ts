@@ -3,8 +3,9 @@ import { AmqpStreamDecoder } from '../../src/protocols/amqp/decode.js';
 import { HttpStreamDecoder } from '../../src/protocols/http/decode.js';
 import { LibvirtDecoder } from '../../src/protocols/libvirt/decode.js';
 import { QemuStreamDecoder } from '../../src/protocols/qemu/decode.js';
-import type { ProtocolMessage, StreamDecoder } from '../../src/protocols/types.js';
+import type { Emit, ProtocolMessage, StreamDecoder } from '../../src/protocols/types.js';
 import { PROTOCOL_HEADER_BYTES, body, contentHeader, deliver, frame, osloEnvelope, publish, method, table, shortstr, u16 } from './amqp/amqp-builders.js';
+import { contractViolation } from '../helpers/anomaly-codes.js';
 import { fuzzOnce, type FuzzTally } from './fuzz-helpers.js';
 import { p2pConversation } from './libvirt/rpc-builder.js';
 import { sampleStream } from './qemu/stream-builder.js';
@@ -19,7 +20,9 @@ function shapeCheck(protocol: Fuzzed): (m: ProtocolMessage) => void {
     if (typeof m.ts !== 'bigint' || typeof m.tsEnd !== 'bigint' || m.tsEnd < m.ts) throw new Error(`bad timestamps ${String(m.ts)} ${String(m.tsEnd)}`);
     if (m.protocol === 'anomaly') {
       if (m.kind !== 'protocol-error' && m.kind !== 'flow-memory') throw new Error(`unexpected anomaly kind ${m.kind}`);
-      if (!m.reason.startsWith(`${protocol}: `)) throw new Error(`reason without protocol: ${m.reason}`);
+      if (!m.code.startsWith(`${protocol.toUpperCase()}_`)) throw new Error(`code of another protocol: ${m.code}`);
+      const broken = contractViolation(m);
+      if (broken !== null) throw new Error(broken);
     } else if (m.protocol !== protocol) throw new Error(`unexpected message ${m.protocol}`);
   };
 }
@@ -55,7 +58,7 @@ const qemuCorpus: Segment[] = [{ dir: 'c2s', ts: 1n, bytes: sampleStream().build
 
 const SEEDS: Record<Fuzzed, number> = { http: 1234, amqp: 5678, libvirt: 9012, qemu: 3456 };
 
-function fuzz(make: () => StreamDecoder, corpus: Segment[], protocol: Fuzzed): FuzzTally {
+function fuzz(make: (emit: Emit) => StreamDecoder, corpus: Segment[], protocol: Fuzzed): FuzzTally {
   const tally: FuzzTally = { inputs: 0, messages: 0, anomalies: 0, bytes: 0, thrown: 0 };
   const rand = prng(SEEDS[protocol]);
   const check = shapeCheck(protocol);
@@ -63,11 +66,11 @@ function fuzz(make: () => StreamDecoder, corpus: Segment[], protocol: Fuzzed): F
   return tally;
 }
 
-const CASES: [name: string, protocol: Fuzzed, make: () => StreamDecoder, corpus: Segment[]][] = [
-  ['HTTP', 'http', () => new HttpStreamDecoder(testFlow(80)), httpCorpus],
-  ['AMQP', 'amqp', () => new AmqpStreamDecoder(testFlow(5672)), amqpCorpus],
-  ['libvirt RPC', 'libvirt', () => new LibvirtDecoder(testFlow(16509)), libvirtCorpus],
-  ['QEMU stream', 'qemu', () => new QemuStreamDecoder(testFlow(49152)), qemuCorpus],
+const CASES: [name: string, protocol: Fuzzed, make: (emit: Emit) => StreamDecoder, corpus: Segment[]][] = [
+  ['HTTP', 'http', (e) => new HttpStreamDecoder(testFlow(80), e), httpCorpus],
+  ['AMQP', 'amqp', (e) => new AmqpStreamDecoder(testFlow(5672), e), amqpCorpus],
+  ['libvirt RPC', 'libvirt', (e) => new LibvirtDecoder(testFlow(16509), e), libvirtCorpus],
+  ['QEMU stream', 'qemu', (e) => new QemuStreamDecoder(testFlow(49152), e), qemuCorpus],
 ];
 
 describe('decoder fuzzing (mutated, truncated, re-chunked inputs)', () => {

@@ -1,5 +1,5 @@
 import type { FlowInfo } from '../../decode/types.js';
-import type { ProtocolAnalyzer, StreamDecoder } from '../types.js';
+import type { Emit, ProtocolAnalyzer, StreamDecoder } from '../types.js';
 import { QemuStreamDecoder } from './decode.js';
 import { QEMU_VM_FILE_MAGIC } from './types.js';
 
@@ -15,8 +15,8 @@ export const qemuAnalyzer: ProtocolAnalyzer = {
     if (b.length < 4) return false;
     return (((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0) === QEMU_VM_FILE_MAGIC;
   },
-  create(flow: FlowInfo): StreamDecoder {
-    return new QemuStreamDecoder(flow);
+  create(flow: FlowInfo, emit: Emit): StreamDecoder {
+    return new QemuStreamDecoder(flow, emit);
   },
 };
 

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { channels } from '../core/diagnostics.js';
 import { UsageError } from '../core/errors.js';
 import type { Picos } from '../core/time.js';
 import { Dissector } from '../dissect/dissector.js';
@@ -65,15 +66,19 @@ export function parseSource(source: string): ParsedSource {
 }
 
 /**
- * Capture files → Dissector → PhaseEngine, one pass, constant memory. Several files are
- * merged by wire timestamp. Live sources go through the native ring pipeline instead.
+ * Sources → protocol messages → PhaseEngine, one pass, constant memory: capture files
+ * through the Dissector in this thread (several merged by wire timestamp), live
+ * sources (and files with `workers`) through the native ring and decode workers.
  */
 export async function analyzeSources(sources: string[], opts: AnalyzeOptions): Promise<Summary> {
   if (sources.length === 0) throw new UsageError('no SOURCE given');
   const parsed = sources.map(parseSource);
   const live = parsed.filter((p) => p.kind !== 'file');
   const engine = new PhaseEngine({ onEvent: opts.onEvent, hosts: opts.hosts ?? {}, labels: opts.labels ?? {} });
+  // Where both paths' messages meet on the main thread: the one place every anomaly is
+  // published (diagnostics_channel does not cross worker threads).
   const onMessage = (msg: ProtocolMessage): void => {
+    if (msg.protocol === 'anomaly' && channels.anomaly.hasSubscribers) channels.anomaly.publish(msg);
     opts.onMessage?.(msg);
     engine.push(msg);
   };
