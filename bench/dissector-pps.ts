@@ -13,7 +13,7 @@
 import { Dissector } from '../src/dissect/dissector.js';
 import type { CapturedPacket } from '../src/ingest/types.js';
 import type { ProtocolAnalyzer, StreamDecoder } from '../src/protocols/types.js';
-import { ACK, PSH, SYN, ethTcp, pkt } from '../test/decode/helpers/packets.js';
+import { ACK, PSH, SYN, ethTcp, pkt } from '../test/helpers/packets.js';
 
 export interface DissectorPps {
   packets: number;

@@ -13,6 +13,17 @@ export const PHASES = [
   'post-migration',
 ] as const;
 export type PhaseName = (typeof PHASES)[number];
+/** Phase names as the study's tables print them (Table 5.1, Appendix A): every table and chart uses these. */
+export const PHASE_TITLES: Readonly<Record<PhaseName, string>> = {
+  authentication: 'Authentication',
+  initialization: 'Initialize',
+  'remote-connect': 'Remote connect',
+  preparation: 'Preparation',
+  transfer: 'Transfer',
+  finish: 'Finish',
+  cleanup: 'Cleanup',
+  'post-migration': 'Post-migration',
+};
 export const KVM_PHASES: readonly PhaseName[] = ['remote-connect', 'preparation', 'transfer', 'finish', 'cleanup'];
 
 export type Scenario = 'kvm' | 'openstack';

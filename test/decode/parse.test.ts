@@ -5,7 +5,7 @@ import { parseEthernet, parseLink } from '../../src/decode/link.js';
 import { PacketView } from '../../src/decode/packet-view.js';
 import { parsePacket } from '../../src/decode/parse.js';
 import { formatSrcIp, formatDstIp } from '../../src/decode/ip.js';
-import { ACK, PSH, SYN, ether, ipv4, ipv6, nullLink, sll, sll2, tcp, udp } from './helpers/packets.js';
+import { ACK, PSH, SYN, ether, ipv4, ipv6, nullLink, sll, sll2, tcp, udp } from '../helpers/packets.js';
 
 const payload = new Uint8Array([1, 2, 3, 4, 5]);
 const tcpSeg = tcp(40000, 16509, 0xfffffff0, 0x01020304, PSH | ACK, payload, [2, 4, 5, 0xb4]); // MSS option

@@ -9,7 +9,7 @@ import { fileSink } from '../../src/ingest/formats/sink.js';
 import { analyzeSources } from '../../src/pipeline/analyze.js';
 import type { ProtocolMessage } from '../../src/protocols/types.js';
 import { requireCompiledWorker } from '../native/compiled-worker.js';
-import { ACK, ether, ethTcp, ipv4, PSH, SYN, tcp } from '../decode/helpers/packets.js';
+import { ACK, ether, ethTcp, ipv4, PSH, SYN, tcp } from '../helpers/packets.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'migscope-anomaly-channel-'));
 const trace = path.join(dir, 'anomalies.pcap');

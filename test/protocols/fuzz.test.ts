@@ -4,12 +4,13 @@ import { HttpStreamDecoder } from '../../src/protocols/http/decode.js';
 import { LibvirtDecoder } from '../../src/protocols/libvirt/decode.js';
 import { QemuStreamDecoder } from '../../src/protocols/qemu/decode.js';
 import type { Emit, ProtocolMessage, StreamDecoder } from '../../src/protocols/types.js';
-import { PROTOCOL_HEADER_BYTES, body, contentHeader, deliver, frame, osloEnvelope, publish, method, table, shortstr, u16 } from './amqp/amqp-builders.js';
+import { PROTOCOL_HEADER_BYTES, body, contentHeader, deliver, frame, osloEnvelope, publish, method, table, shortstr, u16 } from './amqp/builders.js';
 import { contractViolation } from '../helpers/anomaly-codes.js';
 import { fuzzOnce, type FuzzTally } from './fuzz-helpers.js';
 import { p2pConversation } from './libvirt/rpc-builder.js';
 import { sampleStream } from './qemu/stream-builder.js';
-import { ascii, concat, prng, testFlow, type Segment } from './stream-helpers.js';
+import { ascii, concat, testFlow, type Segment } from './stream-helpers.js';
+import { seededRandom } from '../helpers/rng.js';
 
 const INPUTS = 100_000;
 
@@ -60,7 +61,7 @@ const SEEDS: Record<Fuzzed, number> = { http: 1234, amqp: 5678, libvirt: 9012, q
 
 function fuzz(make: (emit: Emit) => StreamDecoder, corpus: Segment[], protocol: Fuzzed): FuzzTally {
   const tally: FuzzTally = { inputs: 0, messages: 0, anomalies: 0, bytes: 0, thrown: 0 };
-  const rand = prng(SEEDS[protocol]);
+  const rand = seededRandom(SEEDS[protocol]);
   const check = shapeCheck(protocol);
   for (let i = 0; i < INPUTS; i++) fuzzOnce(make, corpus, rand, tally, check);
   return tally;

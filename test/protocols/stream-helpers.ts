@@ -12,18 +12,6 @@ export function testFlow(port: number, id = 7): FlowInfo {
 /** One TCP segment's payload as the reassembler would hand it over. */
 export interface Segment { dir: Direction; bytes: Uint8Array; ts: bigint }
 
-/** Deterministic PRNG (mulberry32) so random chunkings are reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Splits every segment into pieces (each keeping its segment's timestamp, so the
  * decoded messages must not change): size 1, or random sizes from `rand`.

@@ -27,14 +27,6 @@ export interface SyntheticMigration {
   outcome: 'completed' | 'failed';
 }
 
-/** Deterministic LCG so the series is reproducible without a seed library. */
-export function lcg(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
 
 export function synthesizeMigration(
   id: string, labels: Record<string, string>, flavor: number, load: number, rand: () => number, startTs: Picos,

@@ -4,7 +4,7 @@ import { decodeContentHeader } from '../../../src/protocols/amqp/content.js';
 import { PayloadReader, readFieldTable } from '../../../src/protocols/amqp/fields.js';
 import { decodeMethod, methodName } from '../../../src/protocols/amqp/methods.js';
 import { decodeOsloBody } from '../../../src/protocols/amqp/oslo.js';
-import { ch, longstr, shortstr, table, u16, u32, u64 } from './amqp-builders.js';
+import { ch, longstr, shortstr, table, u16, u32, u64 } from './builders.js';
 
 const enc = new TextEncoder();
 

@@ -3,6 +3,7 @@ import type { FlowInfo } from '../../../src/decode/types.js';
 import { qemuAnalyzer, QemuStreamDecoder } from '../../../src/protocols/qemu/index.js';
 import type { Anomaly, ProtocolMessage, QemuMessage } from '../../../src/protocols/types.js';
 import { QemuStreamBuilder, sampleStream } from './stream-builder.js';
+import { intsFrom, seededRandom } from '../../helpers/rng.js';
 
 const flow: FlowInfo = {
   id: 7, transport: 'tcp', client: { ip: '10.0.0.1', port: 50000 }, server: { ip: '10.0.0.2', port: 49152 }, midstream: false,
@@ -66,8 +67,8 @@ describe('QEMU stream decoder on a hand-built stream', () => {
     expect(bodies(run(bytes, [1]))).toEqual(whole);
     expect(bodies(run(bytes, [3, 1, 4096, 2, 17]))).toEqual(whole);
     expect(bodies(run(bytes, [4095, 4097, 5]))).toEqual(whole);
-    let seed = 12345;
-    const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) % 300;
+    const int = intsFrom(seededRandom(12345));
+    const rnd = (): number => int(300);
     for (let k = 0; k < 20; k++) expect(bodies(run(bytes, Array.from({ length: 50 }, rnd)))).toEqual(whole);
   });
 
