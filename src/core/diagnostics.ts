@@ -9,8 +9,8 @@ export const channels = {
   event: diagnostics_channel.channel('migscope:event'),
   /**
    * Every Anomaly message (src/core/anomaly.ts), whatever stage raised it and whichever
-   * path decoded it, published once on the main thread where messages meet the phase
-   * engine (src/pipeline/analyze.ts).
+   * path decoded it, published once on the main thread as the phase engine counts it
+   * (src/phases/anomalies.ts).
    */
   anomaly: diagnostics_channel.channel('migscope:anomaly'),
   /** Capture statistics snapshots (ring/kernel drops). */

@@ -1,3 +1,4 @@
+import { channels } from '../core/diagnostics.js';
 import { PS_PER_S, type Picos } from '../core/time.js';
 import type { AnomalyFields } from '../core/anomaly.js';
 import type { AnomalyEvent, PhaseEvent } from './events.js';
@@ -19,6 +20,10 @@ interface Pending {
  * and emitted as one event when the window passes or at the end. Every code keeps its
  * own events, so no code hides behind another of the same kind. Counts are never
  * dropped: the sum over the events equals the sum over the messages.
+ *
+ * Every anomaly, whichever stage raised it and whichever path decoded it (this thread
+ * or decode workers: diagnostics_channel does not cross threads), passes here once, on
+ * the main thread: the one place it is published on `migscope:anomaly`.
  */
 export class AnomalyAggregator {
   private readonly pending = new Map<string, Pending>();
@@ -29,6 +34,7 @@ export class AnomalyAggregator {
   constructor(private readonly sink: (ev: PhaseEvent) => void) {}
 
   add(msg: Anomaly, migration: string): void {
+    if (channels.anomaly.hasSubscribers) channels.anomaly.publish(msg);
     this.totals[msg.kind] = (this.totals[msg.kind] ?? 0) + msg.count;
     this.codes[msg.code] = (this.codes[msg.code] ?? 0) + msg.count;
     const key = `${migration}|${msg.code}`;

@@ -1,3 +1,4 @@
+import { anomalyMessage } from '../core/anomaly.js';
 import { channels } from '../core/diagnostics.js';
 import type { Picos } from '../core/time.js';
 import type { AnomalyKind, ProtocolMessage } from '../protocols/types.js';
@@ -11,6 +12,8 @@ import { RoleInference, type InferredRoles } from './roles.js';
 
 export type { HostRoles, MigrationRecord } from './context.js';
 export type { InferredRoles } from './roles.js';
+
+const NO_HOST = Object.freeze({ ip: '', port: 0 });
 
 export interface PhaseEngineOptions {
   onEvent: (ev: PhaseEvent) => void;
@@ -58,6 +61,7 @@ export class PhaseEngine {
     this.hosts = opts.hosts ?? {};
     this.anomalies = new AnomalyAggregator(sink);
     this.ctx = new EngineContext(sink, this.hosts, this.downtime, opts.labels);
+    this.ctx.shed = (def, ts) => this.anomalies.add(anomalyMessage(def, 1, ts, ts, -1, NO_HOST, NO_HOST), '');
     this.kvm = new KvmTracker(this.ctx);
     this.openstack = new OpenStackTracker(this.ctx);
   }

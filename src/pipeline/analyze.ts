@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { channels } from '../core/diagnostics.js';
 import { UsageError } from '../core/errors.js';
 import type { Picos } from '../core/time.js';
 import { Dissector } from '../dissect/dissector.js';
@@ -75,10 +74,7 @@ export async function analyzeSources(sources: string[], opts: AnalyzeOptions): P
   const parsed = sources.map(parseSource);
   const live = parsed.filter((p) => p.kind !== 'file');
   const engine = new PhaseEngine({ onEvent: opts.onEvent, hosts: opts.hosts ?? {}, labels: opts.labels ?? {} });
-  // Where both paths' messages meet on the main thread: the one place every anomaly is
-  // published (diagnostics_channel does not cross worker threads).
   const onMessage = (msg: ProtocolMessage): void => {
-    if (msg.protocol === 'anomaly' && channels.anomaly.hasSubscribers) channels.anomaly.publish(msg);
     opts.onMessage?.(msg);
     engine.push(msg);
   };

@@ -2,6 +2,7 @@ import type { AnomalyDef, AnomalyFields } from '../../src/core/anomaly.js';
 import { PacketAnomaly } from '../../src/decode/anomaly-codes.js';
 import { DissectAnomaly } from '../../src/dissect/anomaly-codes.js';
 import { CaptureAnomaly } from '../../src/ingest/anomaly-codes.js';
+import { PhaseAnomaly } from '../../src/phases/anomaly-codes.js';
 import { AmqpAnomaly } from '../../src/protocols/amqp/anomaly-codes.js';
 import { HttpAnomaly } from '../../src/protocols/http/anomaly-codes.js';
 import { LibvirtAnomaly } from '../../src/protocols/libvirt/anomaly-codes.js';
@@ -16,6 +17,7 @@ export const CODE_TABLES: readonly { file: string; table: Readonly<Record<string
   { file: 'src/protocols/qemu/anomaly-codes.ts', table: QemuAnomaly },
   { file: 'src/protocols/http/anomaly-codes.ts', table: HttpAnomaly },
   { file: 'src/protocols/amqp/anomaly-codes.ts', table: AmqpAnomaly },
+  { file: 'src/phases/anomaly-codes.ts', table: PhaseAnomaly },
 ];
 
 export const ALL_CODES: ReadonlyMap<string, AnomalyDef> = new Map(
