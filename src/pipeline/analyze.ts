@@ -1,8 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { anomalyMessage, type AnomalyDef, type AnomalyFields } from '../core/anomaly.js';
 import { UsageError } from '../core/errors.js';
 import type { Picos } from '../core/time.js';
 import { Dissector } from '../dissect/dissector.js';
 import type { DissectorStats } from '../dissect/stats.js';
+import { CaptureAnomaly } from '../ingest/anomaly-codes.js';
 import { openCapture, type CaptureFile } from '../ingest/file-source.js';
 import type { CaptureFormat, CapturedPacket, ReaderStats } from '../ingest/types.js';
 import { PhaseEngine, type EngineSummary, type HostRoles } from '../phases/engine.js';
@@ -90,7 +92,9 @@ export async function analyzeSources(sources: string[], opts: AnalyzeOptions): P
   try {
     for (const p of parsed) files.push(await openCapture((p as { path: string }).path));
     const dissector = new Dissector(onMessage);
-    await mergeByTimestamp(files, (pkt) => dissector.packet(pkt), opts);
+    let lastTs: Picos = 0n;
+    await mergeByTimestamp(files, (pkt) => { lastTs = pkt.ts; dissector.packet(pkt); }, opts);
+    for (const f of files) readerAnomalies(f.stats, lastTs, onMessage);
     dissector.finish();
     const summary: Summary = {
       ...engine.end(),
@@ -105,6 +109,18 @@ export async function analyzeSources(sources: string[], opts: AnalyzeOptions): P
   } finally {
     await Promise.all(files.map((f) => f.close()));
   }
+}
+
+const NO_ENDPOINT = Object.freeze({ ip: '', port: 0 });
+
+/** What a file's reader could not read, as anomalies at the end of the input. */
+function readerAnomalies(s: ReaderStats, ts: Picos, emit: (msg: ProtocolMessage) => void): void {
+  const at = (def: AnomalyDef, count: number, fields?: AnomalyFields): void => {
+    if (count > 0) emit(anomalyMessage(def, count, ts, ts, -1, NO_ENDPOINT, NO_ENDPOINT, fields));
+  };
+  at(CaptureAnomaly.MALFORMED_RECORDS, s.malformedRecords, { skippedBytes: s.skippedBytes ?? 0 });
+  at(CaptureAnomaly.TRUNCATED_FILE, s.truncated ? 1 : 0);
+  at(CaptureAnomaly.DPMI_FRAME_LOSS, s.lostFrames);
 }
 
 interface Cursor {

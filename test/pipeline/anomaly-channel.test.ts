@@ -1,5 +1,5 @@
 import diagnostics_channel from 'node:diagnostics_channel';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,13 +44,13 @@ function writeTrace(): void {
 }
 
 /** analyzeSources with a subscriber on migscope:anomaly: what was published and what reached onMessage. */
-async function observe(workers: number | undefined): Promise<{ published: Anomaly[]; delivered: Anomaly[] }> {
+async function observe(workers: number | undefined, file = trace): Promise<{ published: Anomaly[]; delivered: Anomaly[] }> {
   const published: Anomaly[] = [];
   const delivered: Anomaly[] = [];
   const onPublish = (msg: unknown): void => { published.push(msg as Anomaly); };
   diagnostics_channel.subscribe('migscope:anomaly', onPublish);
   try {
-    await analyzeSources([trace], {
+    await analyzeSources([file], {
       onEvent: () => undefined,
       onMessage: (m: ProtocolMessage) => { if (m.protocol === 'anomaly') delivered.push(m); },
       ...(workers !== undefined ? { workers } : {}),
@@ -80,4 +80,16 @@ describe('migscope:anomaly: one channel, every anomaly, whatever the path', () =
       }
     });
   }
+
+  it('pure-TS reader: a file cut inside a record reports what the reader could not read', async () => {
+    const cut = path.join(dir, 'cut.pcap');
+    copyFileSync(trace, cut);
+    appendFileSync(cut, new Uint8Array(10)); // 10 bytes of a 16-byte record header
+    const { published, delivered } = await observe(undefined, cut);
+    expect(published).toEqual(delivered);
+    const byCode = new Map(published.map((a) => [a.code, a]));
+    expect(byCode.get('CAPTURE_MALFORMED_RECORDS')).toMatchObject({ kind: 'malformed-record', count: 1, fields: { skippedBytes: 10 } });
+    expect(byCode.get('CAPTURE_TRUNCATED_FILE')).toMatchObject({ kind: 'truncated-file', count: 1 });
+    expect(published).toHaveLength(EXPECTED.length + 2);
+  });
 });
