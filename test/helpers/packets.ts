@@ -1,6 +1,6 @@
 /**
  * Test-only packet builder: hand-built headers for every layer the Dissector parses
- * (H1's src/generate/wire only builds Ethernet + IPv4, so VLAN/SLL/IPv6 live here).
+ * (src/generate/wire only builds Ethernet + IPv4, so VLAN/SLL/IPv6 live here).
  * Every field is written explicitly so tests can state the bytes they expect.
  */
 import type { CapturedPacket } from '../../src/ingest/types.js';

@@ -29,7 +29,7 @@ export async function offlineMessages(path: string): Promise<ProtocolMessage[]> 
   return out;
 }
 
-/** H6's phase engine over a message sequence: the phase events, as comparable text. */
+/** The phase engine over a message sequence: the phase events, as comparable text. */
 export function phaseEvents(messages: readonly ProtocolMessage[]): string[] {
   const events: PhaseEvent[] = [];
   const engine = new PhaseEngine({ onEvent: (e) => events.push(e) });

@@ -1,7 +1,7 @@
 /**
  * Synthetic phase-event NDJSON for a study-like series, with the exact sampled phase
- * durations kept so tests know every mean. Stand-in until H1's generator and H6's
- * pipeline produce the same events from generated captures.
+ * durations kept so tests know every mean, without generating and analysing captures
+ * (test/stats/generated-series.test.ts does that end to end).
  */
 import { PS_PER_MS, PS_PER_S, PS_PER_US, type Picos } from '../../src/core/time.js';
 import type { PhaseName } from '../../src/phases/events.js';
