@@ -10,7 +10,6 @@ export const QemuAnomaly = {
   ITEM_TOO_LARGE: anomalyDef('QEMU_ITEM_TOO_LARGE', 'protocol-error', 'record header larger than the limit or no progress', ['limit']),
   /** length: the bytes missing. */
   GAP_IN_RECORD: anomalyDef('QEMU_GAP_IN_RECORD', 'protocol-error', 'bytes missing inside a record header', ['length']),
-  ENDED_BEFORE_EOF: anomalyDef('QEMU_ENDED_BEFORE_EOF', 'protocol-error', 'stream ended before QEMU_VM_EOF (migration cancelled or failed?)', ['streamBytes']),
   UNKNOWN_RECORD: anomalyDef('QEMU_UNKNOWN_RECORD', 'protocol-error', 'unknown record type', ['recordType', 'offset']),
   RECORD_AFTER_EOF: anomalyDef('QEMU_RECORD_AFTER_EOF', 'protocol-error', 'record other than VMDESCRIPTION after QEMU_VM_EOF', ['recordType']),
   TRAILING_BYTES: anomalyDef('QEMU_TRAILING_BYTES', 'protocol-error', 'bytes after VMDESCRIPTION (ignored)'),
@@ -25,6 +24,16 @@ export const QemuAnomaly = {
   TOO_MANY_CAPABILITIES: anomalyDef('QEMU_TOO_MANY_CAPABILITIES', 'protocol-error', 'more than 64 capabilities in the configuration', ['count']),
   UNKNOWN_CONFIG_SUBSECTION: anomalyDef('QEMU_UNKNOWN_CONFIG_SUBSECTION', 'protocol-error', 'unknown configuration subsection'),
   VMDESC_TOO_LARGE: anomalyDef('QEMU_VMDESC_TOO_LARGE', 'protocol-error', 'VMDESCRIPTION larger than 64 MiB', ['length']),
+  // Multifd channels (a connection of their own per channel).
+  MULTIFD_NO_PROGRESS: anomalyDef('QEMU_MULTIFD_NO_PROGRESS', 'protocol-error', 'multifd packet header not parsed (no progress)'),
+  MULTIFD_GAP_IN_HEADER: anomalyDef('QEMU_MULTIFD_GAP_IN_HEADER', 'protocol-error', 'bytes missing inside a multifd packet header', ['length']),
+  MULTIFD_BAD_MAGIC: anomalyDef('QEMU_MULTIFD_BAD_MAGIC', 'protocol-error', 'multifd packet without the 0x11223344 magic', ['magic', 'offset']),
+  MULTIFD_BAD_VERSION: anomalyDef('QEMU_MULTIFD_BAD_VERSION', 'protocol-error', 'unsupported multifd version', ['version']),
+  MULTIFD_BAD_PAGES_ALLOC: anomalyDef('QEMU_MULTIFD_BAD_PAGES_ALLOC', 'protocol-error', 'multifd pages per packet outside 1 … 1024', ['pagesAlloc']),
+  MULTIFD_PAGES_OVER_ALLOC: anomalyDef('QEMU_MULTIFD_PAGES_OVER_ALLOC', 'protocol-error', 'more multifd pages than allocated in the packet', ['pages', 'pagesAlloc']),
+  MULTIFD_UNKNOWN_FLAGS: anomalyDef('QEMU_MULTIFD_UNKNOWN_FLAGS', 'protocol-error', 'unknown multifd packet flags', ['flags']),
+  MULTIFD_BAD_DATA_SIZE: anomalyDef('QEMU_MULTIFD_BAD_DATA_SIZE', 'protocol-error', 'multifd data size is not a whole number of pages', ['size', 'pages']),
+  MULTIFD_BAD_RAMBLOCK_NAME: anomalyDef('QEMU_MULTIFD_BAD_RAMBLOCK_NAME', 'protocol-error', 'multifd RAMBlock name is not printable'),
   // RAM section records.
   PAGE_OUTSIDE_SECTION: anomalyDef('QEMU_PAGE_OUTSIDE_SECTION', 'protocol-error', 'page record outside SECTION_PART/END'),
   BAD_RAMBLOCK_NAME: anomalyDef('QEMU_BAD_RAMBLOCK_NAME', 'protocol-error', 'RAMBlock idstr is empty or not printable'),
