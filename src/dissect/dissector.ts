@@ -111,7 +111,7 @@ export class Dissector {
       try {
         this.housekeeping(ts);
       } catch {
-        this.anomaly('malformed-packet', INTERNAL, ts);
+        this.anomaly(DissectAnomaly.DISSECTOR_INTERNAL, ts);
       }
     }
   }
