@@ -49,11 +49,11 @@ describe('post-copy on the QEMU stream (7.2 layout)', () => {
 
   it('finds the switch at the package, walks the package and the post-copy RAM, counts page requests', () => {
     for (const size of [1, 13, 600, bytes.length]) {
-      const d = new QemuStreamDecoder(flow);
       const out: ProtocolMessage[] = [];
-      for (let off = 0; off < bytes.length; off += size) d.data('c2s', bytes.subarray(off, off + size), 1n, (m) => out.push(m));
-      for (let off = 0; off < rp.length; off += 5) d.data('s2c', rp.subarray(off, off + 5), 2n, (m) => out.push(m));
-      d.end('c2s', 3n, (m) => out.push(m));
+      const d = new QemuStreamDecoder(flow, (m) => out.push(m));
+      for (let off = 0; off < bytes.length; off += size) d.data('c2s', bytes.subarray(off, off + size), 1n);
+      for (let off = 0; off < rp.length; off += 5) d.data('s2c', rp.subarray(off, off + 5), 2n);
+      d.end('c2s', 3n);
       expect(out.filter((m) => m.protocol === 'anomaly'), `chunks of ${size}`).toEqual([]);
       const q = out as QemuMessage[];
       const sw = q.filter((m) => m.kind === 'switchover');
@@ -71,9 +71,9 @@ describe('post-copy on the QEMU stream (7.2 layout)', () => {
 
   it('rejects an unknown command with an anomaly', () => {
     const s = new QemuStreamBuilder(P).header().u8(0x08).u16(42).u16(0).build();
-    const d = new QemuStreamDecoder(flow);
     const out: ProtocolMessage[] = [];
-    d.data('c2s', s, 1n, (m) => out.push(m));
-    expect(out.filter((m) => m.protocol === 'anomaly').map((m) => m.protocol === 'anomaly' && m.reason)).toEqual(['qemu: unknown command 42']);
+    const d = new QemuStreamDecoder(flow, (m) => out.push(m));
+    d.data('c2s', s, 1n);
+    expect(out.filter((m) => m.protocol === 'anomaly').map((m) => m.protocol === 'anomaly' && { code: m.code, ...m.fields })).toEqual([{ code: 'QEMU_UNKNOWN_COMMAND', command: 42 }]);
   });
 });
