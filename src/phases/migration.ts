@@ -249,7 +249,9 @@ export class Migration {
       ev.total = last - first;
     }
     if (this.stream) ev.stream = this.multifd ? this.multifd.summarise(this.stream) : { ...this.stream };
-    if (ev.stream && this.postcopyRequests !== undefined) ev.stream.postcopyRequests = this.postcopyRequests;
+    if (ev.stream && (this.postcopyRequests !== undefined || ev.stream.postcopyBytes !== undefined)) {
+      ev.stream.postcopyRequests = this.postcopyRequests ?? 0;
+    }
     if (this.downtime !== undefined) ev.downtime = this.downtime;
     if (this.encrypted) ev.encrypted = { ...this.encrypted };
     if (this.postcopyStart !== undefined && this.postcopyEnd !== undefined) ev.postcopy = { start: this.postcopyStart, end: this.postcopyEnd };
