@@ -1,6 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import type { CapturedPacket } from '../../ingest/types.js';
 import { WorkerOutput } from './worker-output.js';
 import { RingConsumer, readSeqFrontier } from '../../ingest/live/ring.js';
 import { createPacketDecoder } from './packet-decoder.js';
@@ -23,21 +22,21 @@ let watermark = -1;
 const decoder = createPacketDecoder(cfg.decoder, out.emit);
 const countBytes = cfg.decoder === 'count';
 
-function onPacket(pkt: CapturedPacket, seq: number): void {
+/** Each packet in place in the ring (no object, no view): counted, then decoded. */
+function onRecord(data: Uint8Array, off: number, len: number, wireLength: number, linkType: number, ts: bigint, seq: number): void {
   out.key = seq;
   counters.packets++;
-  counters.bytes += pkt.data.length;
+  counters.bytes += len;
   if (countBytes) {
     let s = 0;
-    const d = pkt.data;
-    for (let i = 0; i < d.length; i++) s += d[i] as number;
+    for (let i = off; i < off + len; i++) s += data[i] as number;
     counters.byteSum = (counters.byteSum + s) % 2 ** 32;
-    counters.weightedSum = (counters.weightedSum + (seq + 1) * d.length) % 2 ** 32;
+    counters.weightedSum = (counters.weightedSum + (seq + 1) * len) % 2 ** 32;
   }
   if (cfg.crashAfterPackets !== undefined && counters.packets > cfg.crashAfterPackets) {
     throw new Error(`fault injection: worker ${cfg.index} crashes after ${cfg.crashAfterPackets} packets`);
   }
-  decoder.packet(pkt);
+  decoder.record(data, off, off + len, wireLength, linkType, ts);
 }
 
 function post(): void {
@@ -47,7 +46,7 @@ function post(): void {
 let lastPost = performance.now();
 let idleMs = 0.05;
 for (;;) {
-  const n = consumer.drain(onPacket, 512);
+  const n = consumer.drainRecords(onRecord, 512);
   if (n > 0) {
     watermark = consumer.lastSeq;
     idleMs = 0.05;

@@ -7,6 +7,8 @@ import type { WorkerDecoder } from './protocol.js';
 /** What a decode worker runs per packet: the dissector, or a counting stand-in. */
 export interface PacketDecoder {
   packet(pkt: CapturedPacket): void;
+  /** The packet b[start, end) in place (see Dissector.record). */
+  record(b: Uint8Array, start: number, end: number, wireLength: number, linkType: number, ts: Picos): void;
   /** End of capture at wire time `ts` (the capture's last packet): flush open flows. */
   finish(ts: Picos): void;
 }
@@ -15,7 +17,11 @@ export interface PacketDecoder {
 
 /** Creates the worker's decoder: the Dissector (src/dissect) with the registered analyzers. */
 export function createPacketDecoder(kind: WorkerDecoder, emit: Emit): PacketDecoder {
-  if (kind === 'count') return { packet: () => undefined, finish: () => undefined };
+  if (kind === 'count') return { packet: () => undefined, record: () => undefined, finish: () => undefined };
   const d = new Dissector(emit);
-  return { packet: (pkt) => d.packet(pkt), finish: (ts) => d.finish(ts === 0n ? undefined : ts) };
+  return {
+    packet: (pkt) => d.packet(pkt),
+    record: (b, start, end, wireLength, linkType, ts) => d.record(b, start, end, wireLength, linkType, ts),
+    finish: (ts) => d.finish(ts === 0n ? undefined : ts),
+  };
 }
