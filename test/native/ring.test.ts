@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createRing, RingConsumer } from '../../src/ingest/live/ring.js';
 import { loadNative, openNativeCapture, ringLayoutMismatches } from '../../src/ingest/live/native.js';
 import { RECORD_HEADER_BYTES } from '../../src/ingest/live/ring-layout.js';
+import { copyCounters } from '../../src/ingest/mapped-file.js';
 import { PS_PER_S } from '../../src/core/time.js';
 
 // Mirrors native/capture_session.h: the synthetic producer's deterministic records.
@@ -86,6 +87,21 @@ describe('capture ring (native producer, JS consumer)', () => {
     expect(s.packets).toBeLessThan(10_000_000);
     // Nothing lost: every packet produced was either delivered or counted as dropped.
     expect(seen + s.rings[0]!.dropped + s.rings[1]!.dropped).toBe(s.packets);
+  });
+
+  it('counts the bytes the capture thread copies into the rings (the libpcap path copies each packet once)', async () => {
+    // The addon's copy counter is what a zero-copy path must leave at 0; this path is
+    // the copying one, so it must account for exactly every captured byte.
+    const before = copyCounters()!.bytesCopied;
+    const ring = createRing(1 << 16);
+    const cap = openNativeCapture({ kind: 'synthetic', count: 2000, minLen: 10, maxLen: 300, blockWhenFull: true }, [ring]);
+    const c = new RingConsumer(ring);
+    cap.start();
+    let bytes = 0;
+    await drainAll(c, (data) => { bytes += data.length; });
+    await cap.ended;
+    expect(bytes).toBe(cap.stats().bytes);
+    expect(copyCounters()!.bytesCopied - before).toBe(bytes);
   });
 
   it('rejects rings that were not created by createRing', () => {
