@@ -123,6 +123,8 @@ export interface StreamSummary {
    *  framing), and the destination's page requests seen on the return path. */
   postcopyBytes?: number;
   postcopyRequests?: number;
+  /** Requested pages seen arriving, and the request → page time (mean, max). */
+  postcopyLatency?: { served: number; mean: Picos; max: Picos };
   /** XBZRLE: pages sent as deltas and their bytes (QEMU's xbzrle-cache.pages/bytes). */
   xbzrlePages?: number;
   xbzrleBytes?: number;

@@ -226,6 +226,7 @@ export class KvmTracker {
           precopyBytes: msg.precopyBytes, stopCopyBytes: msg.stopCopyBytes,
           ...(msg.ramStopCopyBytes !== undefined ? { ramStopCopyBytes: msg.ramStopCopyBytes } : {}),
           ...(msg.postcopyBytes !== undefined ? { postcopyBytes: msg.postcopyBytes } : {}),
+          ...(msg.requestLatency !== undefined ? { postcopyLatency: { ...msg.requestLatency } } : {}),
           ...encodings(msg),
         };
         if (msg.postcopyBytes !== undefined) m.postcopyEnd = msg.ts;

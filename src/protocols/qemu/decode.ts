@@ -12,6 +12,9 @@ import {
   DEFAULT_TARGET_PAGE_SIZE, MAX_COMMAND, QEMU_VM_FILE_MAGIC, QEMU_VM_FILE_VERSION, QemuCommand, QemuRecord, ReturnPathMessage,
 } from './types.js';
 
+/** Page requests remembered while waiting for their page (post-copy faults are few). */
+const MAX_PENDING_REQUESTS = 4096;
+
 const enum Mode { Magic, Record, Ram, FooterOpt, Opaque, AfterEof, Done }
 
 /** Longest item parsed in one piece: section header with a 255-byte idstr, capability lists. */
@@ -58,6 +61,9 @@ export class QemuStreamDecoder implements StreamDecoder {
   private rpSkip = 0;
   private rpLost = false;
   private rpReturned = 0;
+  /** Post-copy: capture time of each requested page (by its offset) until it arrives. */
+  private readonly requestedAt = new Map<number, Picos>();
+  private readonly latency = { served: 0, total: 0n, max: 0n };
   private readonly src: Endpoint;
   private readonly dst: Endpoint;
 
@@ -119,8 +125,20 @@ export class QemuStreamDecoder implements StreamDecoder {
         if (r === NEED_MORE) return NEED_MORE;
         if (r === RAM_ERROR) return this.fail(this.ram.problem.def, ts, this.ram.problem.fields);
         if (this.ram.item === RamItem.Page) {
-          if (this.cur.type === QemuRecord.SectionPart && this.postcopyAt >= 0) {
-            // Post-copy: pages the destination asked for come first, out of order; no passes.
+          if (this.postcopyAt >= 0) {
+            // Post-copy: pages the destination asked for come first, out of order; no
+            // passes. A requested page's arrival gives the request's latency.
+            const asked = this.requestedAt.get(this.ram.addr);
+            if (asked !== undefined) {
+              this.requestedAt.delete(this.ram.addr);
+              const wait = ts > asked ? ts - asked : 0n;
+              this.latency.served++;
+              this.latency.total += wait;
+              if (wait > this.latency.max) this.latency.max = wait;
+            }
+            if (this.cur.type !== QemuRecord.SectionPart && this.cur.type !== QemuRecord.SectionEnd) {
+              return this.fail(QemuAnomaly.PAGE_OUTSIDE_SECTION, ts);
+            }
           } else if (this.cur.type === QemuRecord.SectionPart) {
             const it = this.ram.notePosition(this.ram.block, this.ram.addr, this.feeder.offset, this.sectionAt);
             if (it > 0) this.out({ kind: 'pass-started', iteration: it, streamBytes: this.feeder.offset + r }, ts);
@@ -292,7 +310,12 @@ export class QemuStreamDecoder implements StreamDecoder {
     this.out({
       kind: 'eof', iterations: this.ram.iteration, precopyBytes: stopFrom,
       stopCopyBytes: total - stopFrom, passBytes: this.ram.passBytes.slice(), streamBytes: total,
-      ...(postcopy ? { postcopyBytes: total - this.packageEnd }
+      ...(postcopy ? {
+        postcopyBytes: total - this.packageEnd,
+        ...(this.latency.served > 0 ? {
+          requestLatency: { served: this.latency.served, mean: this.latency.total / BigInt(this.latency.served), max: this.latency.max },
+        } : {}),
+      }
         : { ramStopCopyBytes: this.ramStopEnd >= 0 ? this.ramStopEnd - stopFrom : total - stopFrom }),
       ...this.pageCounts(),
     }, this.eofTs, ts);
@@ -324,6 +347,10 @@ export class QemuStreamDecoder implements StreamDecoder {
       }
       const h = this.rpHead;
       const requested = want === 16 ? ((h[12]! << 24) | (h[13]! << 16) | (h[14]! << 8) | h[15]!) >>> 0 : -1;
+      if (requested >= 0 && this.requestedAt.size < MAX_PENDING_REQUESTS) {
+        const start = u32(Uint8Array.from(h.slice(4, 8)), 0) * 4294967296 + u32(Uint8Array.from(h.slice(8, 12)), 0);
+        if (!this.requestedAt.has(start)) this.requestedAt.set(start, ts);
+      }
       this.rpSkip = len - (want - 4);
       this.rpHead.length = 0;
       this.rpReturned += 4 + len;

@@ -77,6 +77,11 @@ export interface QemuStreamEnd extends QemuBase {
   /** Post-copy: stream bytes from the package's end to the end (RAM sent after the
    *  switch, its framing, the final SECTION_END and EOF). */
   postcopyBytes?: number;
+  /**
+   * Post-copy: requested pages seen arriving on the stream, and the time from the
+   * request's capture (return path) to the page's (matched by offset within its block).
+   */
+  requestLatency?: { served: number; mean: Picos; max: Picos };
   /** XBZRLE pages and bytes (QEMU's xbzrle-cache.pages/bytes), compressed pages; when any. */
   xbzrlePages?: number;
   xbzrleBytes?: number;

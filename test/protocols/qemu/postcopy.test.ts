@@ -51,9 +51,11 @@ describe('post-copy on the QEMU stream (7.2 layout)', () => {
     for (const size of [1, 13, 600, bytes.length]) {
       const out: ProtocolMessage[] = [];
       const d = new QemuStreamDecoder(flow, (m) => out.push(m));
-      for (let off = 0; off < bytes.length; off += size) d.data('c2s', bytes.subarray(off, off + size), 1n);
+      // Up to the package at time 1, the requests at time 2, the post-copy RAM at time 5.
+      for (let off = 0; off < packageEnd; off += size) d.data('c2s', bytes.subarray(off, Math.min(off + size, packageEnd)), 1n);
       for (let off = 0; off < rp.length; off += 5) d.data('s2c', rp.subarray(off, off + 5), 2n);
-      d.end('c2s', 3n);
+      for (let off = packageEnd; off < bytes.length; off += size) d.data('c2s', bytes.subarray(off, off + size), 5n);
+      d.end('c2s', 6n);
       expect(out.filter((m) => m.protocol === 'anomaly'), `chunks of ${size}`).toEqual([]);
       const q = out as QemuMessage[];
       const sw = q.filter((m) => m.kind === 'switchover');
@@ -64,6 +66,8 @@ describe('post-copy on the QEMU stream (7.2 layout)', () => {
       expect(eof).toMatchObject({
         iterations: 2, precopyBytes: packageAt, stopCopyBytes: bytes.length - packageAt, streamBytes: bytes.length,
         postcopyBytes: bytes.length - packageEnd, normalPages: 5,
+        // Both requested pages (6P, 7P) arrived 3 ticks after their requests.
+        requestLatency: { served: 2, mean: 3n, max: 3n },
       });
       expect(q.filter((m) => m.kind === 'pass-started')).toHaveLength(1);
     }
