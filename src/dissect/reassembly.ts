@@ -14,8 +14,12 @@ import type { AnomalyKind } from '../protocols/types.js';
  */
 export interface ReassemblySink {
   deliver(bytes: Uint8Array, ts: Picos): void;
-  /** `length` stream bytes will never be seen (lost, or cut by the capture's snaplen); the tcp-hole anomaly is reported separately. */
-  gap(length: number, ts: Picos, reason: string): void;
+  /**
+   * `length` stream bytes will never be seen: lost (the tcp-hole anomaly is reported
+   * separately), or `cut` by the capture's snaplen (they were on the wire in a captured
+   * packet: not an anomaly, counted apart).
+   */
+  gap(length: number, ts: Picos, reason: string, cut: boolean): void;
   anomaly(kind: AnomalyKind, reason: string, count: number, ts: Picos): void;
   /** All bytes up to the FIN were delivered (or declared holes). */
   end(ts: Picos): void;
@@ -57,6 +61,8 @@ export class StreamReassembler {
   /** Counters for stats / cross-checks. */
   deliveredBytes = 0;
   holeBytes = 0;
+  /** Of holeBytes, those never captured at all (the rest were cut by the snaplen). */
+  lostBytes = 0;
   retransmissions = 0;
   private pieces: Piece[] = [];
 
@@ -158,8 +164,12 @@ export class StreamReassembler {
 
   private hole(length: number, ts: Picos, reason: string): void {
     this.holeBytes += length;
-    this.sink.anomaly('tcp-hole', reason, length, ts);
-    this.sink.gap(length, ts, reason);
+    const cut = reason === GAP_SNAPLEN;
+    if (!cut) {
+      this.lostBytes += length;
+      this.sink.anomaly('tcp-hole', reason, length, ts);
+    }
+    this.sink.gap(length, ts, reason, cut);
   }
 
   private advance(off: number): void {

@@ -1,6 +1,6 @@
 import type { Picos } from '../../core/time.js';
 import type { Direction, Endpoint, FlowInfo } from '../../decode/types.js';
-import type { Emit, ProtocolMessage, StreamDecoder } from '../types.js';
+import type { Emit, GapKind, ProtocolMessage, StreamDecoder } from '../types.js';
 import { ByteFeeder, NEED_MORE, STOP } from './feeder.js';
 import { readAscii, u32 } from './bytes.js';
 import { parseConfigSubsection, validFooterAt } from './records.js';
@@ -45,6 +45,8 @@ export class QemuStreamDecoder implements StreamDecoder {
   private ended = false;
   private lastTs: Picos = 0n;
   private trailingReported = false;
+  /** Payload bytes the capture's snaplen cut; >0: records can no longer be followed, bytes are counted. */
+  private cutBytes = 0;
   private readonly src: Endpoint;
   private readonly dst: Endpoint;
 
@@ -57,21 +59,32 @@ export class QemuStreamDecoder implements StreamDecoder {
     if (dir !== 'c2s' || this.dead || bytes.length === 0) return; // s2c is QEMU's return path
     this.emitFn = emit;
     this.lastTs = ts;
+    if (this.cutBytes > 0) { this.feeder.offset += bytes.length; return; }
     this.feeder.feed(bytes, ts);
     if (this.feeder.stopped && !this.dead) this.fail(`record larger than ${MAX_ITEM} bytes or no progress`, ts);
     if (this.vmdescEnd >= 0 && this.feeder.offset >= this.vmdescEnd) this.finish(ts);
   }
 
-  gap(dir: Direction, length: number, ts: Picos, emit: Emit): void {
+  gap(dir: Direction, length: number, ts: Picos, emit: Emit, kind: GapKind = 'lost'): void {
     if (dir !== 'c2s' || this.dead) return;
     this.emitFn = emit;
-    if (this.feeder.pending === 0 && this.feeder.skip >= length) {
-      // Lost bytes inside page data or JSON we skip anyway: the walk stays in sync.
+    if (this.cutBytes > 0) {
+      this.feeder.offset += length;
+      if (kind === 'cut') this.cutBytes += length;
+      else this.anomaly(`${length} bytes lost from a stream whose payload is cut (byte count is a lower bound)`, ts);
+    } else if (this.feeder.pending === 0 && this.feeder.skip >= length) {
+      // Missing bytes inside page data or JSON we skip anyway: the walk stays in sync.
       this.feeder.skip -= length;
       this.feeder.offset += length;
       if (this.vmdescEnd >= 0 && this.feeder.offset >= this.vmdescEnd) this.finish(ts);
     } else if (this.feeder.pending === 0 && this.feeder.skip === 0 && this.mode === Mode.Opaque) {
       this.feeder.offset += length; // device state is scanned, not walked
+    } else if (kind === 'cut') {
+      // The bytes were sent (the capture kept only each packet's head): from here the
+      // stream is counted by TCP sequence numbers; passes and switch-over are unknown.
+      this.cutBytes = length;
+      this.feeder.offset += this.feeder.pending + length; // the carried head of a record counts too
+      this.out({ kind: 'payload-cut', streamBytes: this.feeder.offset }, ts);
     } else {
       this.fail(`${length} bytes missing from the stream inside a record header`, ts);
     }
@@ -80,7 +93,10 @@ export class QemuStreamDecoder implements StreamDecoder {
   end(dir: Direction, ts: Picos, emit: Emit): void {
     if (dir !== 'c2s' || this.dead || this.ended) return;
     this.emitFn = emit;
-    if (this.eofAt >= 0 && this.feeder.skip === 0) this.finish(ts);
+    if (this.cutBytes > 0) {
+      this.ended = true;
+      this.out({ kind: 'cut-end', streamBytes: this.feeder.offset, cutBytes: this.cutBytes }, ts);
+    } else if (this.eofAt >= 0 && this.feeder.skip === 0) this.finish(ts);
     else if (this.feeder.offset > 0 || this.feeder.pending > 0) {
       this.fail(`stream ended after ${this.feeder.offset} bytes before QEMU_VM_EOF (migration cancelled or failed?)`, ts);
     }

@@ -68,8 +68,21 @@ export interface QemuStreamEnd extends QemuBase {
   normalPages?: number;
   zeroPages?: number;
 }
+/**
+ * The capture's snaplen cut stream bytes the walk needed (a record header): from here
+ * on the stream is counted from TCP sequence numbers, records are not followed, so
+ * passes, switch-over and QEMU_VM_EOF stay unknown. `streamBytes`: where the walk stopped.
+ */
+export interface QemuPayloadCut extends QemuBase { kind: 'payload-cut' }
+/** End (FIN/RST/timeout) of a stream whose payload was cut: total bytes from sequence numbers. */
+export interface QemuCutStreamEnd extends QemuBase {
+  kind: 'cut-end';
+  /** Of streamBytes, those the capture did not keep. */
+  cutBytes: number;
+}
 export type QemuMessage =
-  | QemuStreamHeader | QemuPassStarted | QemuRamChunk | QemuSwitchover | QemuDeviceSection | QemuStreamEnd;
+  | QemuStreamHeader | QemuPassStarted | QemuRamChunk | QemuSwitchover | QemuDeviceSection | QemuStreamEnd
+  | QemuPayloadCut | QemuCutStreamEnd;
 
 export const QEMU_VM_FILE_MAGIC = 0x5145564d; // 'QEVM'
 export const QEMU_VM_FILE_VERSION = 3;
