@@ -3,7 +3,7 @@ import type { Endpoint } from '../decode/types.js';
 import type {
   LibvirtMigrationInfo, LibvirtRpcMessage, QemuMessage, TcpSegmentMarker,
 } from '../protocols/types.js';
-import type { EngineContext } from './context.js';
+import { namedPair, type EngineContext } from './context.js';
 import type { Migration } from './migration.js';
 
 const LIBVIRT_PORTS: ReadonlySet<number> = new Set([16509, 16514]);
@@ -225,8 +225,7 @@ export class KvmTracker {
     if (!m) {
       m = this.ctx.create('kvm');
       const roles = this.ctx.roles;
-      m.recognised = (roles.source === client && roles.destination === server)
-        || this.ctx.knownPairs.has(`${client}>${server}`);
+      m.recognised = namedPair(roles, client, server) || this.ctx.knownPairs.has(`${client}>${server}`);
     }
     if (!m.announced) {
       m.source = client;
