@@ -73,7 +73,7 @@ export interface StreamSummary {
   bytes: number;
   /**
    * RAM passes seen on the wire: pre-copy passes + the stop-and-copy pass. QEMU's
-   * dirty-sync-count is between iterations + 1 and 2 × iterations (README, "Iterations").
+   * dirty-sync-count is iterations … iterations + 1 on converging runs (README, "Iterations").
    * Absent when the capture cut the payload (payloadCutBytes): passes need the records.
    */
   iterations?: number;
