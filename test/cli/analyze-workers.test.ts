@@ -61,7 +61,9 @@ describe('analyze --workers (native ring path on files)', () => {
   it('applies --filter in libpcap: only the libvirt connections are left', async () => {
     const r = await migscope(['decode', '--workers', '2', '--filter', 'tcp port 16509', file]);
     expect(r.code, r.stderr).toBe(0);
-    const protocols = new Set(events(r.stdout).map((e) => e.protocol));
+    const records = events(r.stdout);
+    expect(records.at(-1)?.type).toBe('summary');
+    const protocols = new Set(records.slice(0, -1).map((e) => e.protocol));
     expect([...protocols].sort()).toEqual(['libvirt', 'tcp']);
   });
 
