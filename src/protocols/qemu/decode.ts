@@ -69,9 +69,9 @@ export class QemuStreamDecoder implements StreamDecoder {
     if (dir !== 'c2s' || this.dead) return;
     this.emitFn = emit;
     if (this.cutBytes > 0) {
+      // Counted by sequence numbers either way (a lost part is also a tcp-hole anomaly).
       this.feeder.offset += length;
       if (kind === 'cut') this.cutBytes += length;
-      else this.anomaly(`${length} bytes lost from a stream whose payload is cut (byte count is a lower bound)`, ts);
     } else if (this.feeder.pending === 0 && this.feeder.skip >= length) {
       // Missing bytes inside page data or JSON we skip anyway: the walk stays in sync.
       this.feeder.skip -= length;
