@@ -1,10 +1,10 @@
 import type { Picos } from '../core/time.js';
-import type {
-  AnomalyKind, Emit, GapKind, ProtocolAnalyzer, ProtocolName, StreamDecoder, TcpSegmentMarker,
-} from '../protocols/types.js';
+import type { AnomalyDef } from '../core/anomaly.js';
+import type { Emit, GapKind, ProtocolAnalyzer, ProtocolName, StreamDecoder, TcpSegmentMarker } from '../protocols/types.js';
+import { DissectAnomaly } from './anomaly-codes.js';
 import type { AnomalyAggregator, AnomalySite, PendingAnomaly } from './anomalies.js';
 import { FlowEntry } from './flow-table.js';
-import { type BufferBudget, type ReassemblySink, StreamReassembler } from './reassembly.js';
+import { type BufferBudget, GAP_SNAPLEN, type ReassemblySink, StreamReassembler } from './reassembly.js';
 import type { DissectorStats } from './stats.js';
 import type { Direction, Endpoint, FlowInfo, Transport } from '../decode/types.js';
 
@@ -23,8 +23,6 @@ export type ProtoState = (typeof ProtoState)[keyof typeof ProtoState];
 
 /** Server→client bytes held while we wait for the client's first bytes to probe. */
 const MAX_PENDING_BYTES = 64 * 1024;
-const UNKNOWN = 'no analyzer matched the server port or the first client bytes';
-const DECODER_THREW = 'decoder threw: flow no longer decoded';
 
 const M_SYN = 1, M_SYNACK = 2, M_FIN_C2S = 4, M_FIN_S2C = 8, M_RST_C2S = 16, M_RST_S2C = 32;
 
@@ -34,9 +32,9 @@ interface PendingChunk { dir: Direction; data: Uint8Array | null; len: number; t
 class DirectionSink implements ReassemblySink {
   constructor(private readonly flow: Flow, private readonly dir: Direction) {}
   deliver(bytes: Uint8Array, ts: Picos): void { this.flow.onData(this.dir, bytes, ts); }
-  gap(length: number, ts: Picos, _reason: string, cut: boolean): void { this.flow.onGap(this.dir, length, ts, cut ? 'cut' : 'lost'); }
-  anomaly(kind: AnomalyKind, reason: string, count: number, ts: Picos): void {
-    this.flow.ctx.anomalies.report(this.flow, kind, reason, count, ts);
+  gap(length: number, ts: Picos, reason: AnomalyDef): void { this.flow.onGap(this.dir, length, ts, reason === GAP_SNAPLEN ? 'cut' : 'lost'); }
+  anomaly(def: AnomalyDef, count: number, ts: Picos): void {
+    this.flow.ctx.anomalies.report(this.flow, def, count, ts);
   }
   end(ts: Picos): void { this.flow.onEnd(this.dir, ts); }
 }
@@ -171,7 +169,7 @@ export class Flow extends FlowEntry implements FlowInfo, AnomalySite {
     if (this.state !== ProtoState.Decoding) return;
     this.ctx.stats.tcp.deliveredBytes += bytes.length;
     try {
-      this.decoder!.data(dir, bytes, ts, this.ctx.emit);
+      this.decoder!.data(dir, bytes, ts);
     } catch {
       this.fail(ts);
     }
@@ -183,7 +181,7 @@ export class Flow extends FlowEntry implements FlowInfo, AnomalySite {
     if (this.state === ProtoState.Undecided) { this.hold(dir, null, length, ts, kind); return; }
     if (this.state !== ProtoState.Decoding) return;
     try {
-      this.decoder!.gap(dir, length, ts, this.ctx.emit, kind);
+      this.decoder!.gap(dir, length, ts, kind);
     } catch {
       this.fail(ts);
     }
@@ -192,14 +190,14 @@ export class Flow extends FlowEntry implements FlowInfo, AnomalySite {
   onEnd(dir: Direction, ts: Picos): void {
     if (this.state !== ProtoState.Decoding) return;
     try {
-      this.decoder!.end(dir, ts, this.ctx.emit);
+      this.decoder!.end(dir, ts);
     } catch {
       this.fail(ts);
     }
   }
 
   private start(a: ProtocolAnalyzer): void {
-    this.decoder = a.create(this);
+    this.decoder = a.create(this, this.ctx.emit);
     this.protocol = a.name;
     this.state = ProtoState.Decoding;
     const byProto = this.ctx.stats.flows.byProtocol;
@@ -235,13 +233,13 @@ export class Flow extends FlowEntry implements FlowInfo, AnomalySite {
   private giveUp(ts: Picos): void {
     this.state = ProtoState.Skip;
     this.pending = null;
-    this.ctx.anomalies.report(this, 'unknown-protocol', UNKNOWN, 1, ts);
+    this.ctx.anomalies.report(this, DissectAnomaly.FLOW_UNKNOWN_PROTOCOL, 1, ts);
   }
 
   private fail(ts: Picos): void {
     this.state = ProtoState.Failed;
     this.decoder = null;
-    this.ctx.anomalies.report(this, 'protocol-error', DECODER_THREW, 1, ts);
+    this.ctx.anomalies.report(this, DissectAnomaly.FLOW_DECODER_THREW, 1, ts);
   }
 
   private marker(kind: TcpSegmentMarker['kind'], dir: Direction, ts: Picos, peerFinMayBeLost?: string): void {

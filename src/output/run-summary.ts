@@ -1,6 +1,6 @@
 import type { AnomalyKind } from '../core/anomaly.js';
 import type { Picos } from '../core/time.js';
-import type { Summary } from '../pipeline/offline.js';
+import type { Summary } from '../pipeline/analyze.js';
 
 /**
  * The record that closes every event stream (`analyze --json|--msgpack`, a file read to

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeMsgpackStream } from '../../src/core/msgpack.js';
 import { writeTrace } from '../../src/generate/write-trace.js';
-import { analyzeSources } from '../../src/pipeline/offline.js';
+import { analyzeSources } from '../../src/pipeline/analyze.js';
 
 const cli = join(resolve(__dirname, '../..'), 'bin/migscope.js');
 const exec = promisify(execFile);

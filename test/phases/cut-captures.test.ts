@@ -3,7 +3,7 @@ import { writeTrace } from '../../src/generate/write-trace.js';
 import type { GenerateOptions } from '../../src/generate/index.js';
 import type { WriteFormat } from '../../src/ingest/types.js';
 import type { PhaseEvent } from '../../src/phases/events.js';
-import { analyzeSources } from '../../src/pipeline/offline.js';
+import { analyzeSources } from '../../src/pipeline/analyze.js';
 import { compareWithTruth, tempDir, type Analysed } from './generated.js';
 import { join } from 'node:path';
 

@@ -1,4 +1,5 @@
 /** Test-only stream analyzer that records exactly what the reassembler delivers. */
+import { intsFrom, seededRandom } from '../../helpers/rng.js';
 import type { Picos } from '../../../src/core/time.js';
 import type { Direction, FlowInfo } from '../../../src/decode/types.js';
 import type { GapKind, ProtocolAnalyzer, ProtocolMessage, ProtocolName, StreamDecoder } from '../../../src/protocols/types.js';
@@ -13,7 +14,7 @@ export class RecordedFlow implements StreamDecoder {
     this.chunks[dir].push(bytes.slice());
     this.events.push({ type: 'data', dir, len: bytes.length, ts, first: bytes[0] });
   }
-  gap(dir: Direction, length: number, ts: Picos, _emit: unknown, kind: GapKind): void { this.events.push({ type: 'gap', dir, len: length, ts, kind }); }
+  gap(dir: Direction, length: number, ts: Picos, kind: GapKind): void { this.events.push({ type: 'gap', dir, len: length, ts, kind }); }
   end(dir: Direction, ts: Picos): void { this.events.push({ type: 'end', dir, len: 0, ts }); }
   bytes(dir: Direction): Uint8Array {
     const parts = this.chunks[dir];
@@ -46,13 +47,8 @@ export function collect(): { emit: (m: ProtocolMessage) => void; msgs: ProtocolM
   return { emit: (m) => { msgs.push(m); }, msgs };
 }
 
-/** Deterministic pseudo-random bytes (xorshift), so failures reproduce. */
+/** Deterministic pseudo-random bytes, so failures reproduce. */
 export function patternBytes(n: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
+  const byte = intsFrom(seededRandom(seed));
+  return Uint8Array.from({ length: n }, () => byte(256));
 }

@@ -1,8 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { anomalyMessage, type AnomalyDef, type AnomalyFields } from '../core/anomaly.js';
 import { UsageError } from '../core/errors.js';
 import type { Picos } from '../core/time.js';
 import { Dissector } from '../dissect/dissector.js';
 import type { DissectorStats } from '../dissect/stats.js';
+import { CaptureAnomaly } from '../ingest/anomaly-codes.js';
 import { openCapture, type CaptureFile } from '../ingest/file-source.js';
 import type { CaptureFormat, ReaderStats } from '../ingest/types.js';
 import type { PacketBatch } from '../ingest/batch.js';
@@ -66,8 +68,9 @@ export function parseSource(source: string): ParsedSource {
 }
 
 /**
- * Capture files → Dissector → PhaseEngine, one pass, constant memory. Several files are
- * merged by wire timestamp. Live sources go through the native ring pipeline instead.
+ * Sources → protocol messages → PhaseEngine, one pass, constant memory: capture files
+ * through the Dissector in this thread (several merged by wire timestamp), live
+ * sources (and files with `workers`) through the native ring and decode workers.
  */
 export async function analyzeSources(sources: string[], opts: AnalyzeOptions): Promise<Summary> {
   if (sources.length === 0) throw new UsageError('no SOURCE given');
@@ -81,7 +84,9 @@ export async function analyzeSources(sources: string[], opts: AnalyzeOptions): P
   if (live.length > 0 || opts.workers !== undefined) {
     if (parsed.length > 1) throw new UsageError('the native ring path takes one SOURCE (several files merge only without --workers)');
     if (opts.realtime && live.length === 0) throw new UsageError('--realtime paces files in the pure-TS path: drop --workers');
-    return analyzeRing(parsed[0]!, sources[0]!, engine, onMessage, opts);
+    const only = parsed[0]!;
+    if (only.kind === 'file' && opts.filter === undefined) return analyzeFileWorkers(only.path, engine, onMessage, opts);
+    return analyzeRing(only, sources[0]!, engine, onMessage, opts);
   }
   if (opts.filter !== undefined) {
     throw new UsageError('--filter applies to live sources and to files read with --workers; or prefilter with tcpdump -r IN -w OUT FILTER');
@@ -90,7 +95,12 @@ export async function analyzeSources(sources: string[], opts: AnalyzeOptions): P
   try {
     for (const p of parsed) files.push(await openCapture((p as { path: string }).path));
     const dissector = new Dissector(onMessage);
-    await mergeByTimestamp(files, (b, i) => dissector.record(b.buf[i]!, b.off[i]!, b.off[i]! + b.len[i]!, b.wire[i]!, b.linkType[i]!, b.ts(i)), opts);
+    let lastTs: Picos = 0n;
+    await mergeByTimestamp(files, (b, i) => {
+      lastTs = b.ts(i);
+      dissector.record(b.buf[i]!, b.off[i]!, b.off[i]! + b.len[i]!, b.wire[i]!, b.linkType[i]!, lastTs);
+    }, opts);
+    for (const f of files) readerAnomalies(f.stats, lastTs, onMessage);
     dissector.finish();
     const summary: Summary = {
       ...engine.end(),
@@ -105,6 +115,18 @@ export async function analyzeSources(sources: string[], opts: AnalyzeOptions): P
   } finally {
     await Promise.all(files.map((f) => f.close()));
   }
+}
+
+const NO_ENDPOINT = Object.freeze({ ip: '', port: 0 });
+
+/** What a file's reader could not read, as anomalies at the end of the input. */
+function readerAnomalies(s: ReaderStats, ts: Picos, emit: (msg: ProtocolMessage) => void): void {
+  const at = (def: AnomalyDef, count: number, fields?: AnomalyFields): void => {
+    if (count > 0) emit(anomalyMessage(def, count, ts, ts, -1, NO_ENDPOINT, NO_ENDPOINT, fields));
+  };
+  at(CaptureAnomaly.MALFORMED_RECORDS, s.malformedRecords, { skippedBytes: s.skippedBytes ?? 0 });
+  at(CaptureAnomaly.TRUNCATED_FILE, s.truncated ? 1 : 0);
+  at(CaptureAnomaly.DPMI_FRAME_LOSS, s.lostFrames);
 }
 
 interface Cursor {
@@ -191,6 +213,23 @@ class Pacer {
   }
 }
 
+/**
+ * A capture file split by flows over `opts.workers` worker threads, each reading the
+ * file itself (./ring/file-run.ts). With --filter a file goes through libpcap instead.
+ */
+async function analyzeFileWorkers(path: string, engine: PhaseEngine, onMessage: (msg: ProtocolMessage) => void,
+  opts: AnalyzeOptions): Promise<Summary> {
+  const { runFileWorkers } = await import('./ring/file-run.js');
+  // Opened here first so that a missing or unknown file fails in one line, as on the pure-TS path.
+  await (await openCapture(path)).close();
+  const run: Parameters<typeof runFileWorkers>[0] = { path, workers: opts.workers ?? 2, onMessage };
+  if (opts.signal) run.signal = opts.signal;
+  const r = await runFileWorkers(run);
+  const s: SourceSummary = { source: path, format: r.format, stats: { ...r.reader } };
+  if (r.problem !== undefined) s.problem = r.problem;
+  return { ...engine.end(), sources: [s] };
+}
+
 /** One source through the native capture → rings → decode workers path. */
 async function analyzeRing(src: ParsedSource, text: string, engine: PhaseEngine,
   onMessage: (msg: ProtocolMessage) => void, opts: AnalyzeOptions): Promise<Summary> {
@@ -216,12 +255,12 @@ async function analyzeRing(src: ParsedSource, text: string, engine: PhaseEngine,
   return { ...engine.end(), sources: [s] };
 }
 
-/** libpcap reads pcap and pcapng only: DPMI capture files and gzip need the TS reader. */
+/** libpcap (--filter on a file) reads pcap and pcapng only: DPMI capture files and gzip need the TS reader. */
 async function ringFileFormat(path: string): Promise<CaptureFormat> {
   const f = await openCapture(path);
   try {
     if (f.gzip || (f.format !== 'pcap' && f.format !== 'pcapng')) {
-      throw new UsageError(`${path}: ${f.gzip ? 'gzip-compressed' : f.format} files are read by the pure-TS path only: drop --workers`);
+      throw new UsageError(`${path}: ${f.gzip ? 'gzip-compressed' : f.format} files are not read by libpcap, so --filter cannot apply: drop --filter`);
     }
     return f.format;
   } finally {
