@@ -24,16 +24,18 @@ export interface ReassemblySink {
   end(ts: Picos): void;
 }
 
-/** Byte budget of one flow, shared by its two directions. */
+/** Byte budget of one flow, shared by its two directions (memory-budget.ts: FlowBudget). */
 export interface BufferBudget {
-  used: number;
+  readonly used: number;
   readonly max: number;
+  charge(delta: number): void;
 }
 
 export const GAP_SNAPLEN = 'bytes cut by capture snaplen';
 export const GAP_LOST = 'segment never captured (peer acknowledged past it)';
 export const GAP_BOUND = 'out-of-order buffer bound passed';
 export const GAP_END = 'segment missing at connection end';
+export const GAP_SHED = 'out-of-order bytes dropped to stay within --max-memory';
 const OVERLAP = 'retransmission disagrees with earlier data';
 const BOUND = 'out-of-order buffer bound passed: skipped ahead';
 
@@ -261,7 +263,7 @@ export class StreamReassembler {
 
   private charge(delta: number): void {
     this.heldCost += delta;
-    this.budget.used += delta;
+    this.budget.charge(delta);
   }
 
   /** Deliver ranges that are now in order. */
@@ -310,7 +312,7 @@ export class StreamReassembler {
 
   private releaseAll(): void {
     this.held.clear(() => {});
-    this.budget.used -= this.heldCost;
+    this.budget.charge(-this.heldCost);
     this.heldCost = 0;
     this.bufferedBytes = 0;
   }

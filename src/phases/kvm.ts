@@ -4,6 +4,7 @@ import type {
   LibvirtMigrationInfo, LibvirtRpcMessage, QemuMessage, TcpSegmentMarker,
 } from '../protocols/types.js';
 import type { EngineContext } from './context.js';
+import { FifoQueue } from './fifo.js';
 import type { Migration } from './migration.js';
 
 const LIBVIRT_PORTS: ReadonlySet<number> = new Set([16509, 16514]);
@@ -59,6 +60,8 @@ interface FlowOpen { ts: Picos; client: Endpoint; server: Endpoint; synLost: boo
  */
 export class KvmTracker {
   private readonly opens = new Map<number, FlowOpen>();
+  /** Flow ids of `opens` in insertion order (a Map used as a queue costs O(deleted) per oldest-lookup in V8). */
+  private readonly openOrder = new FifoQueue<number>();
   private readonly progress = new WeakMap<Migration, { ts: Picos; bytes: number; iteration: number }>();
 
   constructor(private readonly ctx: EngineContext) {}
@@ -204,9 +207,9 @@ export class KvmTracker {
   }
 
   private remember(flowId: number, open: FlowOpen): void {
-    if (this.opens.size >= MAX_REMEMBERED_SYNS) {
-      const oldest = this.opens.keys().next().value;
-      if (oldest !== undefined) this.opens.delete(oldest);
+    if (!this.opens.has(flowId)) {
+      if (this.opens.size >= MAX_REMEMBERED_SYNS) this.opens.delete(this.openOrder.shift()!);
+      this.openOrder.push(flowId);
     }
     this.opens.set(flowId, open);
   }

@@ -46,6 +46,11 @@ export interface StreamDecoder {
   gap(dir: Direction, length: number, ts: Picos, emit: Emit): void;
   /** FIN/RST or flow timeout in direction `dir`. */
   end(dir: Direction, ts: Picos, emit: Emit): void;
+  /**
+   * Bytes of buffers the decoder holds now beyond its fixed size (bodies being collected,
+   * growable accumulators), for the Dissector's memory budget. Omitted: constant.
+   */
+  heldBytes?(): number;
 }
 
 export interface ProtocolAnalyzer {

@@ -32,7 +32,7 @@ function emit(msg: ProtocolMessage): void {
   counters.messages++;
 }
 
-const decoder = createPacketDecoder(cfg.decoder, emit);
+const decoder = createPacketDecoder(cfg.decoder, emit, cfg.maxMemory);
 const countBytes = cfg.decoder === 'count';
 
 function onPacket(pkt: CapturedPacket, seq: number): void {

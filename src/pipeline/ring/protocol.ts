@@ -16,6 +16,8 @@ export interface DecodeWorkerData {
   index: number;
   workers: number;
   decoder: WorkerDecoder;
+  /** This worker's share of --max-memory (bytes). */
+  maxMemory: number;
   /** Post a batch once it holds this many messages… */
   batchMessages: number;
   /** …or this much time passed; an idle worker posts a watermark this often. */

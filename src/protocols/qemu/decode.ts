@@ -1,10 +1,10 @@
 import type { Picos } from '../../core/time.js';
 import type { Direction, Endpoint, FlowInfo } from '../../decode/types.js';
-import type { Emit, ProtocolMessage, StreamDecoder } from '../types.js';
+import type { AnomalyKind, Emit, ProtocolMessage, StreamDecoder } from '../types.js';
 import { ByteFeeder, NEED_MORE, STOP } from './feeder.js';
 import { readAscii, u32 } from './bytes.js';
 import { parseConfigSubsection, validFooterAt } from './records.js';
-import { RAM_ERROR, RamItem, RamWalker } from './ram.js';
+import { MAX_KEPT_PASSES, RAM_ERROR, RamItem, RamWalker } from './ram.js';
 import { DEFAULT_TARGET_PAGE_SIZE, QEMU_VM_FILE_MAGIC, QEMU_VM_FILE_VERSION, QemuRecord } from './types.js';
 
 const enum Mode { Magic, Record, Ram, FooterOpt, Opaque, AfterEof, Done }
@@ -51,6 +51,10 @@ export class QemuStreamDecoder implements StreamDecoder {
   constructor(private readonly flow: FlowInfo) {
     this.src = flow.client;
     this.dst = flow.server;
+  }
+
+  heldBytes(): number {
+    return this.ram.passBytes.length * 8 + this.sections.size * 100;
   }
 
   data(dir: Direction, bytes: Uint8Array, ts: Picos, emit: Emit): void {
@@ -111,7 +115,10 @@ export class QemuStreamDecoder implements StreamDecoder {
         if (this.ram.item === RamItem.Page) {
           if (this.cur.type === QemuRecord.SectionPart) {
             const it = this.ram.notePosition(this.ram.block, this.ram.addr, this.feeder.offset, this.sectionAt);
-            if (it > 0) this.out({ kind: 'pass-started', iteration: it, streamBytes: this.feeder.offset + r }, ts);
+            if (it > 0 && it <= MAX_KEPT_PASSES) this.out({ kind: 'pass-started', iteration: it, streamBytes: this.feeder.offset + r }, ts);
+            else if (it === MAX_KEPT_PASSES + 1) {
+              this.anomaly(`more than ${MAX_KEPT_PASSES} RAM passes: later passes counted but not reported one by one`, ts, 'memory-shed');
+            }
           } else if (this.cur.type !== QemuRecord.SectionEnd) {
             return this.fail('page record outside SECTION_PART/END', ts);
           }
@@ -274,9 +281,9 @@ export class QemuStreamDecoder implements StreamDecoder {
     this.emitFn(msg);
   }
 
-  private anomaly(reason: string, ts: Picos): void {
+  private anomaly(reason: string, ts: Picos, kind: AnomalyKind = 'protocol-error'): void {
     this.emitFn({
-      protocol: 'anomaly', kind: 'protocol-error', count: 1, reason: `qemu: ${reason}`,
+      protocol: 'anomaly', kind, count: 1, reason: `qemu: ${reason}`,
       ts, tsEnd: ts, flowId: this.flow.id, src: this.src, dst: this.dst,
     });
   }
