@@ -1,11 +1,11 @@
 import type { Picos } from '../core/time.js';
-import type {
-  AnomalyKind, Emit, ProtocolAnalyzer, ProtocolName, StreamDecoder, TcpSegmentMarker,
-} from '../protocols/types.js';
+import type { AnomalyDef } from '../core/anomaly.js';
+import type { Emit, ProtocolAnalyzer, ProtocolName, StreamDecoder, TcpSegmentMarker } from '../protocols/types.js';
+import { DissectAnomaly } from './anomaly-codes.js';
 import type { AnomalyAggregator, AnomalySite, PendingAnomaly } from './anomalies.js';
 import { FlowEntry } from './flow-table.js';
 import { FlowBudget, type MemoryBudget } from './memory-budget.js';
-import { GAP_SHED, type ReassemblySink, StreamReassembler } from './reassembly.js';
+import { type ReassemblySink, StreamReassembler } from './reassembly.js';
 import type { DissectorStats } from './stats.js';
 import type { Direction, Endpoint, FlowInfo, Transport } from '../decode/types.js';
 
@@ -25,8 +25,6 @@ export type ProtoState = (typeof ProtoState)[keyof typeof ProtoState];
 
 /** Server→client bytes held while we wait for the client's first bytes to probe. */
 const MAX_PENDING_BYTES = 64 * 1024;
-const UNKNOWN = 'no analyzer matched the server port or the first client bytes';
-const SHED_BUFFERS = 'out-of-order bytes of this connection dropped (--max-memory reached)';
 
 /**
  * Heap bytes per flow measured on Node 20 (test/hostile/memory.test.ts): the flow with its
@@ -35,7 +33,6 @@ const SHED_BUFFERS = 'out-of-order bytes of this connection dropped (--max-memor
 export const FLOW_COST = 1100;
 export const DECODER_COST = 1100;
 const CHUNK_COST = 64;
-const DECODER_THREW = 'decoder threw: flow no longer decoded';
 
 const M_SYN = 1, M_SYNACK = 2, M_FIN_C2S = 4, M_FIN_S2C = 8, M_RST_C2S = 16, M_RST_S2C = 32;
 
@@ -46,8 +43,8 @@ class DirectionSink implements ReassemblySink {
   constructor(private readonly flow: Flow, private readonly dir: Direction) {}
   deliver(bytes: Uint8Array, ts: Picos): void { this.flow.onData(this.dir, bytes, ts); }
   gap(length: number, ts: Picos): void { this.flow.onGap(this.dir, length, ts); }
-  anomaly(kind: AnomalyKind, reason: string, count: number, ts: Picos): void {
-    this.flow.ctx.anomalies.report(this.flow, kind, reason, count, ts);
+  anomaly(def: AnomalyDef, count: number, ts: Picos): void {
+    this.flow.ctx.anomalies.report(this.flow, def, count, ts);
   }
   end(ts: Picos): void { this.flow.onEnd(this.dir, ts); }
 }
@@ -175,8 +172,8 @@ export class Flow extends FlowEntry implements FlowInfo, AnomalySite {
   /** The memory budget needs room: drop the out-of-order bytes both directions hold (holes from here). */
   shedBuffers(ts: Picos): void {
     let dropped = 0;
-    if (this.c2s !== null) dropped += this.c2s.shed(ts, GAP_SHED) + this.s2c!.shed(ts, GAP_SHED);
-    if (dropped > 0) this.ctx.anomalies.report(this, 'memory-shed', SHED_BUFFERS, 1, ts);
+    if (this.c2s !== null) dropped += this.c2s.shed(ts) + this.s2c!.shed(ts);
+    if (dropped > 0) this.ctx.anomalies.report(this, DissectAnomaly.MEMORY_SHED_BUFFERS, 1, ts);
     if (this.c2s !== null && this.c2s.ended && this.s2c!.ended && !this.closed) {
       this.closed = true;
       this.ctx.anomalies.flush(this);
@@ -194,7 +191,7 @@ export class Flow extends FlowEntry implements FlowInfo, AnomalySite {
     if (this.state !== ProtoState.Decoding) return;
     this.ctx.stats.tcp.deliveredBytes += bytes.length;
     try {
-      this.dec().data(dir, bytes, ts, this.ctx.emit);
+      this.dec().data(dir, bytes, ts);
     } catch {
       this.fail(ts);
     }
@@ -204,7 +201,7 @@ export class Flow extends FlowEntry implements FlowInfo, AnomalySite {
   /** The flow's decoder, made on first use. */
   private dec(): StreamDecoder {
     if (this.decoder === null) {
-      this.decoder = this.analyzer!.create(this);
+      this.decoder = this.analyzer!.create(this, this.ctx.emit);
       this.charge(DECODER_COST);
     }
     return this.decoder;
@@ -231,7 +228,7 @@ export class Flow extends FlowEntry implements FlowInfo, AnomalySite {
     if (this.state === ProtoState.Undecided) { this.hold(dir, null, length, ts); return; }
     if (this.state !== ProtoState.Decoding) return;
     try {
-      this.dec().gap(dir, length, ts, this.ctx.emit);
+      this.dec().gap(dir, length, ts);
     } catch {
       this.fail(ts);
     }
@@ -241,7 +238,7 @@ export class Flow extends FlowEntry implements FlowInfo, AnomalySite {
   onEnd(dir: Direction, ts: Picos): void {
     if (this.state !== ProtoState.Decoding) return;
     try {
-      this.dec().end(dir, ts, this.ctx.emit);
+      this.dec().end(dir, ts);
     } catch {
       this.fail(ts);
     }
@@ -285,7 +282,7 @@ export class Flow extends FlowEntry implements FlowInfo, AnomalySite {
   private giveUp(ts: Picos): void {
     this.state = ProtoState.Skip;
     this.releasePending();
-    this.ctx.anomalies.report(this, 'unknown-protocol', UNKNOWN, 1, ts);
+    this.ctx.anomalies.report(this, DissectAnomaly.FLOW_UNKNOWN_PROTOCOL, 1, ts);
   }
 
   private releasePending(): void {
@@ -302,7 +299,7 @@ export class Flow extends FlowEntry implements FlowInfo, AnomalySite {
     this.decoder = null;
     this.analyzer = null;
     this.decoderHeld = 0;
-    this.ctx.anomalies.report(this, 'protocol-error', DECODER_THREW, 1, ts);
+    this.ctx.anomalies.report(this, DissectAnomaly.FLOW_DECODER_THREW, 1, ts);
   }
 
   private marker(kind: TcpSegmentMarker['kind'], dir: Direction, ts: Picos): void {

@@ -3,6 +3,7 @@ import type { MigrationEnded, PhaseEvent, Scenario } from './events.js';
 import { FifoQueue } from './fifo.js';
 import { Migration } from './migration.js';
 import type { DowntimeTracker } from './downtime.js';
+import type { AnomalyDef } from '../core/anomaly.js';
 
 /** Unrecognised libvirt connections remembered at once (a SYN flood to 16509 makes one each). */
 export const MAX_CANDIDATES = 16_384;
@@ -54,7 +55,7 @@ export class EngineContext {
   /** Candidates per source host (libvirtMayOwn). */
   private readonly candidateSources = new Map<string, number>();
   /** Counts state dropped to stay within bounds (the engine makes it a memory-shed anomaly). */
-  shed: (reason: string, ts: Picos) => void = () => {};
+  shed: (def: AnomalyDef, ts: Picos) => void = () => {};
   private seq = 0;
 
   constructor(
