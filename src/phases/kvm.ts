@@ -219,7 +219,8 @@ export class KvmTracker {
         mf?.switchover();
         const iterations = mf ? Math.max(mf.passes, msg.iterations) : msg.iterations;
         const precopyBytes = msg.precopyBytes + (mf ? mf.bytes : 0);
-        m.emit({ type: 'switchover', migration: '', ts: msg.ts, iterations, precopyBytes });
+        m.emit({ type: 'switchover', migration: '', ts: msg.ts, iterations, precopyBytes, ...(msg.mechanism ? { mechanism: msg.mechanism } : {}) });
+        if (msg.mechanism === 'postcopy') m.postcopyStart = msg.ts;
         this.ctx.downtime.onSwitchover(m, msg.ts);
         break;
       }
@@ -231,8 +232,15 @@ export class KvmTracker {
           bytes: msg.streamBytes, iterations: msg.iterations,
           precopyBytes: msg.precopyBytes, stopCopyBytes: msg.stopCopyBytes,
           ...(msg.ramStopCopyBytes !== undefined ? { ramStopCopyBytes: msg.ramStopCopyBytes } : {}),
+          ...(msg.postcopyBytes !== undefined ? { postcopyBytes: msg.postcopyBytes } : {}),
+          ...(msg.requestLatency !== undefined ? { postcopyLatency: { ...msg.requestLatency } } : {}),
           ...encodings(msg),
         };
+        if (msg.postcopyBytes !== undefined) m.postcopyEnd = msg.ts;
+        break;
+      case 'page-request':
+        // Post-copy page faults, counted until the migration closes (they can follow EOF).
+        m.postcopyRequests = (m.postcopyRequests ?? 0) + 1;
         break;
       case 'cut':
         // A cancelled or failed stream: what it got through. It arrives just after the

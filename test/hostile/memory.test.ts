@@ -100,7 +100,7 @@ describe('memory budget through the CLI (both paths)', () => {
   it('out-of-order data on many flows past --max-memory: shed (memory-shed, tcp-hole), the migration still exact', () => {
     const file = join(dir, 'ooo.pcap');
     const c = new CraftedCapture(file);
-    manyOutOfOrderFlows(c, 12, 2 << 20);
+    manyOutOfOrderFlows(c, 24, 1 << 20); // 1 MiB each stays under the 4 MiB flow bound; 24 MiB in all passes 16M
     const truth = c.migration({ scenario: 'kvm', seed: 3 });
     c.close();
     for (const args of PATHS) {
