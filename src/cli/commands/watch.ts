@@ -16,7 +16,7 @@ stdout is not a terminal. The summary table follows at the end.
 ${SOURCE_HELP}`;
 
 /** Watches `source`; shared with `demo`. */
-export async function watchSource(source: string, opts: { realtime: boolean; speed: number; hosts?: string; labels?: string[]; filter?: string; workers?: string }): Promise<void> {
+export async function watchSource(source: string, opts: { realtime: boolean; speed: number; hosts?: string; labels?: string[]; filter?: string; workers?: string; 'max-memory'?: string }): Promise<void> {
   // A live source or a paced replay has a wire clock to run on between packets.
   const live = source.startsWith('iface:') || source.startsWith('dpmi-iface:');
   const view = new LiveView(process.stdout, live || opts.realtime ? { clockSpeed: live ? 1 : opts.speed } : {});
@@ -57,6 +57,7 @@ export const command: Command = {
     if (values.label !== undefined) opts.labels = values.label;
     if (values.filter !== undefined) opts.filter = values.filter;
     if (values.workers !== undefined) opts.workers = values.workers;
+    if (values['max-memory'] !== undefined) opts['max-memory'] = values['max-memory'];
     await watchSource(sources[0]!, opts);
     return 0;
   },
