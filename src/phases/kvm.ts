@@ -191,12 +191,9 @@ export class KvmTracker {
         ?? this.ctx.candidateFor(msg.src.ip, msg.dst.ip);
       if (!m) {
         // Only the stream's first record proves a migration began on this connection.
-        if (msg.kind !== 'header' || this.libvirtMayOwn(msg.src.ip)) return;
-        m = this.ctx.create('kvm');
-        m.qemuOnly = true;
-        m.recognised = true;
-        m.source = msg.src.ip;
-        m.destination = msg.dst.ip;
+        if (msg.kind !== 'header') return;
+        m = this.bareMigration(msg.src.ip, msg.dst.ip);
+        if (!m) return;
       }
       const open = this.opens.get(msg.flowId);
       if (open && !open.synLost) this.attachStream(m, msg.flowId, msg.src.ip, msg.dst, open.ts);
@@ -301,14 +298,8 @@ export class KvmTracker {
       if (this.ctx.retiredFlows.has(msg.flowId) || msg.streamBytes < MIN_ENCRYPTED_BYTES) return;
       m = this.ctx.open.find((x) => x.streamFlow === undefined && x.libvirtFlow !== undefined
         && x.source === msg.src.ip && x.destination === msg.dst.ip);
-      if (!m) {
-        if (this.libvirtMayOwn(msg.src.ip)) return;
-        m = this.ctx.create('kvm');
-        m.qemuOnly = true;
-        m.recognised = true;
-        m.source = msg.src.ip;
-        m.destination = msg.dst.ip;
-      }
+      m ??= this.bareMigration(msg.src.ip, msg.dst.ip);
+      if (!m) return;
       const open = this.opens.get(msg.flowId);
       const start = open?.ts ?? msg.firstData ?? msg.ts;
       m.streamFlow = msg.flowId;
@@ -439,6 +430,17 @@ export class KvmTracker {
       && x.source === open.client.ip && x.migrateUri.port === open.server.port
       && (x.migrateUri.host === open.server.ip || (!isIpLiteral(x.migrateUri.host) && x.destination === open.server.ip)));
     if (m) this.attachStream(m, flowId, open.client.ip, open.server, open.ts, uncertain);
+  }
+
+  /** A migration of QEMU alone (QMP `migrate`), unless a libvirt one may still claim the stream. */
+  private bareMigration(source: string, destination: string): Migration | undefined {
+    if (this.libvirtMayOwn(source)) return undefined;
+    const m = this.ctx.create('kvm');
+    m.qemuOnly = true;
+    m.recognised = true;
+    m.source = source;
+    m.destination = destination;
+    return m;
   }
 
   /**
