@@ -193,9 +193,8 @@ export class KvmTracker {
         ?? this.ctx.candidateFor(msg.src.ip, msg.dst.ip);
       if (!m) {
         // Only the stream's first record proves a migration began on this connection.
-        if (msg.kind !== 'header') return;
-        m = this.bareMigration(msg.src.ip, msg.dst.ip);
-        if (!m) return;
+        if (msg.kind !== 'header' || this.libvirtMayOwn(msg.src.ip)) return;
+        m = this.qemuOnlyMigration(msg.src.ip, msg.dst.ip);
       }
       const open = this.opens.get(msg.flowId);
       if (open && !open.synLost) this.attachStream(m, msg.flowId, msg.src.ip, msg.dst, open.ts);
@@ -302,8 +301,10 @@ export class KvmTracker {
       if (this.ctx.retiredFlows.has(msg.flowId) || msg.streamBytes < MIN_ENCRYPTED_BYTES) return;
       m = this.ctx.open.find((x) => x.streamFlow === undefined && x.libvirtFlow !== undefined
         && x.source === msg.src.ip && x.destination === msg.dst.ip);
-      m ??= this.bareMigration(msg.src.ip, msg.dst.ip);
-      if (!m) return;
+      if (!m) {
+        if (this.libvirtMayOwn(msg.src.ip)) return;
+        m = this.qemuOnlyMigration(msg.src.ip, msg.dst.ip);
+      }
       const open = this.opens.get(msg.flowId);
       const start = open?.ts ?? msg.firstData ?? msg.ts;
       m.streamFlow = msg.flowId;
@@ -436,17 +437,6 @@ export class KvmTracker {
     if (m) this.attachStream(m, flowId, open.client.ip, open.server, open.ts, uncertain);
   }
 
-  /** A migration of QEMU alone (QMP `migrate`), unless a libvirt one may still claim the stream. */
-  private bareMigration(source: string, destination: string): Migration | undefined {
-    if (this.libvirtMayOwn(source)) return undefined;
-    const m = this.ctx.create('kvm');
-    m.qemuOnly = true;
-    m.recognised = true;
-    m.source = source;
-    m.destination = destination;
-    return m;
-  }
-
   /**
    * Could a libvirt (or OpenStack) migration from `source` still claim a QEMU stream?
    * Then a stream it did not claim is left alone, as before; a bare migration is only
@@ -455,6 +445,16 @@ export class KvmTracker {
   private libvirtMayOwn(source: string): boolean {
     return this.ctx.hasCandidateFrom(source) || this.ctx.open.some((x) => !x.qemuOnly && x.outcome === undefined
       && (x.source === undefined || x.source === source || x.novaSource === source));
+  }
+
+  /** A migration seen from its QEMU stream alone (driven over QMP, or libvirt's part not captured). */
+  private qemuOnlyMigration(source: string, destination: string): Migration {
+    const m = this.ctx.create('kvm');
+    m.qemuOnly = true;
+    m.recognised = true;
+    m.source = source;
+    m.destination = destination;
+    return m;
   }
 
   private attachStream(m: Migration, flowId: number, client: string, server: Endpoint, ts: Picos, uncertain?: string): void {
