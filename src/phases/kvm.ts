@@ -4,6 +4,7 @@ import type {
   LibvirtMigrationInfo, LibvirtRpcMessage, MultifdMessage, QemuMessage, TcpSegmentMarker,
 } from '../protocols/types.js';
 import type { EngineContext } from './context.js';
+import { FifoQueue } from './fifo.js';
 import type { StreamSummary } from './events.js';
 import type { Migration } from './migration.js';
 import { PhaseAnomaly } from './anomaly-codes.js';
@@ -80,6 +81,8 @@ interface FlowOpen { ts: Picos; client: Endpoint; server: Endpoint; synLost: boo
  */
 export class KvmTracker {
   private readonly opens = new Map<number, FlowOpen>();
+  /** Flow ids of `opens` in insertion order (a Map used as a queue costs O(deleted) per oldest-lookup in V8). */
+  private readonly openOrder = new FifoQueue<number>();
   private readonly progressState = new WeakMap<Migration, { ts: Picos; bytes: number; mainBytes: number; iteration: number }>();
   /** multifd channels not yet claimed by a main stream, by source>destination:port. */
   private readonly unclaimed = new Map<string, { account: MultifdAccount; flows: number[] }>();
@@ -300,7 +303,8 @@ export class KvmTracker {
     if (!m) {
       if (this.ctx.retiredFlows.has(msg.flowId) || msg.streamBytes < MIN_ENCRYPTED_BYTES) return;
       m = this.ctx.open.find((x) => x.streamFlow === undefined && x.libvirtFlow !== undefined
-        && x.source === msg.src.ip && x.destination === msg.dst.ip);
+        && x.source === msg.src.ip && x.destination === msg.dst.ip)
+        ?? this.ctx.candidateFor(msg.src.ip, msg.dst.ip);
       if (!m) {
         if (this.libvirtMayOwn(msg.src.ip)) return;
         m = this.qemuOnlyMigration(msg.src.ip, msg.dst.ip);
@@ -382,9 +386,9 @@ export class KvmTracker {
   }
 
   private remember(flowId: number, open: FlowOpen): void {
-    if (this.opens.size >= MAX_REMEMBERED_SYNS) {
-      const oldest = this.opens.keys().next().value;
-      if (oldest !== undefined) this.opens.delete(oldest);
+    if (!this.opens.has(flowId)) {
+      if (this.opens.size >= MAX_REMEMBERED_SYNS) this.opens.delete(this.openOrder.shift()!);
+      this.openOrder.push(flowId);
     }
     this.opens.set(flowId, open);
   }
