@@ -10,6 +10,8 @@ import type { Migration } from './migration.js';
 import { PhaseAnomaly } from './anomaly-codes.js';
 import { MultifdAccount } from './multifd.js';
 
+/** How long a QMP-driven migration's close waits for its channels (and a cut summary). */
+const DEFER_LIMIT: Picos = 2_000n * PS_PER_MS;
 /** Least bytes an encrypted connection must carry to be reported as a migration without libvirt. */
 const MIN_ENCRYPTED_BYTES = 1 << 20;
 /** Destinations with multifd channels waiting for their main stream. */
@@ -251,7 +253,8 @@ export class KvmTracker {
           bytes: msg.streamBytes, iterations: msg.iterations,
           precopyBytes: msg.precopyBytes, stopCopyBytes: msg.stopCopyBytes, ...encodings(msg),
         };
-        if (this.deferred.delete(m)) this.ctx.close(m, m.closeAt!);
+        m.awaitingCut = false;
+        this.settleDeferred(m);
         break;
       default:
         break;
@@ -286,6 +289,7 @@ export class KvmTracker {
     const mf = m.multifd;
     if (!mf?.has(msg.flowId)) return;
     if (this.count(mf, msg)) this.progress(m, msg.ts);
+    if (msg.kind === 'multifd-end') this.settleDeferred(m);
   }
 
   /**
@@ -501,19 +505,30 @@ export class KvmTracker {
     if (rst && !m.streamEof) m.fail('failed', 'migration stream reset (RST) before QEMU_VM_EOF');
     else if (!m.streamEof) m.fail('cancelled', 'migration stream closed before QEMU_VM_EOF');
     if (!m.qemuOnly) return;
-    if (m.streamEof) { this.ctx.close(m, ts); return; }
-    // The decoder's summary of the cut stream follows this marker: close with it.
+    // The decoder's summary of a cut stream follows this marker, and multifd channels
+    // may close after the main stream: close when they are in.
     m.closeAt = ts;
+    m.awaitingCut = !m.streamEof;
     this.deferred.add(m);
+    this.settleDeferred(m);
+  }
+
+  /** Closes a deferred migration once its cut summary and its channels' ends are in. */
+  private settleDeferred(m: Migration): void {
+    if (!this.deferred.has(m) || m.awaitingCut || (m.multifd && !m.multifd.allEnded())) return;
+    this.deferred.delete(m);
+    this.ctx.close(m, m.closeAt!);
   }
 
   /**
-   * Closes the migrations waiting for their cut stream's summary once a message from
-   * another flow (or the end of input) shows it is not coming (the decoder had stopped).
+   * Closes the migrations still waiting (for a cut stream's summary, or their channels'
+   * ends) once a message from another flow, or any message DEFER_LIMIT after the close,
+   * or the end of input shows that what they wait for is not coming.
    */
-  flushDeferred(next?: { flowId: number }): void {
+  flushDeferred(next?: { flowId: number; ts: Picos }): void {
     for (const m of this.deferred) {
-      if (next !== undefined && next.flowId === m.streamFlow) continue;
+      if (next !== undefined && next.ts - m.closeAt! < DEFER_LIMIT
+        && (next.flowId === m.streamFlow || m.multifd?.has(next.flowId))) continue;
       this.deferred.delete(m);
       this.ctx.close(m, m.closeAt!);
     }
