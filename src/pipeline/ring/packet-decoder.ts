@@ -16,9 +16,9 @@ export interface PacketDecoder {
 
 
 /** Creates the worker's decoder: the Dissector (src/dissect) with the registered analyzers. */
-export function createPacketDecoder(kind: WorkerDecoder, emit: Emit): PacketDecoder {
+export function createPacketDecoder(kind: WorkerDecoder, emit: Emit, maxMemory: number): PacketDecoder {
   if (kind === 'count') return { packet: () => undefined, record: () => undefined, finish: () => undefined };
-  const d = new Dissector(emit);
+  const d = new Dissector(emit, { maxMemory });
   return {
     packet: (pkt) => d.packet(pkt),
     record: (b, start, end, wireLength, linkType, ts) => d.record(b, start, end, wireLength, linkType, ts),
