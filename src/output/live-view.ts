@@ -117,6 +117,9 @@ export class LiveView {
       case 'downtime': return `${id} downtime ${secondsUs(ev.duration)} s (${ev.lost} echo requests lost)`;
       case 'migration-ended': return `${id} ${ev.outcome}${ev.reason ? ` (${ev.reason})` : ''}${ev.total !== undefined ? `, total ${secondsUs(ev.total)} s` : ''}`;
       case 'anomaly': return `${id} anomaly ${ev.kind} ×${ev.count}${ev.reason ? `: ${ev.reason}` : ''}`;
+      case 'convergence': return ev.verdict === 'will-not-converge'
+        ? `${id} pass ${ev.iteration}: will not converge (dirty ${human(ev.dirtyRate)}/s ≥ wire ${human(ev.wireRate)}/s)` : undefined;
+      case 'stalled': return `${id} stalled in ${ev.phase} for ${secondsUs(ev.idle)} s`;
     }
   }
 

@@ -18,6 +18,8 @@ export interface PhaseEngineOptions {
   hosts?: HostRoles;
   /** `--label k=v`: copied onto every migration-started event. */
   labels?: Record<string, string>;
+  /** The hypervisor's maximum downtime (ms), for the convergence verdict; default 300 (QEMU's). */
+  downtimeLimitMs?: number;
 }
 
 export interface EngineSummary {

@@ -59,6 +59,11 @@ export interface Progress extends EventBase {
   iteration: number;
 }
 export interface Switchover extends EventBase { type: 'switchover'; iterations: number; precopyBytes: number }
+/**
+ * One part of the downtime, as the wire bounds it: measured from `start` to `end`
+ * (marker packets); the true duration lies in [min, max] (docs/events.md).
+ */
+export interface DowntimePart { start: Picos; end: Picos; min: Picos; max: Picos }
 export interface Downtime extends EventBase {
   type: 'downtime';
   /** Gap between the last echo reply before the switch-over and the first after it. */
@@ -67,6 +72,45 @@ export interface Downtime extends EventBase {
   lost: number;
   /** lost × the ping interval. */
   lostDuration: Picos;
+  /** The VM pause as the stream shows it: switch-over (END(ram)) → end of stop-and-copy (EOF). */
+  pause?: DowntimePart;
+  /** End of stop-and-copy → the destination's first RARP / gratuitous ARP (state load, resume). */
+  resume?: DowntimePart;
+  /** Network re-convergence: that announcement → the first echo reply after the switch-over. */
+  reconvergence?: DowntimePart;
+  announce?: 'rarp' | 'gratuitous-arp';
+}
+/**
+ * Pre-copy convergence estimate at a RAM pass boundary, from successive pass sizes and
+ * durations (src/phases/convergence.ts): pass k re-sends what the guest dirtied during
+ * pass k−1, so dirtyRate = passBytes(k) / passDuration(k−1), wireRate = passBytes(k) /
+ * passDuration(k); pre-copy converges only while dirtyRate < wireRate.
+ */
+export interface Convergence extends EventBase {
+  type: 'convergence';
+  /** The pass that just ended (≥ 2). */
+  iteration: number;
+  passBytes: number;
+  passDuration: Picos;
+  /** Bytes/s. */
+  wireRate: number;
+  dirtyRate: number;
+  /** dirtyRate / wireRate: the projected size ratio of successive passes. */
+  ratio: number;
+  verdict: 'converging' | 'will-not-converge';
+  /** When converging: projected pre-copy passes still to run and time to the switch-over. */
+  passesLeft?: number;
+  eta?: Picos;
+  /** The stop threshold assumed: wireRate × the downtime limit. */
+  thresholdBytes: number;
+}
+/** A running migration made no progress for the configured time (emitted by `serve`). */
+export interface Stalled extends EventBase {
+  type: 'stalled';
+  phase: PhaseName;
+  /** Wire time of the migration's last progress. */
+  since: Picos;
+  idle: Picos;
 }
 export interface StreamSummary {
   bytes: number;
@@ -78,6 +122,8 @@ export interface StreamSummary {
   stopCopyBytes: number;
   /** The SECTION_END(ram) record alone: QEMU's downtime-bytes + 18 bytes of framing. */
   ramStopCopyBytes?: number;
+  /** The VM pause as the stream shows it (switch-over → EOF), when the stream switched over. */
+  pause?: DowntimePart;
 }
 export interface MigrationEnded extends EventBase {
   type: 'migration-ended';
@@ -97,4 +143,5 @@ export interface MigrationEnded extends EventBase {
 export interface AnomalyEvent extends EventBase { type: 'anomaly'; kind: AnomalyKind; count: number; reason?: string }
 
 export type PhaseEvent =
-  | MigrationStarted | PhaseStarted | PhaseEnded | Progress | Switchover | Downtime | MigrationEnded | AnomalyEvent;
+  | MigrationStarted | PhaseStarted | PhaseEnded | Progress | Switchover | Downtime | MigrationEnded | AnomalyEvent
+  | Convergence | Stalled;
