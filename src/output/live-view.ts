@@ -118,7 +118,7 @@ export class LiveView {
       case 'migration-ended': return `${id} ${ev.outcome}${ev.reason ? ` (${ev.reason})` : ''}${ev.total !== undefined ? `, total ${secondsUs(ev.total)} s` : ''}`;
       case 'anomaly': return `${id} anomaly ${ev.kind} ×${ev.count}${ev.reason ? `: ${ev.reason}` : ''}`;
       case 'convergence': return ev.verdict === 'will-not-converge'
-        ? `${id} pass ${ev.iteration}: will not converge (dirty ${human(ev.dirtyRate)}/s ≥ wire ${human(ev.wireRate)}/s)` : undefined;
+        ? `${id} pass ${ev.iteration}: will not converge (dirty ${human(ev.dirtyRate ?? 0)}/s ≥ wire ${human(ev.wireRate)}/s)` : undefined;
       case 'stalled': return `${id} stalled in ${ev.phase} for ${secondsUs(ev.idle)} s`;
     }
   }

@@ -1,5 +1,6 @@
 import { channels } from '../core/diagnostics.js';
-import type { Picos } from '../core/time.js';
+import { PS_PER_US, type Picos } from '../core/time.js';
+import { DEFAULT_DOWNTIME_LIMIT } from './convergence.js';
 import type { AnomalyKind, ProtocolMessage } from '../protocols/types.js';
 import { AnomalyAggregator } from './anomalies.js';
 import { EngineContext, type HostRoles, type MigrationRecord } from './context.js';
@@ -58,7 +59,8 @@ export class PhaseEngine {
     this.hosts = opts.hosts ?? {};
     this.anomalies = new AnomalyAggregator(sink);
     this.ctx = new EngineContext(sink, this.hosts, this.downtime, opts.labels);
-    this.kvm = new KvmTracker(this.ctx);
+    this.kvm = new KvmTracker(this.ctx, opts.downtimeLimitMs !== undefined
+      ? BigInt(Math.round(opts.downtimeLimitMs * 1000)) * PS_PER_US : DEFAULT_DOWNTIME_LIMIT);
     this.openstack = new OpenStackTracker(this.ctx);
   }
 
@@ -89,6 +91,7 @@ export class PhaseEngine {
         this.downtime.onEcho(msg);
         break;
       case 'arp':
+        this.downtime.onAnnounce(msg);
         break;
       case 'anomaly': {
         const m = this.ctx.flowOwner.get(msg.flowId);

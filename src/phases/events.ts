@@ -81,28 +81,31 @@ export interface Downtime extends EventBase {
   announce?: 'rarp' | 'gratuitous-arp';
 }
 /**
- * Pre-copy convergence estimate at a RAM pass boundary, from successive pass sizes and
- * durations (src/phases/convergence.ts): pass k re-sends what the guest dirtied during
- * pass k−1, so dirtyRate = passBytes(k) / passDuration(k−1), wireRate = passBytes(k) /
- * passDuration(k); pre-copy converges only while dirtyRate < wireRate.
+ * A pre-copy RAM pass ended (the next began, or the switch-over): its size and duration,
+ * and from pass 2 on the convergence estimate (src/phases/convergence.ts): pass k
+ * re-sends what the guest dirtied during pass k−1, so dirtyRate = passBytes(k) /
+ * passDuration(k−1), wireRate = passBytes(k) / passDuration(k); pre-copy converges only
+ * while dirtyRate < wireRate.
  */
 export interface Convergence extends EventBase {
   type: 'convergence';
-  /** The pass that just ended (≥ 2). */
+  /** The pass that ended. */
   iteration: number;
+  passStart: Picos;
   passBytes: number;
   passDuration: Picos;
   /** Bytes/s. */
   wireRate: number;
-  dirtyRate: number;
-  /** dirtyRate / wireRate: the projected size ratio of successive passes. */
-  ratio: number;
-  verdict: 'converging' | 'will-not-converge';
+  /** The stop threshold assumed: wireRate × the downtime limit. */
+  thresholdBytes: number;
+  /** From pass 2 on: bytes/s, and dirtyRate / wireRate (the factor each pass shrinks by). */
+  dirtyRate?: number;
+  ratio?: number;
+  /** From pass 2 on; `converged` at the switch-over. */
+  verdict?: 'converging' | 'will-not-converge' | 'converged';
   /** When converging: projected pre-copy passes still to run and time to the switch-over. */
   passesLeft?: number;
   eta?: Picos;
-  /** The stop threshold assumed: wireRate × the downtime limit. */
-  thresholdBytes: number;
 }
 /** A running migration made no progress for the configured time (emitted by `serve`). */
 export interface Stalled extends EventBase {

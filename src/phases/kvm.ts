@@ -4,6 +4,7 @@ import type {
   LibvirtMigrationInfo, LibvirtRpcMessage, QemuMessage, TcpSegmentMarker,
 } from '../protocols/types.js';
 import type { EngineContext } from './context.js';
+import { estimateConvergence, type PassStart } from './convergence.js';
 import type { Migration } from './migration.js';
 
 const LIBVIRT_PORTS: ReadonlySet<number> = new Set([16509, 16514]);
@@ -59,8 +60,25 @@ interface FlowOpen { ts: Picos; client: Endpoint; server: Endpoint; synLost: boo
 export class KvmTracker {
   private readonly opens = new Map<number, FlowOpen>();
   private readonly progress = new WeakMap<Migration, { ts: Picos; bytes: number; iteration: number }>();
+  /** The last two pre-copy pass starts (all the convergence estimate needs) and the
+   *  latest pre-copy packet, which bounds when the VM paused. */
+  private readonly passes = new WeakMap<Migration, { prev?: PassStart; cur?: PassStart; lastPrecopyTs?: Picos; switchoverTs?: Picos }>();
 
-  constructor(private readonly ctx: EngineContext) {}
+  constructor(private readonly ctx: EngineContext, private readonly downtimeLimit: Picos) {}
+
+  private passState(m: Migration): { prev?: PassStart; cur?: PassStart; lastPrecopyTs?: Picos; switchoverTs?: Picos } {
+    let s = this.passes.get(m);
+    if (!s) this.passes.set(m, (s = {}));
+    return s;
+  }
+
+  /** Pass `cur` ended at `ts`/`bytes`: emit its size and the convergence estimate. */
+  private passEnded(m: Migration, ts: Picos, bytes: number, switchover: boolean): void {
+    const s = this.passState(m);
+    if (!s.cur) return;
+    const est = estimateConvergence(s.prev, s.cur, ts, bytes, this.downtimeLimit, switchover);
+    if (est) m.emit({ ...est, migration: '' });
+  }
 
   onTcp(msg: TcpSegmentMarker): void {
     if (msg.kind === 'syn' || (msg.kind === 'syn-ack' && !this.opens.has(msg.flowId))) {
@@ -171,7 +189,16 @@ export class KvmTracker {
     }
     if (m.streamFlow !== msg.flowId) return;
     switch (msg.kind) {
+      case 'pass-started': {
+        this.passEnded(m, msg.ts, msg.streamBytes, false);
+        const s = this.passState(m);
+        if (s.cur) s.prev = s.cur;
+        s.cur = { iteration: msg.iteration, ts: msg.ts, bytes: msg.streamBytes };
+        s.lastPrecopyTs = msg.ts;
+        break;
+      }
       case 'ram-chunk': {
+        this.passState(m).lastPrecopyTs = msg.ts;
         const last = this.progress.get(m);
         if (last && last.iteration === msg.iteration && msg.ts - last.ts < PROGRESS_INTERVAL) break;
         const since = last?.ts ?? m.phases.get('transfer')?.start ?? msg.ts;
@@ -182,6 +209,8 @@ export class KvmTracker {
         break;
       }
       case 'switchover':
+        this.passEnded(m, msg.ts, msg.precopyBytes, true);
+        this.passState(m).switchoverTs = msg.ts;
         m.emit({ type: 'switchover', migration: '', ts: msg.ts, iterations: msg.iterations, precopyBytes: msg.precopyBytes });
         this.ctx.downtime.onSwitchover(m, msg.ts);
         break;
@@ -194,10 +223,24 @@ export class KvmTracker {
           precopyBytes: msg.precopyBytes, stopCopyBytes: msg.stopCopyBytes,
           ...(msg.ramStopCopyBytes !== undefined ? { ramStopCopyBytes: msg.ramStopCopyBytes } : {}),
         };
+        this.pauseSeen(m, msg.ts);
         break;
       default:
         break;
     }
+  }
+
+  /**
+   * The VM pause as the stream shows it: from the switch-over (END(ram), written once
+   * the VM stopped) to the end of stop-and-copy (EOF). The VM stopped after the last
+   * pre-copy packet and before END(ram): the true pause is up to that gap longer.
+   */
+  private pauseSeen(m: Migration, eofTs: Picos): void {
+    const s = this.passState(m);
+    if (s.switchoverTs === undefined || !m.stream || eofTs < s.switchoverTs) return;
+    const min = eofTs - s.switchoverTs;
+    const before = s.lastPrecopyTs !== undefined && s.lastPrecopyTs <= s.switchoverTs ? s.lastPrecopyTs : s.switchoverTs;
+    m.stream.pause = { start: s.switchoverTs, end: eofTs, min, max: eofTs - before };
   }
 
   private remember(flowId: number, open: FlowOpen): void {

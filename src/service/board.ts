@@ -4,8 +4,8 @@ import type {
 } from '../phases/events.js';
 
 export interface PhaseView { phase: PhaseName; start: Picos; end?: Picos; uncertain?: string }
-/** A RAM pass as the progress events show it: first seen at `start` with `bytes` sent so far. */
-export interface PassView { iteration: number; start: Picos; bytes: number }
+/** A pre-copy RAM pass that ended (from its `convergence` event). */
+export interface PassView { iteration: number; start: Picos; duration: Picos; bytes: number; dirtyRate?: number }
 export interface StallView { phase: PhaseName | 'transfer'; since: Picos; idle: Picos }
 
 /** What the service knows about one migration (the dashboard's and the API's unit). */
@@ -94,17 +94,19 @@ export class MigrationBoard {
         break;
       }
       case 'progress':
-        if (ev.iteration !== view.pass && view.passes.length < MAX_PASSES) {
-          view.passes.push({ iteration: ev.iteration, start: ev.ts, bytes: ev.bytes });
-        }
         if (view.bytes === undefined || ev.bytes > view.bytes) this.touch(view, ev.ts);
         view.bytes = ev.bytes;
         view.rate = ev.rate;
         view.pass = ev.iteration;
         break;
       case 'convergence': {
-        const { type: _t, migration: _m, ...rest } = ev;
-        view.convergence = rest;
+        const pass: PassView = { iteration: ev.iteration, start: ev.passStart, duration: ev.passDuration, bytes: ev.passBytes };
+        if (ev.dirtyRate !== undefined) pass.dirtyRate = ev.dirtyRate;
+        if (view.passes.length < MAX_PASSES) view.passes.push(pass);
+        if (ev.verdict !== undefined) {
+          const { type: _t, migration: _m, ...rest } = ev;
+          view.convergence = rest;
+        }
         break;
       }
       case 'switchover':

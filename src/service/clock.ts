@@ -10,18 +10,19 @@ export class WireClock {
   private last: Picos | undefined;
   private wallAt = 0;
 
-  constructor(private readonly paced: boolean, private readonly speed = 1) {}
+  /** `wallMs`: the wall clock in ms (tests give their own). */
+  constructor(private readonly paced: boolean, private readonly speed = 1, private readonly wallMs: () => number = () => performance.now()) {}
 
   observe(ts: Picos): void {
     if (this.last === undefined || ts > this.last) {
       this.last = ts;
-      this.wallAt = performance.now();
+      this.wallAt = this.wallMs();
     }
   }
 
   now(): Picos | undefined {
     if (this.last === undefined || !this.paced) return this.last;
-    const ms = (performance.now() - this.wallAt) * this.speed;
+    const ms = (this.wallMs() - this.wallAt) * this.speed;
     return this.last + BigInt(Math.round(ms * 1000)) * PS_PER_US;
   }
 }

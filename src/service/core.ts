@@ -16,6 +16,8 @@ export interface ServeCoreOptions {
   speed?: number;
   keepRecent?: number;
   logCapacity?: number;
+  /** Wall clock in ms for the paced wire clock (default performance.now; tests fake it). */
+  wallMs?: () => number;
 }
 
 /**
@@ -35,7 +37,7 @@ export class ServeCore {
     this.board = new MigrationBoard(opts.keepRecent ?? 50);
     this.metrics = new ServeMetrics({ version: opts.version });
     this.log = new EventLog(opts.logCapacity ?? 10_000);
-    this.clock = new WireClock(opts.paced, opts.speed ?? 1);
+    this.clock = new WireClock(opts.paced, opts.speed ?? 1, opts.wallMs);
   }
 
   push(item: ServeItem): void {

@@ -114,11 +114,12 @@ export class ServeMetrics {
         break;
       }
       case 'convergence': {
+        if (ev.verdict === undefined || ev.dirtyRate === undefined) break;
         this.alerts.inc({ kind: 'convergence', verdict: ev.verdict });
         const l = this.runningLabels.get(ev.migration);
         if (!l) break;
         this.dirtyRate.set(l, ev.dirtyRate);
-        this.etaSeconds.set(l, ev.eta !== undefined ? toSeconds(ev.eta) : Infinity);
+        this.etaSeconds.set(l, ev.verdict === 'will-not-converge' ? Infinity : ev.eta !== undefined ? toSeconds(ev.eta) : 0);
         break;
       }
       case 'stalled': {

@@ -73,25 +73,24 @@ function timeline(m, now) {
 }
 
 function passes(m) {
-  if (m.passes.length === 0) return undefined;
-  const rows = [];
-  const ends = m.passes.slice(1).map((p) => p.bytes);
-  ends.push(m.switchover ? m.switchover.precopyBytes : m.bytes);
-  const sizes = m.passes.map((p, i) => Math.max(0, (ends[i] ?? p.bytes) - p.bytes));
-  const max = Math.max(1, ...sizes);
-  m.passes.forEach((p, i) => {
-    const next = m.passes[i + 1];
-    const endTs = next ? ps(next.start) : (m.switchover ? ps(m.switchover.ts) : undefined);
-    const dur = endTs !== undefined ? endTs - ps(p.start) : undefined;
-    const rate = dur !== undefined && dur > 0n ? sizes[i] / (ms(dur) / 1000) : undefined;
-    rows.push(el('tr', { 'data-pass': String(p.iteration) },
-      el('td', {}, String(p.iteration)), el('td', {}, human(sizes[i])),
-      el('td', {}, el('span', { className: 'bar', style: `width:${Math.round((sizes[i] / max) * 160)}px` })),
-      el('td', {}, dur !== undefined ? `${seconds(dur)} s` : 'running'),
-      el('td', {}, rate !== undefined ? `${human(rate)}/s` : '')));
-  });
+  const rows = m.passes.map((p) => ({ it: String(p.iteration), bytes: p.bytes, dur: ps(p.duration), state: 'done' }));
+  const lastDone = m.passes.length ? m.passes[m.passes.length - 1].iteration : 0;
+  if (m.state === 'running' && m.pass !== undefined && m.pass > lastDone && !m.switchover) {
+    const start = lastDone ? ps(m.passes[m.passes.length - 1].start) + ps(m.passes[m.passes.length - 1].duration) : undefined;
+    rows.push({ it: String(m.pass), bytes: undefined, dur: undefined, state: 'running', start });
+  }
+  if (m.stream && m.stream.ramStopCopyBytes !== undefined) {
+    rows.push({ it: 'stop-and-copy', bytes: m.stream.ramStopCopyBytes, dur: m.stream.pause ? ps(m.stream.pause.end) - ps(m.stream.pause.start) : undefined, state: 'stop-copy' });
+  }
+  if (rows.length === 0) return undefined;
+  const max = Math.max(1, ...rows.map((r) => r.bytes || 0));
   return el('table', { className: 'passes' },
-    el('tr', {}, el('th', {}, 'pass'), el('th', {}, 'size'), el('th', {}, ''), el('th', {}, 'duration'), el('th', {}, 'rate')), ...rows);
+    el('tr', {}, el('th', {}, 'pass'), el('th', {}, 'size'), el('th', {}, ''), el('th', {}, 'duration'), el('th', {}, 'rate')),
+    ...rows.map((r) => el('tr', { 'data-pass': r.it, 'data-state': r.state },
+      el('td', {}, r.it), el('td', {}, r.bytes !== undefined ? human(r.bytes) : 'running'),
+      el('td', {}, el('span', { className: 'bar', style: `width:${Math.round(((r.bytes || 0) / max) * 160)}px` })),
+      el('td', {}, r.dur !== undefined ? `${seconds(r.dur)} s` : ''),
+      el('td', {}, r.dur !== undefined && r.dur > 0n && r.bytes !== undefined ? `${human(r.bytes / (ms(r.dur) / 1000))}/s` : ''))));
 }
 
 function part(name, p) {
@@ -132,7 +131,7 @@ function card(m, now) {
 }
 
 function legend() {
-  return el('div', { className: 'legend' }, ...Object.entries(COLORS).map(([p, c]) => el('span', { style: `--c:${c}` }, p)));
+  document.getElementById('legend').replaceChildren(...Object.entries(COLORS).map(([p, c]) => el('span', { style: `--c:${c}` }, p)));
 }
 
 function render() {
@@ -142,7 +141,7 @@ function render() {
   const recent = all.filter((m) => m.state !== 'running')
     .sort((a, b) => (ps(b.endedAt) > ps(a.endedAt) ? 1 : -1)).slice(0, RECENT_SHOWN);
   const r = document.getElementById('running');
-  r.replaceChildren(...(running.length ? [legend(), ...running.map((m) => card(m, now))] : [el('p', { className: 'empty' }, 'no migration running')]));
+  r.replaceChildren(...(running.length ? running.map((m) => card(m, now)) : [el('p', { className: 'empty' }, 'no migration running')]));
   const d = document.getElementById('recent');
   d.replaceChildren(...(recent.length ? recent.map((m) => card(m, now)) : [el('p', { className: 'empty' }, 'none yet')]));
   if (now !== undefined) document.getElementById('clock').textContent = `wire time ${new Date(Number(now / PS_PER_MS)).toISOString()}`;
@@ -187,5 +186,6 @@ function scheduleRender() {
   requestAnimationFrame(() => { renderPending = false; render(); });
 }
 
+legend();
 connect();
 setInterval(render, 200);
