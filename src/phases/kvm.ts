@@ -51,6 +51,15 @@ function isIpLiteral(host: string): boolean {
   return /^\d+\.\d+\.\d+\.\d+$/.test(host) || host.includes(':');
 }
 
+interface PassState {
+  prev?: PassStart;
+  cur?: PassStart;
+  lastPrecopyTs?: Picos;
+  switchoverTs?: Picos;
+  /** The last pre-copy packet before the switch-over: the VM stopped after it. */
+  pausedAfter?: Picos;
+}
+
 interface FlowOpen { ts: Picos; client: Endpoint; server: Endpoint; synLost: boolean }
 
 /**
@@ -62,11 +71,11 @@ export class KvmTracker {
   private readonly progress = new WeakMap<Migration, { ts: Picos; bytes: number; iteration: number }>();
   /** The last two pre-copy pass starts (all the convergence estimate needs) and the
    *  latest pre-copy packet, which bounds when the VM paused. */
-  private readonly passes = new WeakMap<Migration, { prev?: PassStart; cur?: PassStart; lastPrecopyTs?: Picos; switchoverTs?: Picos }>();
+  private readonly passes = new WeakMap<Migration, PassState>();
 
   constructor(private readonly ctx: EngineContext, private readonly downtimeLimit: Picos) {}
 
-  private passState(m: Migration): { prev?: PassStart; cur?: PassStart; lastPrecopyTs?: Picos; switchoverTs?: Picos } {
+  private passState(m: Migration): PassState {
     let s = this.passes.get(m);
     if (!s) this.passes.set(m, (s = {}));
     return s;
@@ -210,7 +219,9 @@ export class KvmTracker {
       }
       case 'switchover':
         this.passEnded(m, msg.ts, msg.precopyBytes, true);
-        this.passState(m).switchoverTs = msg.ts;
+        const s = this.passState(m);
+        s.switchoverTs = msg.ts;
+        s.pausedAfter = s.lastPrecopyTs;
         m.emit({ type: 'switchover', migration: '', ts: msg.ts, iterations: msg.iterations, precopyBytes: msg.precopyBytes });
         this.ctx.downtime.onSwitchover(m, msg.ts);
         break;
@@ -239,7 +250,7 @@ export class KvmTracker {
     const s = this.passState(m);
     if (s.switchoverTs === undefined || !m.stream || eofTs < s.switchoverTs) return;
     const min = eofTs - s.switchoverTs;
-    const before = s.lastPrecopyTs !== undefined && s.lastPrecopyTs <= s.switchoverTs ? s.lastPrecopyTs : s.switchoverTs;
+    const before = s.pausedAfter !== undefined && s.pausedAfter <= s.switchoverTs ? s.pausedAfter : s.switchoverTs;
     m.stream.pause = { start: s.switchoverTs, end: eofTs, min, max: eofTs - before };
   }
 
