@@ -26,7 +26,8 @@ export class HeadlessPage {
     });
   }
 
-  static async open(url: string, width = 1200, height = 900): Promise<HeadlessPage> {
+  /** Chromium on about:blank; `navigate` loads the page (start it first: it takes seconds). */
+  static async open(width = 1200, height = 900): Promise<HeadlessPage> {
     const profile = mkdtempSync(join(tmpdir(), 'migscope-chromium-'));
     const proc = spawn(CHROMIUM, [
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
@@ -52,8 +53,13 @@ export class HeadlessPage {
     await new Promise((res, rej) => { ws.once('open', res); ws.once('error', rej); });
     const p = new HeadlessPage(proc, ws, profile);
     await p.send('Page.enable');
-    await p.send('Page.navigate', { url });
     return p;
+  }
+
+  /** Loads `url`; `earlyScript` runs in it before the page's own scripts. */
+  async navigate(url: string, earlyScript?: string): Promise<void> {
+    if (earlyScript !== undefined) await this.send('Page.addScriptToEvaluateOnNewDocument', { source: earlyScript });
+    await this.send('Page.navigate', { url });
   }
 
   send(method: string, params: Record<string, unknown> = {}): Promise<unknown> {
