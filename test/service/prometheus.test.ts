@@ -5,31 +5,19 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { toSeconds } from '../../src/core/time.js';
-import type { MigrationEnded, PhaseEnded } from '../../src/phases/events.js';
+import type { Convergence, Downtime, MigrationEnded, PhaseEnded } from '../../src/phases/events.js';
 import { writeTrace } from '../../src/generate/write-trace.js';
+import { freePort } from '../real/harness/qemu-migration.js';
 import { cli, parseEvents, startServe, tempDir, waitFor, type ServeProcess } from './helpers.js';
 
 const PROMETHEUS = '/usr/bin/prometheus';
 const have = existsSync(PROMETHEUS);
 if (!have && process.env.CI !== 'true') console.warn(`skipping Prometheus test: ${PROMETHEUS} missing (apt-get install prometheus)`);
 const exec = promisify(execFile);
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => res(port));
-    });
-  });
-}
 
 describe.runIf(have || process.env.CI === 'true')('Prometheus scrapes migscope serve', () => {
   const tmp = tempDir('migscope-prom-');
@@ -110,6 +98,13 @@ describe.runIf(have || process.env.CI === 'true')('Prometheus scrapes migscope s
     const last = downtimes[downtimes.length - 1];
     expect(last).toBeDefined();
     expect(await one('migscope_last_downtime_seconds')).toBeCloseTo(toSeconds((last as { duration: bigint }).duration), 9);
+    const lastDown = last as Downtime;
+    expect(await one('migscope_last_vm_pause_seconds')).toBeCloseTo(toSeconds(lastDown.pause!.end - lastDown.pause!.start), 9);
+    expect(await one('migscope_last_network_reconvergence_seconds')).toBeCloseTo(toSeconds(lastDown.reconvergence!.end - lastDown.reconvergence!.start), 9);
+    const verdicts = events.filter((e): e is Convergence => e.type === 'convergence' && e.verdict !== undefined);
+    for (const v of new Set(verdicts.map((c) => c.verdict))) {
+      expect(await one(`migscope_alerts_total{kind="convergence",verdict="${v}"}`), v).toBe(verdicts.filter((c) => c.verdict === v).length);
+    }
     expect(await one('migscope_capture_packets_total')).toBe(truth.packets);
     expect(await one('migscope_build_info')).toBe(1);
   }, 180_000);
