@@ -22,6 +22,8 @@ interface Row {
   firstPassBytes?: number;
   downtime?: Picos;
   outcome?: string;
+  /** The latest pre-copy convergence verdict. */
+  verdict?: string;
 }
 
 const BAR = 24;
@@ -96,6 +98,9 @@ export class LiveView {
       case 'downtime':
         row.downtime = ev.duration;
         break;
+      case 'convergence':
+        if (ev.verdict !== undefined) row.verdict = ev.verdict;
+        break;
       case 'migration-ended':
         row.outcome = ev.outcome + (ev.reason ? ` (${ev.reason})` : '');
         delete row.phase;
@@ -130,6 +135,7 @@ export class LiveView {
       let line = `  ▶ ${row.phase.padEnd(15)} ${secondsUs(elapsed < 0n ? 0n : elapsed)} s`;
       if (row.phase === 'transfer' && row.bytes !== undefined) {
         line += `  ${this.bar(row)} ${human(row.bytes)} ${human(row.rate ?? 0)}/s pass ${row.pass ?? 1}`;
+        if (row.verdict === 'will-not-converge') line += '  ! will not converge';
       }
       lines.push(line);
     }

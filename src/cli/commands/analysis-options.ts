@@ -10,6 +10,7 @@ export const sourceOptions = {
   workers: { type: 'string' },
   hosts: { type: 'string' },
   label: { type: 'string', multiple: true },
+  'downtime-limit': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -24,11 +25,14 @@ accepted), or a live source 'iface:NAME' / 'dpmi-iface:NAME[/MAMPID]'.
                          host roles (default: inferred from the traffic); with
                          source and destination known, events are live from the
                          first SYN
-  --label k=v            copied onto every migration-started event (repeatable)`;
+  --label k=v            copied onto every migration-started event (repeatable)
+  --downtime-limit MS    the hypervisor's maximum downtime, which the convergence
+                         verdict assumes (default 300, QEMU's default)`;
 
-/** --filter and --workers, checked, as analyzeSources options. */
-export function captureOptions(values: { filter?: string | undefined; workers?: string | undefined }): Pick<AnalyzeOptions, 'filter' | 'workers'> {
-  const out: Pick<AnalyzeOptions, 'filter' | 'workers'> = {};
+/** --filter, --workers and --downtime-limit, checked, as analyzeSources options. */
+export function captureOptions(values: { filter?: string | undefined; workers?: string | undefined; 'downtime-limit'?: string | undefined }): Pick<AnalyzeOptions, 'filter' | 'workers' | 'downtimeLimitMs'> {
+  const out: Pick<AnalyzeOptions, 'filter' | 'workers' | 'downtimeLimitMs'> = {};
+  if (values['downtime-limit'] !== undefined) out.downtimeLimitMs = numberOption(values['downtime-limit'], 'downtime-limit', 0.001, 600_000, 300);
   if (values.filter !== undefined) out.filter = values.filter;
   if (values.workers !== undefined) {
     const n = numberOption(values.workers, 'workers', 1, 64, 2);

@@ -26,8 +26,6 @@ served; SIGTERM or SIGINT stops the service cleanly.
   --demo                replay generated migrations in real time, in a loop (no SOURCE)
   --realtime            replay files at wire speed; --speed X: X times faster
   --stall-after S       'stalled' alert after S s without progress (default 30)
-  --downtime-limit MS   the hypervisor's max downtime, for the convergence verdict
-                        (default 300, QEMU's default)
 ${SOURCE_HELP}`;
 
 export const command: Command = {
@@ -43,7 +41,6 @@ export const command: Command = {
       realtime: { type: 'boolean' },
       speed: { type: 'string' },
       'stall-after': { type: 'string' },
-      'downtime-limit': { type: 'string' },
     });
     if (values.help) {
       process.stdout.write(`${HELP}\n`);
@@ -64,7 +61,6 @@ export const command: Command = {
     checkBind(listen, token, values.insecure ?? false);
     const speed = numberOption(values.speed, 'speed', 0.01, 1e6, 1);
     const stallAfter = numberOption(values['stall-after'], 'stall-after', 0.001, 86_400, 30);
-    const downtimeLimitMs = numberOption(values['downtime-limit'], 'downtime-limit', 1, 600_000, 300);
     const live = positionals.some((s) => s.startsWith('iface:') || s.startsWith('dpmi-iface:'));
     const paced = values.demo === true || values.realtime === true || live;
 
@@ -85,7 +81,7 @@ export const command: Command = {
         ? demoItems({ speed }, ac.signal)
         : pipelineItems(positionals, {
           realtime: values.realtime ?? false, speed, hosts: parseHosts(values.hosts), labels: parseLabels(values.label),
-          downtimeLimitMs, ...captureOptions(values),
+          ...captureOptions(values),
         }, ac.signal);
       await service.consume(items, ac.signal);
       if (!ac.signal.aborted) {
