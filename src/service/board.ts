@@ -49,7 +49,8 @@ export class MigrationBoard {
   private readonly running = new Map<string, MigrationView>();
   private readonly recent: MigrationView[] = [];
 
-  constructor(private readonly keepRecent = 50) {}
+  /** `onEvict`: a running migration dropped to stay within MAX_RUNNING (its end was never seen). */
+  constructor(private readonly keepRecent = 50, private readonly onEvict: (id: string) => void = () => {}) {}
 
   get(id: string): MigrationView | undefined {
     return this.running.get(id) ?? this.recent.find((m) => m.id === id);
@@ -161,7 +162,9 @@ export class MigrationBoard {
 
   private evictOldest(): void {
     const oldest = this.running.values().next().value;
-    if (oldest) this.running.delete(oldest.id);
+    if (!oldest) return;
+    this.running.delete(oldest.id);
+    this.onEvict(oldest.id);
   }
 }
 

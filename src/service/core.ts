@@ -34,8 +34,8 @@ export class ServeCore {
   get speed(): number { return this.opts.speed ?? 1; }
 
   constructor(private readonly opts: ServeCoreOptions) {
-    this.board = new MigrationBoard(opts.keepRecent ?? 50);
     this.metrics = new ServeMetrics({ version: opts.version });
+    this.board = new MigrationBoard(opts.keepRecent ?? 50, (id) => this.metrics.evicted(id));
     this.log = new EventLog(opts.logCapacity ?? 10_000);
     this.clock = new WireClock(opts.paced, opts.speed ?? 1, opts.wallMs);
   }

@@ -154,6 +154,13 @@ export class ServeMetrics {
     }
   }
 
+  /** The board dropped a running migration whose end never came: drop its series too. */
+  evicted(id: string): void {
+    this.setPhase(id, undefined);
+    if (this.runningLabels.has(id)) this.running.dec();
+    this.forget(id);
+  }
+
   /** A migration's progress resumed after a stall. */
   unstalled(id: string): void {
     const l = this.runningLabels.get(id);
