@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../../core/errors.js';
-import { checkBind, DEFAULT_LISTEN, parseListen } from '../../service/auth.js';
+import { checkBind, DEFAULT_LISTEN, isLoopback, parseListen } from '../../service/auth.js';
 import { packageVersion } from '../../service/package-root.js';
 import { Service } from '../../service/service.js';
 import { demoItems, pipelineItems } from '../../service/sources.js';
@@ -19,7 +19,7 @@ Files are read as fast as possible (or paced with --realtime), then their result
 served; SIGTERM or SIGINT stops the service cleanly.
   --listen HOST:PORT    bind address (default ${DEFAULT_LISTEN}); an address other than
                         loopback needs --token/--token-file or --insecure
-  --token-file F        bearer token (first line of F): every request must carry
+  --token-file F        bearer token (first line of F, at least 16 characters): every request must carry
                         'Authorization: Bearer TOKEN' (or ?access_token=TOKEN)
   --token T             the same, on the command line (visible in ps: prefer the file)
   --insecure            serve a non-loopback address without a token
@@ -71,6 +71,7 @@ export const command: Command = {
     const address = await service.start();
     const shown = address.host.includes(':') ? `[${address.host}]` : address.host;
     process.stderr.write(`migscope serve: listening on http://${shown}:${address.port}/ (metrics at /metrics)\n`);
+    if (token === undefined && !isLoopback(listen.host)) process.stderr.write('migscope serve: --insecure: anyone who can reach this address can read it\n');
 
     const ac = new AbortController();
     const stop = (): void => ac.abort();
