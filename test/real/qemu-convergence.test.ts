@@ -34,7 +34,7 @@ async function analyse(pcap: string, downtimeLimitMs: number): Promise<PhaseEven
 describe.runIf(runnable || ci)('convergence alert on real QEMU migrations', () => {
   it('a guest dirtying faster than max-bandwidth: will-not-converge before the cancel', async () => {
     const run = await runQemuMigration({
-      workDir: work, memMiB: 64, maxBandwidth: 2_000_000, downtimeLimitMs: 20, dirtySeconds: 60, timeoutMs: 60_000, cancelAfterMs: 9_000,
+      workDir: work, memMiB: 64, maxBandwidth: 2_000_000, downtimeLimitMs: 20, dirtySeconds: 60, timeoutMs: 60_000, cancelAfterMs: 12_000,
     }, 'never');
     expect(run.truth.status).toBe('cancelled');
     const events = await analyse(run.pcap, 20);

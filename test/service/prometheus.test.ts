@@ -34,13 +34,14 @@ describe.runIf(have || process.env.CI === 'true')('Prometheus scrapes migscope s
 
   it('stores series that match analyze --json of the same trace', async () => {
     const file = join(tmp.dir, 'm.pcap');
-    const truth = writeTrace(file, { scenario: 'openstack', flavor: 2, load: 50, linkGbps: 1, runs: 2, overlap: false, seed: 13, payloadScale: 0.02 }, 'pcap');
+    const truth = writeTrace(file, { scenario: 'openstack', flavor: 3, load: 50, linkGbps: 1, runs: 2, overlap: false, seed: 13, payloadScale: 0.02 }, 'pcap');
     const { stdout } = await exec('node', [cli, 'analyze', '--json', file], { maxBuffer: 64 << 20 });
     const events = parseEvents(stdout);
     const ended = events.filter((e): e is MigrationEnded => e.type === 'migration-ended');
     expect(ended.map((e) => e.outcome)).toEqual(['completed', 'completed']);
 
-    serve = await startServe([file, '--realtime', '--speed', '2']);
+    // Wire speed: each Transfer (~3.6 s) spans several 1 s scrapes even on a busy machine.
+    serve = await startServe([file, '--realtime', '--speed', '1']);
     const promPort = await freePort();
     const config = join(tmp.dir, 'prometheus.yml');
     writeFileSync(config, [
