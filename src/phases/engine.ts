@@ -1,3 +1,4 @@
+import { anomalyMessage } from '../core/anomaly.js';
 import { channels } from '../core/diagnostics.js';
 import { PS_PER_US, type Picos } from '../core/time.js';
 import { DEFAULT_DOWNTIME_LIMIT } from './convergence.js';
@@ -28,6 +29,8 @@ export interface PhaseEngineOptions {
 export interface EngineSummary {
   migrations: MigrationRecord[];
   anomalies: Partial<Record<AnomalyKind, number>>;
+  /** Anomaly totals per stable code (docs/anomalies.md). */
+  anomalyCodes: Record<string, number>;
   roles: InferredRoles;
   messages: number;
   firstTs?: Picos;
@@ -61,9 +64,7 @@ export class PhaseEngine {
     this.hosts = opts.hosts ?? {};
     this.anomalies = new AnomalyAggregator(sink);
     this.ctx = new EngineContext(sink, this.hosts, this.downtime, opts.labels);
-    this.ctx.shed = (reason, ts) => this.anomalies.add({
-      protocol: 'anomaly', kind: 'memory-shed', count: 1, reason, ts, tsEnd: ts, flowId: -1, src: NO_HOST, dst: NO_HOST,
-    }, '');
+    this.ctx.shed = (def, ts) => this.anomalies.add(anomalyMessage(def, 1, ts, ts, -1, NO_HOST, NO_HOST), '');
     this.kvm = new KvmTracker(this.ctx, opts.downtimeLimitMs !== undefined
       ? BigInt(Math.round(opts.downtimeLimitMs * 1000)) * PS_PER_US : DEFAULT_DOWNTIME_LIMIT);
     this.openstack = new OpenStackTracker(this.ctx);
@@ -134,6 +135,7 @@ export class PhaseEngine {
     const summary: EngineSummary = {
       migrations: this.ctx.done,
       anomalies: { ...this.anomalies.totals },
+      anomalyCodes: { ...this.anomalies.codes },
       roles: this.roles.snapshot(this.hosts),
       messages: this.messages,
     };

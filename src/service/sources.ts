@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PhaseEvent } from '../phases/events.js';
-import { analyzeSources, parseSource, type AnalyzeOptions } from '../pipeline/offline.js';
+import { analyzeSources, parseSource, type AnalyzeOptions } from '../pipeline/analyze.js';
 import { ItemQueue, type ServeItem } from './items.js';
 
 export type PipelineOptions = Omit<AnalyzeOptions, 'onEvent' | 'onCaptureStats' | 'signal'>;

@@ -8,7 +8,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { toSeconds } from '../../src/core/time.js';
 import type { Convergence, Downtime, MigrationEnded, PhaseEvent, Switchover } from '../../src/phases/events.js';
-import { analyzeSources } from '../../src/pipeline/offline.js';
+import { analyzeSources } from '../../src/pipeline/analyze.js';
 import { generateFile, tempDir } from './generated.js';
 
 const tmp = tempDir();

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Convergence, MigrationEnded, PhaseEvent } from '../../src/phases/events.js';
-import { analyzeSources } from '../../src/pipeline/offline.js';
+import { analyzeSources } from '../../src/pipeline/analyze.js';
 import { ServeCore } from '../../src/service/core.js';
 import { runQemuMigration } from './harness/qemu-migration.js';
 

@@ -29,7 +29,7 @@ async function start(opts: Partial<ConstructorParameters<typeof Service>[0]> = {
 
 function anomaly(i: number): PhaseEvent {
   // ~1 KB per event: the reason is the filler.
-  return { type: 'anomaly', migration: '', ts: BigInt(i) * 1_000_000n, kind: 'protocol-error', count: 1, reason: `event ${i} ${'x'.repeat(1000)}` };
+  return { type: 'anomaly', migration: '', ts: BigInt(i) * 1_000_000n, kind: 'protocol-error', code: 'TEST_FILLER', count: 1, reason: `event ${i} ${'x'.repeat(1000)}` };
 }
 
 describe('serve: bind address and token', () => {

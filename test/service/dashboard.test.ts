@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeTrace } from '../../src/generate/write-trace.js';
 import type { MigrationEnded } from '../../src/phases/events.js';
-import { decodePng, inkInBox } from '../report/png.js';
+import { decodePng, inkInBox } from '../output/report/png.js';
 import { CHROMIUM, HeadlessPage } from './cdp.js';
 import { cli, parseEvents, repoRoot, startServe, tempDir, waitFor, type ServeProcess } from './helpers.js';
 
