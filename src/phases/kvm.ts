@@ -260,7 +260,8 @@ export class KvmTracker {
         const s = this.passState(m);
         s.switchoverTs = msg.ts;
         s.pausedAfter = s.lastPrecopyTs;
-        m.emit({ type: 'switchover', migration: '', ts: msg.ts, iterations, precopyBytes });
+        m.emit({ type: 'switchover', migration: '', ts: msg.ts, iterations, precopyBytes, ...(msg.mechanism ? { mechanism: msg.mechanism } : {}) });
+        if (msg.mechanism === 'postcopy') m.postcopyStart = msg.ts;
         this.ctx.downtime.onSwitchover(m, msg.ts);
         break;
       }
@@ -272,9 +273,16 @@ export class KvmTracker {
           bytes: msg.streamBytes, iterations: msg.iterations,
           precopyBytes: msg.precopyBytes, stopCopyBytes: msg.stopCopyBytes,
           ...(msg.ramStopCopyBytes !== undefined ? { ramStopCopyBytes: msg.ramStopCopyBytes } : {}),
+          ...(msg.postcopyBytes !== undefined ? { postcopyBytes: msg.postcopyBytes } : {}),
+          ...(msg.requestLatency !== undefined ? { postcopyLatency: { ...msg.requestLatency } } : {}),
           ...encodings(msg),
         };
         this.pauseSeen(m, msg.ts);
+        if (msg.postcopyBytes !== undefined) m.postcopyEnd = msg.ts;
+        break;
+      case 'page-request':
+        // Post-copy page faults, counted until the migration closes (they can follow EOF).
+        m.postcopyRequests = (m.postcopyRequests ?? 0) + 1;
         break;
       case 'cut':
         // A cancelled or failed stream: what it got through. It arrives just after the
@@ -429,7 +437,8 @@ export class KvmTracker {
    */
   private pauseSeen(m: Migration, eofTs: Picos): void {
     const s = this.passState(m);
-    if (s.switchoverTs === undefined || !m.stream || eofTs < s.switchoverTs) return;
+    // After a switch to post-copy the VM runs on the destination long before EOF.
+    if (s.switchoverTs === undefined || !m.stream || eofTs < s.switchoverTs || m.postcopyStart !== undefined) return;
     const min = eofTs - s.switchoverTs;
     const before = s.pausedAfter !== undefined && s.pausedAfter <= s.switchoverTs ? s.pausedAfter : s.switchoverTs;
     m.stream.pause = { start: s.switchoverTs, end: eofTs, min, max: eofTs - before };
