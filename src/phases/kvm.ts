@@ -256,7 +256,8 @@ export class KvmTracker {
         mf?.switchover();
         const iterations = mf ? Math.max(mf.passes, msg.iterations) : msg.iterations;
         const precopyBytes = msg.precopyBytes + (mf ? mf.bytes : 0);
-        this.passEnded(m, msg.ts, msg.precopyBytes, true);
+        // A switch to post-copy ends pre-copy without converging: its last estimate stands.
+        this.passEnded(m, msg.ts, msg.precopyBytes, msg.mechanism !== 'postcopy');
         const s = this.passState(m);
         s.switchoverTs = msg.ts;
         s.pausedAfter = s.lastPrecopyTs;
