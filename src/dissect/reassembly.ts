@@ -18,17 +18,22 @@ import { OffsetTree } from './offset-tree.js';
  */
 export interface ReassemblySink {
   deliver(bytes: Uint8Array, ts: Picos): void;
-  /** `length` stream bytes will never be seen (lost, or cut by the capture's snaplen); the tcp-hole anomaly is reported separately. */
+  /**
+   * `length` stream bytes will never be seen: lost (the tcp-hole anomaly is reported
+   * separately), or cut by the capture's snaplen (reason GAP_SNAPLEN: they were on the
+   * wire in a captured packet, not an anomaly, counted apart).
+   */
   gap(length: number, ts: Picos, reason: AnomalyDef): void;
   anomaly(def: AnomalyDef, count: number, ts: Picos): void;
   /** All bytes up to the FIN were delivered (or declared holes). */
   end(ts: Picos): void;
 }
 
-/** Byte budget of one flow, shared by its two directions. */
+/** Byte budget of one flow, shared by its two directions (memory-budget.ts: FlowBudget). */
 export interface BufferBudget {
-  used: number;
+  readonly used: number;
   readonly max: number;
+  charge(delta: number): void;
 }
 
 export const GAP_SNAPLEN = DissectAnomaly.TCP_HOLE_SNAPLEN;
@@ -37,6 +42,7 @@ export const GAP_BOUND = DissectAnomaly.TCP_HOLE_BUFFER_BOUND;
 export const GAP_END = DissectAnomaly.TCP_HOLE_AT_END;
 const OVERLAP = DissectAnomaly.TCP_OVERLAP_MISMATCH;
 const BOUND = DissectAnomaly.TCP_BUFFER_BOUND;
+export const GAP_SHED = DissectAnomaly.TCP_HOLE_MEMORY_SHED;
 
 /** ACKs further ahead than this are not trusted to declare a hole (garbage or a bad guess). */
 const MAX_ACK_JUMP = 1 << 30;
@@ -56,6 +62,8 @@ export class StreamReassembler {
   /** Counters for stats / cross-checks. */
   deliveredBytes = 0;
   holeBytes = 0;
+  /** Of holeBytes, those never captured at all (the rest were cut by the snaplen). */
+  lostBytes = 0;
   retransmissions = 0;
   /** Captured out-of-order bytes held now. */
   bufferedBytes = 0;
@@ -147,12 +155,12 @@ export class StreamReassembler {
    * Drops every held range (the memory budget needs the room): what they covered and
    * everything before becomes a hole, later bytes continue the stream. Returns the cost freed.
    */
-  shed(ts: Picos, reason: AnomalyDef): number {
+  shed(ts: Picos): number {
     const last = this.held.last();
     if (last === null) return 0;
     const freed = this.heldCost;
     this.releaseAll();
-    this.hole(last.end - this.nextOff, ts, reason);
+    this.hole(last.end - this.nextOff, ts, GAP_SHED);
     this.advance(last.end);
     this.checkFin(ts);
     return freed;
@@ -175,7 +183,10 @@ export class StreamReassembler {
 
   private hole(length: number, ts: Picos, reason: AnomalyDef): void {
     this.holeBytes += length;
-    this.sink.anomaly(reason, length, ts);
+    if (reason !== GAP_SNAPLEN) {
+      this.lostBytes += length;
+      this.sink.anomaly(reason, length, ts);
+    }
     this.sink.gap(length, ts, reason);
   }
 
@@ -262,7 +273,7 @@ export class StreamReassembler {
 
   private charge(delta: number): void {
     this.heldCost += delta;
-    this.budget.used += delta;
+    this.budget.charge(delta);
   }
 
   /** Deliver ranges that are now in order. */
@@ -311,7 +322,7 @@ export class StreamReassembler {
 
   private releaseAll(): void {
     this.held.clear(() => {});
-    this.budget.used -= this.heldCost;
+    this.budget.charge(-this.heldCost);
     this.heldCost = 0;
     this.bufferedBytes = 0;
   }

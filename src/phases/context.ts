@@ -1,5 +1,6 @@
 import type { Picos } from '../core/time.js';
 import type { MigrationEnded, PhaseEvent, Scenario } from './events.js';
+import { FifoQueue } from './fifo.js';
 import { Migration } from './migration.js';
 import type { DowntimeTracker } from './downtime.js';
 import type { AnomalyDef } from '../core/anomaly.js';
@@ -7,11 +8,32 @@ import type { AnomalyDef } from '../core/anomaly.js';
 /** Unrecognised libvirt connections remembered at once (a SYN flood to 16509 makes one each). */
 export const MAX_CANDIDATES = 16_384;
 
-/** Host roles given on the command line (`--hosts source=IP,destination=IP,controller=IP`). */
+/**
+ * Host roles given on the command line: `--hosts A,B[,controller=C]` (a set of
+ * hypervisors: which one is the source is found per migration, so a back-and-forth
+ * series is live both ways), or fixed `source=IP,destination=IP`.
+ */
 export interface HostRoles {
   source?: string;
   destination?: string;
   controller?: string;
+  /** Hypervisor addresses (source and destination, if given, are in it too). */
+  hypervisors?: readonly string[];
+}
+
+/** Is `client → server` a migration between hosts the user named as hypervisors? */
+export function namedPair(roles: HostRoles, client: string, server: string): boolean {
+  if (roles.source !== undefined && roles.destination !== undefined) return roles.source === client && roles.destination === server;
+  const h = roles.hypervisors;
+  return h !== undefined && client !== server && h.includes(client) && h.includes(server);
+}
+
+/** The other hypervisor of a named pair (the destination of a migration from `host`). */
+export function peerHypervisor(roles: HostRoles, host: string): string | undefined {
+  if (roles.source === host && roles.destination !== undefined) return roles.destination;
+  const h = roles.hypervisors;
+  if (h === undefined || h.length !== 2 || !h.includes(host)) return undefined;
+  return h[0] === host ? h[1] : h[0];
 }
 
 /** What a finished (or abandoned) migration looks like in the run summary. */
@@ -47,6 +69,8 @@ export class EngineContext {
    * MAX_CANDIDATES the oldest is forgotten (counted as memory-shed).
    */
   readonly candidates = new Map<number, Migration>();
+  /** Candidates oldest first; entries no longer in `candidates` are skipped when met. */
+  private readonly candidateOrder = new FifoQueue<Migration>();
   /** Candidates by "source>destination", for a QEMU stream whose prepare3 was lost. */
   private readonly candidatesByPair = new Map<string, Set<Migration>>();
   /** Candidates per source host (libvirtMayOwn). */
@@ -75,12 +99,22 @@ export class EngineContext {
   addCandidate(m: Migration, flowId: number): Migration | undefined {
     let shed: Migration | undefined;
     if (this.candidates.size >= MAX_CANDIDATES) {
-      const [oldFlow, old] = this.candidates.entries().next().value as [number, Migration];
-      this.dropCandidate(oldFlow, old);
-      if (this.flowOwner.get(oldFlow) === old) this.flowOwner.delete(oldFlow);
-      shed = old;
+      let old = this.candidateOrder.shift();
+      while (old !== undefined && this.candidates.get(old.libvirtFlow!) !== old) old = this.candidateOrder.shift();
+      if (old !== undefined) {
+        const oldFlow = old.libvirtFlow!;
+        this.dropCandidate(oldFlow, old);
+        if (this.flowOwner.get(oldFlow) === old) this.flowOwner.delete(oldFlow);
+        shed = old;
+      }
     }
     this.candidates.set(flowId, m);
+    this.candidateOrder.push(m);
+    if (this.candidateOrder.length > 2 * this.candidates.size + 1024) {
+      // Mostly promoted or discarded entries: rebuild from the live ones, oldest first.
+      this.candidateOrder.clear();
+      for (const c of this.candidates.values()) this.candidateOrder.push(c);
+    }
     const pair = `${m.source}>${m.destination}`;
     let set = this.candidatesByPair.get(pair);
     if (set === undefined) this.candidatesByPair.set(pair, set = new Set());

@@ -34,6 +34,8 @@ export interface AnalyzeOptions {
    * --filter applies), otherwise through the pure-TS reader in this thread.
    */
   workers?: number;
+  /** `--max-memory`: the Dissector's memory budget in bytes, split between workers (default 256 MiB). */
+  maxMemory?: number;
   /** Cumulative capture counters while the run goes on (serve's metrics): after each
    *  file batch, or every statsIntervalMs on the native ring path. */
   onCaptureStats?: (stats: CaptureCounters) => void;
@@ -53,7 +55,7 @@ export interface SourceSummary {
   stats?: ReaderStats;
   problem?: string;
   /** Native ring path: packets captured, ring-full drops, kernel drops (pcap_stats). */
-  ring?: { packets: number; ringDrops: number; kernelDrops: number };
+  ring?: { packets: number; ringDrops: number; kernelDrops: number; lostFrames?: number };
 }
 
 export interface Summary extends EngineSummary {
@@ -110,7 +112,7 @@ export async function analyzeSources(sources: string[], opts: AnalyzeOptions): P
   const files: CaptureFile[] = [];
   try {
     for (const p of parsed) files.push(await openCapture((p as { path: string }).path));
-    const dissector = new Dissector(onMessage);
+    const dissector = new Dissector(onMessage, opts.maxMemory !== undefined ? { maxMemory: opts.maxMemory } : {});
     const report = opts.onCaptureStats
       ? () => opts.onCaptureStats!({ packets: dissector.stats.packets, bytes: dissector.stats.bytes, ringDrops: 0, kernelDrops: 0 })
       : undefined;
@@ -248,6 +250,7 @@ async function analyzeFileWorkers(path: string, engine: PhaseEngine, onMessage: 
     path, workers: opts.workers ?? 2, onMessage: (m) => { if (m.tsEnd > lastTs) lastTs = m.tsEnd; onMessage(m); },
   };
   if (opts.signal) run.signal = opts.signal;
+  if (opts.maxMemory !== undefined) run.maxMemory = opts.maxMemory;
   const r = await runFileWorkers(run);
   readerAnomalies(r.reader, lastTs, onMessage);
   const s: SourceSummary = { source: path, format: r.format, stats: { ...r.reader } };
@@ -271,6 +274,7 @@ async function analyzeRing(src: ParsedSource, text: string, engine: PhaseEngine,
     source = src.mampid !== undefined ? { kind: 'dpmi-iface', name: src.name, mampid: src.mampid } : { kind: 'dpmi-iface', name: src.name };
   }
   const run: Parameters<typeof runRingPipeline>[0] = { source, workers: opts.workers ?? 2, onMessage, handleSigint: true };
+  if (opts.maxMemory !== undefined) run.maxMemory = opts.maxMemory;
   if (opts.signal) run.signal = opts.signal;
   if (opts.onCaptureStats) {
     const report = opts.onCaptureStats;
@@ -282,6 +286,7 @@ async function analyzeRing(src: ParsedSource, text: string, engine: PhaseEngine,
   const { stats } = await runRingPipeline(run);
   const s: SourceSummary = { source: text, format, ring: {
     packets: stats.packets, ringDrops: stats.rings.reduce((a, r) => a + r.dropped, 0), kernelDrops: stats.kernelDrops,
+    lostFrames: stats.dpmiLostFrames,
   } };
   return { ...engine.end(), sources: [s] };
 }

@@ -3,11 +3,11 @@ import type { AnomalyDef, AnomalyFields } from '../../core/anomaly.js';
 import type { Direction, Endpoint, FlowInfo } from '../../decode/types.js';
 import { streamAnomaly } from '../anomaly.js';
 import { QemuAnomaly } from './anomaly-codes.js';
-import type { Emit, ProtocolMessage, StreamDecoder } from '../types.js';
+import type { Emit, GapKind, ProtocolMessage, StreamDecoder } from '../types.js';
 import { ByteFeeder, NEED_MORE, STOP } from './feeder.js';
 import { readAscii, u32 } from './bytes.js';
 import { parseConfigSubsection, validFooterAt } from './records.js';
-import { RAM_ERROR, RamItem, RamWalker } from './ram.js';
+import { MAX_KEPT_PASSES, RAM_ERROR, RamItem, RamWalker } from './ram.js';
 import {
   DEFAULT_TARGET_PAGE_SIZE, MAX_COMMAND, QEMU_VM_FILE_MAGIC, QEMU_VM_FILE_VERSION, QemuCommand, QemuRecord, ReturnPathMessage,
 } from './types.js';
@@ -64,6 +64,8 @@ export class QemuStreamDecoder implements StreamDecoder {
   /** Post-copy: capture time of each requested page (by its offset) until it arrives. */
   private readonly requestedAt = new Map<number, Picos>();
   private readonly latency = { served: 0, total: 0n, max: 0n };
+  /** Payload bytes the capture's snaplen cut; >0: records can no longer be followed, bytes are counted. */
+  private cutBytes = 0;
   private readonly src: Endpoint;
   private readonly dst: Endpoint;
 
@@ -72,25 +74,40 @@ export class QemuStreamDecoder implements StreamDecoder {
     this.dst = flow.server;
   }
 
+  heldBytes(): number {
+    return this.ram.passBytes.length * 8 + this.sections.size * 100 + this.requestedAt.size * 60;
+  }
+
   data(dir: Direction, bytes: Uint8Array, ts: Picos): void {
     if (dir === 's2c') { this.returnPath(bytes, ts); return; }
     if (this.dead || bytes.length === 0) return;
     this.lastTs = ts;
+    if (this.cutBytes > 0) { this.feeder.offset += bytes.length; return; }
     this.feeder.feed(bytes, ts);
     if (this.feeder.stopped && !this.dead) this.fail(QemuAnomaly.ITEM_TOO_LARGE, ts, { limit: MAX_ITEM });
     if (this.vmdescEnd >= 0 && this.feeder.offset >= this.vmdescEnd) this.finish(ts);
   }
 
-  gap(dir: Direction, length: number, ts: Picos): void {
+  gap(dir: Direction, length: number, ts: Picos, kind: GapKind = 'lost'): void {
     if (dir === 's2c') this.rpLost = true;
     if (dir !== 'c2s' || this.dead) return;
-    if (this.feeder.pending === 0 && this.feeder.skip >= length) {
-      // Lost bytes inside page data or JSON we skip anyway: the walk stays in sync.
+    if (this.cutBytes > 0) {
+      // Counted by sequence numbers either way (a lost part is also a tcp-hole anomaly).
+      this.feeder.offset += length;
+      if (kind === 'cut') this.cutBytes += length;
+    } else if (this.feeder.pending === 0 && this.feeder.skip >= length) {
+      // Missing bytes inside page data or JSON we skip anyway: the walk stays in sync.
       this.feeder.skip -= length;
       this.feeder.offset += length;
       if (this.vmdescEnd >= 0 && this.feeder.offset >= this.vmdescEnd) this.finish(ts);
     } else if (this.feeder.pending === 0 && this.feeder.skip === 0 && this.mode === Mode.Opaque) {
       this.feeder.offset += length; // device state is scanned, not walked
+    } else if (kind === 'cut') {
+      // The bytes were sent (the capture kept only each packet's head): from here the
+      // stream is counted by TCP sequence numbers; passes and switch-over are unknown.
+      this.cutBytes = length;
+      this.feeder.offset += this.feeder.pending + length; // the carried head of a record counts too
+      this.out({ kind: 'payload-cut', streamBytes: this.feeder.offset }, ts);
     } else {
       this.fail(QemuAnomaly.GAP_IN_RECORD, ts, { length });
     }
@@ -98,7 +115,10 @@ export class QemuStreamDecoder implements StreamDecoder {
 
   end(dir: Direction, ts: Picos): void {
     if (dir !== 'c2s' || this.dead || this.ended) return;
-    if (this.eofAt >= 0 && this.feeder.skip === 0) this.finish(ts);
+    if (this.cutBytes > 0) {
+      this.ended = true;
+      this.out({ kind: 'cut-end', streamBytes: this.feeder.offset, cutBytes: this.cutBytes }, ts);
+    } else if (this.eofAt >= 0 && this.feeder.skip === 0) this.finish(ts);
     else if (this.mode !== Mode.Magic) this.cut(ts);
   }
 
@@ -141,7 +161,10 @@ export class QemuStreamDecoder implements StreamDecoder {
             }
           } else if (this.cur.type === QemuRecord.SectionPart) {
             const it = this.ram.notePosition(this.ram.block, this.ram.addr, this.feeder.offset, this.sectionAt);
-            if (it > 0) this.out({ kind: 'pass-started', iteration: it, streamBytes: this.feeder.offset + r }, ts);
+            if (it > 0 && it <= MAX_KEPT_PASSES) this.out({ kind: 'pass-started', iteration: it, streamBytes: this.feeder.offset + r }, ts);
+            else if (it === MAX_KEPT_PASSES + 1) {
+              this.emit(streamAnomaly(this.flow, 'c2s', QemuAnomaly.PASSES_NOT_KEPT, ts, { limit: MAX_KEPT_PASSES }));
+            }
           } else if (this.cur.type !== QemuRecord.SectionEnd) {
             return this.fail(QemuAnomaly.PAGE_OUTSIDE_SECTION, ts);
           }
