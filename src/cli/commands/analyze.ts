@@ -3,6 +3,7 @@ import type { PhaseEvent } from '../../phases/events.js';
 import { analyzeSources } from '../../pipeline/analyze.js';
 import { MsgpackWriter } from '../../output/msgpack.js';
 import { NdjsonWriter } from '../../output/ndjson.js';
+import { runSummaryRecord } from '../../output/run-summary.js';
 import { formatSummary } from '../../output/summary.js';
 import { parseCommandArgs, type Command } from '../command.js';
 import { captureOptions, drainStdout, parseHosts, parseLabels, requireSources, SOURCE_HELP, sourceOptions } from './analysis-options.js';
@@ -33,18 +34,29 @@ export const command: Command = {
     if (values.json && values.msgpack) throw new UsageError('--json and --msgpack are exclusive');
     const sources = requireSources(positionals, USAGE);
     let onEvent: (ev: PhaseEvent) => void = () => {};
-    if (values.json) {
-      const w = new NdjsonWriter(process.stdout);
-      onEvent = (ev) => w.write(ev);
-    } else if (values.msgpack) {
-      const w = new MsgpackWriter(process.stdout);
+    let writer: NdjsonWriter | MsgpackWriter | undefined;
+    if (values.json) writer = new NdjsonWriter(process.stdout);
+    else if (values.msgpack) writer = new MsgpackWriter(process.stdout);
+    if (writer) {
+      const w = writer;
       onEvent = (ev) => w.write(ev);
     }
     const opts: Parameters<typeof analyzeSources>[1] = {
       onEvent, labels: parseLabels(values.label), hosts: parseHosts(values.hosts), ...captureOptions(values),
     };
-    const summary = await analyzeSources(sources, opts);
-    if (!values.json && !values.msgpack) process.stdout.write(formatSummary(summary));
+    // SIGINT stops reading (a file, or a live capture) and still closes the stream.
+    const ac = new AbortController();
+    const onSigint = (): void => ac.abort();
+    process.once('SIGINT', onSigint);
+    opts.signal = ac.signal;
+    let summary;
+    try {
+      summary = await analyzeSources(sources, opts);
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+    if (writer) writer.write(runSummaryRecord(summary)); // every event stream ends with it
+    else process.stdout.write(formatSummary(summary));
     await drainStdout();
     return 0;
   },
