@@ -1,9 +1,10 @@
+import { stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UsageError } from '../core/errors.js';
 import type { Picos } from '../core/time.js';
 import { Dissector } from '../dissect/dissector.js';
 import type { DissectorStats } from '../dissect/stats.js';
-import { openCapture, type CaptureFile } from '../ingest/file-source.js';
+import { openCapture, STDIN, type CaptureFile } from '../ingest/file-source.js';
 import type { CaptureFormat, CapturedPacket, ReaderStats } from '../ingest/types.js';
 import { PhaseEngine, type EngineSummary, type HostRoles } from '../phases/engine.js';
 import type { PhaseEvent } from '../phases/events.js';
@@ -23,6 +24,12 @@ export interface AnalyzeOptions {
   hosts?: HostRoles;
   /** Stops reading; what was read is analysed and the summary returned. */
   signal?: AbortSignal;
+  /**
+   * The output's backpressure: undefined when it can take more, else a promise that
+   * resolves once it drained. Awaited between batches of packets, so a slow reader slows
+   * the run instead of the output queueing in the heap (src/output/stream.ts).
+   */
+  backpressure?: () => Promise<void> | undefined;
   /**
    * Decode workers behind the native capture ring. Live sources always use the ring
    * (default 2); a file goes through it only when this is set (libpcap reads it, so
@@ -150,6 +157,8 @@ async function mergeByTimestamp(files: CaptureFile[], sink: (pkt: CapturedPacket
       c.i++;
     }
     if (c.i >= c.batch.length && !(await advance(c))) cursors.splice(best, 1);
+    const slow = opts.backpressure?.();
+    if (slow) await slow;
   }
 }
 
@@ -194,6 +203,7 @@ async function analyzeRing(src: ParsedSource, text: string, engine: PhaseEngine,
   }
   const run: Parameters<typeof runRingPipeline>[0] = { source, workers: opts.workers ?? 2, onMessage, handleSigint: true };
   if (opts.signal) run.signal = opts.signal;
+  if (opts.backpressure) run.backpressure = opts.backpressure;
   const { stats } = await runRingPipeline(run);
   const s: SourceSummary = { source: text, format, ring: {
     packets: stats.packets, ringDrops: stats.rings.reduce((a, r) => a + r.dropped, 0), kernelDrops: stats.kernelDrops,
@@ -203,6 +213,10 @@ async function analyzeRing(src: ParsedSource, text: string, engine: PhaseEngine,
 
 /** libpcap reads pcap and pcapng only: DPMI capture files and gzip need the TS reader. */
 async function ringFileFormat(path: string): Promise<CaptureFormat> {
+  // Looking at a pipe's magic would consume it before libpcap reads it.
+  if (path === STDIN || !(await stat(path).then((s) => s.isFile(), () => true))) {
+    throw new UsageError(`${path}: pipes and FIFOs are read by the pure-TS path only: drop --workers`);
+  }
   const f = await openCapture(path);
   try {
     if (f.gzip || (f.format !== 'pcap' && f.format !== 'pcapng')) {

@@ -5,7 +5,8 @@ import { MsgpackWriter } from '../../output/msgpack.js';
 import { NdjsonWriter } from '../../output/ndjson.js';
 import { formatSummary } from '../../output/summary.js';
 import { parseCommandArgs, type Command } from '../command.js';
-import { captureOptions, drainStdout, parseHosts, parseLabels, requireSources, SOURCE_HELP, sourceOptions } from './analysis-options.js';
+import { stdout } from '../../output/stream.js';
+import { captureOptions, outputOptions, parseHosts, parseLabels, requireSources, SOURCE_HELP, sourceOptions } from './analysis-options.js';
 
 const USAGE = 'migscope analyze SOURCE… [--json|--msgpack] [--workers N] [--filter BPF] [--label k=v] [--hosts …]';
 const HELP = `usage: ${USAGE}
@@ -32,20 +33,21 @@ export const command: Command = {
     }
     if (values.json && values.msgpack) throw new UsageError('--json and --msgpack are exclusive');
     const sources = requireSources(positionals, USAGE);
+    const out = stdout();
     let onEvent: (ev: PhaseEvent) => void = () => {};
     if (values.json) {
-      const w = new NdjsonWriter(process.stdout);
+      const w = new NdjsonWriter(out);
       onEvent = (ev) => w.write(ev);
     } else if (values.msgpack) {
-      const w = new MsgpackWriter(process.stdout);
+      const w = new MsgpackWriter(out);
       onEvent = (ev) => w.write(ev);
     }
     const opts: Parameters<typeof analyzeSources>[1] = {
-      onEvent, labels: parseLabels(values.label), hosts: parseHosts(values.hosts), ...captureOptions(values),
+      onEvent, labels: parseLabels(values.label), hosts: parseHosts(values.hosts), ...captureOptions(values), ...outputOptions(out),
     };
     const summary = await analyzeSources(sources, opts);
-    if (!values.json && !values.msgpack) process.stdout.write(formatSummary(summary));
-    await drainStdout();
+    if (!values.json && !values.msgpack) out.write(formatSummary(summary));
+    await out.close();
     return 0;
   },
 };

@@ -2,7 +2,8 @@ import type { ProtocolMessage } from '../../protocols/types.js';
 import { analyzeSources } from '../../pipeline/offline.js';
 import { NdjsonWriter } from '../../output/ndjson.js';
 import { parseCommandArgs, type Command } from '../command.js';
-import { captureOptions, drainStdout, requireSources, SOURCE_HELP, sourceOptions } from './analysis-options.js';
+import { stdout } from '../../output/stream.js';
+import { captureOptions, outputOptions, requireSources, SOURCE_HELP, sourceOptions } from './analysis-options.js';
 
 const USAGE = 'migscope decode SOURCE… [--workers N] [--filter BPF]';
 const HELP = `usage: ${USAGE}
@@ -44,12 +45,13 @@ export const command: Command = {
       return 0;
     }
     const sources = requireSources(positionals, USAGE);
-    const w = new NdjsonWriter(process.stdout);
+    const out = stdout();
+    const w = new NdjsonWriter(out);
     const opts: Parameters<typeof analyzeSources>[1] = {
-      onEvent: () => {}, onMessage: (m) => w.write(messageRecord(m)), ...captureOptions(values),
+      onEvent: () => {}, onMessage: (m) => w.write(messageRecord(m)), ...captureOptions(values), ...outputOptions(out),
     };
     await analyzeSources(sources, opts);
-    await drainStdout();
+    await out.close();
     return 0;
   },
 };

@@ -5,7 +5,8 @@ import type { ProtocolMessage } from '../../protocols/types.js';
 import { MessagePacker } from './batch-codec.js';
 import { RingConsumer, readSeqFrontier } from '../../ingest/live/ring.js';
 import { createPacketDecoder } from './packet-decoder.js';
-import { FLUSH_KEY, type BatchFromWorker, type DecodeWorkerData, type DoneFromWorker, type WorkerCounters } from './protocol.js';
+import {
+  FLOW_IN_FLIGHT, FLOW_PAUSED, FLUSH_KEY, MAX_BATCHES_IN_FLIGHT, type BatchFromWorker, type DecodeWorkerData, type DoneFromWorker, type WorkerCounters } from './protocol.js';
 
 /**
  * One decode worker: owns one ring (hence a fixed set of flows), runs the dissector
@@ -57,6 +58,7 @@ function post(): void {
   const batch: BatchFromWorker = {
     type: 'batch', worker: cfg.index, keys: Float64Array.from(keys), messages: packed, watermark, watermarkTs: consumer.lastTs,
   };
+  Atomics.add(cfg.flow, FLOW_IN_FLIGHT + cfg.index, 1);
   // The typed arrays move instead of being copied; the rest is structured-cloned.
   port!.postMessage(batch, [batch.keys.buffer as ArrayBuffer, packed.kinds.buffer as ArrayBuffer, packed.nums.buffer as ArrayBuffer]);
   keys = [];
@@ -66,6 +68,16 @@ function post(): void {
 let lastPost = performance.now();
 let idleMs = 0.05;
 for (;;) {
+  // The main thread cannot take more now: leave the packets in the ring.
+  if (Atomics.load(cfg.flow, FLOW_PAUSED) !== 0) {
+    Atomics.wait(cfg.flow, FLOW_PAUSED, 1, 100);
+    continue;
+  }
+  const inFlight = Atomics.load(cfg.flow, FLOW_IN_FLIGHT + cfg.index);
+  if (inFlight >= MAX_BATCHES_IN_FLIGHT) {
+    Atomics.wait(cfg.flow, FLOW_IN_FLIGHT + cfg.index, inFlight, 100);
+    continue;
+  }
   const n = consumer.drain(onPacket, 512);
   if (n > 0) {
     watermark = consumer.lastSeq;

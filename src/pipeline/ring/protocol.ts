@@ -20,6 +20,13 @@ export interface DecodeWorkerData {
   batchMessages: number;
   /** …or this much time passed; an idle worker posts a watermark this often. */
   flushMs: number;
+  /**
+   * Flow control with the main thread (FLOW_* slots). The worker takes no packets from
+   * its ring while the main thread's output is blocked or while MAX_BATCHES_IN_FLIGHT of
+   * its batches wait in the main thread's queue: the ring fills instead of the main
+   * thread's heap (a file's capture thread then waits, a live one counts ring drops).
+   */
+  flow: Int32Array;
   /** Fault injection for tests: throw after this many packets. */
   crashAfterPackets?: number;
 }
@@ -58,3 +65,14 @@ export interface DoneFromWorker {
 export type FromWorker = BatchFromWorker | DoneFromWorker;
 
 export const FLUSH_KEY = Number.MAX_SAFE_INTEGER;
+
+/** flow[FLOW_PAUSED] ≠ 0: the output is blocked. flow[FLOW_IN_FLIGHT + w]: worker w's batches not yet merged. */
+export const FLOW_PAUSED = 0;
+export const FLOW_IN_FLIGHT = 1;
+/** Batches (≤ batchMessages each) a worker may have queued in the main thread. */
+export const MAX_BATCHES_IN_FLIGHT = 8;
+
+/** The shared flow-control words of a run with `workers` workers. */
+export function createFlow(workers: number): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(4 * (FLOW_IN_FLIGHT + workers)));
+}

@@ -6,7 +6,7 @@ import { createRing } from '../../ingest/live/ring.js';
 import { openNativeCapture, type NativeCapture, type NativeCaptureStats, type NativeSource } from '../../ingest/live/native.js';
 import { WatermarkMerger } from './merge.js';
 import { decodeWorkerScript } from './worker-script.js';
-import type { DecodeWorkerData, FromWorker, WorkerCounters, WorkerDecoder } from './protocol.js';
+import { createFlow, FLOW_IN_FLIGHT, FLOW_PAUSED, type DecodeWorkerData, type FromWorker, type WorkerCounters, type WorkerDecoder } from './protocol.js';
 
 export type RingSource =
   | { kind: 'file'; path: string; filter?: string }
@@ -35,6 +35,12 @@ export interface RingPipelineOptions {
   decoder?: WorkerDecoder;
   /** Bound on how long workers may take to drain after the capture ended. */
   drainTimeoutMs?: number;
+  /**
+   * The output's backpressure (see AnalyzeOptions): while it is blocked the workers stop
+   * taking packets from their rings, so a slow reader turns into ring drops on a live
+   * source (counted) and into a slower read of a file, never into a growing heap.
+   */
+  backpressure?: () => Promise<void> | undefined;
   /** Test fault injection: worker `worker` throws after `packets` packets. */
   crashWorker?: { worker: number; packets: number };
 }
@@ -68,6 +74,22 @@ export function startRingPipeline(opts: RingPipelineOptions): RingPipelineHandle
   const workers: Worker[] = [];
   let failure: Error | undefined;
   let stopped = false;
+  const flow = createFlow(W);
+  let paused = false;
+  /** A batch was merged: credit its worker back, and pause every worker while the output is blocked. */
+  const batchMerged = (worker: number): void => {
+    Atomics.sub(flow, FLOW_IN_FLIGHT + worker, 1);
+    Atomics.notify(flow, FLOW_IN_FLIGHT + worker);
+    const slow = paused ? undefined : opts.backpressure?.();
+    if (!slow) return;
+    paused = true;
+    Atomics.store(flow, FLOW_PAUSED, 1);
+    void slow.then(() => {
+      paused = false;
+      Atomics.store(flow, FLOW_PAUSED, 0);
+      Atomics.notify(flow, FLOW_PAUSED);
+    });
+  };
 
   const snapshot = (): RingPipelineStats => {
     let slowest: bigint | undefined;
@@ -134,14 +156,14 @@ export function startRingPipeline(opts: RingPipelineOptions): RingPipelineHandle
 
     for (let i = 0; i < W; i++) {
       const data: DecodeWorkerData = {
-        ring: rings[i]!, ring0: rings[0]!, index: i, workers: W, decoder: opts.decoder ?? 'dissector',
+        ring: rings[i]!, ring0: rings[0]!, index: i, workers: W, decoder: opts.decoder ?? 'dissector', flow,
         batchMessages: 256, flushMs: 20,
         ...(opts.crashWorker?.worker === i ? { crashAfterPackets: opts.crashWorker.packets } : {}),
       };
       const w = new Worker(script, { workerData: data });
       workers.push(w);
       w.on('message', (m: FromWorker) => {
-        if (m.type === 'batch') merger.push(m);
+        if (m.type === 'batch') { merger.push(m); batchMerged(m.worker); }
         else { counters[m.worker] = m.counters; merger.close(m.worker); }
       });
       w.on('error', (e) => fail(new CaptureError(`decode worker ${i} crashed: ${e.message}`, { cause: e })));
@@ -154,9 +176,15 @@ export function startRingPipeline(opts: RingPipelineOptions): RingPipelineHandle
     }
     capture.ended.then(
       () => {
-        // The capture is over; workers now drain what is left. Bound that wait.
-        drainTimer = setTimeout(() => fail(new CaptureError('decode workers did not drain their rings in time')),
-          opts.drainTimeoutMs ?? 120_000);
+        // The capture is over; workers now drain what is left. Bound that wait (time spent
+        // waiting for a slow reader of the output does not count).
+        const arm = (): void => {
+          drainTimer = setTimeout(() => {
+            if (paused) arm();
+            else fail(new CaptureError('decode workers did not drain their rings in time'));
+          }, opts.drainTimeoutMs ?? 120_000);
+        };
+        arm();
       },
       (e: Error) => fail(e),
     );
