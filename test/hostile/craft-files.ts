@@ -12,6 +12,8 @@ import { writeTrace } from '../../src/generate/write-trace.js';
 import type { GenerateOptions, GroundTruth } from '../../src/generate/types.js';
 import { host } from '../../src/generate/wire/ethernet-ip.js';
 import { pingFlow } from '../../src/generate/wire/icmp.js';
+import { tcpConnection, type TcpMessage } from '../../src/generate/wire/tcp-connection.js';
+import { Rng } from '../../src/generate/rng.js';
 import { memorySink } from '../../src/ingest/formats/sink.js';
 import { PcapWriter } from '../../src/ingest/formats/pcap-writer.js';
 import type { WriteFormat } from '../../src/ingest/types.js';
@@ -91,7 +93,7 @@ export function icmpEchoPcap(n: number): Uint8Array {
   return sink.bytes();
 }
 
-export interface CliResult { code: number | null; stdout: string; stderr: string }
+export interface CliResult { code: number | null; stdout: string; stderr: string; stdoutBytes: Buffer }
 
 /**
  * Runs `migscope ARGS`. `stdout: '/dev/full'` (or any path) sends stdout to that file
@@ -117,7 +119,8 @@ export function runCli(args: string[], opts: { stdout?: string; stdin?: Uint8Arr
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolvePromise({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+      const bytes = Buffer.concat(out);
+      resolvePromise({ code, stdout: bytes.toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), stdoutBytes: bytes });
     });
   });
 }
@@ -137,4 +140,107 @@ export function ndjson(text: string): Record<string, unknown>[] {
 
 export function readBytes(path: string): Uint8Array {
   return new Uint8Array(readFileSync(path));
+}
+
+/** One side's application writes on a crafted TCP connection: (time offset in ms, bytes). */
+export type Writes = readonly (readonly [number, Uint8Array])[];
+
+/**
+ * A complete TCP connection client:40000 → server:`port` (handshake, segmentation,
+ * ACKs, FIN) carrying the given writes, as a pcap file's bytes.
+ */
+export function tcpConversationPcap(port: number, client: Writes, server: Writes): Uint8Array {
+  const start = 1_795_000_000_000_000_000_000n;
+  const ms = (n: number): bigint => start + BigInt(Math.round(n * 1e9));
+  const messages = (w: Writes): Iterator<TcpMessage> => w.map(([t, bytes]) => ({ t: ms(t), bytes }))[Symbol.iterator]();
+  const last = Math.max(...[...client, ...server].map(([t]) => t));
+  const packets = tcpConnection({
+    client: host('10.0.0.1', '02:00:00:00:00:01'), server: host('10.0.0.3', '02:00:00:00:00:03'),
+    clientPort: 40000, serverPort: port, synAt: start, clientMessages: messages(client), serverMessages: messages(server),
+    close: { at: ms(last + 10), by: 'client' }, clientDelay: 50_000_000n, serverDelay: 100_000_000n,
+    linkBps: 1e9, resolution: 1_000_000n, rng: new Rng(1),
+  });
+  const sink = memorySink();
+  const w = new PcapWriter(sink, false);
+  for (const p of packets) w.write(p.ts, p.frame);
+  w.close();
+  return sink.bytes();
+}
+
+/** A packet of a crafted pcapng section: interface index, time (ps), frame bytes. */
+export interface NgPacket { iface: number; ts: bigint; data: Uint8Array }
+
+export interface NgInterface {
+  linkType: number;
+  /** if_tsresol byte (default 6: µs). */
+  tsresol?: number;
+  /** if_tsoffset in seconds (signed 64 bits), added to every timestamp. */
+  tsoffsetS?: bigint;
+}
+
+/**
+ * One pcapng section (SHB, IDBs, EPBs) in either byte order; sections concatenate into
+ * a file. Timestamps are written as ticks of each interface's resolution, minus its offset.
+ */
+export function pcapngSection(opts: { bigEndian?: boolean; interfaces: NgInterface[]; packets: NgPacket[] }): Uint8Array {
+  const le = !opts.bigEndian;
+  const blocks: Uint8Array[] = [];
+  const block = (type: number, body: Uint8Array): void => {
+    const len = 12 + ((body.length + 3) & ~3);
+    const b = new Uint8Array(len);
+    const dv = new DataView(b.buffer);
+    dv.setUint32(0, type, le);
+    dv.setUint32(4, len, le);
+    b.set(body, 8);
+    dv.setUint32(len - 4, len, le);
+    blocks.push(b);
+  };
+  const shb = new DataView(new ArrayBuffer(16));
+  shb.setUint32(0, 0x1a2b3c4d, le);
+  shb.setUint16(4, 1, le);
+  shb.setBigInt64(8, -1n, le);
+  block(0x0a0d0d0a, new Uint8Array(shb.buffer));
+  for (const i of opts.interfaces) {
+    const idb = new DataView(new ArrayBuffer(8 + 8 + 12 + 4));
+    idb.setUint16(0, i.linkType, le);
+    idb.setUint32(4, 262_144, le);
+    idb.setUint16(8, 9, le); // if_tsresol
+    idb.setUint16(10, 1, le);
+    idb.setUint8(12, i.tsresol ?? 6);
+    idb.setUint16(16, 14, le); // if_tsoffset
+    idb.setUint16(18, 8, le);
+    idb.setBigInt64(20, i.tsoffsetS ?? 0n, le);
+    block(0x00000001, new Uint8Array(idb.buffer)); // ends with opt_endofopt (zeros)
+  }
+  for (const p of opts.packets) {
+    const i = opts.interfaces[p.iface]!;
+    const r = i.tsresol ?? 6;
+    const perTick = (10n ** 12n) / (10n ** BigInt(r));
+    const ticks = (p.ts - (i.tsoffsetS ?? 0n) * 10n ** 12n) / perTick;
+    const epb = new Uint8Array(20 + p.data.length);
+    const dv = new DataView(epb.buffer);
+    dv.setUint32(0, p.iface, le);
+    dv.setUint32(4, Number(BigInt.asUintN(64, ticks) >> 32n), le);
+    dv.setUint32(8, Number(BigInt.asUintN(32, ticks)), le);
+    dv.setUint32(12, p.data.length, le);
+    dv.setUint32(16, p.data.length, le);
+    epb.set(p.data, 20);
+    block(0x00000006, epb);
+  }
+  return concat(blocks);
+}
+
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+/** The packets of a clean µs pcap as pcapng packets on interface `iface`. */
+export function ngPackets(pcap: Uint8Array, iface = 0): NgPacket[] {
+  return pcapRecords(pcap).records.map((r) => ({ iface, ts: BigInt(r.sec) * 10n ** 12n + BigInt(r.frac) * 10n ** 6n, data: r.data }));
 }
