@@ -16,7 +16,8 @@ import { tcpConnection, type TcpMessage } from '../../src/generate/wire/tcp-conn
 import { Rng } from '../../src/generate/rng.js';
 import { memorySink } from '../../src/ingest/formats/sink.js';
 import { PcapWriter } from '../../src/ingest/formats/pcap-writer.js';
-import type { WriteFormat } from '../../src/ingest/types.js';
+import { createCaptureReader, detectFormat } from '../../src/ingest/formats/detect.js';
+import type { ReaderStats, WriteFormat } from '../../src/ingest/types.js';
 
 export const root = resolve(__dirname, '../..');
 export const cli = join(root, 'bin/migscope.js');
@@ -243,4 +244,37 @@ export function concat(parts: readonly Uint8Array[]): Uint8Array {
 /** The packets of a clean µs pcap as pcapng packets on interface `iface`. */
 export function ngPackets(pcap: Uint8Array, iface = 0): NgPacket[] {
   return pcapRecords(pcap).records.map((r) => ({ iface, ts: BigInt(r.sec) * 10n ** 12n + BigInt(r.frac) * 10n ** 6n, data: r.data }));
+}
+
+/** A packet as read back: time, link type and bytes (base64), for comparing whole files. */
+export interface ReadBack { ts: bigint; linkType: number; data: string }
+
+/**
+ * Reads capture bytes with the reader of their format, pushed in `chunk`-byte pieces
+ * (1 = a byte at a time), and returns the packets with the reader's counters.
+ */
+export function readBack(bytes: Uint8Array, chunk = bytes.length): { packets: ReadBack[]; stats: ReaderStats; problem: string | undefined } {
+  const format = detectFormat(bytes);
+  if (!format) throw new Error('not a capture');
+  const packets: ReadBack[] = [];
+  const reader = createCaptureReader(format, (p) => packets.push({ ts: p.ts, linkType: p.linkType, data: Buffer.from(p.data).toString('base64') }));
+  for (let off = 0; off < bytes.length; off += chunk) reader.push(bytes.subarray(off, off + chunk));
+  reader.end();
+  return { packets, stats: reader.stats, problem: reader.problem };
+}
+
+/** Offsets of the records of a little-endian pcap (after the 24-byte header) or DPMI file (after its header and comment). */
+export function recordOffsets(bytes: Uint8Array, format: 'pcap' | 'dpmi'): number[] {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const [first, header, caplenAt] = format === 'pcap' ? [24, 16, 8] : [dv.getUint16(12, true) + dv.getUint16(14, true), 36, 32];
+  const out: number[] = [];
+  for (let off = first; off + header <= bytes.length; off += header + dv.getUint32(off + caplenAt, true)) out.push(off);
+  return out;
+}
+
+/** A copy of `bytes` with the 32-bit little-endian field at `at` set to `value`. */
+export function withU32(bytes: Uint8Array, at: number, value: number): Uint8Array {
+  const out = bytes.slice();
+  new DataView(out.buffer).setUint32(at, value >>> 0, true);
+  return out;
 }

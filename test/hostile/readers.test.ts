@@ -7,7 +7,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanTrace, ndjson, runCli, tempDir } from './craft-files.js';
+import {
+  cleanTrace, concat, ndjson, ngPackets, pcapngSection, readBack, recordOffsets, runCli, tempDir, withU32,
+} from './craft-files.js';
 
 describe('captures from pipes', () => {
   const tmp = tempDir();
@@ -48,5 +50,86 @@ describe('captures from pipes', () => {
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/-: not a pcap, pcapng or DPMI capture \(an empty file\)/);
+  });
+});
+
+describe('resynchronisation after a corrupt record', () => {
+  const tmp = tempDir();
+  let pcap = new Uint8Array(0);
+  let dpmi = new Uint8Array(0);
+  let pcapng = new Uint8Array(0);
+  beforeAll(() => {
+    pcap = new Uint8Array(readFileSync(cleanTrace(tmp.dir, 'g.pcap').file));
+    dpmi = new Uint8Array(readFileSync(cleanTrace(tmp.dir, 'g.dpmi', 'dpmi').file));
+    pcapng = pcapngSection({ interfaces: [{ linkType: 1 }], packets: ngPackets(pcap) });
+  });
+  afterAll(() => tmp.cleanup());
+
+  const chunkings = [undefined, 1, 4093];
+
+  for (const format of ['pcap', 'dpmi'] as const) {
+    for (const [where, value] of [['first', 0xffffffff], ['first', 0x1000_0001], ['middle', 0xffffffff], ['middle', 0x7fff_fff0]] as const) {
+      it(`${format}: ${where} record's caplen = 0x${value.toString(16)}: that record is lost, every later one is read`, () => {
+        const clean = format === 'pcap' ? pcap : dpmi;
+        const truth = readBack(clean);
+        expect(truth.stats.malformedRecords).toBe(0);
+        const offsets = recordOffsets(clean, format);
+        const k = where === 'first' ? 0 : Math.floor(offsets.length / 2);
+        const bad = withU32(clean, offsets[k]! + (format === 'pcap' ? 8 : 32), value);
+        for (const chunk of chunkings) {
+          const got = readBack(bad, chunk);
+          expect(got.packets, `chunk ${chunk}`).toEqual([...truth.packets.slice(0, k), ...truth.packets.slice(k + 1)]);
+          expect(got.stats.malformedRecords).toBe(1);
+          expect(got.stats.skippedBytes).toBe(offsets[k + 1]! - offsets[k]!);
+          expect(got.stats.truncated).toBe(false);
+        }
+      });
+    }
+
+    it(`${format}: 64 KiB of zeros or of random bytes between two records are skipped, nothing else is lost`, () => {
+      const clean = format === 'pcap' ? pcap : dpmi;
+      const truth = readBack(clean);
+      const at = recordOffsets(clean, format)[100]!;
+      let seed = 11;
+      const random = Uint8Array.from({ length: 65_536 }, () => { seed = (seed * 48_271) % 2_147_483_647; return seed & 0xff; });
+      for (const garbage of [new Uint8Array(65_536), random]) {
+        const bad = concat([clean.subarray(0, at), garbage, clean.subarray(at)]);
+        for (const chunk of chunkings) {
+          const got = readBack(bad, chunk);
+          expect(got.packets).toEqual(truth.packets);
+          expect(got.stats.malformedRecords).toBe(1);
+          expect(got.stats.skippedBytes).toBe(garbage.length);
+        }
+      }
+    });
+  }
+
+  it('pcapng: a block with an impossible or a mismatched length is lost, every later block is read', () => {
+    const truth = readBack(pcapng);
+    const dv = new DataView(pcapng.buffer, pcapng.byteOffset, pcapng.byteLength);
+    const blocks: number[] = [];
+    for (let off = 0; off < pcapng.length; off += dv.getUint32(off + 4, true)) blocks.push(off);
+    const k = 2 + Math.floor((blocks.length - 2) / 2); // an EPB (after SHB and IDB)
+    const packet = k - 2;
+    for (const [field, value] of [[4, 0xfffffff0], [4, 40], [dv.getUint32(blocks[k]! + 4, true) - 4, 7]] as const) {
+      const bad = withU32(pcapng, blocks[k]! + field, value);
+      for (const chunk of chunkings) {
+        const got = readBack(bad, chunk);
+        expect(got.packets, `field ${field} = ${value}, chunk ${chunk}`).toEqual([...truth.packets.slice(0, packet), ...truth.packets.slice(packet + 1)]);
+        expect(got.stats.malformedRecords).toBe(1);
+        expect(got.stats.skippedBytes).toBe(blocks[k + 1]! - blocks[k]!);
+      }
+    }
+  });
+
+  it('a file cut mid-record keeps every complete record and says it was truncated', () => {
+    for (const clean of [pcap, dpmi, pcapng]) {
+      const truth = readBack(clean);
+      const cut = clean.subarray(0, clean.length - 7);
+      const got = readBack(cut, 4093);
+      expect(got.packets).toEqual(truth.packets.slice(0, -1));
+      expect(got.stats.truncated).toBe(true);
+      expect(got.stats.malformedRecords).toBe(1);
+    }
   });
 });
