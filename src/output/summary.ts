@@ -79,7 +79,7 @@ export function formatSummary(summary: Summary): string {
   if (anomalies.length > 0) out.push(`anomalies: ${anomalies.map(([k, n]) => `${k} ${n}`).join(', ')}`);
   for (const s of summary.sources) {
     const st = s.stats;
-    out.push(`source ${s.source} (${s.format})${st ? `: ${st.packets} packets, ${st.malformedRecords} malformed records${st.truncated ? ', truncated' : ''}` : ''}${s.ring ? `: ${s.ring.packets} packets via the native ring, ${s.ring.ringDrops} ring drops, ${s.ring.kernelDrops} kernel drops` : ''}${s.problem ? ` — ${s.problem}` : ''}`);
+    out.push(`source ${s.source} (${s.format})${st ? `: ${st.packets} packets, ${st.malformedRecords} malformed records${st.truncated ? ', truncated' : ''}` : ''}${s.ring ? `: ${s.ring.packets} packets via the native ring, ${s.ring.ringDrops} ring drops, ${s.ring.kernelDrops} kernel drops` : ''}${s.problem ? ` — ${s.problem}` : ''}${s.pureTsBecause ? ` (read by the pure-TS path instead of --workers: ${s.pureTsBecause})` : ''}`);
   }
   return `${out.join('\n').replace(/\n+$/, '')}\n`;
 }

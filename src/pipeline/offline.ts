@@ -5,6 +5,7 @@ import type { Picos } from '../core/time.js';
 import { Dissector } from '../dissect/dissector.js';
 import type { DissectorStats } from '../dissect/stats.js';
 import { openCapture, STDIN, type CaptureFile } from '../ingest/file-source.js';
+import { libpcapMisreads } from '../ingest/libpcap-fit.js';
 import type { CaptureFormat, CapturedPacket, ReaderStats } from '../ingest/types.js';
 import { PhaseEngine, type EngineSummary, type HostRoles } from '../phases/engine.js';
 import type { PhaseEvent } from '../phases/events.js';
@@ -43,6 +44,8 @@ export interface SourceSummary {
   format: CaptureFormat | 'live';
   stats?: ReaderStats;
   problem?: string;
+  /** --workers on a file that libpcap would read differently: why the pure-TS reader read it instead. */
+  pureTsBecause?: string;
   /** Native ring path: packets captured, ring-full drops, kernel drops (pcap_stats). */
   ring?: { packets: number; ringDrops: number; kernelDrops: number };
 }
@@ -84,12 +87,21 @@ export async function analyzeSources(sources: string[], opts: AnalyzeOptions): P
     opts.onMessage?.(msg);
     engine.push(msg);
   };
+  let fallback: string | undefined;
   if (live.length > 0 || opts.workers !== undefined) {
     if (parsed.length > 1) throw new UsageError('the native ring path takes one SOURCE (several files merge only without --workers)');
     if (opts.realtime && live.length === 0) throw new UsageError('--realtime paces files in the pure-TS path: drop --workers');
-    return analyzeRing(parsed[0]!, sources[0]!, engine, onMessage, opts);
-  }
-  if (opts.filter !== undefined) {
+    const src = parsed[0]!;
+    if (src.kind !== 'file') return analyzeRing(src, sources[0]!, engine, onMessage, opts);
+    // Same file, same result on both paths: a file libpcap would read differently (it
+    // gives up at a bad record, refuses mixed pcapng sections) is read by the TS reader.
+    const format = await ringFileFormat(src.path);
+    fallback = libpcapMisreads(src.path, format);
+    if (fallback === undefined) return analyzeRing(src, sources[0]!, engine, onMessage, opts, format);
+    if (opts.filter !== undefined) {
+      throw new UsageError(`${src.path}: libpcap would not read it as migscope's reader does (${fallback}), and --filter needs libpcap: drop --workers and prefilter the packets`);
+    }
+  } else if (opts.filter !== undefined) {
     throw new UsageError('--filter applies to live sources and to files read with --workers; or prefilter with tcpdump -r IN -w OUT FILTER');
   }
   const files: CaptureFile[] = [];
@@ -103,6 +115,7 @@ export async function analyzeSources(sources: string[], opts: AnalyzeOptions): P
       sources: files.map((f) => {
         const s: SourceSummary = { source: f.path, format: f.format, stats: { ...f.stats } };
         if (f.problem !== undefined) s.problem = f.problem;
+        if (fallback !== undefined) s.pureTsBecause = fallback;
         return s;
       }),
       dissector: dissector.stats,
@@ -188,13 +201,13 @@ class Pacer {
 
 /** One source through the native capture → rings → decode workers path. */
 async function analyzeRing(src: ParsedSource, text: string, engine: PhaseEngine,
-  onMessage: (msg: ProtocolMessage) => void, opts: AnalyzeOptions): Promise<Summary> {
+  onMessage: (msg: ProtocolMessage) => void, opts: AnalyzeOptions, fileFormat?: CaptureFormat): Promise<Summary> {
   const { runRingPipeline } = await import('./ring/run.js');
   const filter = opts.filter !== undefined ? { filter: opts.filter } : {};
   let source: Parameters<typeof runRingPipeline>[0]['source'];
   let format: SourceSummary['format'] = 'live';
   if (src.kind === 'file') {
-    format = await ringFileFormat(src.path);
+    format = fileFormat ?? await ringFileFormat(src.path);
     source = { kind: 'file', path: src.path, ...filter };
   } else if (src.kind === 'iface') {
     source = { kind: 'iface', name: src.name, ...filter };
