@@ -56,6 +56,13 @@ export function formatSeconds(d: Picos): string {
 const SECONDS_PER_DAY = 86_400n;
 
 /**
+ * Wire times from 1970 up to (not including) this, 10000-01-01, are plausible; a
+ * capture's clock outside that range (pcapng if_tsoffset can say anything) is counted as
+ * an anomaly, though the bigint carries it through unchanged.
+ */
+export const WIRE_TIME_END: Picos = 253_402_300_800n * PS_PER_S;
+
+/**
  * Proleptic Gregorian date of a day count since 1970-01-01, for any count (bigint, so
  * no range limit: Date stops at ±8.64·10^15 ms). The standard era arithmetic: 400-year
  * eras of 146 097 days, years counted from March so that the leap day is last.

@@ -2,7 +2,9 @@ import { createReadStream, readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import type { AnomalyKind } from '../core/anomaly.js';
 import { MigscopeError, SourceNotFoundError, UnknownFormatError } from '../core/errors.js';
+import type { Picos } from '../core/time.js';
 import { DpmiUnpacker, type DpmiFrameStats } from './dpmi/frames.js';
 import { createCaptureReader, describeMagic, detectFormat, DETECT_BYTES } from './formats/detect.js';
 import type { CaptureFormat, CapturedPacket, ReaderStats } from './types.js';
@@ -12,6 +14,28 @@ export interface OpenCaptureOptions {
   unpackDpmiFrames?: boolean;
   /** Bytes per read, default 128 KiB (see readChunks). */
   chunkSize?: number;
+  /**
+   * Called as losses happen while reading (records skipped, the file cut short, DPMI
+   * frames missing, clock out of range), so they travel with the packets as anomalies
+   * instead of only appearing in the final stats. `ts`: the last packet read from the same
+   * chunk of the file (reports are made once per chunk).
+   */
+  onLoss?: (loss: FileLoss) => void;
+}
+
+/** The constant description of each file loss (the anomaly's reason). */
+export const FILE_LOSS_REASON: Record<FileLoss['kind'], string> = {
+  'malformed-record': 'capture file record that could not be read (skipped, reading resumed at the next good record)',
+  'truncated-file': 'capture file ends inside a record',
+  'frame-loss': 'DPMI measurement-frame sequence gap',
+  'time-out-of-range': 'packet time before 1970 or from year 10000 on (kept as read)',
+};
+
+/** A loss the file reader met, counted (see OpenCaptureOptions.onLoss). */
+export interface FileLoss {
+  kind: Extract<AnomalyKind, 'malformed-record' | 'truncated-file' | 'frame-loss' | 'time-out-of-range'>;
+  count: number;
+  ts: Picos;
 }
 
 export interface CaptureFile {
@@ -93,7 +117,7 @@ export async function openCapture(path: string, opts: OpenCaptureOptions = {}): 
     }
     const format = detectFormat(first);
     if (!format) throw new UnknownFormatError(`${path}: not a pcap, pcapng or DPMI capture (${describeMagic(first)})`);
-    return makeCaptureFile(path, format, gzip, chunks, opts.unpackDpmiFrames ?? true, close);
+    return makeCaptureFile(path, format, gzip, chunks, opts.unpackDpmiFrames ?? true, close, opts.onLoss);
   } catch (err) {
     await close();
     if (err instanceof MigscopeError) throw err;
@@ -157,13 +181,16 @@ function makeCaptureFile(
   chunks: ChunkSource,
   unpack: boolean,
   close: () => Promise<void>,
+  onLoss?: (loss: FileLoss) => void,
 ): CaptureFile {
   let batch: CapturedPacket[] = [];
   let delivered = 0;
   let deliveredBytes = 0;
+  let lastTs = 0n;
   const collect = (pkt: CapturedPacket): void => {
     delivered++;
     deliveredBytes += pkt.data.length;
+    lastTs = pkt.ts;
     batch.push(pkt);
   };
   const unpacker = new DpmiUnpacker(collect);
@@ -171,6 +198,21 @@ function makeCaptureFile(
   let started = false;
   let sourceProblem: string | undefined;
   let gzipCut = false;
+  // What was already reported through onLoss: each call reports the growth since.
+  const told = { malformed: 0, truncated: false, lost: 0, times: 0 };
+  const report = (): void => {
+    if (!onLoss) return;
+    const r = reader.stats;
+    const truncated = r.truncated || gzipCut;
+    // A cut record is counted as malformed too: report it once, as the cut.
+    const malformed = r.malformedRecords + unpacker.stats.malformedFrames - (r.truncated ? 1 : 0);
+    const tell = (kind: FileLoss['kind'], count: number): void => { if (count > 0) onLoss({ kind, count, ts: lastTs }); };
+    tell('malformed-record', malformed - told.malformed);
+    tell('frame-loss', unpacker.stats.lostFrames - told.lost);
+    tell('time-out-of-range', (r.timesOutOfRange ?? 0) - told.times);
+    if (truncated && !told.truncated) tell('truncated-file', 1);
+    Object.assign(told, { malformed, truncated, lost: unpacker.stats.lostFrames, times: r.timesOutOfRange ?? 0 });
+  };
   return {
     format,
     path,
@@ -186,6 +228,7 @@ function makeCaptureFile(
         lostFrames: f.lostFrames,
         duplicateFrames: f.duplicateFrames,
         skippedBytes: (r.skippedBytes ?? 0) + f.skippedBytes,
+        timesOutOfRange: r.timesOutOfRange ?? 0,
       };
     },
     frameStats: unpacker.stats,
@@ -200,6 +243,7 @@ function makeCaptureFile(
         try {
           for await (const chunk of { [Symbol.asyncIterator]: chunks }) {
             reader.push(chunk);
+            report();
             if (batch.length > 0) {
               const out = batch;
               batch = [];
@@ -207,6 +251,7 @@ function makeCaptureFile(
             }
           }
           reader.end();
+          report();
           if (batch.length > 0) yield batch;
         } catch (err) {
           if (err instanceof MigscopeError) throw err;
@@ -215,6 +260,7 @@ function makeCaptureFile(
             gzipCut = true;
             sourceProblem = `${path}: gzip stream damaged or cut (${(err as Error).message})`;
             reader.end();
+            report();
             if (batch.length > 0) yield batch;
             return;
           }

@@ -4,7 +4,7 @@ import { UsageError } from '../core/errors.js';
 import type { Picos } from '../core/time.js';
 import { Dissector } from '../dissect/dissector.js';
 import type { DissectorStats } from '../dissect/stats.js';
-import { openCapture, STDIN, type CaptureFile } from '../ingest/file-source.js';
+import { FILE_LOSS_REASON, openCapture, STDIN, type CaptureFile, type FileLoss } from '../ingest/file-source.js';
 import { libpcapMisreads } from '../ingest/libpcap-fit.js';
 import type { CaptureFormat, CapturedPacket, ReaderStats } from '../ingest/types.js';
 import { PhaseEngine, type EngineSummary, type HostRoles } from '../phases/engine.js';
@@ -105,8 +105,13 @@ export async function analyzeSources(sources: string[], opts: AnalyzeOptions): P
     throw new UsageError('--filter applies to live sources and to files read with --workers; or prefilter with tcpdump -r IN -w OUT FILTER');
   }
   const files: CaptureFile[] = [];
+  // Reader losses enter the message stream as anomalies: a corrupt or cut file never looks clean.
+  const onLoss = (loss: FileLoss): void => onMessage({
+    protocol: 'anomaly', kind: loss.kind, count: loss.count, reason: FILE_LOSS_REASON[loss.kind],
+    ts: loss.ts, tsEnd: loss.ts, flowId: -1, src: { ip: '', port: 0 }, dst: { ip: '', port: 0 },
+  });
   try {
-    for (const p of parsed) files.push(await openCapture((p as { path: string }).path));
+    for (const p of parsed) files.push(await openCapture((p as { path: string }).path, { onLoss }));
     const dissector = new Dissector(onMessage);
     await mergeByTimestamp(files, (pkt) => dissector.packet(pkt), opts);
     dissector.finish();

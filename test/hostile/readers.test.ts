@@ -4,7 +4,7 @@
  * files. Each case is built from a clean generated trace whose events are the truth.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -132,4 +132,46 @@ describe('resynchronisation after a corrupt record', () => {
       expect(got.stats.malformedRecords).toBe(1);
     }
   });
+});
+
+describe('a corrupt or cut file never looks clean in the event stream', () => {
+  const tmp = tempDir();
+  afterAll(() => tmp.cleanup());
+
+  /** Anomaly totals by kind, and the other events. */
+  const split = (events: Record<string, unknown>[]): { phases: Record<string, unknown>[]; anomalies: Record<string, number> } => {
+    const anomalies: Record<string, number> = {};
+    for (const e of events) if (e.type === 'anomaly') anomalies[e.kind as string] = (anomalies[e.kind as string] ?? 0) + Number(e.count);
+    return { phases: events.filter((e) => e.type !== 'anomaly'), anomalies };
+  };
+
+  for (const format of ['pcap', 'dpmi'] as const) {
+    it(`${format}: first record's caplen 0xFFFFFFFF, then the end cut: counted by kind, the migration's events unchanged`, async () => {
+      const { file } = cleanTrace(tmp.dir, `g.${format}`, format);
+      const clean = new Uint8Array(readFileSync(file));
+      const ref = await runCli(['analyze', '--json', file]);
+      expect(ref.code, ref.stderr).toBe(0);
+      const truth = split(ndjson(ref.stdout));
+      expect(truth.anomalies).toEqual({});
+      const offsets = recordOffsets(clean, format);
+      const capAt = format === 'pcap' ? 8 : 32;
+      // Record 0 is an ICMP echo long before the switch-over: losing it changes no event.
+      let bad = withU32(clean, offsets[0]! + capAt, 0xffffffff);
+      const broken = join(tmp.dir, `bad.${format}`);
+      writeFileSync(broken, bad);
+      let r = await runCli(['analyze', '--json', broken]);
+      expect(r.code, r.stderr).toBe(0);
+      let got = split(ndjson(r.stdout));
+      expect(got.anomalies).toEqual({ 'malformed-record': 1 });
+      expect(got.phases).toEqual(truth.phases);
+      bad = bad.subarray(0, bad.length - 5);
+      writeFileSync(broken, bad);
+      r = await runCli(['analyze', '--json', broken]);
+      got = split(ndjson(r.stdout));
+      expect(got.anomalies['malformed-record']).toBe(1);
+      expect(got.anomalies['truncated-file']).toBe(1);
+      const table = await runCli(['analyze', broken]);
+      expect(table.stdout).toMatch(/anomalies: .*malformed-record 1.*truncated-file 1|anomalies: .*truncated-file 1.*malformed-record 1/);
+    });
+  }
 });

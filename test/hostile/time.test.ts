@@ -106,3 +106,21 @@ describe('pcapng if_tsoffset far from now', () => {
     });
   }
 });
+
+describe('out-of-range times are counted', () => {
+  const tmp = tempDir();
+  afterAll(() => tmp.cleanup());
+
+  it('every packet outside 1970…9999 is a time-out-of-range anomaly; in-range files report none', async () => {
+    const { file } = cleanTrace(tmp.dir, 'g.pcap');
+    const packets = ngPackets(new Uint8Array(readFileSync(file)));
+    for (const [offset, expected] of [[0n, 0], [9_000_000_000_000n, packets.length], [-1_795_000_100n, packets.length]] as const) {
+      const ng = join(tmp.dir, `o${offset}.pcapng`);
+      writeFileSync(ng, pcapngSection({ interfaces: [{ linkType: 1, tsoffsetS: offset }], packets: packets.map((p) => ({ ...p, ts: p.ts + offset * PS_PER_S })) }));
+      const r = await runCli(['analyze', '--json', ng]);
+      expect(r.code, r.stderr).toBe(0);
+      const counted = ndjson(r.stdout).filter((e) => e.type === 'anomaly' && e.kind === 'time-out-of-range').reduce((n, e) => n + Number(e.count), 0);
+      expect(counted, `offset ${offset}`).toBe(expected);
+    }
+  });
+});

@@ -1,4 +1,4 @@
-import { PS_PER_S } from '../../core/time.js';
+import { PS_PER_S, WIRE_TIME_END } from '../../core/time.js';
 import type { PacketSink } from '../types.js';
 import { PCAPNG_BOM, PCAPNG_EPB, PCAPNG_IDB, PCAPNG_SHB, PCAPNG_SPB } from './pcapng-writer.js';
 import { PushParser, type StepResult } from './push-parser.js';
@@ -193,6 +193,7 @@ export class PcapngReader extends PushParser {
     let ts = ticks * iface.mul;
     if (iface.div !== 1n) ts /= iface.div;
     if (iface.offsetPs !== 0n) ts += iface.offsetPs;
+    if (ts < 0n || ts >= WIRE_TIME_END) this.stats.timesOutOfRange = (this.stats.timesOutOfRange ?? 0) + 1;
     this.lastTs = ts;
     this.emit({
       ts,
