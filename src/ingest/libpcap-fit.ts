@@ -1,11 +1,11 @@
 import { closeSync, openSync, readSync } from 'node:fs';
-import { createCaptureReader } from './formats/detect.js';
+import { createRecordReader } from './formats/detect.js';
 import { PcapngReader } from './formats/pcapng-reader.js';
 import type { CaptureFormat } from './types.js';
 
 /** libpcap refuses a record longer than this (max_snaplen_for_dlt for every link type we read). */
 export const LIBPCAP_MAX_CAPLEN = 262_144;
-const PS_PER_NS = 1_000n;
+const PS_PER_NS = 1_000;
 const CHUNK = 1 << 20;
 
 /**
@@ -17,19 +17,19 @@ const CHUNK = 1 << 20;
  * or whose interfaces differ in link type; it keeps nanoseconds only, and its time_t
  * seconds wrap in the ring's unsigned field before the epoch.
  *
- * One pass of the TS reader over the file without decoding (≈ 0.7–0.9 s per million
- * packets on the reference machine); a regular, uncompressed pcap or pcapng file only.
+ * One pass of the TS reader over the file without decoding and without an object per
+ * packet; a regular, uncompressed pcap or pcapng file only.
  */
 export function libpcapMisreads(path: string, format: CaptureFormat): string | undefined {
   let why: string | undefined;
-  let linkType = -1;
-  const reader = createCaptureReader(format, (pkt) => {
+  let linkTypeSeen = -1;
+  const reader = createRecordReader(format, (_buf, _off, len, _wire, linkType, _iface, sec, psec) => {
     if (why !== undefined) return;
-    if (pkt.data.length > LIBPCAP_MAX_CAPLEN) why = `a ${pkt.data.length}-byte record (libpcap stops above ${LIBPCAP_MAX_CAPLEN})`;
-    else if (pkt.ts < 0n) why = 'timestamps before 1970';
-    else if (pkt.ts % PS_PER_NS !== 0n) why = 'timestamps finer than a nanosecond';
-    else if (linkType >= 0 && pkt.linkType !== linkType) why = `link types ${linkType} and ${pkt.linkType} in one file`;
-    linkType = pkt.linkType;
+    if (len > LIBPCAP_MAX_CAPLEN) why = `a ${len}-byte record (libpcap stops above ${LIBPCAP_MAX_CAPLEN})`;
+    else if (sec < 0) why = 'timestamps before 1970';
+    else if (psec % PS_PER_NS !== 0) why = 'timestamps finer than a nanosecond';
+    else if (linkTypeSeen >= 0 && linkType !== linkTypeSeen) why = `link types ${linkTypeSeen} and ${linkType} in one file`;
+    linkTypeSeen = linkType;
   });
   const fd = openSync(path, 'r');
   try {

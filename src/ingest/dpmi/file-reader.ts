@@ -1,5 +1,4 @@
-import { fromSecPsec } from '../../core/time.js';
-import type { PacketSink } from '../types.js';
+import type { RecordSink } from '../types.js';
 import { LinkType } from '../types.js';
 import { PushParser, type StepResult } from '../formats/push-parser.js';
 import {
@@ -20,7 +19,11 @@ const MAX_HEADER_OFFSET = 4096;
 
 export type DpmiVersion = '0.7' | '0.6' | '0.5';
 
-const PSEC_LIMIT = 1_000_000_000_000n;
+const PSEC_LIMIT = 1_000_000_000_000;
+
+/** The u64 picoseconds at `at` as a number (exact below 2^53; valid values are < 10^12). */
+const psecAt = (dv: DataView, at: number, le: boolean): number =>
+  dv.getUint32(at + (le ? 4 : 0), le) * 2 ** 32 + dv.getUint32(at + (le ? 0 : 4), le);
 /** While resynchronising, a candidate record must lie within a day of the last good one. */
 const RESYNC_WINDOW_S = 86_400;
 /** While resynchronising: a record found by scanning must not be empty, have consistent lengths and lie within a day of `refSec`. */
@@ -78,7 +81,7 @@ export class DpmiFileReader extends PushParser {
   private readonly nics = new NameCache();
   private readonly mampids = new NameCache();
 
-  constructor(sink: PacketSink) {
+  constructor(sink: RecordSink) {
     super(sink);
   }
 
@@ -87,7 +90,8 @@ export class DpmiFileReader extends PushParser {
     if (avail < CAP_HEADER_SIZE) return -CAP_HEADER_SIZE;
     const le = this.littleEndian;
     const sec = dv.getUint32(off + 16, le);
-    const psec = dv.getBigUint64(off + 20, le);
+    // u64 picoseconds, < 10^12 when valid: two u32 halves keep it a number (no BigInt).
+    const psec = psecAt(dv, off + 20, le);
     const len = dv.getUint32(off + 28, le);
     const caplen = dv.getUint32(off + 32, le);
     const ok = psec < PSEC_LIMIT && caplen <= MAX_CAPLEN && (!this.resyncing || candidate(sec, len, caplen, this.lastSec));
@@ -101,22 +105,15 @@ export class DpmiFileReader extends PushParser {
     if (this.resyncing || caplen === 0 || (this.lastSec >= 0 && Math.abs(sec - this.lastSec) > RESYNC_WINDOW_S)) {
       const r = this.vetRecord(off, avail, total, CAP_HEADER_SIZE,
         () => `DPMI record (second ${sec}, caplen ${caplen}) not followed by a plausible record`, (next) => (
-        dv.getBigUint64(next + 20, le) < PSEC_LIMIT
+        psecAt(dv, next + 20, le) < PSEC_LIMIT
         && candidate(dv.getUint32(next + 16, le), dv.getUint32(next + 28, le), dv.getUint32(next + 32, le), sec)));
       if (r !== 0) return r;
     }
     if (avail < total) return -total;
     this.resyncing = false;
     this.lastSec = sec;
-    this.emit({
-      ts: fromSecPsec(sec, psec),
-      data: buf.subarray(off + CAP_HEADER_SIZE, off + total),
-      wireLength: Math.max(len, caplen),
-      linkType: LinkType.Ethernet,
-      iface: 0,
-      nic: this.nics.decode(buf, off),
-      mampid: this.mampids.decode(buf, off + 8),
-    });
+    this.emit(buf, off + CAP_HEADER_SIZE, caplen, Math.max(len, caplen), LinkType.Ethernet, 0, sec, psec,
+      this.nics.decode(buf, off), this.mampids.decode(buf, off + 8));
     return total;
   }
 
