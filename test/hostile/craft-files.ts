@@ -11,6 +11,7 @@ import { expect } from 'vitest';
 import { writeTrace } from '../../src/generate/write-trace.js';
 import type { GenerateOptions, GroundTruth } from '../../src/generate/types.js';
 import { host } from '../../src/generate/wire/ethernet-ip.js';
+import { concatBytes as concat } from '../../src/generate/wire/amqp.js';
 import { pingFlow } from '../../src/generate/wire/icmp.js';
 import { tcpConnection, type TcpMessage } from '../../src/generate/wire/tcp-connection.js';
 import { Rng } from '../../src/generate/rng.js';
@@ -18,6 +19,8 @@ import { memorySink } from '../../src/ingest/formats/sink.js';
 import { PcapWriter } from '../../src/ingest/formats/pcap-writer.js';
 import { createCaptureReader, detectFormat } from '../../src/ingest/formats/detect.js';
 import type { ReaderStats, WriteFormat } from '../../src/ingest/types.js';
+
+export { concat };
 
 export const root = resolve(__dirname, '../..');
 export const cli = join(root, 'bin/migscope.js');
@@ -231,15 +234,6 @@ export function pcapngSection(opts: { bigEndian?: boolean; interfaces: NgInterfa
   return concat(blocks);
 }
 
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
 
 /** The packets of a clean µs pcap as pcapng packets on interface `iface`. */
 export function ngPackets(pcap: Uint8Array, iface = 0): NgPacket[] {
