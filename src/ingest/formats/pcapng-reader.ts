@@ -30,6 +30,7 @@ interface Iface {
  */
 export class PcapngReader extends PushParser {
   readonly format = 'pcapng' as const;
+  protected override resyncStride = 4;
   /** Blocks of types we do not need (NRB, ISB, custom…), skipped. */
   skippedBlocks = 0;
   sections = 0;
@@ -57,13 +58,13 @@ export class PcapngReader extends PushParser {
         this.stop(head);
         return avail;
       }
-      return this.lost(head);
+      return this.lost(head, avail);
     }
     const { type, len, le } = head;
-    if (this.resyncing && !KNOWN_BLOCKS.has(type)) return this.lost('');
-    if (avail < len) return this.resyncing && this.atEnd ? this.lost('') : -(len + (this.resyncing ? 12 : 0));
+    if (this.resyncing && !KNOWN_BLOCKS.has(type)) return this.lost('', avail);
+    if (avail < len) return this.resyncing && this.atEnd ? this.lost('', avail) : -(len + (this.resyncing ? 12 : 0));
     if (dv.getUint32(off + len - 4, le) !== len) {
-      return this.lost(`pcapng block of type 0x${type.toString(16)}: trailing length differs from ${len}`);
+      return this.lost(`pcapng block of type 0x${type.toString(16)}: trailing length differs from ${len}`, avail);
     }
     if (this.resyncing) {
       // The block's own trailer matched; the block after it must look like one too.
@@ -119,16 +120,17 @@ export class PcapngReader extends PushParser {
   }
 
   /**
-   * A block that cannot be read: counted once, then the reader scans forward a byte at a
-   * time for a block of a known type whose trailing length matches and that is followed
-   * by another block (pcapng has no sync marker; the two lengths and the next block are
-   * the evidence).
+   * A block that cannot be read: counted once, then the reader scans forward 4 bytes at a
+   * time (blocks are 32-bit aligned) for a block of a known type whose trailing length
+   * matches and that is followed by another block (pcapng has no sync marker; the two
+   * lengths and the next block are the evidence).
    */
-  private lost(reason: string): StepResult {
+  private lost(reason: string, avail: number): StepResult {
     if (!this.resyncing) this.malformed(reason);
     this.resyncing = true;
-    this.skipped(1);
-    return 1;
+    const step = Math.min(this.resyncStride, avail);
+    this.skipped(step);
+    return step;
   }
 
   private section(dv: DataView, off: number, len: number): void {

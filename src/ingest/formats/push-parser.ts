@@ -29,6 +29,8 @@ export abstract class PushParser implements CaptureReader {
   protected stopped = false;
   /** Scanning for the next good record after a bad one (bytes are skipped one at a time). */
   protected resyncing = false;
+  /** Bytes a resync scan moves on by: 1, or the format's alignment (pcapng blocks are 32-bit aligned). */
+  protected resyncStride = 1;
   /** end() was called: a resync candidate is judged on the bytes there are (see confirmCandidate). */
   protected atEnd = false;
   private readonly bufs: Uint8Array[] = [new Uint8Array(INITIAL_TAIL), new Uint8Array(INITIAL_TAIL)];
@@ -74,7 +76,7 @@ export abstract class PushParser implements CaptureReader {
    * (`follows(offset of the next header)`, `nextHeader` bytes), or if the input ends
    * right after it. A single plausible-looking header inside garbage (zeros, payload)
    * would otherwise swallow the real records behind it. Returns 0 to take the
-   * candidate, 1 when the scan moves on by a byte (counted), < 0 when more input is needed.
+   * candidate, > 0 when the scan moves on (resyncStride bytes, counted), < 0 when more input is needed.
    */
   protected confirmCandidate(off: number, avail: number, total: number, nextHeader: number, follows: (next: number) => boolean): StepResult {
     if (avail >= total + nextHeader) {
@@ -84,8 +86,9 @@ export abstract class PushParser implements CaptureReader {
     } else if (avail >= total) {
       return 0; // the last record of the input (a cut header may follow: end() reports it)
     }
-    this.skipped(1);
-    return 1;
+    const step = Math.min(this.resyncStride, avail);
+    this.skipped(step);
+    return step;
   }
 
   /**
@@ -97,7 +100,7 @@ export abstract class PushParser implements CaptureReader {
    */
   protected vetRecord(off: number, avail: number, total: number, nextHeader: number, why: () => string, follows: (next: number) => boolean): StepResult {
     const r = this.confirmCandidate(off, avail, total, nextHeader, follows);
-    if (r === 1 && !this.resyncing) {
+    if (r > 0 && !this.resyncing) {
       this.malformed(why());
       this.resyncing = true;
     }
