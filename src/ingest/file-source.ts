@@ -2,9 +2,7 @@ import { createReadStream, readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import type { AnomalyKind } from '../core/anomaly.js';
 import { MigscopeError, SourceNotFoundError, UnknownFormatError } from '../core/errors.js';
-import type { Picos } from '../core/time.js';
 import { DpmiUnpacker, type DpmiFrameStats } from './dpmi/frames.js';
 import { createRecordReader, describeMagic, detectFormat, DETECT_BYTES } from './formats/detect.js';
 import { PacketBatch } from './batch.js';
@@ -24,28 +22,6 @@ export interface OpenCaptureOptions {
    * mapped 0.93–1.38 s CPU, read() 0.84–1.29 s); `npm run bench` measures both.
    */
   map?: boolean;
-  /**
-   * Called as losses happen while reading (records skipped, the file cut short, DPMI
-   * frames missing, clock out of range), so they travel with the packets as anomalies
-   * instead of only appearing in the final stats. `ts`: the last packet read from the same
-   * chunk of the file (reports are made once per chunk).
-   */
-  onLoss?: (loss: FileLoss) => void;
-}
-
-/** The constant description of each file loss (the anomaly's reason). */
-export const FILE_LOSS_REASON: Record<FileLoss['kind'], string> = {
-  'malformed-record': 'capture file record that could not be read (skipped, reading resumed at the next good record)',
-  'truncated-file': 'capture file ends inside a record',
-  'frame-loss': 'DPMI measurement-frame sequence gap',
-  'time-out-of-range': 'packet time before 1970 or from year 10000 on (kept as read)',
-};
-
-/** A loss the file reader met, counted (see OpenCaptureOptions.onLoss). */
-export interface FileLoss {
-  kind: Extract<AnomalyKind, 'malformed-record' | 'truncated-file' | 'frame-loss' | 'time-out-of-range'>;
-  count: number;
-  ts: Picos;
 }
 
 export interface CaptureFile {
@@ -149,7 +125,7 @@ export async function openCapture(path: string, opts: OpenCaptureOptions = {}): 
       const closeFile = close;
       close = async () => { mapping.close(); await closeFile(); };
     }
-    return makeCaptureFile(path, format, gzip, mapping !== undefined, chunks, opts.unpackDpmiFrames ?? true, close, opts.onLoss);
+    return makeCaptureFile(path, format, gzip, mapping !== undefined, chunks, opts.unpackDpmiFrames ?? true, close);
   } catch (err) {
     await close();
     if (err instanceof MigscopeError) throw err;
@@ -218,7 +194,6 @@ function makeCaptureFile(
   chunks: ChunkSource,
   unpack: boolean,
   close: () => Promise<void>,
-  onLoss?: (loss: FileLoss) => void,
 ): CaptureFile {
   const batch = new PacketBatch();
   const unpacker = new DpmiUnpacker(batch.add);
@@ -228,24 +203,7 @@ function makeCaptureFile(
   let started = false;
   let sourceProblem: string | undefined;
   let gzipCut = false;
-  // What was already reported through onLoss: each call reports the growth since.
-  const told = { malformed: 0, truncated: false, lost: 0, times: 0, ts: 0n };
-  const report = (): void => {
-    if (!onLoss) return;
-    if (batch.length > 0) told.ts = batch.ts(batch.length - 1);
-    const r = reader.stats;
-    const truncated = r.truncated || gzipCut;
-    // A cut record is counted as malformed too: report it once, as the cut.
-    const malformed = r.malformedRecords + unpacker.stats.malformedFrames - (r.truncated ? 1 : 0);
-    const tell = (kind: FileLoss['kind'], count: number): void => { if (count > 0) onLoss({ kind, count, ts: told.ts }); };
-    tell('malformed-record', malformed - told.malformed);
-    tell('frame-loss', unpacker.stats.lostFrames - told.lost);
-    tell('time-out-of-range', (r.timesOutOfRange ?? 0) - told.times);
-    if (truncated && !told.truncated) tell('truncated-file', 1);
-    Object.assign(told, { malformed, truncated, lost: unpacker.stats.lostFrames, times: r.timesOutOfRange ?? 0 });
-  };
   const counted = (b: PacketBatch): PacketBatch => {
-    report();
     delivered += b.length;
     for (let i = 0; i < b.length; i++) deliveredBytes += b.len[i]!;
     return b;
@@ -264,7 +222,6 @@ function makeCaptureFile(
       }
       batch.clear();
       reader.end();
-      report();
       if (batch.length > 0) yield counted(batch);
     } catch (err) {
       if (err instanceof MigscopeError) throw err;
@@ -274,7 +231,6 @@ function makeCaptureFile(
         sourceProblem = `${path}: gzip stream damaged or cut (${(err as Error).message})`;
         batch.clear();
         reader.end();
-        report();
         if (batch.length > 0) yield counted(batch);
         return;
       }

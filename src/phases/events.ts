@@ -1,5 +1,5 @@
 import type { Picos } from '../core/time.js';
-import type { AnomalyKind } from '../protocols/types.js';
+import type { AnomalyFields, AnomalyKind } from '../protocols/types.js';
 
 /** Phase identifiers, in timeline order (DESIGN.md §4). */
 export const PHASES = [
@@ -13,6 +13,17 @@ export const PHASES = [
   'post-migration',
 ] as const;
 export type PhaseName = (typeof PHASES)[number];
+/** Phase names as the study's tables print them (Table 5.1, Appendix A): every table and chart uses these. */
+export const PHASE_TITLES: Readonly<Record<PhaseName, string>> = {
+  authentication: 'Authentication',
+  initialization: 'Initialize',
+  'remote-connect': 'Remote connect',
+  preparation: 'Preparation',
+  transfer: 'Transfer',
+  finish: 'Finish',
+  cleanup: 'Cleanup',
+  'post-migration': 'Post-migration',
+};
 export const KVM_PHASES: readonly PhaseName[] = ['remote-connect', 'preparation', 'transfer', 'finish', 'cleanup'];
 
 export type Scenario = 'kvm' | 'openstack';
@@ -65,7 +76,14 @@ export interface Progress extends EventBase {
   rate: number;
   iteration: number;
 }
-export interface Switchover extends EventBase { type: 'switchover'; iterations: number; precopyBytes: number }
+export interface Switchover extends EventBase {
+  type: 'switchover';
+  iterations: number;
+  precopyBytes: number;
+  /** What ended pre-copy: stop-and-copy, or the switch to post-copy (the VM resumes on
+   *  the destination, which pulls the rest of its RAM). */
+  mechanism?: 'stop-and-copy' | 'postcopy';
+}
 export interface Downtime extends EventBase {
   type: 'downtime';
   /** Gap between the last echo reply before the switch-over and the first after it. */
@@ -101,6 +119,12 @@ export interface StreamSummary {
   channels?: number;
   /** Each channel's bytes (its 64-byte opening packet included), by channel id. */
   channelBytes?: number[];
+  /** Post-copy: stream bytes after the switch's package (QEMU's postcopy-bytes +
+   *  framing), and the destination's page requests seen on the return path. */
+  postcopyBytes?: number;
+  postcopyRequests?: number;
+  /** Requested pages seen arriving, and the request → page time (mean, max). */
+  postcopyLatency?: { served: number; mean: Picos; max: Picos };
   /** XBZRLE: pages sent as deltas and their bytes (QEMU's xbzrle-cache.pages/bytes). */
   xbzrlePages?: number;
   xbzrleBytes?: number;
@@ -129,11 +153,28 @@ export interface MigrationEnded extends EventBase {
   libvirtTotal?: Picos;
   stream?: StreamSummary;
   phases: Partial<Record<PhaseName, { start: Picos; end: Picos; uncertain?: string; inferred?: { start?: Inference; end?: Inference } }>>;
+  /**
+   * Post-copy, inside Transfer: from the switch (the VM paused at the source, its device
+   * state sent in one package; it runs on the destination right after) to QEMU_VM_EOF
+   * (the last RAM page delivered). `downtime` keeps its meaning (the guest unreachable
+   * over ICMP): in post-copy that is the package's transfer, not the end of the stream.
+   */
+  postcopy?: { start: Picos; end: Picos };
   /** The stream was encrypted: what is visible of it (the `stream` figures are not). */
   encrypted?: EncryptedSummary;
   downtime?: Picos;
 }
-export interface AnomalyEvent extends EventBase { type: 'anomaly'; kind: AnomalyKind; count: number; reason?: string }
+export interface AnomalyEvent extends EventBase {
+  type: 'anomaly';
+  kind: AnomalyKind;
+  /** Stable code (docs/anomalies.md); events fold per code, never across codes. */
+  code: string;
+  count: number;
+  /** The code's constant description. */
+  reason?: string;
+  /** Numbers of the occurrence, when the event stands for exactly one message that had them. */
+  fields?: AnomalyFields;
+}
 
 export type PhaseEvent =
   | MigrationStarted | PhaseStarted | PhaseEnded | Progress | Switchover | Downtime | MigrationEnded | AnomalyEvent;

@@ -6,6 +6,7 @@ import type {
 import type { EngineContext } from './context.js';
 import type { StreamSummary } from './events.js';
 import type { Migration } from './migration.js';
+import { PhaseAnomaly } from './anomaly-codes.js';
 import { MultifdAccount } from './multifd.js';
 
 /** Least bytes an encrypted connection must carry to be reported as a migration without libvirt. */
@@ -28,7 +29,6 @@ function channelKey(client: string, server: Endpoint): string {
 const LIBVIRT_PORTS: ReadonlySet<number> = new Set([16509, 16514]);
 const REMOTE_PROGRAM = 0x20008086;
 const MAX_REMEMBERED_SYNS = 65_536;
-const MEMORY_SHED_CANDIDATE = 'unrecognised libvirt connection forgotten (too many open at once)';
 /** Progress events at most this often (wire time), plus one at each new RAM pass. */
 const PROGRESS_INTERVAL: Picos = 100n * PS_PER_MS;
 
@@ -216,7 +216,8 @@ export class KvmTracker {
         mf?.switchover();
         const iterations = mf ? Math.max(mf.passes, msg.iterations) : msg.iterations;
         const precopyBytes = msg.precopyBytes + (mf ? mf.bytes : 0);
-        m.emit({ type: 'switchover', migration: '', ts: msg.ts, iterations, precopyBytes });
+        m.emit({ type: 'switchover', migration: '', ts: msg.ts, iterations, precopyBytes, ...(msg.mechanism ? { mechanism: msg.mechanism } : {}) });
+        if (msg.mechanism === 'postcopy') m.postcopyStart = msg.ts;
         this.ctx.downtime.onSwitchover(m, msg.ts);
         break;
       }
@@ -228,8 +229,15 @@ export class KvmTracker {
           bytes: msg.streamBytes, iterations: msg.iterations,
           precopyBytes: msg.precopyBytes, stopCopyBytes: msg.stopCopyBytes,
           ...(msg.ramStopCopyBytes !== undefined ? { ramStopCopyBytes: msg.ramStopCopyBytes } : {}),
+          ...(msg.postcopyBytes !== undefined ? { postcopyBytes: msg.postcopyBytes } : {}),
+          ...(msg.requestLatency !== undefined ? { postcopyLatency: { ...msg.requestLatency } } : {}),
           ...encodings(msg),
         };
+        if (msg.postcopyBytes !== undefined) m.postcopyEnd = msg.ts;
+        break;
+      case 'page-request':
+        // Post-copy page faults, counted until the migration closes (they can follow EOF).
+        m.postcopyRequests = (m.postcopyRequests ?? 0) + 1;
         break;
       case 'cut':
         // A cancelled or failed stream: what it got through. It arrives just after the
@@ -411,7 +419,7 @@ export class KvmTracker {
     this.ctx.flowOwner.set(flowId, m);
     if (candidate) {
       const shed = this.ctx.addCandidate(m, flowId);
-      if (shed !== undefined) this.ctx.shed(MEMORY_SHED_CANDIDATE, ts);
+      if (shed !== undefined) this.ctx.shed(PhaseAnomaly.CANDIDATE_SHED, ts);
     }
     m.beginPhase('remote-connect', ts, uncertain);
     this.ctx.tryAnnounce(m);

@@ -1,4 +1,5 @@
 import type { PackedMessages } from './batch-codec.js';
+import type { CaptureFormat, ReaderStats } from '../../ingest/types.js';
 
 /**
  * What the main thread and a decode worker say to each other. Messages travel packed
@@ -64,15 +65,35 @@ export interface DoneFromWorker {
 
 export type FromWorker = BatchFromWorker | DoneFromWorker;
 
-export const FLUSH_KEY = Number.MAX_SAFE_INTEGER;
-
-/** flow[FLOW_PAUSED] ≠ 0: the output is blocked. flow[FLOW_IN_FLIGHT + w]: worker w's batches not yet merged. */
-export const FLOW_PAUSED = 0;
-export const FLOW_IN_FLIGHT = 1;
-/** Batches (≤ batchMessages each) a worker may have queued in the main thread. */
-export const MAX_BATCHES_IN_FLIGHT = 8;
-
-/** The shared flow-control words of a run with `workers` workers. */
-export function createFlow(workers: number): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(4 * (FLOW_IN_FLIGHT + workers)));
+/** A worker of a capture file split by flows (./file-worker.ts). */
+export interface FileWorkerData {
+  path: string;
+  index: number;
+  workers: number;
+  /** Read in place from a mapping (undefined: openCapture's default). */
+  map?: boolean;
+  batchMessages: number;
+  /** Post the watermark at least every this many packets of the file. */
+  postEveryPackets: number;
+  /** Flow control with the main thread (./flow-control.ts): the worker stops reading while it is set. */
+  flow: Int32Array;
 }
+
+export interface FileDoneFromWorker {
+  type: 'file-done';
+  worker: number;
+  /** Packets and bytes this worker decoded (its flows). */
+  packets: number;
+  bytes: number;
+  messages: number;
+  format: CaptureFormat;
+  /** The reader's view of the whole file (the same in every worker). */
+  reader: ReaderStats;
+  problem?: string;
+  /** The file's last packet time. */
+  lastTs: bigint;
+}
+
+export type FromFileWorker = BatchFromWorker | FileDoneFromWorker;
+
+export const FLUSH_KEY = Number.MAX_SAFE_INTEGER;

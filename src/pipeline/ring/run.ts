@@ -1,12 +1,15 @@
 import { Worker } from 'node:worker_threads';
-import type { ProtocolMessage, Anomaly, AnomalyKind } from '../../protocols/types.js';
+import { anomalyMessage, type AnomalyDef } from '../../core/anomaly.js';
+import type { ProtocolMessage } from '../../protocols/types.js';
+import { CaptureAnomaly } from '../../ingest/anomaly-codes.js';
 import { CaptureError, UsageError } from '../../core/errors.js';
 import { channels } from '../../core/diagnostics.js';
 import { createRing } from '../../ingest/live/ring.js';
 import { openNativeCapture, type NativeCapture, type NativeCaptureStats, type NativeSource } from '../../ingest/live/native.js';
 import { WatermarkMerger } from './merge.js';
 import { decodeWorkerScript } from './worker-script.js';
-import { createFlow, FLOW_IN_FLIGHT, FLOW_PAUSED, type DecodeWorkerData, type FromWorker, type WorkerCounters, type WorkerDecoder } from './protocol.js';
+import { FlowControl } from './flow-control.js';
+import { type DecodeWorkerData, type FromWorker, type WorkerCounters, type WorkerDecoder } from './protocol.js';
 
 export type RingSource =
   | { kind: 'file'; path: string; filter?: string }
@@ -74,22 +77,7 @@ export function startRingPipeline(opts: RingPipelineOptions): RingPipelineHandle
   const workers: Worker[] = [];
   let failure: Error | undefined;
   let stopped = false;
-  const flow = createFlow(W);
-  let paused = false;
-  /** A batch was merged: credit its worker back, and pause every worker while the output is blocked. */
-  const batchMerged = (worker: number): void => {
-    Atomics.sub(flow, FLOW_IN_FLIGHT + worker, 1);
-    Atomics.notify(flow, FLOW_IN_FLIGHT + worker);
-    const slow = paused ? undefined : opts.backpressure?.();
-    if (!slow) return;
-    paused = true;
-    Atomics.store(flow, FLOW_PAUSED, 1);
-    void slow.then(() => {
-      paused = false;
-      Atomics.store(flow, FLOW_PAUSED, 0);
-      Atomics.notify(flow, FLOW_PAUSED);
-    });
-  };
+  const flow = new FlowControl(W, opts.backpressure);
 
   const snapshot = (): RingPipelineStats => {
     let slowest: bigint | undefined;
@@ -98,18 +86,13 @@ export function startRingPipeline(opts: RingPipelineOptions): RingPipelineHandle
   };
   const reportLosses = (s: NativeCaptureStats): void => {
     const ringDrops = s.rings.reduce((a, r) => a + r.dropped, 0);
-    const emitLoss = (kind: AnomalyKind, count: number, reason: string): void => {
+    const emitLoss = (def: AnomalyDef, count: number): void => {
       if (count <= 0) return;
-      const a: Anomaly = {
-        protocol: 'anomaly', kind, count, reason, ts: lastTs, tsEnd: lastTs, flowId: -1,
-        src: { ip: '', port: 0 }, dst: { ip: '', port: 0 },
-      };
-      channels.anomaly.publish(a);
-      opts.onMessage(a);
+      opts.onMessage(anomalyMessage(def, count, lastTs, lastTs, -1, { ip: '', port: 0 }, { ip: '', port: 0 }));
     };
-    emitLoss('ring-drop', ringDrops - reported.ring, 'decode ring full: packets dropped before decoding');
-    emitLoss('capture-drop', s.kernelDrops + s.interfaceDrops - reported.kernel, 'kernel/interface dropped packets (pcap_stats)');
-    emitLoss('frame-loss', s.dpmiLostFrames - reported.frames, 'DPMI measurement-frame sequence gap');
+    emitLoss(CaptureAnomaly.RING_FULL, ringDrops - reported.ring);
+    emitLoss(CaptureAnomaly.KERNEL_DROP, s.kernelDrops + s.interfaceDrops - reported.kernel);
+    emitLoss(CaptureAnomaly.DPMI_FRAME_LOSS, s.dpmiLostFrames - reported.frames);
     reported.ring = ringDrops;
     reported.kernel = s.kernelDrops + s.interfaceDrops;
     reported.frames = s.dpmiLostFrames;
@@ -156,14 +139,14 @@ export function startRingPipeline(opts: RingPipelineOptions): RingPipelineHandle
 
     for (let i = 0; i < W; i++) {
       const data: DecodeWorkerData = {
-        ring: rings[i]!, ring0: rings[0]!, index: i, workers: W, decoder: opts.decoder ?? 'dissector', flow,
+        ring: rings[i]!, ring0: rings[0]!, index: i, workers: W, decoder: opts.decoder ?? 'dissector', flow: flow.words,
         batchMessages: 256, flushMs: 20,
         ...(opts.crashWorker?.worker === i ? { crashAfterPackets: opts.crashWorker.packets } : {}),
       };
       const w = new Worker(script, { workerData: data });
       workers.push(w);
       w.on('message', (m: FromWorker) => {
-        if (m.type === 'batch') { merger.push(m); batchMerged(m.worker); }
+        if (m.type === 'batch') { merger.push(m); flow.merged(m.worker); }
         else { counters[m.worker] = m.counters; merger.close(m.worker); }
       });
       w.on('error', (e) => fail(new CaptureError(`decode worker ${i} crashed: ${e.message}`, { cause: e })));
@@ -180,7 +163,7 @@ export function startRingPipeline(opts: RingPipelineOptions): RingPipelineHandle
         // waiting for a slow reader of the output does not count).
         const arm = (): void => {
           drainTimer = setTimeout(() => {
-            if (paused) arm();
+            if (flow.paused) arm();
             else fail(new CaptureError('decode workers did not drain their rings in time'));
           }, opts.drainTimeoutMs ?? 120_000);
         };

@@ -1,10 +1,12 @@
 import { stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { anomalyMessage, type AnomalyDef, type AnomalyFields } from '../core/anomaly.js';
 import { UsageError } from '../core/errors.js';
 import type { Picos } from '../core/time.js';
 import { Dissector } from '../dissect/dissector.js';
 import type { DissectorStats } from '../dissect/stats.js';
-import { FILE_LOSS_REASON, openCapture, STDIN, type CaptureFile, type FileLoss } from '../ingest/file-source.js';
+import { CaptureAnomaly } from '../ingest/anomaly-codes.js';
+import { openCapture, STDIN, type CaptureFile } from '../ingest/file-source.js';
 import { libpcapMisreads } from '../ingest/libpcap-fit.js';
 import type { CaptureFormat, ReaderStats } from '../ingest/types.js';
 import type { PacketBatch } from '../ingest/batch.js';
@@ -45,8 +47,6 @@ export interface SourceSummary {
   format: CaptureFormat | 'live';
   stats?: ReaderStats;
   problem?: string;
-  /** --workers on a file that libpcap would read differently: why the pure-TS reader read it instead. */
-  pureTsBecause?: string;
   /** Native ring path: packets captured, ring-full drops, kernel drops (pcap_stats). */
   ring?: { packets: number; ringDrops: number; kernelDrops: number };
 }
@@ -76,8 +76,9 @@ export function parseSource(source: string): ParsedSource {
 }
 
 /**
- * Capture files → Dissector → PhaseEngine, one pass, constant memory. Several files are
- * merged by wire timestamp. Live sources go through the native ring pipeline instead.
+ * Sources → protocol messages → PhaseEngine, one pass, constant memory: capture files
+ * through the Dissector in this thread (several merged by wire timestamp), live
+ * sources (and files with `workers`) through the native ring and decode workers.
  */
 export async function analyzeSources(sources: string[], opts: AnalyzeOptions): Promise<Summary> {
   if (sources.length === 0) throw new UsageError('no SOURCE given');
@@ -88,40 +89,45 @@ export async function analyzeSources(sources: string[], opts: AnalyzeOptions): P
     opts.onMessage?.(msg);
     engine.push(msg);
   };
-  let fallback: string | undefined;
   if (live.length > 0 || opts.workers !== undefined) {
     if (parsed.length > 1) throw new UsageError('the native ring path takes one SOURCE (several files merge only without --workers)');
     if (opts.realtime && live.length === 0) throw new UsageError('--realtime paces files in the pure-TS path: drop --workers');
-    const src = parsed[0]!;
-    if (src.kind !== 'file') return analyzeRing(src, sources[0]!, engine, onMessage, opts);
-    // Same file, same result on both paths: a file libpcap would read differently (it
-    // gives up at a bad record, refuses mixed pcapng sections) is read by the TS reader.
-    const format = await ringFileFormat(src.path);
-    fallback = libpcapMisreads(src.path, format);
-    if (fallback === undefined) return analyzeRing(src, sources[0]!, engine, onMessage, opts, format);
-    if (opts.filter !== undefined) {
-      throw new UsageError(`${src.path}: libpcap would not read it as migscope's reader does (${fallback}), and --filter needs libpcap: drop --workers and prefilter the packets`);
+    const only = parsed[0]!;
+    if (only.kind !== 'file') return analyzeRing(only, sources[0]!, engine, onMessage, opts);
+    // N workers each read the file: a pipe can be read once only.
+    if (only.path === STDIN || !(await stat(only.path).then((s) => s.isFile(), () => true))) {
+      throw new UsageError(`${only.path}: pipes and FIFOs are read by the pure-TS path only: drop --workers`);
     }
-  } else if (opts.filter !== undefined) {
+    if (opts.filter === undefined) return analyzeFileWorkers(only.path, engine, onMessage, opts);
+    // --filter needs libpcap, which gives up on a whole file at a record it cannot read
+    // (and refuses mixed pcapng sections) where migscope's reader goes on: say so instead
+    // of giving another result than the same file without --filter.
+    const format = await ringFileFormat(only.path);
+    const why = libpcapMisreads(only.path, format);
+    if (why !== undefined) {
+      throw new UsageError(`${only.path}: libpcap would not read it as migscope's reader does (${why}); --filter needs libpcap: prefilter with tcpdump, or drop --filter`);
+    }
+    return analyzeRing(only, sources[0]!, engine, onMessage, opts, format);
+  }
+  if (opts.filter !== undefined) {
     throw new UsageError('--filter applies to live sources and to files read with --workers; or prefilter with tcpdump -r IN -w OUT FILTER');
   }
   const files: CaptureFile[] = [];
-  // Reader losses enter the message stream as anomalies: a corrupt or cut file never looks clean.
-  const onLoss = (loss: FileLoss): void => onMessage({
-    protocol: 'anomaly', kind: loss.kind, count: loss.count, reason: FILE_LOSS_REASON[loss.kind],
-    ts: loss.ts, tsEnd: loss.ts, flowId: -1, src: { ip: '', port: 0 }, dst: { ip: '', port: 0 },
-  });
   try {
-    for (const p of parsed) files.push(await openCapture((p as { path: string }).path, { onLoss }));
+    for (const p of parsed) files.push(await openCapture((p as { path: string }).path));
     const dissector = new Dissector(onMessage);
-    await mergeByTimestamp(files, (b, i) => dissector.record(b.buf[i]!, b.off[i]!, b.off[i]! + b.len[i]!, b.wire[i]!, b.linkType[i]!, b.ts(i)), opts);
+    let lastTs: Picos = 0n;
+    await mergeByTimestamp(files, (b, i) => {
+      lastTs = b.ts(i);
+      dissector.record(b.buf[i]!, b.off[i]!, b.off[i]! + b.len[i]!, b.wire[i]!, b.linkType[i]!, lastTs);
+    }, opts);
+    for (const f of files) readerAnomalies(f.stats, lastTs, onMessage);
     dissector.finish();
     const summary: Summary = {
       ...engine.end(),
       sources: files.map((f) => {
         const s: SourceSummary = { source: f.path, format: f.format, stats: { ...f.stats } };
         if (f.problem !== undefined) s.problem = f.problem;
-        if (fallback !== undefined) s.pureTsBecause = fallback;
         return s;
       }),
       dissector: dissector.stats,
@@ -130,6 +136,19 @@ export async function analyzeSources(sources: string[], opts: AnalyzeOptions): P
   } finally {
     await Promise.all(files.map((f) => f.close()));
   }
+}
+
+const NO_ENDPOINT = Object.freeze({ ip: '', port: 0 });
+
+/** What a file's reader could not read, as anomalies at the end of the input. */
+function readerAnomalies(s: ReaderStats, ts: Picos, emit: (msg: ProtocolMessage) => void): void {
+  const at = (def: AnomalyDef, count: number, fields?: AnomalyFields): void => {
+    if (count > 0) emit(anomalyMessage(def, count, ts, ts, -1, NO_ENDPOINT, NO_ENDPOINT, fields));
+  };
+  at(CaptureAnomaly.MALFORMED_RECORDS, s.malformedRecords, { skippedBytes: s.skippedBytes ?? 0 });
+  at(CaptureAnomaly.TRUNCATED_FILE, s.truncated ? 1 : 0);
+  at(CaptureAnomaly.DPMI_FRAME_LOSS, s.lostFrames);
+  at(CaptureAnomaly.TIME_OUT_OF_RANGE, s.timesOutOfRange ?? 0);
 }
 
 interface Cursor {
@@ -218,6 +237,25 @@ class Pacer {
   }
 }
 
+/**
+ * A capture file split by flows over `opts.workers` worker threads, each reading the
+ * file itself (./ring/file-run.ts). With --filter a file goes through libpcap instead.
+ */
+async function analyzeFileWorkers(path: string, engine: PhaseEngine, onMessage: (msg: ProtocolMessage) => void,
+  opts: AnalyzeOptions): Promise<Summary> {
+  const { runFileWorkers } = await import('./ring/file-run.js');
+  // Opened here first so that a missing or unknown file fails in one line, as on the pure-TS path.
+  await (await openCapture(path)).close();
+  const run: Parameters<typeof runFileWorkers>[0] = { path, workers: opts.workers ?? 2, onMessage };
+  if (opts.signal) run.signal = opts.signal;
+  if (opts.backpressure) run.backpressure = opts.backpressure;
+  const r = await runFileWorkers(run);
+  readerAnomalies(r.reader, r.lastTs, onMessage);
+  const s: SourceSummary = { source: path, format: r.format, stats: { ...r.reader } };
+  if (r.problem !== undefined) s.problem = r.problem;
+  return { ...engine.end(), sources: [s] };
+}
+
 /** One source through the native capture → rings → decode workers path. */
 async function analyzeRing(src: ParsedSource, text: string, engine: PhaseEngine,
   onMessage: (msg: ProtocolMessage) => void, opts: AnalyzeOptions, fileFormat?: CaptureFormat): Promise<Summary> {
@@ -243,16 +281,12 @@ async function analyzeRing(src: ParsedSource, text: string, engine: PhaseEngine,
   return { ...engine.end(), sources: [s] };
 }
 
-/** libpcap reads pcap and pcapng only: DPMI capture files and gzip need the TS reader. */
+/** libpcap (--filter on a file) reads pcap and pcapng only: DPMI capture files and gzip need the TS reader. */
 async function ringFileFormat(path: string): Promise<CaptureFormat> {
-  // Looking at a pipe's magic would consume it before libpcap reads it.
-  if (path === STDIN || !(await stat(path).then((s) => s.isFile(), () => true))) {
-    throw new UsageError(`${path}: pipes and FIFOs are read by the pure-TS path only: drop --workers`);
-  }
   const f = await openCapture(path);
   try {
     if (f.gzip || (f.format !== 'pcap' && f.format !== 'pcapng')) {
-      throw new UsageError(`${path}: ${f.gzip ? 'gzip-compressed' : f.format} files are read by the pure-TS path only: drop --workers`);
+      throw new UsageError(`${path}: ${f.gzip ? 'gzip-compressed' : f.format} files are not read by libpcap, so --filter cannot apply: drop --filter`);
     }
     return f.format;
   } finally {

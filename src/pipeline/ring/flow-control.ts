@@ -1,0 +1,63 @@
+/**
+ * Flow control between the main thread and decode workers (ring or file workers), in
+ * shared memory. A worker takes no more packets while the main thread's output is
+ * blocked (slow reader of stdout) or while MAX_BATCHES_IN_FLIGHT of its batches wait in
+ * the main thread's queue: the packets stay where they are instead of piling up in the
+ * main thread's heap — a live capture's ring fills (counted ring drops), a file is
+ * simply read later.
+ */
+
+/** words[FLOW_PAUSED] ≠ 0: the output is blocked. words[FLOW_IN_FLIGHT + w]: worker w's batches not yet merged. */
+export const FLOW_PAUSED = 0;
+export const FLOW_IN_FLIGHT = 1;
+/** Batches (≤ batchMessages each) a worker may have queued in the main thread. */
+export const MAX_BATCHES_IN_FLIGHT = 8;
+
+/** Worker side: true while the worker must not take packets; waits up to `ms` for a change first. */
+export function mustWait(flow: Int32Array, worker: number, ms: number): boolean {
+  if (Atomics.load(flow, FLOW_PAUSED) !== 0) {
+    Atomics.wait(flow, FLOW_PAUSED, 1, ms);
+    return true;
+  }
+  const inFlight = Atomics.load(flow, FLOW_IN_FLIGHT + worker);
+  if (inFlight >= MAX_BATCHES_IN_FLIGHT) {
+    Atomics.wait(flow, FLOW_IN_FLIGHT + worker, inFlight, ms);
+    return true;
+  }
+  return false;
+}
+
+/** Worker side: one more batch posted. */
+export function batchPosted(flow: Int32Array, worker: number): void {
+  Atomics.add(flow, FLOW_IN_FLIGHT + worker, 1);
+}
+
+/** Main-thread side of the shared words. */
+export class FlowControl {
+  readonly words: Int32Array;
+  private blocked = false;
+
+  constructor(workers: number, private readonly backpressure?: () => Promise<void> | undefined) {
+    this.words = new Int32Array(new SharedArrayBuffer(4 * (FLOW_IN_FLIGHT + workers)));
+  }
+
+  /** While the output is blocked (time spent so does not count against drain timeouts). */
+  get paused(): boolean {
+    return this.blocked;
+  }
+
+  /** A batch of `worker` was merged: credit it back, and pause every worker while the output is blocked. */
+  merged(worker: number): void {
+    Atomics.sub(this.words, FLOW_IN_FLIGHT + worker, 1);
+    Atomics.notify(this.words, FLOW_IN_FLIGHT + worker);
+    const slow = this.blocked ? undefined : this.backpressure?.();
+    if (!slow) return;
+    this.blocked = true;
+    Atomics.store(this.words, FLOW_PAUSED, 1);
+    void slow.then(() => {
+      this.blocked = false;
+      Atomics.store(this.words, FLOW_PAUSED, 0);
+      Atomics.notify(this.words, FLOW_PAUSED);
+    });
+  }
+}
