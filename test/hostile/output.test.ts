@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Anomaly } from '../../src/core/anomaly.js';
 import { OutputStream } from '../../src/output/stream.js';
 import { NdjsonWriter } from '../../src/output/ndjson.js';
-import { analyzeSources } from '../../src/pipeline/offline.js';
+import { analyzeSources } from '../../src/pipeline/analyze.js';
 import { startRingPipeline } from '../../src/pipeline/ring/run.js';
 import { messageRecord } from '../../src/cli/commands/decode.js';
 import { requireCompiledWorker } from '../native/compiled-worker.js';
@@ -68,8 +68,8 @@ describe('output backpressure', () => {
   });
   afterAll(() => tmp.cleanup());
 
-  for (const workers of [undefined, 2]) {
-    it(`a stuck reader parks the ${workers ? 'ring' : 'pure-TS'} path with a bounded queue, and nothing is lost once it reads`, async () => {
+  for (const [path, workers, filter] of [['pure-TS', undefined, undefined], ['file-worker', 2, undefined], ['libpcap ring', 2, 'ip or not ip']] as const) {
+    it(`a stuck reader parks the ${path} path with a bounded queue, and nothing is lost once it reads`, async () => {
       expect(expected.length).toBeGreaterThan(5 << 20);
       const reader = new StuckReader();
       const out = new OutputStream(reader);
@@ -78,6 +78,7 @@ describe('output backpressure', () => {
         onEvent: () => {}, onMessage: (m) => w.write(messageRecord(m)), backpressure: () => out.ready(), signal: out.signal,
       };
       if (workers) opts.workers = workers;
+      if (filter) opts.filter = filter;
       let finished = false;
       const run = analyzeSources([file], opts).then((s) => { finished = true; return s; });
       const queued = await settle(() => reader.writableLength);
