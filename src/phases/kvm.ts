@@ -192,11 +192,7 @@ export class KvmTracker {
       if (!m) {
         // Only the stream's first record proves a migration began on this connection.
         if (msg.kind !== 'header' || this.libvirtMayOwn(msg.src.ip)) return;
-        m = this.ctx.create('kvm');
-        m.qemuOnly = true;
-        m.recognised = true;
-        m.source = msg.src.ip;
-        m.destination = msg.dst.ip;
+        m = this.qemuOnlyMigration(msg.src.ip, msg.dst.ip);
       }
       const open = this.opens.get(msg.flowId);
       if (open && !open.synLost) this.attachStream(m, msg.flowId, msg.src.ip, msg.dst, open.ts);
@@ -303,11 +299,7 @@ export class KvmTracker {
         && x.source === msg.src.ip && x.destination === msg.dst.ip);
       if (!m) {
         if (this.libvirtMayOwn(msg.src.ip)) return;
-        m = this.ctx.create('kvm');
-        m.qemuOnly = true;
-        m.recognised = true;
-        m.source = msg.src.ip;
-        m.destination = msg.dst.ip;
+        m = this.qemuOnlyMigration(msg.src.ip, msg.dst.ip);
       }
       const open = this.opens.get(msg.flowId);
       const start = open?.ts ?? msg.firstData ?? msg.ts;
@@ -449,6 +441,16 @@ export class KvmTracker {
   private libvirtMayOwn(source: string): boolean {
     return this.ctx.hasCandidateFrom(source) || this.ctx.open.some((x) => !x.qemuOnly && x.outcome === undefined
       && (x.source === undefined || x.source === source || x.novaSource === source));
+  }
+
+  /** A migration seen from its QEMU stream alone (driven over QMP, or libvirt's part not captured). */
+  private qemuOnlyMigration(source: string, destination: string): Migration {
+    const m = this.ctx.create('kvm');
+    m.qemuOnly = true;
+    m.recognised = true;
+    m.source = source;
+    m.destination = destination;
+    return m;
   }
 
   private attachStream(m: Migration, flowId: number, client: string, server: Endpoint, ts: Picos, uncertain?: string): void {

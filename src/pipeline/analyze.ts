@@ -246,11 +246,14 @@ async function analyzeFileWorkers(path: string, engine: PhaseEngine, onMessage: 
   const { runFileWorkers } = await import('./ring/file-run.js');
   // Opened here first so that a missing or unknown file fails in one line, as on the pure-TS path.
   await (await openCapture(path)).close();
-  const run: Parameters<typeof runFileWorkers>[0] = { path, workers: opts.workers ?? 2, onMessage };
+  let lastTs: Picos = 0n;
+  const run: Parameters<typeof runFileWorkers>[0] = {
+    path, workers: opts.workers ?? 2, onMessage: (m) => { if (m.tsEnd > lastTs) lastTs = m.tsEnd; onMessage(m); },
+  };
   if (opts.signal) run.signal = opts.signal;
   if (opts.backpressure) run.backpressure = opts.backpressure;
   const r = await runFileWorkers(run);
-  readerAnomalies(r.reader, r.lastTs, onMessage);
+  readerAnomalies(r.reader, lastTs, onMessage);
   const s: SourceSummary = { source: path, format: r.format, stats: { ...r.reader } };
   if (r.problem !== undefined) s.problem = r.problem;
   return { ...engine.end(), sources: [s] };

@@ -27,8 +27,6 @@ export interface FileWorkersResult {
   /** Packets each worker decoded (its share of the flows). */
   perWorker: number[];
   aborted: boolean;
-  /** The file's last packet time (0n without packets). */
-  lastTs: bigint;
 }
 
 /**
@@ -57,11 +55,11 @@ export function runFileWorkers(opts: FileWorkersOptions): Promise<FileWorkersRes
       if (failure) return reject(failure);
       const first = done[0];
       if (first === undefined) {
-        if (aborted) return resolve({ format: 'pcap', reader: emptyReaderStats(), perWorker: [], aborted, lastTs: 0n });
+        if (aborted) return resolve({ format: 'pcap', reader: emptyReaderStats(), perWorker: [], aborted });
         return reject(new MigscopeError('file workers ended without a result'));
       }
       const result: FileWorkersResult = {
-        format: first.format, reader: first.reader, perWorker: done.map((d) => d?.packets ?? 0), aborted, lastTs: first.lastTs,
+        format: first.format, reader: first.reader, perWorker: done.map((d) => d?.packets ?? 0), aborted,
       };
       if (first.problem !== undefined) result.problem = first.problem;
       resolve(result);

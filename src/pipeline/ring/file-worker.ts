@@ -60,6 +60,6 @@ dissector.finish(lastTs);
 out.post(FLUSH_KEY, lastTs);
 const done: FileDoneFromWorker = {
   type: 'file-done', worker: cfg.index, packets, bytes, messages: out.messages,
-  format: capture.format, reader: { ...capture.stats }, lastTs, ...(capture.problem !== undefined ? { problem: capture.problem } : {}),
+  format: capture.format, reader: { ...capture.stats }, ...(capture.problem !== undefined ? { problem: capture.problem } : {}),
 };
 port.postMessage(done);

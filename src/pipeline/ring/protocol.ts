@@ -90,8 +90,6 @@ export interface FileDoneFromWorker {
   /** The reader's view of the whole file (the same in every worker). */
   reader: ReaderStats;
   problem?: string;
-  /** The file's last packet time. */
-  lastTs: bigint;
 }
 
 export type FromFileWorker = BatchFromWorker | FileDoneFromWorker;
