@@ -246,14 +246,16 @@ async function analyzeFileWorkers(path: string, engine: PhaseEngine, onMessage: 
   const { runFileWorkers } = await import('./ring/file-run.js');
   // Opened here first so that a missing or unknown file fails in one line, as on the pure-TS path.
   await (await openCapture(path)).close();
-  let lastTs: Picos = 0n;
+  // Times before the epoch are negative: the latest is the largest of those seen, not of 0n.
+  let lastTs: Picos | undefined;
   const run: Parameters<typeof runFileWorkers>[0] = {
-    path, workers: opts.workers ?? 2, onMessage: (m) => { if (m.tsEnd > lastTs) lastTs = m.tsEnd; onMessage(m); },
+    path, workers: opts.workers ?? 2,
+    onMessage: (m) => { if (lastTs === undefined || m.tsEnd > lastTs) lastTs = m.tsEnd; onMessage(m); },
   };
   if (opts.signal) run.signal = opts.signal;
   if (opts.backpressure) run.backpressure = opts.backpressure;
   const r = await runFileWorkers(run);
-  readerAnomalies(r.reader, lastTs, onMessage);
+  readerAnomalies(r.reader, lastTs ?? 0n, onMessage);
   const s: SourceSummary = { source: path, format: r.format, stats: { ...r.reader } };
   if (r.problem !== undefined) s.problem = r.problem;
   return { ...engine.end(), sources: [s] };

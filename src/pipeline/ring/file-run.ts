@@ -72,8 +72,8 @@ export function runFileWorkers(opts: FileWorkersOptions): Promise<FileWorkersRes
       const w = new Worker(script, { workerData: data });
       workers.push(w);
       w.on('message', (m: FromFileWorker) => {
-        if (m.type === 'batch') { merger.push(m); flow.merged(m.worker); }
-        else { done[m.worker] = m; merger.close(m.worker); }
+        if (m.type === 'batch') { merger.push(m); flow.merged(m.worker, (w) => merger.pendingOf(w)); }
+        else { done[m.worker] = m; merger.close(m.worker); flow.held((w) => merger.pendingOf(w)); }
       });
       w.on('error', (e) => {
         // The reader's own errors (a file that went away, a read failure) keep their text.

@@ -156,8 +156,8 @@ export function startRingPipeline(opts: RingPipelineOptions): RingPipelineHandle
       const w = new Worker(script, { workerData: data });
       workers.push(w);
       w.on('message', (m: FromWorker) => {
-        if (m.type === 'batch') { merger.push(m); flow.merged(m.worker); }
-        else { counters[m.worker] = m.counters; merger.close(m.worker); }
+        if (m.type === 'batch') { merger.push(m); flow.merged(m.worker, (w) => merger.pendingOf(w)); }
+        else { counters[m.worker] = m.counters; merger.close(m.worker); flow.held((w) => merger.pendingOf(w)); }
       });
       w.on('error', (e) => fail(new CaptureError(`decode worker ${i} crashed: ${e.message}`, { cause: e })));
       w.on('exit', (code) => {
