@@ -17,7 +17,7 @@ stdout is not a terminal. The summary table follows at the end.
 ${SOURCE_HELP}`;
 
 /** Watches `source`; shared with `demo`. */
-export async function watchSource(source: string, opts: { realtime: boolean; speed: number; hosts?: string; labels?: string[]; filter?: string; workers?: string }): Promise<void> {
+export async function watchSource(source: string, opts: { realtime: boolean; speed: number; hosts?: string; labels?: string[]; filter?: string; workers?: string; 'max-memory'?: string }): Promise<void> {
   const out = stdout();
   // Written through the OutputStream (errors, backpressure); the terminal's shape read live.
   const view = new LiveView({
@@ -62,6 +62,7 @@ export const command: Command = {
     if (values.label !== undefined) opts.labels = values.label;
     if (values.filter !== undefined) opts.filter = values.filter;
     if (values.workers !== undefined) opts.workers = values.workers;
+    if (values['max-memory'] !== undefined) opts['max-memory'] = values['max-memory'];
     await watchSource(sources[0]!, opts);
     return 0;
   },

@@ -6,6 +6,7 @@ import { FlowControl } from './flow-control.js';
 import { WatermarkMerger } from './merge.js';
 import { compiledWorkerScript } from '../../core/compiled-script.js';
 import type { FileDoneFromWorker, FileWorkerData, FromFileWorker } from './protocol.js';
+import { DEFAULT_MAX_MEMORY } from '../../dissect/memory-budget.js';
 
 export interface FileWorkersOptions {
   path: string;
@@ -17,6 +18,8 @@ export interface FileWorkersOptions {
   signal?: AbortSignal;
   /** The output's backpressure: while it is blocked the workers stop reading (./flow-control.ts). */
   backpressure?: () => Promise<void> | undefined;
+  /** The Dissectors' memory budget in bytes, split evenly between the workers (default 256 MiB in all). */
+  maxMemory?: number;
 }
 
 export interface FileWorkersResult {
@@ -67,6 +70,7 @@ export function runFileWorkers(opts: FileWorkersOptions): Promise<FileWorkersRes
     for (let i = 0; i < W; i++) {
       const data: FileWorkerData = {
         path: opts.path, index: i, workers: W, batchMessages: 512, postEveryPackets: 8192, flow: flow.words,
+        maxMemory: Math.floor((opts.maxMemory ?? DEFAULT_MAX_MEMORY) / W),
         ...(opts.map !== undefined ? { map: opts.map } : {}),
       };
       const w = new Worker(script, { workerData: data });

@@ -17,6 +17,8 @@ export interface DecodeWorkerData {
   index: number;
   workers: number;
   decoder: WorkerDecoder;
+  /** This worker's share of --max-memory (bytes). */
+  maxMemory: number;
   /** Post a batch once it holds this many messages… */
   batchMessages: number;
   /** …or this much time passed; an idle worker posts a watermark this often. */
@@ -77,6 +79,8 @@ export interface FileWorkerData {
   postEveryPackets: number;
   /** Flow control with the main thread (./flow-control.ts): the worker stops reading while it is set. */
   flow: Int32Array;
+  /** This worker's share of --max-memory (bytes). */
+  maxMemory: number;
 }
 
 export interface FileDoneFromWorker {

@@ -10,6 +10,7 @@ import { WatermarkMerger } from './merge.js';
 import { decodeWorkerScript } from './worker-script.js';
 import { FlowControl } from './flow-control.js';
 import { type DecodeWorkerData, type FromWorker, type WorkerCounters, type WorkerDecoder } from './protocol.js';
+import { DEFAULT_MAX_MEMORY } from '../../dissect/memory-budget.js';
 
 export type RingSource =
   | { kind: 'file'; path: string; filter?: string }
@@ -36,6 +37,8 @@ export interface RingPipelineOptions {
   /** Stop on SIGINT (flush, final stats) instead of dying. */
   handleSigint?: boolean;
   decoder?: WorkerDecoder;
+  /** The Dissectors' memory budget in bytes, split evenly between the workers (default 256 MiB in all). */
+  maxMemory?: number;
   /** Bound on how long workers may take to drain after the capture ended. */
   drainTimeoutMs?: number;
   /**
@@ -147,6 +150,7 @@ export function startRingPipeline(opts: RingPipelineOptions): RingPipelineHandle
     for (let i = 0; i < W; i++) {
       const data: DecodeWorkerData = {
         ring: rings[i]!, ring0: rings[0]!, index: i, workers: W, decoder: opts.decoder ?? 'dissector', flow: flow.words,
+        maxMemory: Math.floor((opts.maxMemory ?? DEFAULT_MAX_MEMORY) / W),
         // Messages leave as soon as the ring is drained (the idle branch); while it stays
         // busy, and for an idle worker's watermark (which the merger needs before it can
         // release another worker's message), at least every DECODE_FLUSH_MS.
