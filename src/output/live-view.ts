@@ -28,6 +28,16 @@ interface Row {
 const BAR = 24;
 /** Redraw at most this often (wall time) unless something other than progress happened. */
 const REDRAW_MS = 80;
+/** While a phase runs, redraw this often (wall time) so its elapsed time moves between events. */
+const TICK_MS = 200;
+
+export interface LiveViewOptions {
+  /**
+   * Wire seconds per wall second: 1 live, X for a replay at --speed X; undefined for a
+   * file read as fast as it goes (the clock then moves with the packets only).
+   */
+  clockSpeed?: number;
+}
 
 function human(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB'];
@@ -46,12 +56,30 @@ export class LiveView {
   private readonly rows = new Map<string, Row>();
   private drawnLines = 0;
   private lastDraw = 0;
+  /** The wire clock shown: the newest packet's time, run on by the wall clock between packets. */
   private now: Picos = 0n;
+  /** Newest wire time seen and the wall time (ms) it was seen at. */
+  private wireTs: Picos = 0n;
+  private wireAt = 0;
+  private readonly timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly out: LiveViewOutput) {}
+  constructor(private readonly out: LiveViewOutput, private readonly opts: LiveViewOptions = {}) {
+    if (out.isTTY && opts.clockSpeed !== undefined) {
+      this.timer = setInterval(() => this.tick(), TICK_MS);
+      this.timer.unref(); // never keeps the process alive
+    }
+  }
+
+  /** A packet's (or message's) wire time: the clock the running phases are timed by. */
+  onWire(ts: Picos): void {
+    if (ts <= this.wireTs) return;
+    this.wireTs = ts;
+    this.wireAt = performance.now();
+    if (ts > this.now) this.now = ts;
+  }
 
   onEvent(ev: PhaseEvent): void {
-    if (ev.ts > this.now) this.now = ev.ts;
+    this.onWire(ev.ts);
     const row = this.update(ev);
     if (this.out.isTTY) {
       const t = performance.now();
@@ -64,7 +92,20 @@ export class LiveView {
 
   /** Final redraw (TTY) so the last state stays on screen. */
   close(): void {
+    if (this.timer) clearInterval(this.timer);
     if (this.out.isTTY) this.draw(performance.now());
+  }
+
+  /** Between packets the wire clock runs on at the clock speed (never backwards). */
+  private tick(): void {
+    let running = false;
+    for (const r of this.rows.values()) if (r.phase !== undefined) running = true;
+    if (!running || this.wireAt === 0) return;
+    const t = performance.now();
+    const ran = BigInt(Math.round((t - this.wireAt) * (this.opts.clockSpeed ?? 1) * 1e3)) * 1_000_000n; // µs → ps
+    const clock = this.wireTs + ran;
+    if (clock > this.now) this.now = clock;
+    this.draw(t);
   }
 
   private update(ev: PhaseEvent): Row | undefined {

@@ -99,15 +99,22 @@ export interface Downtime extends EventBase {
  * precopyBytes = bytes unless SECTION_END(ram) had begun.
  */
 export interface StreamSummary {
+  /** Stream bytes (source → destination), from TCP sequence numbers when the payload was cut. */
   bytes: number;
-  /** RAM passes on the wire: pre-copy passes + the stop-and-copy pass (QEMU 7.2: dirty-sync-count − 1). */
-  iterations: number;
-  /** Stream bytes before SECTION_END(ram): QEMU's precopy-bytes + framing. */
-  precopyBytes: number;
-  /** From SECTION_END(ram) to the end: the last RAM pages, device state, EOF. */
-  stopCopyBytes: number;
+  /**
+   * RAM passes seen on the wire: pre-copy passes + the stop-and-copy pass. QEMU's
+   * dirty-sync-count is iterations … iterations + 1 on converging runs (README, "Iterations").
+   * Absent when the capture cut the payload (payloadCutBytes): passes need the records.
+   */
+  iterations?: number;
+  /** Stream bytes before SECTION_END(ram): QEMU's precopy-bytes + framing (absent when cut). */
+  precopyBytes?: number;
+  /** From SECTION_END(ram) to the end: the last RAM pages, device state, EOF (absent when cut). */
+  stopCopyBytes?: number;
   /** The SECTION_END(ram) record alone: QEMU's downtime-bytes + 18 bytes of framing. */
   ramStopCopyBytes?: number;
+  /** Stream bytes the capture's snaplen cut (header-only capture): records not followed. */
+  payloadCutBytes?: number;
   /**
    * multifd: the packets' bytes on all channels (headers, page offsets, pages) = QEMU 7.2's
    * multifd-bytes; `bytes`, `precopyBytes` and `stopCopyBytes` include the channels

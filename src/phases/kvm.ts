@@ -3,7 +3,7 @@ import type { Endpoint } from '../decode/types.js';
 import type {
   LibvirtMigrationInfo, LibvirtRpcMessage, MultifdMessage, QemuMessage, TcpSegmentMarker,
 } from '../protocols/types.js';
-import type { EngineContext } from './context.js';
+import { namedPair, type EngineContext } from './context.js';
 import { FifoQueue } from './fifo.js';
 import type { StreamSummary } from './events.js';
 import type { Migration } from './migration.js';
@@ -108,12 +108,11 @@ export class KvmTracker {
     if (msg.kind !== 'fin' && msg.kind !== 'rst') return;
     const m = this.ctx.flowOwner.get(msg.flowId);
     if (!m) return;
-    // Both connections are closed by the source (the client) first; a first FIN from
-    // the destination may mean the source's was lost: flag it rather than trust it.
-    const open = this.opens.get(msg.flowId);
-    const fromServer = open ? msg.src.ip === open.server.ip && msg.src.port === open.server.port : msg.dir === 's2c';
-    const why = msg.kind === 'fin' && fromServer
-      ? "the source's FIN was not seen first: ended at the destination's FIN (the source's may have been lost; duration is an upper bound)"
+    // The first FIN in either direction ends the phase (libvirt 9.0's destination often
+    // closes first); it is doubtful only when the capture shows the other side's FIN may
+    // have come earlier and been lost.
+    const why = msg.kind === 'fin' && msg.peerFinMayBeLost !== undefined
+      ? `ended at the first FIN captured, but ${msg.peerFinMayBeLost} (duration is an upper bound)`
       : undefined;
     if (m.libvirtFlow === msg.flowId) this.libvirtClosed(m, msg.ts, msg.kind === 'rst', why);
     else if (m.streamFlow === msg.flowId) this.streamClosed(m, msg.ts, msg.kind === 'rst', why);
@@ -222,6 +221,13 @@ export class KvmTracker {
         this.ctx.downtime.onSwitchover(m, msg.ts);
         break;
       }
+      case 'payload-cut':
+        m.streamCut = true;
+        break;
+      case 'cut-end':
+        m.stream = { bytes: msg.streamBytes, payloadCutBytes: msg.cutBytes };
+        if (this.deferred.delete(m)) this.ctx.close(m, m.closeAt!, 'stream payload cut by the capture: QEMU_VM_EOF not visible');
+        break;
       case 'eof':
         m.streamEof = true;
         // eof.iterations counts the pre-copy passes and the stop-and-copy pass
@@ -405,8 +411,7 @@ export class KvmTracker {
     let candidate = false;
     if (!m) {
       const roles = this.ctx.roles;
-      const recognised = (roles.source === client && roles.destination === server)
-        || this.ctx.knownPairs.has(`${client}>${server}`);
+      const recognised = namedPair(roles, client, server) || this.ctx.knownPairs.has(`${client}>${server}`);
       candidate = !recognised;
       m = this.ctx.create('kvm', candidate);
       m.recognised = recognised;
@@ -491,6 +496,12 @@ export class KvmTracker {
       return;
     }
     m.endPhase('transfer', ts, why);
+    if (m.streamCut && !m.streamEof) {
+      // How the stream ended is not in the capture; libvirt's replies will tell. A bare
+      // stream closes with the decoder's byte count, which follows this marker.
+      if (m.qemuOnly) { m.closeAt = ts; this.deferred.add(m); }
+      return;
+    }
     if (rst && !m.streamEof) m.fail('failed', 'migration stream reset (RST) before QEMU_VM_EOF');
     else if (!m.streamEof) m.fail('cancelled', 'migration stream closed before QEMU_VM_EOF');
     if (!m.qemuOnly) return;

@@ -50,7 +50,7 @@ export interface SourceSummary {
   stats?: ReaderStats;
   problem?: string;
   /** Native ring path: packets captured, ring-full drops, kernel drops (pcap_stats). */
-  ring?: { packets: number; ringDrops: number; kernelDrops: number };
+  ring?: { packets: number; ringDrops: number; kernelDrops: number; lostFrames?: number };
 }
 
 export interface Summary extends EngineSummary {
@@ -286,6 +286,7 @@ async function analyzeRing(src: ParsedSource, text: string, engine: PhaseEngine,
   const { stats } = await runRingPipeline(run);
   const s: SourceSummary = { source: text, format, ring: {
     packets: stats.packets, ringDrops: stats.rings.reduce((a, r) => a + r.dropped, 0), kernelDrops: stats.kernelDrops,
+    lostFrames: stats.dpmiLostFrames,
   } };
   return { ...engine.end(), sources: [s] };
 }

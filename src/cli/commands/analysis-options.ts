@@ -22,10 +22,10 @@ accepted), or a live source 'iface:NAME' / 'dpmi-iface:NAME[/MAMPID]'.
                          (live sources always are, default 2; a pcap/pcapng file
                          only with this option, else the pure-TS path)
   --filter BPF           libpcap filter for live sources and --workers files
-  --hosts source=IP,destination=IP,controller=IP
-                         host roles (default: inferred from the traffic); with
-                         source and destination known, events are live from the
-                         first SYN
+  --hosts IP,IP[,controller=IP]   (or source=IP,destination=IP,controller=IP)
+                         the hypervisors (default: inferred from the traffic);
+                         which is the source is found per migration, so both
+                         directions are live from the first SYN
   --label k=v            copied onto every migration-started event (repeatable)
   --max-memory SIZE      bound on per-connection state (flows, out-of-order bytes,
                          decoder buffers), e.g. 256M or 1G (default 256M; split

@@ -3,6 +3,7 @@ import type { PhaseEvent } from '../../phases/events.js';
 import { analyzeSources } from '../../pipeline/analyze.js';
 import { MsgpackWriter } from '../../output/msgpack.js';
 import { NdjsonWriter } from '../../output/ndjson.js';
+import { runSummaryRecord } from '../../output/run-summary.js';
 import { formatSummary } from '../../output/summary.js';
 import { parseCommandArgs, type Command } from '../command.js';
 import { stdout } from '../../output/stream.js';
@@ -35,18 +36,29 @@ export const command: Command = {
     const sources = requireSources(positionals, USAGE);
     const out = stdout();
     let onEvent: (ev: PhaseEvent) => void = () => {};
-    if (values.json) {
-      const w = new NdjsonWriter(out);
-      onEvent = (ev) => w.write(ev);
-    } else if (values.msgpack) {
-      const w = new MsgpackWriter(out);
+    let writer: NdjsonWriter | MsgpackWriter | undefined;
+    if (values.json) writer = new NdjsonWriter(out);
+    else if (values.msgpack) writer = new MsgpackWriter(out);
+    if (writer) {
+      const w = writer;
       onEvent = (ev) => w.write(ev);
     }
     const opts: Parameters<typeof analyzeSources>[1] = {
       onEvent, labels: parseLabels(values.label), hosts: parseHosts(values.hosts), ...captureOptions(values), ...outputOptions(out),
     };
-    const summary = await analyzeSources(sources, opts);
-    if (!values.json && !values.msgpack) out.write(formatSummary(summary));
+    // SIGINT stops reading (a file, or a live capture) and still closes the stream.
+    const ac = new AbortController();
+    const onSigint = (): void => ac.abort();
+    process.once('SIGINT', onSigint);
+    Object.assign(opts, outputOptions(out, ac.signal));
+    let summary;
+    try {
+      summary = await analyzeSources(sources, opts);
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+    if (writer) writer.write(runSummaryRecord(summary)); // every event stream ends with it
+    else out.write(formatSummary(summary));
     await out.close();
     return 0;
   },

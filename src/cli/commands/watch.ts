@@ -19,18 +19,20 @@ ${SOURCE_HELP}`;
 /** Watches `source`; shared with `demo`. */
 export async function watchSource(source: string, opts: { realtime: boolean; speed: number; hosts?: string; labels?: string[]; filter?: string; workers?: string; 'max-memory'?: string }): Promise<void> {
   const out = stdout();
+  // A live source or a paced replay has a wire clock to run on between packets.
+  const live = source.startsWith('iface:') || source.startsWith('dpmi-iface:');
   // Written through the OutputStream (errors, backpressure); the terminal's shape read live.
   const view = new LiveView({
     write: (s: string) => out.write(s),
     get isTTY() { return process.stdout.isTTY; },
     get columns() { return process.stdout.columns; },
-  });
+  }, live || opts.realtime ? { clockSpeed: live ? 1 : opts.speed } : {});
   const ac = new AbortController();
   const onSigint = (): void => ac.abort();
   process.once('SIGINT', onSigint);
   try {
     const run: Parameters<typeof analyzeSources>[1] = {
-      onEvent: (ev) => view.onEvent(ev), realtime: opts.realtime, speed: opts.speed,
+      onEvent: (ev) => view.onEvent(ev), onMessage: (msg) => view.onWire(msg.ts), realtime: opts.realtime, speed: opts.speed,
       hosts: parseHosts(opts.hosts), labels: parseLabels(opts.labels), ...captureOptions(opts), ...outputOptions(out, ac.signal),
     };
     const summary = await analyzeSources([source], run);
