@@ -23,6 +23,8 @@ interface Row {
   firstPassBytes?: number;
   downtime?: Picos;
   outcome?: string;
+  /** The latest pre-copy convergence verdict. */
+  verdict?: string;
 }
 
 const BAR = 24;
@@ -138,6 +140,9 @@ export class LiveView {
       case 'downtime':
         row.downtime = ev.duration;
         break;
+      case 'convergence':
+        if (ev.verdict !== undefined) row.verdict = ev.verdict;
+        break;
       case 'migration-ended':
         row.outcome = ev.outcome + (ev.reason ? ` (${ev.reason})` : '');
         delete row.phase;
@@ -159,6 +164,9 @@ export class LiveView {
       case 'downtime': return `${id} downtime ${secondsUs(ev.duration)} s (${ev.lost} echo requests lost)`;
       case 'migration-ended': return `${id} ${ev.outcome}${ev.reason ? ` (${ev.reason})` : ''}${ev.total !== undefined ? `, total ${secondsUs(ev.total)} s` : ''}`;
       case 'anomaly': return `${id} anomaly ${ev.code} ×${ev.count}: ${describeAnomaly(ev)}`;
+      case 'convergence': return ev.verdict === 'will-not-converge'
+        ? `${id} pass ${ev.iteration}: will not converge (dirty ${human(ev.dirtyRate ?? 0)}/s ≥ wire ${human(ev.wireRate)}/s)` : undefined;
+      case 'stalled': return `${id} stalled in ${ev.phase} for ${secondsUs(ev.idle)} s`;
     }
   }
 
@@ -169,6 +177,7 @@ export class LiveView {
       let line = `  ▶ ${row.phase.padEnd(15)} ${secondsUs(elapsed < 0n ? 0n : elapsed)} s`;
       if (row.phase === 'transfer' && row.bytes !== undefined) {
         line += `  ${this.bar(row)} ${human(row.bytes)} ${human(row.rate ?? 0)}/s pass ${row.pass ?? 1}`;
+        if (row.verdict === 'will-not-converge') line += '  ! will not converge';
       }
       lines.push(line);
     }

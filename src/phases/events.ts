@@ -84,6 +84,11 @@ export interface Switchover extends EventBase {
    *  the destination, which pulls the rest of its RAM). */
   mechanism?: 'stop-and-copy' | 'postcopy';
 }
+/**
+ * One part of the downtime, as the wire bounds it: measured from `start` to `end`
+ * (marker packets); the true duration lies in [min, max] (docs/events.md).
+ */
+export interface DowntimePart { start: Picos; end: Picos; min: Picos; max: Picos }
 export interface Downtime extends EventBase {
   type: 'downtime';
   /** Gap between the last echo reply before the switch-over and the first after it. */
@@ -92,6 +97,48 @@ export interface Downtime extends EventBase {
   lost: number;
   /** lost × the ping interval. */
   lostDuration: Picos;
+  /** The VM pause as the stream shows it: switch-over (END(ram)) → end of stop-and-copy (EOF). */
+  pause?: DowntimePart;
+  /** End of stop-and-copy → the destination's first RARP / gratuitous ARP (state load, resume). */
+  resume?: DowntimePart;
+  /** Network re-convergence: that announcement → the first echo reply after the switch-over. */
+  reconvergence?: DowntimePart;
+  announce?: 'rarp' | 'gratuitous-arp';
+}
+/**
+ * A pre-copy RAM pass ended (the next began, or the switch-over): its size and duration,
+ * and from pass 2 on the convergence estimate (src/phases/convergence.ts): pass k
+ * re-sends what the guest dirtied during pass k−1, so dirtyRate = passBytes(k) /
+ * passDuration(k−1), wireRate = passBytes(k) / passDuration(k); pre-copy converges only
+ * while dirtyRate < wireRate.
+ */
+export interface Convergence extends EventBase {
+  type: 'convergence';
+  /** The pass that ended. */
+  iteration: number;
+  passStart: Picos;
+  passBytes: number;
+  passDuration: Picos;
+  /** Bytes/s. */
+  wireRate: number;
+  /** The stop threshold assumed: wireRate × the downtime limit. */
+  thresholdBytes: number;
+  /** From pass 2 on: bytes/s, and dirtyRate / wireRate (the factor each pass shrinks by). */
+  dirtyRate?: number;
+  ratio?: number;
+  /** From pass 2 on; `converged` at the switch-over. */
+  verdict?: 'converging' | 'will-not-converge' | 'converged';
+  /** When converging: projected pre-copy passes still to run and time to the switch-over. */
+  passesLeft?: number;
+  eta?: Picos;
+}
+/** A running migration made no progress for the configured time (emitted by `serve`). */
+export interface Stalled extends EventBase {
+  type: 'stalled';
+  phase: PhaseName;
+  /** Wire time of the migration's last progress. */
+  since: Picos;
+  idle: Picos;
 }
 /**
  * The QEMU stream's figures. On a cancelled or failed migration, what the stream got
@@ -113,6 +160,8 @@ export interface StreamSummary {
   stopCopyBytes?: number;
   /** The SECTION_END(ram) record alone: QEMU's downtime-bytes + 18 bytes of framing. */
   ramStopCopyBytes?: number;
+  /** The VM pause as the stream shows it (switch-over → EOF), when the stream switched over. */
+  pause?: DowntimePart;
   /** Stream bytes the capture's snaplen cut (header-only capture): records not followed. */
   payloadCutBytes?: number;
   /**
@@ -184,4 +233,5 @@ export interface AnomalyEvent extends EventBase {
 }
 
 export type PhaseEvent =
-  | MigrationStarted | PhaseStarted | PhaseEnded | Progress | Switchover | Downtime | MigrationEnded | AnomalyEvent;
+  | MigrationStarted | PhaseStarted | PhaseEnded | Progress | Switchover | Downtime | MigrationEnded | AnomalyEvent
+  | Convergence | Stalled;

@@ -4,6 +4,7 @@ import type {
   LibvirtMigrationInfo, LibvirtRpcMessage, MultifdMessage, QemuMessage, TcpSegmentMarker,
 } from '../protocols/types.js';
 import { namedPair, type EngineContext } from './context.js';
+import { estimateConvergence, type PassStart } from './convergence.js';
 import { FifoQueue } from './fifo.js';
 import type { StreamSummary } from './events.js';
 import type { Migration } from './migration.js';
@@ -75,6 +76,15 @@ function isIpLiteral(host: string): boolean {
 
 interface FlowOpen { ts: Picos; client: Endpoint; server: Endpoint; synLost: boolean }
 
+interface PassState {
+  prev?: PassStart;
+  cur?: PassStart;
+  lastPrecopyTs?: Picos;
+  switchoverTs?: Picos;
+  /** The last pre-copy packet before the switch-over: the VM stopped after it. */
+  pausedAfter?: Picos;
+}
+
 /**
  * The libvirt part of a migration (remote-connect … cleanup) from TCP markers,
  * libvirt RPC messages and the QEMU stream.
@@ -90,7 +100,28 @@ export class KvmTracker {
   /** QMP-driven migrations whose stream closed before QEMU_VM_EOF, until its summary comes. */
   private readonly deferred = new Set<Migration>();
 
-  constructor(private readonly ctx: EngineContext) {}
+  /** The last two pre-copy pass starts (all the convergence estimate needs) and the
+   *  latest pre-copy packet, which bounds when the VM paused. */
+  private readonly passes = new WeakMap<Migration, PassState>();
+
+  constructor(private readonly ctx: EngineContext, private readonly downtimeLimit: Picos) {}
+
+  private passState(m: Migration): PassState {
+    let s = this.passes.get(m);
+    if (!s) this.passes.set(m, (s = {}));
+    return s;
+  }
+
+  /**
+   * Pass `cur` ended at `ts`/`bytes`: emit its size and the convergence estimate. Not
+   * with multifd: its pages (and so the passes' sizes) are on the channels.
+   */
+  private passEnded(m: Migration, ts: Picos, bytes: number, switchover: boolean): void {
+    const s = this.passState(m);
+    if (!s.cur || m.multifd) return;
+    const est = estimateConvergence(s.prev, s.cur, ts, bytes, this.downtimeLimit, switchover);
+    if (est) m.emit({ ...est, migration: '' });
+  }
 
   onTcp(msg: TcpSegmentMarker): void {
     if (msg.kind === 'syn' || (msg.kind === 'syn-ack' && !this.opens.has(msg.flowId))) {
@@ -206,7 +237,16 @@ export class KvmTracker {
     }
     if (m.streamFlow !== msg.flowId) return;
     switch (msg.kind) {
+      case 'pass-started': {
+        this.passEnded(m, msg.ts, msg.streamBytes, false);
+        const s = this.passState(m);
+        if (s.cur) s.prev = s.cur;
+        s.cur = { iteration: msg.iteration, ts: msg.ts, bytes: msg.streamBytes };
+        s.lastPrecopyTs = msg.ts;
+        break;
+      }
       case 'ram-chunk':
+        this.passState(m).lastPrecopyTs = msg.ts;
         m.multifd?.chunkEnded();
         this.progress(m, msg.ts, msg.streamBytes, msg.iteration);
         break;
@@ -216,6 +256,11 @@ export class KvmTracker {
         mf?.switchover();
         const iterations = mf ? Math.max(mf.passes, msg.iterations) : msg.iterations;
         const precopyBytes = msg.precopyBytes + (mf ? mf.bytes : 0);
+        // A switch to post-copy ends pre-copy without converging: its last estimate stands.
+        this.passEnded(m, msg.ts, msg.precopyBytes, msg.mechanism !== 'postcopy');
+        const s = this.passState(m);
+        s.switchoverTs = msg.ts;
+        s.pausedAfter = s.lastPrecopyTs;
         m.emit({ type: 'switchover', migration: '', ts: msg.ts, iterations, precopyBytes, ...(msg.mechanism ? { mechanism: msg.mechanism } : {}) });
         if (msg.mechanism === 'postcopy') m.postcopyStart = msg.ts;
         this.ctx.downtime.onSwitchover(m, msg.ts);
@@ -240,6 +285,7 @@ export class KvmTracker {
           ...(msg.requestLatency !== undefined ? { postcopyLatency: { ...msg.requestLatency } } : {}),
           ...encodings(msg),
         };
+        this.pauseSeen(m, msg.ts);
         if (msg.postcopyBytes !== undefined) m.postcopyEnd = msg.ts;
         break;
       case 'page-request':
@@ -389,6 +435,20 @@ export class KvmTracker {
     const rate = dt > 0 ? (bytes - (last?.bytes ?? 0)) / dt : 0;
     this.progressState.set(m, { ts, bytes, mainBytes: main, iteration });
     m.emit({ type: 'progress', migration: '', ts, bytes, rate, iteration });
+  }
+
+  /**
+   * The VM pause as the stream shows it: from the switch-over (END(ram), written once
+   * the VM stopped) to the end of stop-and-copy (EOF). The VM stopped after the last
+   * pre-copy packet and before END(ram): the true pause is up to that gap longer.
+   */
+  private pauseSeen(m: Migration, eofTs: Picos): void {
+    const s = this.passState(m);
+    // After a switch to post-copy the VM runs on the destination long before EOF.
+    if (s.switchoverTs === undefined || !m.stream || eofTs < s.switchoverTs || m.postcopyStart !== undefined) return;
+    const min = eofTs - s.switchoverTs;
+    const before = s.pausedAfter !== undefined && s.pausedAfter <= s.switchoverTs ? s.pausedAfter : s.switchoverTs;
+    m.stream.pause = { start: s.switchoverTs, end: eofTs, min, max: eofTs - before };
   }
 
   private remember(flowId: number, open: FlowOpen): void {

@@ -89,10 +89,15 @@ export function compareWithTruth(r: Analysed, opts: { exactPhases?: boolean; str
       expect(rec.lostPings, `${tag} lost pings`).toBe(t.lostPings);
     }
     if (t.outcome === 'completed' && opts.stream !== false) {
-      expect(e.stream, `${tag} stream`).toEqual({
+      const { pause, ...stream } = e.stream!;
+      expect(stream, `${tag} stream`).toEqual({
         bytes: t.streamBytes, iterations: t.iterations, precopyBytes: t.precopyBytes, stopCopyBytes: t.stopCopyBytes,
         ramStopCopyBytes: t.passBytes.at(-1),
       });
+      // The stream's pause: switch-over (END(ram)) → EOF, the generator's marker packets.
+      const [s, f] = [t.markers['stopcopy']!, t.markers['stream-eof']!];
+      expect(pause, `${tag} pause`).toEqual({ start: s, end: f, min: f - s, max: pause!.max });
+      expect(pause!.max >= pause!.min, `${tag} pause bound`).toBe(true);
     }
   }
 }

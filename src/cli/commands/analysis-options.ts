@@ -12,6 +12,7 @@ export const sourceOptions = {
   'max-memory': { type: 'string' },
   hosts: { type: 'string' },
   label: { type: 'string', multiple: true },
+  'downtime-limit': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -30,7 +31,9 @@ accepted), or a live source 'iface:NAME' / 'dpmi-iface:NAME[/MAMPID]'.
   --max-memory SIZE      bound on per-connection state (flows, out-of-order bytes,
                          decoder buffers), e.g. 256M or 1G (default 256M; split
                          between --workers); past it the least recently useful
-                         state is dropped and counted as a memory-shed anomaly`;
+                         state is dropped and counted as a memory-shed anomaly
+  --downtime-limit MS    the hypervisor's maximum downtime, which the convergence
+                         verdict assumes (default 300, QEMU's default)`;
 
 /** `--max-memory`: bytes, or a number with a K/M/G suffix (binary units). */
 export function parseMemorySize(text: string): number {
@@ -44,8 +47,11 @@ export function parseMemorySize(text: string): number {
 }
 
 /** --filter, --workers and --max-memory, checked, as analyzeSources options. */
-export function captureOptions(values: { filter?: string | undefined; workers?: string | undefined; 'max-memory'?: string | undefined }): Pick<AnalyzeOptions, 'filter' | 'workers' | 'maxMemory'> {
-  const out: Pick<AnalyzeOptions, 'filter' | 'workers' | 'maxMemory'> = {};
+export function captureOptions(values: {
+  filter?: string | undefined; workers?: string | undefined; 'max-memory'?: string | undefined; 'downtime-limit'?: string | undefined;
+}): Pick<AnalyzeOptions, 'filter' | 'workers' | 'maxMemory' | 'downtimeLimitMs'> {
+  const out: Pick<AnalyzeOptions, 'filter' | 'workers' | 'maxMemory' | 'downtimeLimitMs'> = {};
+  if (values['downtime-limit'] !== undefined) out.downtimeLimitMs = numberOption(values['downtime-limit'], 'downtime-limit', 0.001, 600_000, 300);
   if (values['max-memory'] !== undefined) out.maxMemory = parseMemorySize(values['max-memory']);
   if (values.filter !== undefined) out.filter = values.filter;
   if (values.workers !== undefined) {
