@@ -6,7 +6,8 @@ import { NdjsonWriter } from '../../output/ndjson.js';
 import { runSummaryRecord } from '../../output/run-summary.js';
 import { formatSummary } from '../../output/summary.js';
 import { parseCommandArgs, type Command } from '../command.js';
-import { captureOptions, drainStdout, parseHosts, parseLabels, requireSources, SOURCE_HELP, sourceOptions } from './analysis-options.js';
+import { stdout } from '../../output/stream.js';
+import { captureOptions, outputOptions, parseHosts, parseLabels, requireSources, SOURCE_HELP, sourceOptions } from './analysis-options.js';
 
 const USAGE = 'migscope analyze SOURCE… [--json|--msgpack] [--workers N] [--filter BPF] [--label k=v] [--hosts …]';
 const HELP = `usage: ${USAGE}
@@ -33,22 +34,23 @@ export const command: Command = {
     }
     if (values.json && values.msgpack) throw new UsageError('--json and --msgpack are exclusive');
     const sources = requireSources(positionals, USAGE);
+    const out = stdout();
     let onEvent: (ev: PhaseEvent) => void = () => {};
     let writer: NdjsonWriter | MsgpackWriter | undefined;
-    if (values.json) writer = new NdjsonWriter(process.stdout);
-    else if (values.msgpack) writer = new MsgpackWriter(process.stdout);
+    if (values.json) writer = new NdjsonWriter(out);
+    else if (values.msgpack) writer = new MsgpackWriter(out);
     if (writer) {
       const w = writer;
       onEvent = (ev) => w.write(ev);
     }
     const opts: Parameters<typeof analyzeSources>[1] = {
-      onEvent, labels: parseLabels(values.label), hosts: parseHosts(values.hosts), ...captureOptions(values),
+      onEvent, labels: parseLabels(values.label), hosts: parseHosts(values.hosts), ...captureOptions(values), ...outputOptions(out),
     };
     // SIGINT stops reading (a file, or a live capture) and still closes the stream.
     const ac = new AbortController();
     const onSigint = (): void => ac.abort();
     process.once('SIGINT', onSigint);
-    opts.signal = ac.signal;
+    Object.assign(opts, outputOptions(out, ac.signal));
     let summary;
     try {
       summary = await analyzeSources(sources, opts);
@@ -56,8 +58,8 @@ export const command: Command = {
       process.off('SIGINT', onSigint);
     }
     if (writer) writer.write(runSummaryRecord(summary)); // every event stream ends with it
-    else process.stdout.write(formatSummary(summary));
-    await drainStdout();
+    else out.write(formatSummary(summary));
+    await out.close();
     return 0;
   },
 };
