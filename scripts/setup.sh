@@ -17,7 +17,7 @@ if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     nasm qemu-system-x86 qemu-utils \
     libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients \
     rabbitmq-server python3-oslo.messaging \
-    chromium time >/dev/null
+    chromium time nats-server >/dev/null
 fi
 
 # node-gyp builds against the headers of the Node.js that runs it.

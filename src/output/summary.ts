@@ -50,6 +50,10 @@ export function formatMigration(rec: MigrationRecord): string {
       notes.push(`${LABEL[name]}: ${p.uncertain}`);
       mark = `*${notes.length}`;
     }
+    if (p.clockError !== undefined) {
+      notes.push(`${LABEL[name]}: start and end markers from two measurement points, ± ${secondsUs(p.clockError)} s (clock offset)`);
+      mark += `*${notes.length}`;
+    }
     rows.push([LABEL[name], secondsUs(p.start - origin!), secondsUs(p.end - p.start), mark]);
   }
   if (ev.libvirtTotal !== undefined) rows.push(['Migration time (libvirt)', '', secondsUs(ev.libvirtTotal), '']);
@@ -66,7 +70,7 @@ export function formatMigration(rec: MigrationRecord): string {
     extra.push(`iterations ${s.iterations}`, `stream ${s.bytes} B (pre-copy ${s.precopyBytes} B, stop-and-copy ${s.stopCopyBytes} B)`);
   }
   if (extra.length > 0) lines.push(`  ${extra.join(', ')}`);
-  notes.forEach((n, i) => lines.push(`  *${i + 1} uncertain: ${n}`));
+  notes.forEach((n, i) => lines.push(`  *${i + 1} ${n.includes('(clock offset)') ? '' : 'uncertain: '}${n}`));
   return lines.join('\n');
 }
 

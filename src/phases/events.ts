@@ -50,6 +50,11 @@ export interface PhaseEnded extends EventBase {
   duration: Picos;
   /** Set when a marker was lost: the duration is a bound, not a measurement. */
   uncertain?: string;
+  /**
+   * ± ps on the duration when its start and end markers were seen by different
+   * measurement points: their clock-offset uncertainty (set by src/agent's aggregator).
+   */
+  clockError?: Picos;
 }
 export interface Progress extends EventBase {
   type: 'progress';
@@ -91,7 +96,7 @@ export interface MigrationEnded extends EventBase {
   /** libvirt migration time: Remote connect start → Cleanup end. */
   libvirtTotal?: Picos;
   stream?: StreamSummary;
-  phases: Partial<Record<PhaseName, { start: Picos; end: Picos; uncertain?: string }>>;
+  phases: Partial<Record<PhaseName, { start: Picos; end: Picos; uncertain?: string; clockError?: Picos }>>;
   downtime?: Picos;
 }
 export interface AnomalyEvent extends EventBase { type: 'anomaly'; kind: AnomalyKind; count: number; reason?: string }

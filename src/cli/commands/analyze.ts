@@ -1,13 +1,15 @@
 import { UsageError } from '../../core/errors.js';
+import type { AggregatorEvent } from '../../agent/aggregate.js';
 import type { PhaseEvent } from '../../phases/events.js';
 import { analyzeSources } from '../../pipeline/offline.js';
 import { MsgpackWriter } from '../../output/msgpack.js';
 import { NdjsonWriter } from '../../output/ndjson.js';
 import { formatSummary } from '../../output/summary.js';
 import { parseCommandArgs, type Command } from '../command.js';
+import { analyzeMpFilesCli, MP_HELP } from './analyze-mp.js';
 import { captureOptions, drainStdout, parseHosts, parseLabels, requireSources, SOURCE_HELP, sourceOptions } from './analysis-options.js';
 
-const USAGE = 'migscope analyze SOURCE… [--json|--msgpack] [--workers N] [--filter BPF] [--label k=v] [--hosts …]';
+const USAGE = 'migscope analyze SOURCE… [--json|--msgpack] [--workers N] [--filter BPF] [--label k=v] [--hosts …] [--mp-from-file [--correct-clocks]]';
 const HELP = `usage: ${USAGE}
 
 Phase events of every VM live migration in the capture(s). Several SOURCEs are merged
@@ -16,7 +18,8 @@ by wire timestamp.
                totals, downtime, pre-copy iterations and stream bytes
   --json       the events as NDJSON, one per line (timestamps/durations in ps, strings)
   --msgpack    the events as concatenated msgpack maps (ps as uint64)
-${SOURCE_HELP}`;
+${SOURCE_HELP}
+${MP_HELP}`;
 
 export const command: Command = {
   summary: 'phase events of the migrations in captures (table, NDJSON or msgpack)',
@@ -25,6 +28,10 @@ export const command: Command = {
       ...sourceOptions,
       json: { type: 'boolean' },
       msgpack: { type: 'boolean' },
+      'mp-from-file': { type: 'boolean' },
+      'correct-clocks': { type: 'boolean' },
+      reference: { type: 'string' },
+      'sample-every': { type: 'string' },
     });
     if (values.help) {
       process.stdout.write(`${HELP}\n`);
@@ -32,13 +39,21 @@ export const command: Command = {
     }
     if (values.json && values.msgpack) throw new UsageError('--json and --msgpack are exclusive');
     const sources = requireSources(positionals, USAGE);
-    let onEvent: (ev: PhaseEvent) => void = () => {};
+    let onEvent: (ev: PhaseEvent | AggregatorEvent) => void = () => {};
     if (values.json) {
       const w = new NdjsonWriter(process.stdout);
       onEvent = (ev) => w.write(ev);
     } else if (values.msgpack) {
       const w = new MsgpackWriter(process.stdout);
       onEvent = (ev) => w.write(ev);
+    }
+    if (values['mp-from-file']) {
+      await analyzeMpFilesCli(sources, values, onEvent, !values.json && !values.msgpack);
+      await drainStdout();
+      return 0;
+    }
+    if (values['correct-clocks'] || values.reference !== undefined || values['sample-every'] !== undefined) {
+      throw new UsageError('--correct-clocks, --reference and --sample-every need --mp-from-file');
     }
     const opts: Parameters<typeof analyzeSources>[1] = {
       onEvent, labels: parseLabels(values.label), hosts: parseHosts(values.hosts), ...captureOptions(values),
