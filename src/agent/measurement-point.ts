@@ -13,6 +13,8 @@ export interface MeasurementPointOptions {
   sightingsPerRecord?: number;
   /** Heartbeat every this much wire time (default 10 ms). */
   heartbeatEvery?: Picos;
+  /** Sequence number before the first record (an MP continuing a stored sequence). */
+  firstSeq?: number;
 }
 
 /**
@@ -35,6 +37,7 @@ export class MeasurementPoint {
     this.fingerprinter = new SegmentFingerprinter(opts.sampleEvery ?? 8);
     this.perRecord = opts.sightingsPerRecord ?? 256;
     this.heartbeatEvery = opts.heartbeatEvery ?? 10_000_000_000n;
+    this.seq = opts.firstSeq ?? 0;
     this.dissector = new Dissector((msg: ProtocolMessage) => this.emit({ t: 'msg', mp, seq: 0, wire: this.wire, msg }));
   }
 

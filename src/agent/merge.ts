@@ -132,6 +132,13 @@ export class MpMerger {
     this.release(false);
   }
 
+  /** Every MP met (and expected) has sent its end record. */
+  allEnded(): boolean {
+    if (this.mps.size === 0) return false;
+    for (const s of this.mps.values()) if (!s.ended || s.early.size > 0) return false;
+    return true;
+  }
+
   /** An MP stopped reporting (wall-clock timeout): it no longer holds the others back. */
   silent(mp: string): void {
     const s = this.mps.get(mp);
@@ -178,6 +185,8 @@ export class MpMerger {
   private apply(s: MpState, r: MpRecord): void {
     s.nextSeq = r.seq + 1;
     if (s.silent) s.silent = false;
+    // A new run of an MP that had ended continues its sequence.
+    if (r.t !== 'end') s.ended = false;
     switch (r.t) {
       case 'msg':
         s.queue.push(r);
@@ -267,10 +276,10 @@ export class MpMerger {
   }
 
   private emit(s: MpState, r: MessageRecord, ts: Picos): void {
+    if (!this.dedupe.admit(s.name, r.msg, ts)) { this.counts.duplicateMessages++; return; }
     if (ts < this.released) this.counts.late++;
     else this.released = ts;
     if (this.opts.correctClocks && s.name !== this.reference && s.offset === undefined) this.counts.uncorrected++;
-    if (!this.dedupe.admit(s.name, r.msg, ts)) { this.counts.duplicateMessages++; return; }
     const shift = this.shift(s);
     const flowId = this.flows.map(s.name, r.msg);
     let msg = r.msg;

@@ -34,7 +34,12 @@ const decoder = new Decoder({ useBigInt64: true, extensionCodec: codec });
 
 /** msgpack with the bigint-safe codec of src/core/msgpack.ts (ps timestamps > 2^64). */
 export function encodeRecord(r: MpRecord): Uint8Array {
-  return Uint8Array.from(encoder.encode(widen(r)));
+  return encodeRecordValue(r);
+}
+
+/** Any value (an event) in the same encoding; read back with decodeMsgpackStream. */
+export function encodeRecordValue(v: unknown): Uint8Array {
+  return Uint8Array.from(encoder.encode(widen(v)));
 }
 
 /** Decodes and checks the envelope; the message itself is trusted to be ours. */

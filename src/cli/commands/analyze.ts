@@ -6,10 +6,10 @@ import { MsgpackWriter } from '../../output/msgpack.js';
 import { NdjsonWriter } from '../../output/ndjson.js';
 import { formatSummary } from '../../output/summary.js';
 import { parseCommandArgs, type Command } from '../command.js';
-import { analyzeMpFilesCli, MP_HELP } from './analyze-mp.js';
+import { analyzeMpFilesCli, analyzeSubscribeCli, MP_HELP } from './analyze-mp.js';
 import { captureOptions, drainStdout, parseHosts, parseLabels, requireSources, SOURCE_HELP, sourceOptions } from './analysis-options.js';
 
-const USAGE = 'migscope analyze SOURCE… [--json|--msgpack] [--workers N] [--filter BPF] [--label k=v] [--hosts …] [--mp-from-file [--correct-clocks]]';
+const USAGE = 'migscope analyze SOURCE… [--json|--msgpack] [--workers N] [--filter BPF] [--label k=v] [--hosts …] [--mp-from-file [--correct-clocks]] | analyze --subscribe nats://HOST:4222';
 const HELP = `usage: ${USAGE}
 
 Phase events of every VM live migration in the capture(s). Several SOURCEs are merged
@@ -32,13 +32,19 @@ export const command: Command = {
       'correct-clocks': { type: 'boolean' },
       reference: { type: 'string' },
       'sample-every': { type: 'string' },
+      subscribe: { type: 'string' },
+      durable: { type: 'string' },
+      expect: { type: 'string' },
+      idle: { type: 'string' },
+      'mp-timeout': { type: 'string' },
     });
     if (values.help) {
       process.stdout.write(`${HELP}\n`);
       return 0;
     }
     if (values.json && values.msgpack) throw new UsageError('--json and --msgpack are exclusive');
-    const sources = requireSources(positionals, USAGE);
+    const sources = values.subscribe !== undefined && positionals.length === 0 ? [] : requireSources(positionals, USAGE);
+    if (values.subscribe !== undefined && sources.length > 0) throw new UsageError('--subscribe takes no SOURCE (the MPs publish theirs)');
     let onEvent: (ev: PhaseEvent | AggregatorEvent) => void = () => {};
     if (values.json) {
       const w = new NdjsonWriter(process.stdout);
@@ -46,6 +52,11 @@ export const command: Command = {
     } else if (values.msgpack) {
       const w = new MsgpackWriter(process.stdout);
       onEvent = (ev) => w.write(ev);
+    }
+    if (values.subscribe !== undefined) {
+      await analyzeSubscribeCli(values.subscribe, values, onEvent, !values.json && !values.msgpack);
+      await drainStdout();
+      return 0;
     }
     if (values['mp-from-file']) {
       await analyzeMpFilesCli(sources, values, onEvent, !values.json && !values.msgpack);
