@@ -2,6 +2,7 @@ import type { DissectorPps } from './dissector-pps.js';
 import type { LatencyResult } from './latency.js';
 import type { LiveDropFreeResult } from './live.js';
 import type { Measurement } from './measure.js';
+import type { NatsThroughput } from './nats.js';
 import type { TraceInfo } from './traces.js';
 
 /** The shapes of a benchmark run's results, shared by the runner, the targets and the report. */
@@ -46,6 +47,9 @@ export interface BenchResults {
    *  --no-live or where root, namespaces or tcpreplay are missing (`liveSkipped` says). */
   live?: LiveDropFreeResult;
   liveSkipped?: string;
+  /** Agent → NATS JetStream → aggregator vs the same records in-process (bench/nats.ts). */
+  nats?: NatsThroughput;
+  natsSkipped?: string;
   targets: TargetVerdict[];
 }
 

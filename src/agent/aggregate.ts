@@ -37,6 +37,8 @@ export interface AggregationOptions extends MergeOptions {
 
 export interface AggregationSummary extends EngineSummary {
   merge: MergeCounts;
+  /** Messages the phase engine could not take (malformed, not from an agent of ours). */
+  rejectedMessages: number;
   offsets: ClockOffset[];
   reference?: string;
   /** Segment sightings: total, paired into samples, never paired, retransmitted. */
@@ -54,13 +56,20 @@ export class Aggregation {
   /** MP of the message being pushed into the engine (the marker of any event it raises). */
   private current = '';
   private readonly startedBy = new Map<string, string>();
+  private rejected = 0;
 
   constructor(private readonly opts: AggregationOptions) {
     this.engine = new PhaseEngine({ onEvent: (ev) => this.phaseEvent(ev), hosts: opts.hosts ?? {}, labels: opts.labels ?? {} });
     this.merger = new MpMerger((msg, mp) => {
       opts.onMessage?.(msg, mp);
       this.current = mp;
-      this.engine.push(msg);
+      try {
+        this.engine.push(msg);
+      } catch {
+        // A message that passed the record check but not the engine (not from our
+        // agents): counted, the run goes on.
+        this.rejected++;
+      }
     }, (o) => opts.onEvent({
       type: 'clock-offset', migration: '', ts: this.merger.releasedUpTo, corrected: opts.correctClocks === true, ...o,
     }), opts);
@@ -78,7 +87,9 @@ export class Aggregation {
   finish(): AggregationSummary {
     this.merger.finish();
     this.current = '';
-    const s: AggregationSummary = { ...this.engine.end(), merge: { ...this.merger.counts }, offsets: this.merger.offsets() };
+    const s: AggregationSummary = {
+      ...this.engine.end(), merge: { ...this.merger.counts }, offsets: this.merger.offsets(), rejectedMessages: this.rejected,
+    };
     const ref = this.merger.referenceMp;
     if (ref !== undefined) s.reference = ref;
     const est = this.merger.estimator;

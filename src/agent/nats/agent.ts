@@ -4,9 +4,12 @@ import { UsageError } from '../../core/errors.js';
 import type { Picos } from '../../core/time.js';
 import { openCapture } from '../../ingest/file-source.js';
 import { MeasurementPoint, type MeasurementPointOptions } from '../measurement-point.js';
-import { decodeRecord, encodeRecord, type MpRecord } from '../records.js';
+import { decodeRecords, encodeRecords, type MpRecord } from '../records.js';
 import { JetStreamPublisher, type PublisherCounts, type PublisherOptions } from './publisher.js';
 import { connectNats, ensureStreams, RECORD_STREAM, recordSubject } from './streams.js';
+
+/** Records per NATS message at most (a sightings record is ~20 kB: 64 stay far below 1 MB). */
+const BATCH = 32;
 
 export interface AgentOptions extends MeasurementPointOptions, PublisherOptions {
   url: string;
@@ -57,13 +60,14 @@ export async function runAgent(files: readonly string[], opts: AgentOptions): Pr
     let pending: MpRecord[] = [];
     const mp = new MeasurementPoint(opts.mp, (r) => pending.push(r), { ...opts, firstSeq: opts.resume ? 0 : stored });
     const publishPending = async (): Promise<void> => {
-      const batch = pending;
+      const batch = pending.filter((r) => r.seq > skipUpTo);
+      skipped += pending.length - batch.length;
       pending = [];
-      for (const r of batch) {
-        if (r.seq <= skipUpTo) { skipped++; continue; }
-        records++;
-        await publisher.push(subject, encodeRecord(r), `${opts.mp}/${r.seq}`);
-        opts.onRecord?.(r);
+      for (let i = 0; i < batch.length; i += BATCH) {
+        const run = batch.slice(i, i + BATCH);
+        records += run.length;
+        await publisher.push(subject, encodeRecords(run), `${opts.mp}/${run[0]!.seq}-${run.at(-1)!.seq}`);
+        if (opts.onRecord) for (const r of run) opts.onRecord(r);
       }
     };
     let packets = 0;
@@ -78,7 +82,7 @@ export async function runAgent(files: readonly string[], opts: AgentOptions): Pr
             if (pace) await pace(pkt.ts);
             mp.packet(pkt);
             packets++;
-            if (pending.length >= 64 || pace) await publishPending();
+            if (pending.length >= BATCH || pace) await publishPending();
           }
           mp.heartbeat();
           await publishPending();
@@ -109,8 +113,8 @@ async function lastStoredSeq(jsm: Awaited<ReturnType<typeof ensureStreams>>, sub
     return 0;
   }
   if (!m) return 0;
-  const r = decodeRecord(m.data);
-  return typeof r === 'string' ? 0 : r.seq;
+  const r = decodeRecords(m.data);
+  return typeof r === 'string' || r.length === 0 ? 0 : r.at(-1)!.seq;
 }
 
 function abortedPromise(signal: AbortSignal | undefined): Promise<void> {

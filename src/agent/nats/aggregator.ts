@@ -1,8 +1,7 @@
 import { AckPolicy, DeliverPolicy, jetstream, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { headers, nanos } from '@nats-io/transport-node';
-import { encodeRecordValue } from '../records.js';
 import { Aggregation, type AggregationOptions, type AggregationSummary, type AggregatorEvent } from '../aggregate.js';
-import { decodeRecord } from '../records.js';
+import { decodeRecords, encodeValue } from '../records.js';
 import { JetStreamPublisher } from './publisher.js';
 import { connectNats, ensureStreams, EVENT_STREAM, eventSubject, RECORD_STREAM } from './streams.js';
 
@@ -34,7 +33,7 @@ export interface NatsAggregatorSummary {
   /** Events published now, and events regenerated while rebuilding but already published. */
   published: number;
   republishSkipped: number;
-  /** Records that were not ours (undecodable): counted, skipped. */
+  /** NATS messages that were not record batches (undecodable, bad header): counted, skipped. */
   badRecords: number;
 }
 
@@ -76,18 +75,20 @@ export async function runNatsAggregator(opts: NatsAggregatorOptions): Promise<Na
       h.set(AGGREGATOR_HEADER, durable);
       const subject = eventSubject(scenarios.get(ev.migration) ?? 'capture');
       published++;
-      pushes.push(events.push(subject, encodeRecordValue(ev), `${durable}/${eventNo}`, h));
+      pushes.push(events.push(subject, encodeValue(ev), `${durable}/${eventNo}`, h));
     };
     const agg = new Aggregation({ ...opts, onEvent });
     let badRecords = 0;
     let records = 0;
     const lastSeen = new Map<string, number>();
     const feed = (m: JsMsg): void => {
-      const r = decodeRecord(m.data);
-      records++;
-      if (typeof r === 'string') { badRecords++; return; }
-      lastSeen.set(r.mp, Date.now());
-      agg.record(r);
+      const rs = decodeRecords(m.data);
+      if (typeof rs === 'string') { badRecords++; return; }
+      for (const r of rs) {
+        records++;
+        lastSeen.set(r.mp, Date.now());
+        agg.record(r);
+      }
     };
 
     // The durable consumer, created on first start.
