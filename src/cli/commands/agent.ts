@@ -52,7 +52,7 @@ export const command: Command = {
       const s = await runAgent(files, opts);
       const p = s.publisher;
       process.stderr.write(`agent ${s.mp}: ${s.packets} packets, ${s.records} records published (seq ${s.firstSeq}–${s.lastSeq}`
-        + `${s.skipped > 0 ? `, ${s.skipped} already stored` : ''}), ${p.acked} acked, ${p.resent} resent after ${p.failures} failures,`
+        + `${s.skipped > 0 ? `, ${s.skipped} already stored` : ''}) in ${p.acked} NATS messages, ${p.resent} resent after ${p.failures} failures,`
         + ` ${p.duplicates} duplicates, peak ${p.peakBuffered} buffered${s.aborted ? ', stopped' : ''}\n`);
       return s.aborted ? 130 : 0;
     } finally {
