@@ -8,7 +8,7 @@ import type { AggregatorEvent, ClockOffsetEvent } from '../../src/agent/aggregat
 import { runAgent } from '../../src/agent/nats/agent.js';
 import { runNatsAggregator, type NatsAggregatorSummary } from '../../src/agent/nats/aggregator.js';
 import { EVENT_STREAM, RECORD_STREAM, recordSubject } from '../../src/agent/nats/streams.js';
-import { decodeRecords } from '../../src/agent/records.js';
+import { decodeRecords, encodeValue } from '../../src/agent/records.js';
 import { decodeMsgpackStream } from '../../src/core/msgpack.js';
 import { tempDir } from '../phases/generated.js';
 import { freePort, NatsServer, natsServerMissing } from './nats-server.js';
@@ -87,8 +87,16 @@ describe.skipIf(missing !== undefined)(`agents → NATS JetStream → aggregator
     ]);
     expect(ra.code, ra.err).toBe(0);
     expect(rb.code, rb.err).toBe(0);
+    // Garbage on an MP subject: counted, never a crash.
+    const nc = await connect({ servers: nats.url });
+    const js = jetstream(nc);
+    await js.publish(recordSubject('junk'), new Uint8Array([0xc1, 0xff, 0x00]));
+    await js.publish(recordSubject('junk'), encodeValue([{ t: 'msg', mp: 'junk', seq: 1, wire: 5n, msg: { protocol: 'tcp' } }]));
+    await js.publish(recordSubject('junk'), encodeValue({ hello: 'world' }));
+    await nc.close();
     const events: AggregatorEvent[] = [];
     const s = await aggregate(nats.url, events);
+    expect(s.badRecords).toBe(3);
     const agg = s.aggregation!;
     expect(agg.merge.lostRecords).toBe(0);
     expect(agg.messages).toBe(fx.truthMessages);
