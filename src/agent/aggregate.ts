@@ -71,7 +71,7 @@ export class Aggregation {
         this.rejected++;
       }
     }, (o) => opts.onEvent({
-      type: 'clock-offset', migration: '', ts: this.merger.releasedUpTo, corrected: opts.correctClocks === true, ...o,
+      type: 'clock-offset', migration: '', ts: this.now(), corrected: opts.correctClocks === true, ...o,
     }), opts);
   }
 
@@ -80,8 +80,13 @@ export class Aggregation {
   }
 
   silent(mp: string): void {
-    this.opts.onEvent({ type: 'mp-status', migration: '', ts: this.merger.releasedUpTo, mp, status: 'silent' });
+    this.opts.onEvent({ type: 'mp-status', migration: '', ts: this.now(), mp, status: 'silent' });
     this.merger.silent(mp);
+  }
+
+  /** A silent MP sends again (the merge takes it back on its next record by itself). */
+  live(mp: string): void {
+    this.opts.onEvent({ type: 'mp-status', migration: '', ts: this.now(), mp, status: 'live' });
   }
 
   finish(): AggregationSummary {
@@ -95,6 +100,12 @@ export class Aggregation {
     const est = this.merger.estimator;
     if (est) s.sightings = { ...est.counts };
     return s;
+  }
+
+  /** Wire time for events of the aggregator's own: the merge's, or before any release the latest sighting's. */
+  private now(): Picos {
+    const t = this.merger.releasedUpTo;
+    return t > 0n ? t : this.merger.estimator?.latestTs ?? 0n;
   }
 
   private phaseEvent(ev: PhaseEvent): void {

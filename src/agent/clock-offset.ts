@@ -145,6 +145,11 @@ export class ClockOffsetEstimator {
     return { mp, reference: this.reference, offset, spread, delay, bound: delay + spread, samples: a.length + b.length };
   }
 
+  /** The latest sighting's timestamp (any MP's clock). */
+  get latestTs(): Picos {
+    return this.latest;
+  }
+
   /** MPs with samples (not necessarily an estimate yet). */
   get mps(): string[] {
     return [...this.samples.keys()];

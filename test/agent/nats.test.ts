@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AggregatorEvent, ClockOffsetEvent } from '../../src/agent/aggregate.js';
 import { runAgent } from '../../src/agent/nats/agent.js';
 import { runNatsAggregator, type NatsAggregatorSummary } from '../../src/agent/nats/aggregator.js';
+import { natsAggregation } from '../../src/agent/nats/messages.js';
 import { EVENT_STREAM, RECORD_STREAM, recordSubject } from '../../src/agent/nats/streams.js';
 import { decodeRecords, encodeValue } from '../../src/agent/records.js';
 import { decodeMsgpackStream } from '../../src/core/msgpack.js';
@@ -107,6 +108,18 @@ describe.skipIf(missing !== undefined)(`agents → NATS JetStream → aggregator
     const stored = await storedEvents(nats.url);
     expect(stored.map((x) => x.no)).toEqual(events.map((_, i) => i + 1));
     expect(stored.filter((x) => x.ev.type === 'phase-ended').length).toBe(events.filter((e) => e.type === 'phase-ended').length);
+
+    // The same as an async iterable (what serve consumes), with a small high-water mark.
+    let messages = 0;
+    const iterated: AggregatorEvent[] = [];
+    const it = natsAggregation({ url: nats.url, durable: 'iterable', expect: MPS, correctClocks: true, idleTimeout: 4000, publishEvents: false }, 64);
+    for await (const item of it) {
+      if (item.kind === 'message') messages++;
+      else iterated.push(item.value);
+    }
+    expect(messages).toBe(fx.truthMessages);
+    expect(it.summary?.aggregation?.messages).toBe(fx.truthMessages);
+    expectTruthPhases(fx.truth, iterated);
   });
 
   it('an agent killed mid-migration and restarted with --resume: nothing lost, nothing twice', async () => {
