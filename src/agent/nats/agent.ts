@@ -48,7 +48,7 @@ export async function runAgent(files: readonly string[], opts: AgentOptions): Pr
   if (files.length === 0) throw new UsageError('no SOURCE given');
   if (opts.mp.length === 0 || opts.mp.length > 200) throw new UsageError('--mp NAME: 1 to 200 characters');
   for (const f of files) if (/^(dpmi-)?iface:/.test(f)) throw new UsageError(`${f}: the agent reads capture files (live sources: not yet)`);
-  const nc = await connectNats(opts.url, `migscope-agent-${opts.mp}`);
+  const nc = await connectNats(opts.url, `migscope-agent-${opts.mp}`, { signal: opts.signal });
   const subject = recordSubject(opts.mp);
   try {
     const jsm = await ensureStreams(nc);

@@ -54,7 +54,7 @@ const AGGREGATOR_HEADER = 'Migscope-Aggregator';
  */
 export async function runNatsAggregator(opts: NatsAggregatorOptions): Promise<NatsAggregatorSummary> {
   const durable = opts.durable ?? 'migscope-aggregator';
-  const nc = await connectNats(opts.url, `migscope-aggregator-${durable}`);
+  const nc = await connectNats(opts.url, `migscope-aggregator-${durable}`, { signal: opts.signal, giveUpAfter: opts.idleTimeout });
   try {
     const jsm = await ensureStreams(nc);
     const js = jetstream(nc);

@@ -1,6 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager, RetentionPolicy, StorageType, type JetStreamManager } from '@nats-io/jetstream';
-import { UsageError } from '../../core/errors.js';
+import { MigscopeError, UsageError } from '../../core/errors.js';
 
 /** JetStream names (docs/agents.md). */
 export const RECORD_STREAM = 'MIGSCOPE';
@@ -40,13 +41,27 @@ export function parseNatsUrl(url: string): string {
 
 /**
  * Connects for good: the first connection is awaited (the server may start later) and
- * every lost one is retried without limit; the caller decides when to give up.
+ * every lost one is retried without limit. `giveUpAfter` (ms) bounds the wait for the
+ * first connection, `signal` stops it; either is a one-line error.
  */
-export async function connectNats(url: string, name: string): Promise<NatsConnection> {
-  return connect({
-    servers: parseNatsUrl(url), name, waitOnFirstConnect: true, maxReconnectAttempts: -1,
-    reconnectTimeWait: 250, pingInterval: 2_000, maxPingOut: 2,
-  });
+export async function connectNats(url: string, name: string, opts: { signal?: AbortSignal | undefined; giveUpAfter?: number | undefined } = {}): Promise<NatsConnection> {
+  const servers = parseNatsUrl(url);
+  const start = Date.now();
+  let last = '';
+  // Our own loop for the first connection (the client's waitOnFirstConnect cannot be
+  // stopped); once connected, the client reconnects by itself, without limit.
+  for (;;) {
+    if (opts.signal?.aborted) throw new MigscopeError(`NATS at ${url}: stopped before it was reachable${last}`);
+    try {
+      return await connect({ servers, name, maxReconnectAttempts: -1, reconnectTimeWait: 250, pingInterval: 2_000, maxPingOut: 2 });
+    } catch (err) {
+      last = ` (${err instanceof Error ? err.message : String(err)})`;
+    }
+    if (opts.giveUpAfter !== undefined && Date.now() - start >= opts.giveUpAfter) {
+      throw new MigscopeError(`NATS at ${url}: unreachable for ${Math.round(opts.giveUpAfter / 1000)} s${last}`);
+    }
+    await sleep(250);
+  }
 }
 
 /** Creates the record and event streams when missing (file storage, dedupe window). */
