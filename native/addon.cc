@@ -5,7 +5,11 @@
 #include <napi.h>
 #include <pcap/pcap.h>
 
+#include <climits>
+#include <cmath>
+#include <cstdint>
 #include <memory>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -35,9 +39,37 @@ std::string OptString(const Napi::Object& o, const char* key) {
   Napi::Value v = o.Get(key);
   return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
 }
-int64_t OptInt(const Napi::Object& o, const char* key, int64_t dflt) {
+// An integer option in [lo, hi]: absent (undefined) keeps `out`; anything else that is
+// not an integer in range (NaN, 1.5, -1 for a size, 2^40 for an int) throws a CAPTURE
+// error naming the option instead of being truncated by a cast.
+bool OptInt(Napi::Env env, const Napi::Object& o, const char* key, int64_t lo, int64_t hi, int64_t& out) {
   Napi::Value v = o.Get(key);
-  return v.IsNumber() ? v.As<Napi::Number>().Int64Value() : dflt;
+  if (v.IsUndefined()) return true;
+  const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : std::nan("");
+  if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) || std::trunc(d) != d) {
+    ThrowWithCode(env, "CAPTURE", std::string("option ") + key + " must be an integer in [" + std::to_string(lo) + ", " +
+                                      std::to_string(hi) + "]");
+    return false;
+  }
+  out = static_cast<int64_t>(d);
+  return true;
+}
+
+// A ring must be a Uint8Array over a SharedArrayBuffer: the consumer (a worker) reads it
+// while the capture thread writes, which a plain ArrayBuffer (copied or detached on
+// transfer) cannot give. N-API has no SharedArrayBuffer check on Node 20: the backing
+// store must not be an ArrayBuffer and must be an instance of SharedArrayBuffer.
+bool IsSharedUint8Array(Napi::Env env, const Napi::Value& v) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) return false;
+  napi_value buffer = nullptr;
+  if (napi_get_typedarray_info(env, v, nullptr, nullptr, nullptr, &buffer, nullptr) != napi_ok) return false;
+  bool plain = true;
+  if (napi_is_arraybuffer(env, buffer, &plain) != napi_ok || plain) return false;
+  Napi::Value ctor = env.Global().Get("SharedArrayBuffer");
+  if (!ctor.IsFunction()) return false;
+  bool shared = false;
+  if (napi_instanceof(env, buffer, ctor, &shared) != napi_ok) return false;
+  return shared;
 }
 bool OptBool(const Napi::Object& o, const char* key, bool dflt) {
   Napi::Value v = o.Get(key);
@@ -71,18 +103,26 @@ class Capture : public Napi::ObjectWrap<Capture> {
     cfg.netns = OptString(o, "netns");
     cfg.mampid = OptString(o, "mampid");
     cfg.multicast = OptString(o, "multicast");
-    cfg.snaplen = static_cast<int>(OptInt(o, "snaplen", cfg.snaplen));
+    int64_t snaplen = cfg.snaplen, bufferSize = cfg.bufferSize, timeoutMs = cfg.timeoutMs;
+    int64_t count = 0, minLen = 0, maxLen = 0;
+    // Sizes a libpcap int takes; synthetic record lengths must fit a ring (≤ 2^30).
+    if (!OptInt(env, o, "snaplen", 1, 1 << 30, snaplen) || !OptInt(env, o, "bufferSize", 1, INT32_MAX, bufferSize) ||
+        !OptInt(env, o, "timeoutMs", 0, 60'000, timeoutMs) || !OptInt(env, o, "count", 0, int64_t(1) << 53, count) ||
+        !OptInt(env, o, "minLen", 0, 1 << 30, minLen) || !OptInt(env, o, "maxLen", 0, 1 << 30, maxLen)) {
+      return;
+    }
+    cfg.snaplen = static_cast<int>(snaplen);
     cfg.promisc = OptBool(o, "promisc", cfg.kind == SourceKind::Iface);
-    cfg.bufferSize = static_cast<int>(OptInt(o, "bufferSize", cfg.bufferSize));
-    cfg.timeoutMs = static_cast<int>(OptInt(o, "timeoutMs", cfg.timeoutMs));
+    cfg.bufferSize = static_cast<int>(bufferSize);
+    cfg.timeoutMs = static_cast<int>(timeoutMs);
     // Immediate mode makes libpcap use TPACKET_V2 with one snaplen-sized slot per packet:
     // with a 256 KiB snaplen a 32 MiB buffer holds only 128 packets and a burst drops
     // half (measured on a veth at 160k pps). TPACKET_V3 blocks + a 50 ms timeout instead.
     cfg.immediate = OptBool(o, "immediate", false);
     cfg.blockWhenFull = OptBool(o, "blockWhenFull", cfg.kind == SourceKind::File);
-    cfg.synthCount = static_cast<uint64_t>(OptInt(o, "count", 0));
-    cfg.synthMinLen = static_cast<uint32_t>(OptInt(o, "minLen", 0));
-    cfg.synthMaxLen = static_cast<uint32_t>(OptInt(o, "maxLen", 0));
+    cfg.synthCount = static_cast<uint64_t>(count);
+    cfg.synthMinLen = static_cast<uint32_t>(minLen);
+    cfg.synthMaxLen = static_cast<uint32_t>(maxLen);
     if (cfg.synthMaxLen < cfg.synthMinLen) cfg.synthMaxLen = cfg.synthMinLen;
 
     Napi::Array arr = info[1].As<Napi::Array>();
@@ -90,7 +130,7 @@ class Capture : public Napi::ObjectWrap<Capture> {
     if (arr.Length() == 0) { ThrowWithCode(env, "CAPTURE", "at least one ring is needed"); return; }
     for (uint32_t i = 0; i < arr.Length(); i++) {
       Napi::Value v = arr.Get(i);
-      if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+      if (!IsSharedUint8Array(env, v)) {
         ThrowWithCode(env, "CAPTURE", "rings must be Uint8Arrays over SharedArrayBuffers");
         return;
       }
@@ -179,9 +219,12 @@ class Capture : public Napi::ObjectWrap<Capture> {
     return out;
   }
 
-  std::unique_ptr<CaptureSession> session_;
+  // Members are destroyed in reverse order: the session (whose thread writes into the
+  // rings) goes before the references that keep the rings' memory alive, even when the
+  // object is collected without stop().
   std::vector<Napi::ObjectReference> ringRefs_;
   Napi::FunctionReference onEnd_;
+  std::unique_ptr<CaptureSession> session_;
   Napi::ThreadSafeFunction tsfn_;
   bool started_ = false;
 };
@@ -193,10 +236,19 @@ Napi::Value PcapVersion(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pcapVersion", Napi::Function::New(env, PcapVersion));
   exports.Set("Capture", Capture::Define(env));
+  // Every constant of ring_format.h, so src/ingest/live/native.ts can compare them all.
   Napi::Object layout = Napi::Object::New(env);
-  layout.Set("controlBytes", kControlBytes);
-  layout.Set("recordHeaderBytes", kRecHeader);
-  layout.Set("magic", kRingMagic);
+  const std::pair<const char*, uint32_t> constants[] = {
+      {"magic", kRingMagic}, {"controlBytes", kControlBytes},
+      {"offHead", kOffHead}, {"offTail", kOffTail}, {"offMagic", kOffMagic}, {"offCapacity", kOffCapacity},
+      {"offDropRecords", kOffDropRecords}, {"offDropBytes", kOffDropBytes}, {"offProducerDone", kOffProducerDone},
+      {"offSeqFrontier", kOffSeqFrontier}, {"recordHeaderBytes", kRecHeader},
+      {"recLength", kRecOffLength}, {"recKind", kRecOffKind}, {"recLinkType", kRecOffLinkType},
+      {"recCaplen", kRecOffCaplen}, {"recWireLength", kRecOffWireLen}, {"recSec", kRecOffSec},
+      {"recPsec", kRecOffPsec}, {"recSeq", kRecOffSeq}, {"recNic", kRecOffNic}, {"recMampid", kRecOffMampid},
+      {"kindPacket", kRecPacket}, {"kindWrap", kRecWrap}, {"kindEof", kRecEof},
+  };
+  for (const auto& [name, value] : constants) layout.Set(name, Napi::Number::New(env, value));
   exports.Set("ringLayout", layout);
   return exports;
 }

@@ -16,6 +16,7 @@ export type AnomalyKind =
   | 'tcp-hole'            // bytes never seen in a TCP stream
   | 'tcp-overlap'         // retransmitted bytes that disagree with what we had
   | 'flow-memory'         // reassembly buffer bound hit
+  | 'memory-shed'         // state dropped to stay within --max-memory (the reason names what)
   | 'protocol-error'      // a decoder could not parse its protocol
   | 'unknown-protocol';
 export interface Anomaly extends MessageBase {

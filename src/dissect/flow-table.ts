@@ -3,8 +3,9 @@ import type { PacketView } from '../decode/packet-view.js';
 import type { Endpoint, Transport } from '../decode/types.js';
 
 /**
- * Connection lookup without building a key string per packet: a symmetric 32-bit hash of
- * (addresses, ports, protocol) selects a chain of entries compared field by field.
+ * Connection lookup without building a key string per packet: a symmetric 32-bit keyed
+ * hash of (addresses, ports, protocol) (flow-hash.ts: collisions cannot be chosen from
+ * outside, so chains stay about one entry long) selects a chain of entries compared field by field.
  * Entries are also on a doubly linked LRU list ordered by last packet time, so idle
  * expiry and eviction pop from the head in O(1).
  * Allocation per packet: none for a known flow.
@@ -28,19 +29,6 @@ export class FlowEntry {
     readonly client: Endpoint,
     readonly server: Endpoint,
   ) {}
-}
-
-function mix(h: number): number {
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return h ^ (h >>> 16);
-}
-
-/** Same value for both directions of a connection. */
-export function symmetricHash(pv: PacketView): number {
-  const s = mix(pv.src0 ^ mix(pv.src1 ^ mix(pv.src2 ^ mix(pv.src3 ^ pv.srcPort))));
-  const d = mix(pv.dst0 ^ mix(pv.dst1 ^ mix(pv.dst2 ^ mix(pv.dst3 ^ pv.dstPort))));
-  return ((s + d) ^ pv.ipProto) | 0;
 }
 
 export class FlowTable<F extends FlowEntry> {

@@ -1,5 +1,7 @@
 import type { Picos } from '../core/time.js';
 import type { AnomalyKind } from '../protocols/types.js';
+import { HeldRange } from './held-range.js';
+import { OffsetTree } from './offset-tree.js';
 
 /**
  * TCP reassembly for one direction of one connection.
@@ -7,9 +9,10 @@ import type { AnomalyKind } from '../protocols/types.js';
  * Sequence numbers are turned into stream offsets (a JS number, exact to 2^53 bytes) by
  * the signed 32-bit distance to the next expected sequence number, so wrap-around at
  * 2^32 needs no special case. In-order segments (the common case) are handed to the
- * sink as the caller's view — no copy. Only out-of-order data is copied, into a list of
- * non-overlapping pieces sorted by offset, bounded by a byte budget shared with the
- * other direction.
+ * sink as the caller's view — no copy. Only out-of-order data is copied, into ranges
+ * of held bytes ordered by offset (`OffsetTree`, O(log n) per segment whatever order an
+ * attacker sends them in; adjacent ranges merge), bounded by a byte budget shared with
+ * the other direction that counts the bookkeeping too, not only the payload.
  * Allocation per in-order segment: none here (the caller made the payload view).
  */
 export interface ReassemblySink {
@@ -27,14 +30,6 @@ export interface BufferBudget {
   readonly max: number;
 }
 
-interface Piece {
-  off: number;
-  len: number;
-  /** Captured bytes (a private copy), or null for bytes the snaplen cut off. */
-  data: Uint8Array | null;
-  ts: Picos;
-}
-
 export const GAP_SNAPLEN = 'bytes cut by capture snaplen';
 export const GAP_LOST = 'segment never captured (peer acknowledged past it)';
 export const GAP_BOUND = 'out-of-order buffer bound passed';
@@ -44,6 +39,9 @@ const BOUND = 'out-of-order buffer bound passed: skipped ahead';
 
 /** ACKs further ahead than this are not trusted to declare a hole (garbage or a bad guess). */
 const MAX_ACK_JUMP = 1 << 30;
+
+/** Scratch list of [from, to) pairs for `insert` (one per process: insert does not re-enter). */
+const GAPS: number[] = [];
 
 export class StreamReassembler {
   initialized = false;
@@ -58,7 +56,11 @@ export class StreamReassembler {
   deliveredBytes = 0;
   holeBytes = 0;
   retransmissions = 0;
-  private pieces: Piece[] = [];
+  /** Captured out-of-order bytes held now. */
+  bufferedBytes = 0;
+  /** What the held ranges cost the budget now (bookkeeping included). */
+  heldCost = 0;
+  private readonly held = new OffsetTree();
 
   constructor(private readonly sink: ReassemblySink, private readonly budget: BufferBudget) {}
 
@@ -72,6 +74,11 @@ export class StreamReassembler {
   /** The stream offset of a sequence number (may be negative: before the next byte). */
   offsetOf(seq: number): number {
     return this.nextOff + ((seq - this.nextSeq) | 0);
+  }
+
+  /** Held out-of-order ranges (for tests and diagnostics). */
+  get heldRanges(): number {
+    return this.held.size;
   }
 
   /**
@@ -88,7 +95,7 @@ export class StreamReassembler {
     const start = this.offsetOf(seq);
     const end = start + wireLen;
     if (end <= this.nextOff) { this.retransmissions++; return; }
-    if (this.pieces.length === 0 && start <= this.nextOff) {
+    if (this.held.size === 0 && start <= this.nextOff) {
       const skip = this.nextOff - start;
       const cap = bytes.length;
       if (skip < cap) this.push(skip === 0 ? bytes : bytes.subarray(skip), ts);
@@ -127,18 +134,27 @@ export class StreamReassembler {
   close(ts: Picos): void {
     if (this.ended) return;
     if (this.initialized) {
-      const last = this.pieces.length > 0 ? this.pieces[this.pieces.length - 1]! : null;
-      let target = last !== null ? last.off + last.len : this.nextOff;
+      const last = this.held.last();
+      let target = last !== null ? last.end : this.nextOff;
       if (this.finOff > target) target = this.finOff;
       this.skipTo(target, ts, GAP_END);
     }
     this.finish(ts);
   }
 
-  get bufferedBytes(): number {
-    let n = 0;
-    for (const p of this.pieces) n += p.data !== null ? p.data.length : 0;
-    return n;
+  /**
+   * Drops every held range (the memory budget needs the room): what they covered and
+   * everything before becomes a hole, later bytes continue the stream. Returns the cost freed.
+   */
+  shed(ts: Picos, reason: string): number {
+    const last = this.held.last();
+    if (last === null) return 0;
+    const freed = this.heldCost;
+    this.releaseAll();
+    this.hole(last.end - this.nextOff, ts, reason);
+    this.advance(last.end);
+    this.checkFin(ts);
+    return freed;
   }
 
   private finish(ts: Picos): void {
@@ -167,86 +183,117 @@ export class StreamReassembler {
     this.nextOff = off;
   }
 
-  /** Add the parts of [start, start+wireLen) not already held, comparing overlaps. */
+  /**
+   * Adds the parts of [start, start+wireLen) not already held, comparing overlaps.
+   * Cost: O(log n) per held range the segment touches; a range it touches is at
+   * least one of its bytes, so the whole is linear in the segment's length.
+   */
   private insert(start: number, bytes: Uint8Array, wireLen: number, ts: Picos): void {
     const end = start + wireLen;
     const capEnd = start + bytes.length;
     let cursor = start > this.nextOff ? start : this.nextOff;
-    const pieces = this.pieces;
-    const last = pieces.length > 0 ? pieces[pieces.length - 1]! : null;
-    if (last === null || cursor >= last.off + last.len) {
-      this.addPiece(pieces.length, cursor, end, start, capEnd, bytes, ts);
-      return;
-    }
+    let p = this.held.floor(cursor);
+    if (p === null || p.end <= cursor) p = this.held.ceil(cursor);
+    // The held ranges the segment overlaps, as numbers: adding the gaps merges ranges.
+    const gaps = GAPS;
+    gaps.length = 0;
     let overlapped = false;
-    let i = 0;
-    while (i < pieces.length && pieces[i]!.off + pieces[i]!.len <= cursor) i++;
-    while (cursor < end && i < pieces.length) {
-      const p = pieces[i]!;
-      if (p.off >= end) break;
-      if (p.off > cursor) {
-        i += this.addPiece(i, cursor, p.off, start, capEnd, bytes, ts);
-        cursor = p.off;
-        continue;
-      }
-      // cursor lies within p: compare the bytes both have.
-      const ovEnd = p.off + p.len < end ? p.off + p.len : end;
-      if (!overlapped && p.data !== null) {
-        const cmpEnd = Math.min(ovEnd, capEnd, p.off + p.data.length);
+    while (p !== null && p.start < end && cursor < end) {
+      if (p.start > cursor) { gaps.push(cursor, p.start); cursor = p.start; }
+      const ovEnd = p.end < end ? p.end : end;
+      if (!overlapped && p.buf !== null) {
+        const cmpEnd = ovEnd < capEnd ? ovEnd : capEnd;
         for (let o = cursor; o < cmpEnd; o++) {
-          if (bytes[o - start] !== p.data[o - p.off]) { overlapped = true; break; }
+          if (bytes[o - start] !== p.byteAt(o)) { overlapped = true; break; }
         }
       }
       cursor = ovEnd;
-      i++;
+      p = this.held.ceil(p.end);
     }
-    if (cursor < end) this.addPiece(i, cursor, end, start, capEnd, bytes, ts);
+    if (cursor < end) gaps.push(cursor, end);
+    for (let i = 0; i < gaps.length; i += 2) {
+      const a = gaps[i]!;
+      const b = gaps[i + 1]!;
+      const dataEnd = capEnd < b ? capEnd : b;
+      if (dataEnd > a) this.add(a, dataEnd, bytes.subarray(a - start, dataEnd - start), ts);
+      const cutStart = dataEnd > a ? dataEnd : a;
+      if (b > cutStart) this.add(cutStart, b, null, ts);
+    }
     if (overlapped) this.sink.anomaly('tcp-overlap', OVERLAP, 1, ts);
   }
 
-  /** Insert [a, b) of the segment at index i: captured part copied, the rest as a null piece. Returns pieces added. */
-  private addPiece(i: number, a: number, b: number, segStart: number, capEnd: number, bytes: Uint8Array, ts: Picos): number {
-    let added = 0;
-    const dataEnd = capEnd < b ? capEnd : b;
-    if (dataEnd > a) {
-      const data = bytes.slice(a - segStart, dataEnd - segStart);
-      this.budget.used += data.length;
-      this.pieces.splice(i + added, 0, { off: a, len: dataEnd - a, data, ts });
-      added++;
+  /** Holds [a, b) (`data` its captured bytes, or null for a cut), merged with same-kind neighbours. */
+  private add(a: number, b: number, data: Uint8Array | null, ts: Picos): void {
+    const len = b - a;
+    let pred = this.held.floor(a);
+    if (pred !== null && (pred.end !== a || (pred.buf === null) !== (data === null))) pred = null;
+    let succ = this.held.ceil(b);
+    if (succ !== null && (succ.start !== b || (succ.buf === null) !== (data === null))) succ = null;
+    if (data !== null) this.bufferedBytes += len;
+    if (pred === null && succ === null) {
+      const r = new HeldRange(a, b, data !== null ? data.slice() : null, ts);
+      this.held.insert(r);
+      this.charge(r.cost);
+      return;
     }
-    const nullStart = dataEnd > a ? dataEnd : a;
-    if (b > nullStart) {
-      this.pieces.splice(i + added, 0, { off: nullStart, len: b - nullStart, data: null, ts });
-      added++;
+    if (pred !== null) {
+      pred.append(data, len, ts);
+      if (succ !== null) this.mergeNeighbours(pred, succ);
+      else this.charge(pred.remeasure());
+      return;
     }
-    return added;
+    succ!.prepend(data, len, ts);
+    this.charge(succ!.remeasure());
   }
 
-  /** Deliver pieces that are now in order. */
-  private drain(): void {
-    const pieces = this.pieces;
-    let n = 0;
-    while (n < pieces.length && pieces[n]!.off <= this.nextOff) {
-      const p = pieces[n++]!;
-      if (p.data !== null) this.budget.used -= p.data.length;
-      const pEnd = p.off + p.len;
-      if (pEnd <= this.nextOff) continue;
-      const skip = this.nextOff - p.off;
-      if (p.data !== null) this.push(skip === 0 ? p.data : p.data.subarray(skip), p.ts);
-      else this.hole(p.len - skip, p.ts, GAP_SNAPLEN);
-      this.advance(pEnd);
+  /** `left` now ends where `right` starts: one range, copying the smaller into the larger. */
+  private mergeNeighbours(left: HeldRange, right: HeldRange): void {
+    if (left.length >= right.length) {
+      this.held.remove(right);
+      left.appendRange(right);
+      this.charge(left.remeasure() - right.cost);
+    } else {
+      this.held.remove(left);
+      right.prependRange(left);
+      this.charge(right.remeasure() - left.cost);
     }
-    if (n > 0) pieces.splice(0, n);
+  }
+
+  private charge(delta: number): void {
+    this.heldCost += delta;
+    this.budget.used += delta;
+  }
+
+  /** Deliver ranges that are now in order. */
+  private drain(): void {
+    for (let r = this.held.first(); r !== null && r.start <= this.nextOff; r = this.held.first()) {
+      this.held.remove(r);
+      this.charge(-r.cost);
+      if (r.buf !== null) this.bufferedBytes -= r.length;
+      if (r.end <= this.nextOff) continue;
+      const skip = this.nextOff - r.start;
+      const bytes = r.buf !== null ? r.bytes() : null;
+      let off = 0;
+      for (let i = 0, n = r.runs; i < n; i++) {
+        const len = r.runLength(i);
+        const from = off > skip ? off : skip;
+        if (from < off + len) {
+          if (bytes !== null) this.push(bytes.subarray(from, off + len), r.runTs(i));
+          else this.hole(off + len - from, r.runTs(i), GAP_SNAPLEN);
+        }
+        off += len;
+      }
+      this.advance(r.end);
+    }
   }
 
   /** Declare everything before `target` that we do not hold a hole, delivering what we hold. */
   private skipTo(target: number, ts: Picos, reason: string): void {
     while (this.nextOff < target) {
-      const first = this.pieces.length > 0 ? this.pieces[0]! : null;
-      const holeEnd = first !== null && first.off < target ? first.off : target;
+      const first = this.held.first();
+      const holeEnd = first !== null && first.start < target ? first.start : target;
       if (holeEnd > this.nextOff) {
-        const len = holeEnd - this.nextOff;
-        this.hole(len, ts, reason);
+        this.hole(holeEnd - this.nextOff, ts, reason);
         this.advance(holeEnd);
       }
       this.drain();
@@ -254,15 +301,17 @@ export class StreamReassembler {
   }
 
   private enforceBudget(ts: Picos): void {
-    while (this.budget.used > this.budget.max && this.pieces.length > 0) {
+    while (this.budget.used > this.budget.max && this.held.size > 0) {
       this.sink.anomaly('flow-memory', BOUND, 1, ts);
-      this.skipTo(this.pieces[0]!.off, ts, GAP_BOUND);
+      this.skipTo(this.held.first()!.start, ts, GAP_BOUND);
       this.drain();
     }
   }
 
   private releaseAll(): void {
-    for (const p of this.pieces) if (p.data !== null) this.budget.used -= p.data.length;
-    this.pieces = [];
+    this.held.clear(() => {});
+    this.budget.used -= this.heldCost;
+    this.heldCost = 0;
+    this.bufferedBytes = 0;
   }
 }

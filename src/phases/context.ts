@@ -3,6 +3,9 @@ import type { MigrationEnded, PhaseEvent, Scenario } from './events.js';
 import { Migration } from './migration.js';
 import type { DowntimeTracker } from './downtime.js';
 
+/** Unrecognised libvirt connections remembered at once (a SYN flood to 16509 makes one each). */
+export const MAX_CANDIDATES = 16_384;
+
 /** Host roles given on the command line (`--hosts source=IP,destination=IP,controller=IP`). */
 export interface HostRoles {
   source?: string;
@@ -36,6 +39,19 @@ export class EngineContext {
   readonly knownPairs = new Set<string>();
   /** Flows of closed migrations: their late packets must not start a new one. */
   readonly retiredFlows = new Set<number>();
+  /**
+   * libvirt connections not (yet) recognised as migrations, by flow id, oldest first.
+   * Kept out of `open` so the per-SYN work stays O(1): a SYN flood to 16509 makes one
+   * candidate per SYN, and every lookup in `open` would walk them all. Bounded: past
+   * MAX_CANDIDATES the oldest is forgotten (counted as memory-shed).
+   */
+  readonly candidates = new Map<number, Migration>();
+  /** Candidates by "source>destination", for a QEMU stream whose prepare3 was lost. */
+  private readonly candidatesByPair = new Map<string, Set<Migration>>();
+  /** Candidates per source host (libvirtMayOwn). */
+  private readonly candidateSources = new Map<string, number>();
+  /** Counts state dropped to stay within bounds (the engine makes it a memory-shed anomaly). */
+  shed: (reason: string, ts: Picos) => void = () => {};
   private seq = 0;
 
   constructor(
@@ -45,10 +61,59 @@ export class EngineContext {
     private readonly labels?: Record<string, string>,
   ) {}
 
-  create(scenario: Scenario): Migration {
+  create(scenario: Scenario, candidate = false): Migration {
     const m = new Migration(scenario, this.sink, () => `m${++this.seq}`, this.labels);
-    this.open.push(m);
+    if (!candidate) this.open.push(m);
     return m;
+  }
+
+  /**
+   * A libvirt connection that may turn out to be a migration. Returns the candidate it
+   * displaced when the bound was reached (its state is dropped), else undefined.
+   */
+  addCandidate(m: Migration, flowId: number): Migration | undefined {
+    let shed: Migration | undefined;
+    if (this.candidates.size >= MAX_CANDIDATES) {
+      const [oldFlow, old] = this.candidates.entries().next().value as [number, Migration];
+      this.dropCandidate(oldFlow, old);
+      if (this.flowOwner.get(oldFlow) === old) this.flowOwner.delete(oldFlow);
+      shed = old;
+    }
+    this.candidates.set(flowId, m);
+    const pair = `${m.source}>${m.destination}`;
+    let set = this.candidatesByPair.get(pair);
+    if (set === undefined) this.candidatesByPair.set(pair, set = new Set());
+    set.add(m);
+    this.candidateSources.set(m.source!, (this.candidateSources.get(m.source!) ?? 0) + 1);
+    return shed;
+  }
+
+  /** A candidate was recognised as a migration: it joins `open`. */
+  promote(m: Migration): void {
+    if (m.libvirtFlow === undefined || this.candidates.get(m.libvirtFlow) !== m) return;
+    this.dropCandidate(m.libvirtFlow, m);
+    this.open.push(m);
+  }
+
+  /** An unrecognised libvirt connection from `source` to `destination` without a stream yet. */
+  candidateFor(source: string, destination: string): Migration | undefined {
+    const set = this.candidatesByPair.get(`${source}>${destination}`);
+    if (set === undefined) return undefined;
+    for (const m of set) if (m.streamFlow === undefined) return m;
+    return undefined;
+  }
+
+  hasCandidateFrom(source: string): boolean {
+    return this.candidateSources.has(source);
+  }
+
+  private dropCandidate(flowId: number, m: Migration): void {
+    this.candidates.delete(flowId);
+    const pair = `${m.source}>${m.destination}`;
+    const set = this.candidatesByPair.get(pair);
+    if (set !== undefined) { set.delete(m); if (set.size === 0) this.candidatesByPair.delete(pair); }
+    const n = (this.candidateSources.get(m.source!) ?? 1) - 1;
+    if (n > 0) this.candidateSources.set(m.source!, n); else this.candidateSources.delete(m.source!);
   }
 
   /** Announces `m` as soon as it is recognised and its hosts are known. */
@@ -89,10 +154,14 @@ export class EngineContext {
   }
 
   private remove(m: Migration): void {
-    const i = this.open.indexOf(m);
-    if (i >= 0) this.open.splice(i, 1);
-    for (const [flow, owner] of this.flowOwner) {
-      if (owner !== m) continue;
+    if (m.libvirtFlow !== undefined && this.candidates.get(m.libvirtFlow) === m) this.dropCandidate(m.libvirtFlow, m);
+    else {
+      const i = this.open.indexOf(m);
+      if (i >= 0) this.open.splice(i, 1);
+    }
+    // A migration owns at most its libvirt connection and its stream.
+    for (const flow of [m.libvirtFlow, m.streamFlow]) {
+      if (flow === undefined || this.flowOwner.get(flow) !== m) continue;
       this.flowOwner.delete(flow);
       if (m.recognised) this.retiredFlows.add(flow);
     }

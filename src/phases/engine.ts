@@ -12,6 +12,8 @@ import { RoleInference, type InferredRoles } from './roles.js';
 export type { HostRoles, MigrationRecord } from './context.js';
 export type { InferredRoles } from './roles.js';
 
+const NO_HOST = Object.freeze({ ip: '', port: 0 });
+
 export interface PhaseEngineOptions {
   onEvent: (ev: PhaseEvent) => void;
   /** `--hosts` overrides of the inferred roles. */
@@ -56,6 +58,9 @@ export class PhaseEngine {
     this.hosts = opts.hosts ?? {};
     this.anomalies = new AnomalyAggregator(sink);
     this.ctx = new EngineContext(sink, this.hosts, this.downtime, opts.labels);
+    this.ctx.shed = (reason, ts) => this.anomalies.add({
+      protocol: 'anomaly', kind: 'memory-shed', count: 1, reason, ts, tsEnd: ts, flowId: -1, src: NO_HOST, dst: NO_HOST,
+    }, '');
     this.kvm = new KvmTracker(this.ctx);
     this.openstack = new OpenStackTracker(this.ctx);
   }

@@ -9,6 +9,7 @@ import type { Migration } from './migration.js';
 const LIBVIRT_PORTS: ReadonlySet<number> = new Set([16509, 16514]);
 const REMOTE_PROGRAM = 0x20008086;
 const MAX_REMEMBERED_SYNS = 65_536;
+const MEMORY_SHED_CANDIDATE = 'unrecognised libvirt connection forgotten (too many open at once)';
 /** Progress events at most this often (wire time), plus one at each new RAM pass. */
 const PROGRESS_INTERVAL: Picos = 100n * PS_PER_MS;
 
@@ -145,6 +146,7 @@ export class KvmTracker {
         m.recognised = true;
         break;
     }
+    if (m.recognised) this.ctx.promote(m);
     this.ctx.tryAnnounce(m);
   }
 
@@ -153,7 +155,8 @@ export class KvmTracker {
     if (!m) {
       if (this.ctx.retiredFlows.has(msg.flowId)) return;
       m = this.ctx.open.find((x) => x.streamFlow === undefined && x.libvirtFlow !== undefined
-        && x.source === msg.src.ip && x.destination === msg.dst.ip);
+        && x.source === msg.src.ip && x.destination === msg.dst.ip)
+        ?? this.ctx.candidateFor(msg.src.ip, msg.dst.ip);
       if (!m) {
         // Only the stream's first record proves a migration began on this connection.
         if (msg.kind !== 'header' || this.libvirtMayOwn(msg.src.ip)) return;
@@ -217,11 +220,14 @@ export class KvmTracker {
     let m = waiting.filter((x) => initEnd(x) !== undefined)
       .sort((a, b) => (initEnd(a)! < initEnd(b)! ? -1 : initEnd(a)! > initEnd(b)! ? 1 : 0))[0];
     m ??= waiting[0];
+    let candidate = false;
     if (!m) {
-      m = this.ctx.create('kvm');
       const roles = this.ctx.roles;
-      m.recognised = (roles.source === client && roles.destination === server)
+      const recognised = (roles.source === client && roles.destination === server)
         || this.ctx.knownPairs.has(`${client}>${server}`);
+      candidate = !recognised;
+      m = this.ctx.create('kvm', candidate);
+      m.recognised = recognised;
     }
     if (!m.announced) {
       m.source = client;
@@ -229,6 +235,10 @@ export class KvmTracker {
     }
     m.libvirtFlow = flowId;
     this.ctx.flowOwner.set(flowId, m);
+    if (candidate) {
+      const shed = this.ctx.addCandidate(m, flowId);
+      if (shed !== undefined) this.ctx.shed(MEMORY_SHED_CANDIDATE, ts);
+    }
     m.beginPhase('remote-connect', ts, uncertain);
     this.ctx.tryAnnounce(m);
   }
@@ -255,7 +265,7 @@ export class KvmTracker {
    * made when no such migration is open (QEMU driven over QMP alone).
    */
   private libvirtMayOwn(source: string): boolean {
-    return this.ctx.open.some((x) => !x.qemuOnly && x.outcome === undefined
+    return this.ctx.hasCandidateFrom(source) || this.ctx.open.some((x) => !x.qemuOnly && x.outcome === undefined
       && (x.source === undefined || x.source === source || x.novaSource === source));
   }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createRing, RingConsumer } from '../../src/ingest/live/ring.js';
-import { openNativeCapture } from '../../src/ingest/live/native.js';
+import { loadNative, openNativeCapture, ringLayoutMismatches } from '../../src/ingest/live/native.js';
 import { RECORD_HEADER_BYTES } from '../../src/ingest/live/ring-layout.js';
 import { PS_PER_S } from '../../src/core/time.js';
 
@@ -92,5 +92,36 @@ describe('capture ring (native producer, JS consumer)', () => {
     const plain = new Uint8Array(new SharedArrayBuffer(8192));
     expect(() => openNativeCapture({ kind: 'synthetic', count: 1, minLen: 1, maxLen: 1 }, [plain])).toThrow(/not an initialised migscope ring/);
     expect(() => createRing(5000)).toThrow(RangeError);
+  });
+
+  it('rejects a ring over a plain ArrayBuffer, even one dressed up as shared', () => {
+    // Same bytes as a valid ring, but the consumer could never see the producer's writes.
+    const valid = createRing(4096);
+    const plain = new Uint8Array(valid.length);
+    plain.set(valid);
+    const synth = { kind: 'synthetic', count: 1, minLen: 1, maxLen: 1 } as const;
+    expect(() => openNativeCapture(synth, [plain])).toThrow(/SharedArrayBuffers/);
+    const disguised = new Uint8Array(valid.length);
+    disguised.set(valid);
+    Object.setPrototypeOf(disguised.buffer, SharedArrayBuffer.prototype);
+    expect(() => openNativeCapture(synth, [disguised])).toThrow(/SharedArrayBuffers/);
+    expect(() => openNativeCapture(synth, [valid])).not.toThrow();
+  });
+
+  it('rejects integer options that a cast would truncate', () => {
+    const ring = createRing(4096);
+    for (const bad of [-1, 1.5, Number.NaN, 2 ** 31, 2 ** 60]) {
+      expect(() => openNativeCapture({ kind: 'synthetic', count: 1, minLen: bad, maxLen: 1 }, [ring])).toThrow(/option minLen must be an integer/);
+    }
+    expect(() => openNativeCapture({ kind: 'synthetic', count: -5, minLen: 1, maxLen: 1 }, [ring])).toThrow(/option count/);
+  });
+
+  it('compares every ring constant of the addon with ring-layout.ts', () => {
+    const addon = loadNative();
+    expect(ringLayoutMismatches(addon.ringLayout)).toEqual([]);
+    expect(Object.keys(addon.ringLayout).length).toBeGreaterThanOrEqual(24);
+    expect(ringLayoutMismatches({ ...addon.ringLayout, recSeq: 40 })).toEqual(['recSeq 40≠32']);
+    const { recNic: _dropped, ...missing } = addon.ringLayout;
+    expect(ringLayoutMismatches({ ...missing, extra: 1 })).toEqual(['recNic undefined≠40', 'extra unknown to ring-layout.ts']);
   });
 });

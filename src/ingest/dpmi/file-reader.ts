@@ -140,7 +140,10 @@ export class DpmiFileReader extends PushParser {
     this.version = sniff.version;
     this.littleEndian = le;
     if (mpidAt >= 0) this.mpid = decodeName(buf, off + mpidAt, MPID_SIZE);
-    this.comment = new TextDecoder('latin1').decode(buf.subarray(off + start, off + total)).replace(/\0+$/, '');
+    // Trailing NULs trimmed by a scan: `/\0+$/` is quadratic on a long run of NULs (the size is the file's).
+    let end = off + total;
+    while (end > off + start && buf[end - 1] === 0) end--;
+    this.comment = new TextDecoder('latin1').decode(buf.subarray(off + start, end));
     this.haveHeader = true;
     return total;
   }

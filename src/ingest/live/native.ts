@@ -6,7 +6,7 @@ import {
   CaptureError, CapturePermissionError, FilterError, MigscopeError, SourceNotFoundError,
 } from '../../core/errors.js';
 import { availableInterfaceNames } from './devices.js';
-import { CONTROL_BYTES, RECORD_HEADER_BYTES, RING_MAGIC } from './ring-layout.js';
+import * as L from './ring-layout.js';
 
 /** Where a capture reads from (the addon's view of runRingPipeline's sources). */
 export type NativeSource =
@@ -44,7 +44,8 @@ interface AddonCapture {
 }
 interface Addon {
   pcapVersion(): string;
-  ringLayout: { controlBytes: number; recordHeaderBytes: number; magic: number };
+  /** Every constant of native/ring_format.h, by name (see RING_LAYOUT_CONSTANTS). */
+  ringLayout: Record<string, number>;
   Capture: new (options: Record<string, unknown>, rings: Uint8Array[], onEnd: (err: string | null) => void) => AddonCapture;
 }
 
@@ -68,12 +69,34 @@ export function loadNative(): Addon {
     throw new CaptureError(`native capture addon not built (${file} missing): run \`npm run build:native\` (needs libpcap-dev)`);
   }
   const addon = createRequire(import.meta.url)(file) as Addon;
-  const l = addon.ringLayout;
-  if (l.controlBytes !== CONTROL_BYTES || l.recordHeaderBytes !== RECORD_HEADER_BYTES || l.magic !== RING_MAGIC) {
-    throw new CaptureError('native addon ring layout differs from src/ingest/live/ring-layout.ts: rebuild it');
+  const differ = ringLayoutMismatches(addon.ringLayout);
+  if (differ.length > 0) {
+    throw new CaptureError(`native addon ring layout differs from src/ingest/live/ring-layout.ts (${differ.join(', ')}): rebuild it`);
   }
   cached = addon;
   return addon;
+}
+
+/** The addon's name for each constant of ring-layout.ts: all are compared at load. */
+const RING_LAYOUT_CONSTANTS: Readonly<Record<string, number>> = {
+  magic: L.RING_MAGIC, controlBytes: L.CONTROL_BYTES,
+  offHead: L.OFF_HEAD, offTail: L.OFF_TAIL, offMagic: L.OFF_MAGIC, offCapacity: L.OFF_CAPACITY,
+  offDropRecords: L.OFF_DROP_RECORDS, offDropBytes: L.OFF_DROP_BYTES, offProducerDone: L.OFF_PRODUCER_DONE,
+  offSeqFrontier: L.OFF_SEQ_FRONTIER, recordHeaderBytes: L.RECORD_HEADER_BYTES,
+  recLength: L.REC_LENGTH, recKind: L.REC_KIND, recLinkType: L.REC_LINK_TYPE, recCaplen: L.REC_CAPLEN,
+  recWireLength: L.REC_WIRE_LENGTH, recSec: L.REC_SEC, recPsec: L.REC_PSEC, recSeq: L.REC_SEQ,
+  recNic: L.REC_NIC, recMampid: L.REC_MAMPID,
+  kindPacket: L.RecordKind.Packet, kindWrap: L.RecordKind.Wrap, kindEof: L.RecordKind.Eof,
+};
+
+/** `name native≠ts` for every constant that differs or that one side lacks. */
+export function ringLayoutMismatches(native: Readonly<Record<string, number>>): string[] {
+  const out: string[] = [];
+  for (const [name, ts] of Object.entries(RING_LAYOUT_CONSTANTS)) {
+    if (native[name] !== ts) out.push(`${name} ${String(native[name])}≠${ts}`);
+  }
+  for (const name of Object.keys(native)) if (!(name in RING_LAYOUT_CONSTANTS)) out.push(`${name} unknown to ring-layout.ts`);
+  return out;
 }
 
 export function nativeAvailable(): boolean {

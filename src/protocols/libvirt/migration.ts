@@ -27,10 +27,26 @@ export function isMigrationProc(proc: number): boolean {
 const REMOTE_DOMAIN_MIGRATE_PARAM_LIST_MAX = 64;
 const latin1 = new TextDecoder('latin1');
 
-/** `<tag>text</tag>` (first occurrence) from an XML document, without a full parser. */
-function xmlText(xml: string, tag: string): string | undefined {
-  const m = new RegExp(`<${tag}>\\s*([^<]*?)\\s*</${tag}>`).exec(xml);
-  return m ? m[1] : undefined;
+/**
+ * `<tag>text</tag>` (the first `<tag>` whose text contains no `<`), trimmed, without a
+ * full parser. A hand-written scan rather than a regex: the XML comes from the wire, and
+ * `\s*([^<]*?)\s*` backtracks quadratically on long runs of blanks. Each character is
+ * looked at a bounded number of times (every search resumes where the last one stopped).
+ */
+export function xmlText(xml: string, tag: string): string | undefined {
+  const open = `<${tag}>`;
+  const close = `</${tag}>`;
+  let from = 0;
+  for (;;) {
+    const start = xml.indexOf(open, from);
+    if (start < 0) return undefined;
+    const textStart = start + open.length;
+    const lt = xml.indexOf('<', textStart);
+    if (lt < 0) return undefined;
+    // String.prototype.trim removes exactly the characters `\s` matches.
+    if (xml.startsWith(close, lt)) return xml.slice(textStart, lt).trim();
+    from = lt;
+  }
 }
 
 function fromDomainXml(xml: string | undefined, info: LibvirtMigrationInfo): void {
