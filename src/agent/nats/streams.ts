@@ -10,6 +10,12 @@ export const EVENT_STREAM = 'MIGSCOPE_EVENTS';
 export const EVENT_SUBJECTS = 'migscope.events.>';
 /** Resends within this window are recognised by their Nats-Msg-Id and stored once. */
 const DUPLICATE_WINDOW_MS = 10 * 60_000;
+/**
+ * Disk stays bounded: records are kept a day (an aggregator restarted later rebuilds
+ * only the last day's state), events a week. An existing stream keeps its own limits.
+ */
+const RECORD_MAX_AGE_MS = 24 * 3600_000;
+const EVENT_MAX_AGE_MS = 7 * 24 * 3600_000;
 
 /** The subject one MP publishes its records on (one subject: JetStream keeps its order). */
 export function recordSubject(mp: string): string {
@@ -64,16 +70,16 @@ export async function connectNats(url: string, name: string, opts: { signal?: Ab
   }
 }
 
-/** Creates the record and event streams when missing (file storage, dedupe window). */
+/** Creates the record and event streams when missing (file storage, dedupe window, age limits). */
 export async function ensureStreams(nc: NatsConnection): Promise<JetStreamManager> {
   const jsm = await jetstreamManager(nc);
-  for (const [name, subjects] of [[RECORD_STREAM, RECORD_SUBJECTS], [EVENT_STREAM, EVENT_SUBJECTS]] as const) {
+  for (const [name, subjects, maxAgeMs] of [[RECORD_STREAM, RECORD_SUBJECTS, RECORD_MAX_AGE_MS], [EVENT_STREAM, EVENT_SUBJECTS, EVENT_MAX_AGE_MS]] as const) {
     try {
       await jsm.streams.info(name);
     } catch {
       await jsm.streams.add({
         name, subjects: [subjects], storage: StorageType.File, retention: RetentionPolicy.Limits,
-        duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+        duplicate_window: nanos(DUPLICATE_WINDOW_MS), max_age: nanos(maxAgeMs),
       });
     }
   }
