@@ -139,6 +139,9 @@ export class Aggregation {
     if (start === undefined || end === undefined || start === end || start === '' || end === '') return undefined;
     const a = this.merger.offsetOf(start);
     const b = this.merger.offsetOf(end);
+    const ref = this.merger.referenceMp;
+    // An MP with no estimate yet (no traffic shared with the reference): no bound to give.
+    if ((a === undefined && start !== ref) || (b === undefined && end !== ref)) return undefined;
     let err = (a?.bound ?? 0n) + (b?.bound ?? 0n);
     if (!this.opts.correctClocks) {
       const d = (b?.offset ?? 0n) - (a?.offset ?? 0n);
