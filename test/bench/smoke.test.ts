@@ -87,4 +87,15 @@ describe('npm run bench -- --smoke', () => {
     expect(markdown).toContain('| migscope pure-TS |');
     expect(markdown).toContain('## Targets');
   });
+
+  it('measures agent → NATS → aggregator against the same records in-process (or says why not)', () => {
+    if (!has('nats-server')) { expect(results.natsSkipped).toMatch(/nats-server/); return; }
+    const n = results.nats!;
+    expect(n.trace).toBe('mixed-8.pcap');
+    expect(n.messages).toBeGreaterThan(1000);
+    expect(n.natsMessagesPerSecond).toBeCloseTo(n.messages / n.natsSeconds, 6);
+    expect(n.inProcessMessagesPerSecond).toBeCloseTo(n.messages / n.inProcessSeconds, 6);
+    expect(n.ratio).toBeCloseTo(n.natsSeconds / n.inProcessSeconds, 9);
+    expect(markdown).toContain('## Measurement points over NATS');
+  });
 });
