@@ -150,11 +150,6 @@ export class ClockOffsetEstimator {
     return this.latest;
   }
 
-  /** MPs with samples (not necessarily an estimate yet). */
-  get mps(): string[] {
-    return [...this.samples.keys()];
-  }
-
   private expire(): void {
     const limit = this.latest - this.matchWindow;
     for (const [k, p] of this.pending) {

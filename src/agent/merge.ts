@@ -25,7 +25,6 @@ export interface MergeOptions extends ClockOffsetOptions {
 /** Per measurement point: its sequence, queue of messages and watermark. */
 interface MpState {
   name: string;
-  order: number;
   nextSeq: number;
   early: Map<number, MpRecord>;
   queue: MessageRecord[];
@@ -112,11 +111,6 @@ export class MpMerger {
     return this.reference;
   }
 
-  /** Last sequence number applied per MP (for resuming). */
-  appliedSeq(mp: string): number {
-    return (this.mps.get(mp)?.nextSeq ?? 1) - 1;
-  }
-
   record(r: MpRecord): void {
     this.counts.records++;
     const s = this.state(r.mp);
@@ -159,7 +153,7 @@ export class MpMerger {
     let s = this.mps.get(mp);
     if (s === undefined) {
       s = {
-        name: mp, order: this.mps.size, nextSeq: 1, early: new Map(), queue: [], head: 0,
+        name: mp, nextSeq: 1, early: new Map(), queue: [], head: 0,
         watermark: -1n, ended: false, silent: false, offset: undefined,
       };
       this.mps.set(mp, s);
@@ -254,6 +248,7 @@ export class MpMerger {
           if (limit === undefined || w < limit) limit = w;
         }
       }
+      // Earliest queue head; on a tie the MP met first (Map order), so the merge is stable.
       let best: MpState | undefined;
       let bestTs = 0n;
       for (const s of states) {
