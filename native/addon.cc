@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "capture_session.h"
+#include "mapped_file.h"
 #include "ring_format.h"
 
 namespace migscope {
@@ -250,6 +251,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   };
   for (const auto& [name, value] : constants) layout.Set(name, Napi::Number::New(env, value));
   exports.Set("ringLayout", layout);
+  InitMappedFile(env, exports);
   return exports;
 }
 

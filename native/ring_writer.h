@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "mapped_file.h"
 #include "ring_format.h"
 
 namespace migscope {
@@ -57,6 +58,7 @@ class RingWriter {
     if (m.nic != nullptr) std::memcpy(rec + kRecOffNic, m.nic, 8); else std::memset(rec + kRecOffNic, 0, 8);
     if (m.mampid != nullptr) std::memcpy(rec + kRecOffMampid, m.mampid, 8); else std::memset(rec + kRecOffMampid, 0, 8);
     std::memcpy(rec + kRecHeader, bytes, caplen);
+    gBytesCopied.fetch_add(caplen, std::memory_order_relaxed);
     Publish();
     Bump(written_, 1);
     return true;

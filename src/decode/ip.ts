@@ -2,8 +2,8 @@ import { be16, be32, type PacketView, type ParseError } from './packet-view.js';
 
 /**
  * IPv4 / IPv6 parsers. They fill addresses (as 32-bit words), the L4 protocol and the
- * L4 bounds. `wireLength` is the packet's length on the wire measured from offset 0 of
- * the captured bytes, so a snaplen-cut payload is still known by its true length.
+ * L4 bounds. The packet is b[start, end); `wireLength` is its length on the wire
+ * measured from `start`, so a snaplen-cut payload is still known by its true length.
  * Allocation per call: none.
  */
 
@@ -13,15 +13,15 @@ import { be16, be32, type PacketView, type ParseError } from './packet-view.js';
  * longer frame is a TSO/GSO super-packet captured before segmentation: the frame length
  * is used instead.
  */
-export function parseIpv4(b: Uint8Array, off: number, wireLength: number, pv: PacketView): ParseError | null {
-  if (off + 20 > b.length) return 'truncated IPv4 header';
+export function parseIpv4(b: Uint8Array, off: number, wireLength: number, pv: PacketView, start = 0, capEnd = b.length): ParseError | null {
+  if (off + 20 > capEnd) return 'truncated IPv4 header';
   const vihl = b[off]!;
   if (vihl >> 4 !== 4) return 'IPv4 header with bad version';
   const ihl = (vihl & 0x0f) * 4;
   if (ihl < 20) return 'IPv4 header length below 20';
-  if (off + ihl > b.length) return 'truncated IPv4 options';
+  if (off + ihl > capEnd) return 'truncated IPv4 options';
   let total = be16(b, off + 2);
-  if (total === 0) total = wireLength - off;
+  if (total === 0) total = wireLength - (off - start);
   if (total < ihl) return 'IPv4 total length below header length';
   const fragField = be16(b, off + 6);
   pv.ipVersion = 4;
@@ -31,7 +31,7 @@ export function parseIpv4(b: Uint8Array, off: number, wireLength: number, pv: Pa
   pv.dst0 = 0; pv.dst1 = 0; pv.dst2 = 0; pv.dst3 = be32(b, off + 16);
   pv.l4Offset = off + ihl;
   const end = off + total;
-  pv.l4End = end < b.length ? end : b.length;
+  pv.l4End = end < capEnd ? end : capEnd;
   pv.l4WireLength = total - ihl;
   return null;
 }
@@ -48,18 +48,18 @@ const EXT_SHIM6 = 140;
 const MAX_EXT_HEADERS = 16;
 
 /** IPv6 with the common extension headers skipped; a fragment header sets `fragment`. */
-export function parseIpv6(b: Uint8Array, off: number, wireLength: number, pv: PacketView): ParseError | null {
-  if (off + 40 > b.length) return 'truncated IPv6 header';
+export function parseIpv6(b: Uint8Array, off: number, wireLength: number, pv: PacketView, start = 0, bEnd = b.length): ParseError | null {
+  if (off + 40 > bEnd) return 'truncated IPv6 header';
   if (b[off]! >> 4 !== 6) return 'IPv6 header with bad version';
   let payloadLen = be16(b, off + 4);
-  if (payloadLen === 0) payloadLen = wireLength - off - 40; // jumbogram / GSO
+  if (payloadLen === 0) payloadLen = wireLength - (off - start) - 40; // jumbogram / GSO
   if (payloadLen < 0) return 'IPv6 payload length negative';
   pv.ipVersion = 6;
   pv.fragment = false;
   pv.src0 = be32(b, off + 8); pv.src1 = be32(b, off + 12); pv.src2 = be32(b, off + 16); pv.src3 = be32(b, off + 20);
   pv.dst0 = be32(b, off + 24); pv.dst1 = be32(b, off + 28); pv.dst2 = be32(b, off + 32); pv.dst3 = be32(b, off + 36);
   const end = off + 40 + payloadLen;
-  const capEnd = end < b.length ? end : b.length;
+  const capEnd = end < bEnd ? end : bEnd;
   let next = b[off + 6]!;
   let p = off + 40;
   for (let i = 0; ; i++) {

@@ -8,7 +8,8 @@ import { AnomalyAggregator, type AnomalySite, NO_ENDPOINT, type PendingAnomaly }
 import { Flow, type FlowContext } from './flow.js';
 import { symmetricHash } from './flow-hash.js';
 import { FlowTable } from './flow-table.js';
-import { formatDstIp, formatSrcIp } from '../decode/ip.js';
+import { formatDstIp, formatIpv4, formatSrcIp } from '../decode/ip.js';
+import type { Endpoint } from '../core/message.js';
 import { EtherType, IpProto, PacketView, TcpFlag } from '../decode/packet-view.js';
 import { parsePacket } from '../decode/parse.js';
 import { newStats, type DissectorStats } from './stats.js';
@@ -52,6 +53,7 @@ export class Dissector {
   private nextFlowId = 1;
   private nextHousekeeping: Picos = -1n;
   private lastTs: Picos = 0n;
+  private readonly hostEndpoints = new Map<number, Endpoint>();
 
   constructor(emit: Emit, opts: DissectorOptions = {}) {
     const stats = this.stats;
@@ -77,14 +79,22 @@ export class Dissector {
   }
 
   packet(pkt: CapturedPacket): void {
+    this.record(pkt.data, 0, pkt.data.length, pkt.wireLength, pkt.linkType, pkt.ts);
+  }
+
+  /**
+   * One packet given as b[start, end) (captured bytes, link header first) and its
+   * fields: the hot path of the file and ring readers, which hold many packets in one
+   * buffer and make no object or view per packet.
+   */
+  record(b: Uint8Array, start: number, end: number, wireLength: number, linkType: number, ts: Picos): void {
     const stats = this.stats;
     stats.packets++;
-    stats.bytes += pkt.wireLength;
-    const ts = pkt.ts;
+    stats.bytes += wireLength;
     if (ts > this.lastTs) this.lastTs = ts;
     try {
       if (ts >= this.nextHousekeeping) this.housekeeping(ts);
-      this.dispatch(pkt, ts);
+      this.dispatch(b, start, end, wireLength, linkType, ts);
     } catch {
       // A bug of ours must not stop the capture: count the packet as lost.
       this.anomaly('malformed-packet', INTERNAL, ts);
@@ -139,10 +149,9 @@ export class Dissector {
     this.aggregator.report(this.global, kind, reason, 1, ts);
   }
 
-  private dispatch(pkt: CapturedPacket, ts: Picos): void {
+  private dispatch(b: Uint8Array, start: number, end: number, wireLength: number, linkType: number, ts: Picos): void {
     const pv = this.pv;
-    const b = pkt.data;
-    const err = parsePacket(b, pkt.linkType, pkt.wireLength, pv);
+    const err = parsePacket(b, linkType, wireLength, pv, start, end);
     if (err !== null) {
       this.stats.malformedPackets++;
       this.anomaly('malformed-packet', err, ts);
@@ -150,7 +159,7 @@ export class Dissector {
     }
     if (pv.ipVersion === 0) {
       const et = pv.etherType;
-      if (et === EtherType.ARP || et === EtherType.RARP) this.arp(b, ts);
+      if (et === EtherType.ARP || et === EtherType.RARP) this.arp(b, end, ts);
       else this.stats.otherPackets++;
       return;
     }
@@ -160,8 +169,8 @@ export class Dissector {
       return;
     }
     const proto = pv.ipProto;
-    if (proto === IpProto.TCP) this.tcp(b, pkt.wireLength, ts);
-    else if (proto === IpProto.UDP) this.udp(pkt.wireLength, ts);
+    if (proto === IpProto.TCP) this.tcp(b, wireLength, ts);
+    else if (proto === IpProto.UDP) this.udp(wireLength, ts);
     else if (proto === (pv.ipVersion === 6 ? IpProto.ICMPv6 : IpProto.ICMP)) this.icmp(b, ts);
     else this.stats.otherPackets++;
   }
@@ -254,15 +263,31 @@ export class Dissector {
     const v6 = pv.ipVersion === 6;
     if (t !== (v6 ? 128 : 8) && t !== (v6 ? 129 : 0)) { this.stats.icmpPackets++; return; }
     const res = decodeIcmpEcho(b, pv.l4Offset, pv.l4End, v6, ts,
-      { ip: formatSrcIp(pv), port: 0 }, { ip: formatDstIp(pv), port: 0 });
+      v6 ? { ip: formatSrcIp(pv), port: 0 } : this.hostEndpoint(pv.src3),
+      v6 ? { ip: formatDstIp(pv), port: 0 } : this.hostEndpoint(pv.dst3));
     this.datagramResult(res, ts, 'icmp');
   }
 
-  private arp(b: Uint8Array, ts: Picos): void {
+  private arp(b: Uint8Array, end: number, ts: Picos): void {
     const pv = this.pv;
-    const res = decodeArp(b, pv.l3Offset, b.length, pv.etherType, ts);
+    const res = decodeArp(b, pv.l3Offset, end, pv.etherType, ts);
     if (res === ARP_NOT_ETHER_IPV4) { this.stats.otherPackets++; return; }
     this.datagramResult(res, ts, 'arp');
+  }
+
+  /**
+   * The port-less endpoint of an IPv4 host, shared by every echo message to or from it:
+   * pingers send every few ms, and a string and an object per packet were a quarter of
+   * the file path's allocation. Bounded: forgotten wholesale past HOST_ENDPOINTS hosts.
+   */
+  private hostEndpoint(addr: number): Endpoint {
+    let e = this.hostEndpoints.get(addr);
+    if (e === undefined) {
+      if (this.hostEndpoints.size >= HOST_ENDPOINTS) this.hostEndpoints.clear();
+      e = { ip: formatIpv4(addr), port: 0 };
+      this.hostEndpoints.set(addr, e);
+    }
+    return e;
   }
 
   /** A datagram decoder's answer: a message, nothing of interest, or why it was malformed. */
@@ -278,3 +303,4 @@ export class Dissector {
 }
 
 const EMPTY = new Uint8Array(0);
+const HOST_ENDPOINTS = 4096;

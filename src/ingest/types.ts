@@ -33,6 +33,17 @@ export interface CapturedPacket {
 
 export type PacketSink = (pkt: CapturedPacket) => void;
 
+/**
+ * What readers hand on per packet, as positional values: the packet is
+ * buf[off, off + len), its time `sec` seconds + `psec` picoseconds (< 10^12) since the
+ * epoch. No object, view or BigInt per packet; `buf` stays intact until the reader's next
+ * push(). `nic`/`mampid` are set by DPMI sources only (shared strings, not per packet).
+ */
+export type RecordSink = (
+  buf: Uint8Array, off: number, len: number, wireLength: number, linkType: LinkType, iface: number,
+  sec: number, psec: number, nic: string | undefined, mampid: string | undefined,
+) => void;
+
 /** What a reader counts besides packets: every loss is reported, never silent. */
 export interface ReaderStats {
   packets: number;

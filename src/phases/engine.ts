@@ -67,6 +67,7 @@ export class PhaseEngine {
 
   push(msg: ProtocolMessage): void {
     this.messages++;
+    if (this.kvm.hasDeferred) this.kvm.flushDeferred(msg);
     this.firstTs ??= msg.ts;
     if (this.lastTs === undefined || msg.ts > this.lastTs) this.lastTs = msg.ts;
     switch (msg.protocol) {
@@ -106,6 +107,7 @@ export class PhaseEngine {
   end(): EngineSummary {
     if (this.ended) return this.ended;
     const ts = this.lastTs ?? 0n;
+    this.kvm.flushDeferred();
     for (const m of [...this.ctx.open]) {
       if (!m.recognised) {
         this.ctx.discard(m);

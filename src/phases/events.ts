@@ -43,13 +43,20 @@ export interface MigrationStarted extends EventBase {
   domain?: string;
   labels?: Record<string, string>;
 }
-export interface PhaseStarted extends EventBase { type: 'phase-started'; phase: PhaseName }
+/**
+ * A boundary inferred rather than seen (an encrypted stream: from the connection's
+ * SYN/FIN and the TLS record timing): how, and how far the real boundary can be from it.
+ */
+export interface Inference { how: string; errorBound: Picos }
+export interface PhaseStarted extends EventBase { type: 'phase-started'; phase: PhaseName; inferred?: Inference }
 export interface PhaseEnded extends EventBase {
   type: 'phase-ended';
   phase: PhaseName;
   duration: Picos;
   /** Set when a marker was lost: the duration is a bound, not a measurement. */
   uncertain?: string;
+  /** The end boundary was inferred (the start's inference is on phase-started). */
+  inferred?: Inference;
   /**
    * ± ps on the duration when its start and end markers were seen by different
    * measurement points: their clock-offset uncertainty (set by src/agent's aggregator).
@@ -73,6 +80,11 @@ export interface Downtime extends EventBase {
   /** lost × the ping interval. */
   lostDuration: Picos;
 }
+/**
+ * The QEMU stream's figures. On a cancelled or failed migration, what the stream got
+ * through before it closed: its bytes, the passes begun (the last one cut short), and
+ * precopyBytes = bytes unless SECTION_END(ram) had begun.
+ */
 export interface StreamSummary {
   bytes: number;
   /** RAM passes on the wire: pre-copy passes + the stop-and-copy pass (QEMU 7.2: dirty-sync-count − 1). */
@@ -83,6 +95,31 @@ export interface StreamSummary {
   stopCopyBytes: number;
   /** The SECTION_END(ram) record alone: QEMU's downtime-bytes + 18 bytes of framing. */
   ramStopCopyBytes?: number;
+  /**
+   * multifd: the packets' bytes on all channels (headers, page offsets, pages) = QEMU 7.2's
+   * multifd-bytes; `bytes`, `precopyBytes` and `stopCopyBytes` include the channels
+   * (split at the switch-over's capture time), and `iterations` counts the passes the
+   * channels' pages make (in QEMU's packet order).
+   */
+  multifdBytes?: number;
+  /** multifd channels attributed to the migration. */
+  channels?: number;
+  /** Each channel's bytes (its 64-byte opening packet included), by channel id. */
+  channelBytes?: number[];
+  /** XBZRLE: pages sent as deltas and their bytes (QEMU's xbzrle-cache.pages/bytes). */
+  xbzrlePages?: number;
+  xbzrleBytes?: number;
+  /** Pages compressed by QEMU's compress threads (the `compress` capability). */
+  compressedPages?: number;
+}
+export interface EncryptedSummary {
+  transport: 'tls';
+  /** Source → destination bytes of the connection, from the TCP sequence space. */
+  bytes: number;
+  /** Destination → source bytes. */
+  returnBytes: number;
+  /** TLS records the source sent. */
+  records: number;
 }
 export interface MigrationEnded extends EventBase {
   type: 'migration-ended';
@@ -96,7 +133,11 @@ export interface MigrationEnded extends EventBase {
   /** libvirt migration time: Remote connect start → Cleanup end. */
   libvirtTotal?: Picos;
   stream?: StreamSummary;
-  phases: Partial<Record<PhaseName, { start: Picos; end: Picos; uncertain?: string; clockError?: Picos }>>;
+  phases: Partial<Record<PhaseName, {
+    start: Picos; end: Picos; uncertain?: string; inferred?: { start?: Inference; end?: Inference }; clockError?: Picos;
+  }>>;
+  /** The stream was encrypted: what is visible of it (the `stream` figures are not). */
+  encrypted?: EncryptedSummary;
   downtime?: Picos;
 }
 export interface AnomalyEvent extends EventBase { type: 'anomaly'; kind: AnomalyKind; count: number; reason?: string }

@@ -1,10 +1,29 @@
 import { PS_PER_MS, toSeconds, type Picos } from '../core/time.js';
 import type { Endpoint } from '../decode/types.js';
 import type {
-  LibvirtMigrationInfo, LibvirtRpcMessage, QemuMessage, TcpSegmentMarker,
+  LibvirtMigrationInfo, LibvirtRpcMessage, MultifdMessage, QemuMessage, TcpSegmentMarker,
 } from '../protocols/types.js';
 import type { EngineContext } from './context.js';
+import type { StreamSummary } from './events.js';
 import type { Migration } from './migration.js';
+import { MultifdAccount } from './multifd.js';
+
+/** Least bytes an encrypted connection must carry to be reported as a migration without libvirt. */
+const MIN_ENCRYPTED_BYTES = 1 << 20;
+/** Destinations with multifd channels waiting for their main stream. */
+const MAX_UNCLAIMED = 64;
+
+/** Page counts by encoding, when the stream used XBZRLE or compression. */
+function encodings(msg: { xbzrlePages?: number; xbzrleBytes?: number; compressedPages?: number }): Partial<StreamSummary> {
+  return {
+    ...(msg.xbzrlePages !== undefined ? { xbzrlePages: msg.xbzrlePages, xbzrleBytes: msg.xbzrleBytes ?? 0 } : {}),
+    ...(msg.compressedPages !== undefined ? { compressedPages: msg.compressedPages } : {}),
+  };
+}
+
+function channelKey(client: string, server: Endpoint): string {
+  return `${client}>${server.ip}:${server.port}`;
+}
 
 const LIBVIRT_PORTS: ReadonlySet<number> = new Set([16509, 16514]);
 const REMOTE_PROGRAM = 0x20008086;
@@ -59,7 +78,12 @@ interface FlowOpen { ts: Picos; client: Endpoint; server: Endpoint; synLost: boo
  */
 export class KvmTracker {
   private readonly opens = new Map<number, FlowOpen>();
-  private readonly progress = new WeakMap<Migration, { ts: Picos; bytes: number; iteration: number }>();
+  private readonly progressState = new WeakMap<Migration, { ts: Picos; bytes: number; mainBytes: number; iteration: number }>();
+  /** multifd channels not yet claimed by a main stream, by source>destination:port. */
+  private readonly unclaimed = new Map<string, { account: MultifdAccount; flows: number[] }>();
+  private readonly unclaimedFlows = new Map<number, { account: MultifdAccount; flows: number[] }>();
+  /** QMP-driven migrations whose stream closed before QEMU_VM_EOF, until its summary comes. */
+  private readonly deferred = new Set<Migration>();
 
   constructor(private readonly ctx: EngineContext) {}
 
@@ -151,6 +175,14 @@ export class KvmTracker {
   }
 
   onQemu(msg: QemuMessage): void {
+    if (msg.kind === 'multifd-channel' || msg.kind === 'multifd-packet' || msg.kind === 'multifd-end') {
+      this.onMultifd(msg);
+      return;
+    }
+    if (msg.kind === 'encrypted' || msg.kind === 'encrypted-end') {
+      this.onEncrypted(msg);
+      return;
+    }
     let m = this.ctx.flowOwner.get(msg.flowId);
     if (!m) {
       if (this.ctx.retiredFlows.has(msg.flowId)) return;
@@ -167,27 +199,27 @@ export class KvmTracker {
         m.destination = msg.dst.ip;
       }
       const open = this.opens.get(msg.flowId);
-      if (open && !open.synLost) this.attachStream(m, msg.flowId, open.ts);
-      else this.attachStream(m, msg.flowId, open?.ts ?? msg.ts,
+      if (open && !open.synLost) this.attachStream(m, msg.flowId, msg.src.ip, msg.dst, open.ts);
+      else this.attachStream(m, msg.flowId, msg.src.ip, msg.dst, open?.ts ?? msg.ts,
         'migration stream opening not captured; started at its first captured packet (duration is a lower bound)');
       this.ctx.tryAnnounce(m);
     }
     if (m.streamFlow !== msg.flowId) return;
     switch (msg.kind) {
-      case 'ram-chunk': {
-        const last = this.progress.get(m);
-        if (last && last.iteration === msg.iteration && msg.ts - last.ts < PROGRESS_INTERVAL) break;
-        const since = last?.ts ?? m.phases.get('transfer')?.start ?? msg.ts;
-        const dt = toSeconds(msg.ts - since);
-        const rate = dt > 0 ? (msg.streamBytes - (last?.bytes ?? 0)) / dt : 0;
-        this.progress.set(m, { ts: msg.ts, bytes: msg.streamBytes, iteration: msg.iteration });
-        m.emit({ type: 'progress', migration: '', ts: msg.ts, bytes: msg.streamBytes, rate, iteration: msg.iteration });
+      case 'ram-chunk':
+        m.multifd?.chunkEnded();
+        this.progress(m, msg.ts, msg.streamBytes, msg.iteration);
         break;
-      }
-      case 'switchover':
-        m.emit({ type: 'switchover', migration: '', ts: msg.ts, iterations: msg.iterations, precopyBytes: msg.precopyBytes });
+      case 'switchover': {
+        // With multifd the pages (and so the passes) are on the channels.
+        const mf = m.multifd;
+        mf?.switchover();
+        const iterations = mf ? Math.max(mf.passes, msg.iterations) : msg.iterations;
+        const precopyBytes = msg.precopyBytes + (mf ? mf.bytes : 0);
+        m.emit({ type: 'switchover', migration: '', ts: msg.ts, iterations, precopyBytes });
         this.ctx.downtime.onSwitchover(m, msg.ts);
         break;
+      }
       case 'eof':
         m.streamEof = true;
         // eof.iterations counts the pre-copy passes and the stop-and-copy pass
@@ -196,11 +228,153 @@ export class KvmTracker {
           bytes: msg.streamBytes, iterations: msg.iterations,
           precopyBytes: msg.precopyBytes, stopCopyBytes: msg.stopCopyBytes,
           ...(msg.ramStopCopyBytes !== undefined ? { ramStopCopyBytes: msg.ramStopCopyBytes } : {}),
+          ...encodings(msg),
         };
+        break;
+      case 'cut':
+        // A cancelled or failed stream: what it got through. It arrives just after the
+        // FIN/RST marker that closed the stream (the decoder hears of the end last).
+        m.stream = {
+          bytes: msg.streamBytes, iterations: msg.iterations,
+          precopyBytes: msg.precopyBytes, stopCopyBytes: msg.stopCopyBytes, ...encodings(msg),
+        };
+        if (this.deferred.delete(m)) this.ctx.close(m, m.closeAt!);
         break;
       default:
         break;
     }
+  }
+
+  /**
+   * A multifd channel belongs to the migration whose main stream goes from the same
+   * source to the same destination address and port and began before it (QEMU opens
+   * the main channel first); with several, the one that began last.
+   */
+  private onMultifd(msg: MultifdMessage): void {
+    let m = this.ctx.flowOwner.get(msg.flowId);
+    if (!m) {
+      const waiting = this.unclaimedFlows.get(msg.flowId);
+      if (waiting) { this.count(waiting.account, msg); return; }
+      if (msg.kind !== 'multifd-channel' || this.ctx.retiredFlows.has(msg.flowId)) return;
+      const opened = this.opens.get(msg.flowId)?.ts ?? msg.ts;
+      let best: Migration | undefined;
+      for (const x of this.ctx.open) {
+        const start = x.phases.get('transfer')?.start;
+        if (x.streamFlow === undefined || x.streamEof || start === undefined || start > opened) continue;
+        if (x.source !== msg.src.ip || x.streamServer?.ip !== msg.dst.ip || x.streamServer.port !== msg.dst.port) continue;
+        if (!best || start > best.phases.get('transfer')!.start!) best = x;
+      }
+      if (!best) { this.holdChannel(msg); return; }
+      best.multifd ??= new MultifdAccount();
+      if (!best.multifd.open(msg.flowId, msg.channel, msg.streamBytes)) return;
+      this.ctx.flowOwner.set(msg.flowId, best);
+      return;
+    }
+    const mf = m.multifd;
+    if (!mf?.has(msg.flowId)) return;
+    if (this.count(mf, msg)) this.progress(m, msg.ts);
+  }
+
+  /**
+   * A TLS migration connection (QEMU native TLS). Its stream cannot be read: Transfer is
+   * the connection's SYN → FIN, each boundary marked inferred with its error bound (the
+   * TLS handshake before the first application-data record; the time from the last one
+   * to the FIN), the bytes come from the TCP sequence space. Without libvirt, a
+   * migration is only reported once the connection closed having carried at least
+   * MIN_ENCRYPTED_BYTES (any TLS service on a migration port is not one).
+   */
+  private onEncrypted(msg: Extract<QemuMessage, { kind: 'encrypted' | 'encrypted-end' }>): void {
+    let m = this.ctx.flowOwner.get(msg.flowId);
+    if (msg.kind === 'encrypted') {
+      if (m && m.streamFlow === msg.flowId) m.encryptedStream = true;
+      return;
+    }
+    if (!m) {
+      if (this.ctx.retiredFlows.has(msg.flowId) || msg.streamBytes < MIN_ENCRYPTED_BYTES) return;
+      m = this.ctx.open.find((x) => x.streamFlow === undefined && x.libvirtFlow !== undefined
+        && x.source === msg.src.ip && x.destination === msg.dst.ip);
+      if (!m) {
+        if (this.libvirtMayOwn(msg.src.ip)) return;
+        m = this.ctx.create('kvm');
+        m.qemuOnly = true;
+        m.recognised = true;
+        m.source = msg.src.ip;
+        m.destination = msg.dst.ip;
+      }
+      const open = this.opens.get(msg.flowId);
+      const start = open?.ts ?? msg.firstData ?? msg.ts;
+      m.streamFlow = msg.flowId;
+      m.streamServer = msg.dst;
+      m.encryptedStream = true;
+      this.ctx.flowOwner.set(msg.flowId, m);
+      m.beginPhase('transfer', start, open ? undefined : 'connection opening not captured', {
+        how: 'encrypted stream (TLS): the connection\'s SYN; the stream proper begins with the first application-data record',
+        errorBound: (msg.firstData ?? start) - start,
+      });
+      this.ctx.tryAnnounce(m);
+    }
+    if (m.streamFlow !== msg.flowId) return;
+    m.encrypted = { transport: msg.transport, bytes: msg.streamBytes, returnBytes: msg.returnBytes, records: msg.records };
+    m.streamEof = true; // as far as can be known: an orderly close
+    if (!m.ended('transfer')) {
+      m.endPhaseInferred('transfer', msg.ts, {
+        how: 'encrypted stream (TLS): the connection\'s close; QEMU_VM_EOF is not visible, the last application-data record came errorBound before',
+        errorBound: msg.ts - (msg.lastData ?? msg.ts),
+      });
+    }
+    if (m.qemuOnly) this.ctx.close(m, msg.ts);
+  }
+
+  /** Counts a channel's packet or end; true when a new pass began. */
+  private count(mf: MultifdAccount, msg: MultifdMessage): boolean {
+    if (msg.kind === 'multifd-packet') return mf.packet(msg.flowId, msg);
+    if (msg.kind === 'multifd-end') mf.end(msg.flowId, msg.streamBytes);
+    return false;
+  }
+
+  /**
+   * A channel that opened before its main stream's first record was decoded (QEMU
+   * buffers the main stream; the channels' setup packets can come first): counted
+   * aside until a main stream from the same source to the same address and port claims it.
+   */
+  private holdChannel(msg: Extract<MultifdMessage, { kind: 'multifd-channel' }>): void {
+    const key = channelKey(msg.src.ip, msg.dst);
+    let waiting = this.unclaimed.get(key);
+    if (!waiting) {
+      if (this.unclaimed.size >= MAX_UNCLAIMED) {
+        const oldest = this.unclaimed.entries().next().value;
+        if (oldest) {
+          this.unclaimed.delete(oldest[0]);
+          for (const f of oldest[1].flows) this.unclaimedFlows.delete(f);
+        }
+      }
+      waiting = { account: new MultifdAccount(), flows: [] };
+      this.unclaimed.set(key, waiting);
+    }
+    if (!waiting.account.open(msg.flowId, msg.channel, msg.streamBytes)) return;
+    waiting.flows.push(msg.flowId);
+    this.unclaimedFlows.set(msg.flowId, waiting);
+  }
+
+  /**
+   * A progress event: at most every PROGRESS_INTERVAL, and at each new pass. Bytes are
+   * the main stream's (as of its last RAM chunk) plus all multifd channels'.
+   */
+  private progress(m: Migration, ts: Picos, mainBytes?: number, mainIteration?: number): void {
+    const last = this.progressState.get(m);
+    const main = mainBytes ?? last?.mainBytes ?? 0;
+    const mf = m.multifd;
+    const iteration = mf && mf.passes > 0 ? mf.passes : (mainIteration ?? last?.iteration ?? 0);
+    const bytes = main + (mf ? mf.bytes : 0);
+    if (last && last.iteration === iteration && ts - last.ts < PROGRESS_INTERVAL) {
+      last.mainBytes = main;
+      return;
+    }
+    const since = last?.ts ?? m.phases.get('transfer')?.start ?? ts;
+    const dt = toSeconds(ts - since);
+    const rate = dt > 0 ? (bytes - (last?.bytes ?? 0)) / dt : 0;
+    this.progressState.set(m, { ts, bytes, mainBytes: main, iteration });
+    m.emit({ type: 'progress', migration: '', ts, bytes, rate, iteration });
   }
 
   private remember(flowId: number, open: FlowOpen): void {
@@ -256,7 +430,7 @@ export class KvmTracker {
     const m = this.ctx.open.find((x) => x.migrateUri !== undefined && x.streamFlow === undefined
       && x.source === open.client.ip && x.migrateUri.port === open.server.port
       && (x.migrateUri.host === open.server.ip || (!isIpLiteral(x.migrateUri.host) && x.destination === open.server.ip)));
-    if (m) this.attachStream(m, flowId, open.ts, uncertain);
+    if (m) this.attachStream(m, flowId, open.client.ip, open.server, open.ts, uncertain);
   }
 
   /**
@@ -269,14 +443,28 @@ export class KvmTracker {
       && (x.source === undefined || x.source === source || x.novaSource === source));
   }
 
-  private attachStream(m: Migration, flowId: number, ts: Picos, uncertain?: string): void {
+  private attachStream(m: Migration, flowId: number, client: string, server: Endpoint, ts: Picos, uncertain?: string): void {
     m.streamFlow = flowId;
+    m.streamServer = server;
+    // Channels whose first packets came before the main stream's first record.
+    const key = channelKey(client, server);
+    const waiting = this.unclaimed.get(key);
+    if (waiting) {
+      this.unclaimed.delete(key);
+      m.multifd = waiting.account;
+      for (const f of waiting.flows) {
+        this.unclaimedFlows.delete(f);
+        this.ctx.flowOwner.set(f, m);
+      }
+    }
     this.ctx.flowOwner.set(flowId, m);
     m.beginPhase('transfer', ts, uncertain);
   }
 
   private streamClosed(m: Migration, ts: Picos, rst: boolean, why?: string): void {
     if (m.ended('transfer')) return;
+    // An encrypted stream: its figures and end come with the decoder's summary just after.
+    if (m.encryptedStream && !rst) return;
     const holes = m.holeFlows.has(m.streamFlow!);
     if (!m.streamEof && holes) {
       m.endPhase('transfer', ts, 'TCP hole on the migration stream: QEMU_VM_EOF may have been lost (duration is an upper bound)');
@@ -287,7 +475,27 @@ export class KvmTracker {
     m.endPhase('transfer', ts, why);
     if (rst && !m.streamEof) m.fail('failed', 'migration stream reset (RST) before QEMU_VM_EOF');
     else if (!m.streamEof) m.fail('cancelled', 'migration stream closed before QEMU_VM_EOF');
-    if (m.qemuOnly) this.ctx.close(m, ts);
+    if (!m.qemuOnly) return;
+    if (m.streamEof) { this.ctx.close(m, ts); return; }
+    // The decoder's summary of the cut stream follows this marker: close with it.
+    m.closeAt = ts;
+    this.deferred.add(m);
+  }
+
+  /**
+   * Closes the migrations waiting for their cut stream's summary once a message from
+   * another flow (or the end of input) shows it is not coming (the decoder had stopped).
+   */
+  flushDeferred(next?: { flowId: number }): void {
+    for (const m of this.deferred) {
+      if (next !== undefined && next.flowId === m.streamFlow) continue;
+      this.deferred.delete(m);
+      this.ctx.close(m, m.closeAt!);
+    }
+  }
+
+  get hasDeferred(): boolean {
+    return this.deferred.size > 0;
   }
 
   private libvirtClosed(m: Migration, ts: Picos, rst: boolean, why?: string): void {

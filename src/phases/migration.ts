@@ -1,6 +1,8 @@
 import type { Picos } from '../core/time.js';
+import type { Endpoint } from '../core/message.js';
+import type { MultifdAccount } from './multifd.js';
 import {
-  PHASES, type MigrationEnded, type Outcome, type PhaseEvent, type PhaseName, type Scenario, type StreamSummary,
+  PHASES, type EncryptedSummary, type Inference, type MigrationEnded, type Outcome, type PhaseEvent, type PhaseName, type Scenario, type StreamSummary,
 } from './events.js';
 
 /** Phase order used to close phases whose end marker was lost (post-migration excluded:
@@ -17,6 +19,8 @@ export interface PhaseSpan {
   uncertain?: string;
   /** The end is a bound (its own marker was lost), not a measurement. */
   endIsBound?: boolean;
+  startInferred?: Inference;
+  endInferred?: Inference;
 }
 
 export type EventSink = (ev: PhaseEvent) => void;
@@ -49,6 +53,14 @@ export class Migration {
   lostPings?: number;
   libvirtFlow?: number;
   streamFlow?: number;
+  /** The destination end of the main stream: multifd channels connect to it too. */
+  streamServer?: Endpoint;
+  /** The stream connection carries TLS (its records are not decoded). */
+  encryptedStream = false;
+  /** The stream was encrypted (TLS): its visible figures. */
+  encrypted?: EncryptedSummary;
+  /** The migration's multifd channels, once one was seen. */
+  multifd?: MultifdAccount;
   libvirtDone = false;
   /** A QEMU stream seen without any libvirt migration (QMP-driven `migrate`): its
    *  timeline is the Transfer phase alone and it closes with the stream. */
@@ -56,6 +68,8 @@ export class Migration {
   /** nova rolled the migration back (rollback_live_migration_at_destination). */
   rollbackSeen = false;
   migrateUri?: { host: string; port: number };
+  /** When the stream closed before QEMU_VM_EOF (a QMP-driven migration ends there). */
+  closeAt?: Picos;
   /** Flows on which a TCP hole was reported: markers on them may be lost. */
   readonly holeFlows = new Set<number>();
   private readonly queue: PhaseEvent[] = [];
@@ -114,13 +128,21 @@ export class Migration {
   isOpen(phase: PhaseName): boolean { return this.has(phase) && !this.ended(phase); }
 
   /** A phase starts at its marker; earlier phases still open lost their end marker. */
-  beginPhase(phase: PhaseName, ts: Picos, uncertain?: string): void {
+  beginPhase(phase: PhaseName, ts: Picos, uncertain?: string, inferred?: Inference): void {
     if (this.has(phase)) return;
     this.closeEarlier(phase, ts);
     const span: PhaseSpan = { start: ts };
     if (uncertain !== undefined) span.uncertain = uncertain;
+    if (inferred !== undefined) span.startInferred = inferred;
     this.phases.set(phase, span);
-    this.emit({ type: 'phase-started', migration: '', ts, phase });
+    this.emit(inferred ? { type: 'phase-started', migration: '', ts, phase, inferred } : { type: 'phase-started', migration: '', ts, phase });
+  }
+
+  /** The phase's end, inferred (an encrypted stream). */
+  endPhaseInferred(phase: PhaseName, ts: Picos, inferred: Inference): void {
+    const span = this.phases.get(phase);
+    if (span && span.end === undefined) span.endInferred = inferred;
+    this.endPhase(phase, ts);
   }
 
   /** A phase ends at its marker; if its start was never seen, it starts at the bound. */
@@ -141,6 +163,7 @@ export class Migration {
     }
     const ev: PhaseEvent = { type: 'phase-ended', migration: '', ts, phase, duration: ts - span.start! };
     if (span.uncertain !== undefined) ev.uncertain = span.uncertain;
+    if (span.endInferred !== undefined) ev.inferred = span.endInferred;
     this.emit(ev);
   }
 
@@ -189,7 +212,14 @@ export class Migration {
     const open: PhaseName[] = [];
     for (const [name, s] of this.phases) {
       if (s.start !== undefined && s.end !== undefined) {
-        phases[name] = s.uncertain !== undefined ? { start: s.start, end: s.end, uncertain: s.uncertain } : { start: s.start, end: s.end };
+        const p: NonNullable<MigrationEnded['phases'][PhaseName]> = { start: s.start, end: s.end };
+        if (s.uncertain !== undefined) p.uncertain = s.uncertain;
+        if (s.startInferred || s.endInferred) {
+          p.inferred = {
+            ...(s.startInferred ? { start: s.startInferred } : {}), ...(s.endInferred ? { end: s.endInferred } : {}),
+          };
+        }
+        phases[name] = p;
       } else open.push(name);
     }
     let outcome: Outcome = this.outcome ?? 'completed';
@@ -213,8 +243,9 @@ export class Migration {
       const last = spans.reduce((a, p) => (p.end > a ? p.end : a), spans[0]!.end);
       ev.total = last - first;
     }
-    if (this.stream) ev.stream = { ...this.stream };
+    if (this.stream) ev.stream = this.multifd ? this.multifd.summarise(this.stream) : { ...this.stream };
     if (this.downtime !== undefined) ev.downtime = this.downtime;
+    if (this.encrypted) ev.encrypted = { ...this.encrypted };
     this.emit(ev);
     this.closed = true;
     return ev;

@@ -4,7 +4,8 @@ import type { Picos } from '../core/time.js';
 import { Dissector } from '../dissect/dissector.js';
 import type { DissectorStats } from '../dissect/stats.js';
 import { openCapture, type CaptureFile } from '../ingest/file-source.js';
-import type { CaptureFormat, CapturedPacket, ReaderStats } from '../ingest/types.js';
+import type { CaptureFormat, ReaderStats } from '../ingest/types.js';
+import type { PacketBatch } from '../ingest/batch.js';
 import { PhaseEngine, type EngineSummary, type HostRoles } from '../phases/engine.js';
 import type { PhaseEvent } from '../phases/events.js';
 import type { ProtocolMessage } from '../protocols/types.js';
@@ -89,7 +90,7 @@ export async function analyzeSources(sources: string[], opts: AnalyzeOptions): P
   try {
     for (const p of parsed) files.push(await openCapture((p as { path: string }).path));
     const dissector = new Dissector(onMessage);
-    await mergeByTimestamp(files, (pkt) => dissector.packet(pkt), opts);
+    await mergeByTimestamp(files, (b, i) => dissector.record(b.buf[i]!, b.off[i]!, b.off[i]! + b.len[i]!, b.wire[i]!, b.linkType[i]!, b.ts(i)), opts);
     dissector.finish();
     const summary: Summary = {
       ...engine.end(),
@@ -107,8 +108,8 @@ export async function analyzeSources(sources: string[], opts: AnalyzeOptions): P
 }
 
 interface Cursor {
-  it: AsyncIterator<readonly CapturedPacket[]>;
-  batch: readonly CapturedPacket[];
+  it: AsyncIterator<PacketBatch>;
+  batch: PacketBatch;
   i: number;
 }
 
@@ -124,41 +125,54 @@ async function advance(c: Cursor): Promise<boolean> {
   }
 }
 
+/** Packet `i` of a batch, handed on in place (the sink makes what it keeps). */
+type BatchSink = (batch: PacketBatch, i: number) => void;
+
 /** K-way merge of the files' packets by wire timestamp (stable: file order on ties). */
-async function mergeByTimestamp(files: CaptureFile[], sink: (pkt: CapturedPacket) => void, opts: AnalyzeOptions): Promise<void> {
+async function mergeByTimestamp(files: CaptureFile[], sink: BatchSink, opts: AnalyzeOptions): Promise<void> {
   const cursors: Cursor[] = [];
   for (const f of files) {
-    const c: Cursor = { it: f.batches()[Symbol.asyncIterator](), batch: [], i: 0 };
+    const it = f.packetBatches()[Symbol.asyncIterator]();
+    const c: Cursor = { it, batch: undefined as unknown as PacketBatch, i: 0 };
     if (await advance(c)) cursors.push(c);
   }
   const pacer = opts.realtime ? new Pacer(opts.speed ?? 1) : undefined;
+  const signal = opts.signal;
   while (cursors.length > 0) {
-    if (opts.signal?.aborted) return;
+    if (signal?.aborted) return;
     let best = 0;
     for (let k = 1; k < cursors.length; k++) {
-      if (cursors[k]!.batch[cursors[k]!.i]!.ts < cursors[best]!.batch[cursors[best]!.i]!.ts) best = k;
+      const ck = cursors[k]!, cb = cursors[best]!;
+      if (ck.batch.before(ck.i, cb.batch, cb.i)) best = k;
     }
     const c = cursors[best]!;
     // One file, or a run of packets that stays ahead of the others: no re-scan per packet.
-    const limit = cursors.length === 1 ? undefined : secondSmallest(cursors, best);
-    while (c.i < c.batch.length) {
-      const pkt = c.batch[c.i]!;
-      if (limit !== undefined && pkt.ts > limit) break;
-      if (pacer) await pacer.wait(pkt.ts);
-      if (opts.signal?.aborted) return;
-      sink(pkt);
+    const next = cursors.length === 1 ? undefined : secondSmallest(cursors, best);
+    const b = c.batch;
+    if (pacer === undefined && next === undefined) {
+      // The common case, one file at full speed: a tight loop over the batch (an abort is
+      // seen between batches, a mapped window of a few thousand packets).
+      for (let i = c.i; i < b.length; i++) sink(b, i);
+      c.i = b.length;
+    }
+    while (c.i < b.length) {
+      if (next !== undefined && next.batch.before(next.i, b, c.i)) break;
+      if (pacer) await pacer.wait(b.ts(c.i));
+      if (signal?.aborted) return;
+      sink(b, c.i);
       c.i++;
     }
-    if (c.i >= c.batch.length && !(await advance(c))) cursors.splice(best, 1);
+    if (c.i >= b.length && !(await advance(c))) cursors.splice(best, 1);
   }
 }
 
-function secondSmallest(cursors: Cursor[], except: number): Picos {
-  let min: Picos | undefined;
+/** The cursor (other than `except`) whose current packet is earliest. */
+function secondSmallest(cursors: Cursor[], except: number): Cursor {
+  let min: Cursor | undefined;
   for (let k = 0; k < cursors.length; k++) {
     if (k === except) continue;
-    const ts = cursors[k]!.batch[cursors[k]!.i]!.ts;
-    if (min === undefined || ts < min) min = ts;
+    const c = cursors[k]!;
+    if (min === undefined || c.batch.before(c.i, min.batch, min.i)) min = c;
   }
   return min!;
 }

@@ -24,7 +24,7 @@ export type { AmqpMessage, OsloEnvelope } from './amqp/types.js';
 export type { HttpMessage, HttpRequest, HttpResponse } from './http/types.js';
 export type { LibvirtMessageType, LibvirtMigrationInfo, LibvirtRpcMessage, LibvirtStatus } from './libvirt/types.js';
 export type {
-  QemuDeviceSection, QemuMessage, QemuPassStarted, QemuRamChunk, QemuStreamEnd, QemuStreamHeader, QemuSwitchover,
+  MultifdMessage, MultifdPacket, QemuDeviceSection, QemuMessage, QemuPassStarted, QemuRamChunk, QemuStreamCut, QemuStreamEnd, QemuStreamHeader, QemuSwitchover,
 } from './qemu/types.js';
 
 export type ProtocolMessage =

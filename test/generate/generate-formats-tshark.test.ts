@@ -1,3 +1,4 @@
+import { recordsTo } from '../../src/ingest/batch.js';
 /**
  * The generator's pcapng and DPMI-measurement-frame outputs under tshark (issue #2: "a
  * generated pcap of each scenario reads in tshark with zero malformed-packet or checksum
@@ -71,7 +72,7 @@ describe.runIf(run)('generated pcapng and DPMI frames under tshark', () => {
       // The frames' bytes as tshark read them, unpacked: the generated packets, the
       // truth's marker times among them to the picosecond.
       const inner: CapturedPacket[] = [];
-      const u = new DpmiUnpacker((p) => inner.push(p));
+      const u = new DpmiUnpacker(recordsTo((p) => inner.push(p)));
       for (const r of rows) {
         const eth = Uint8Array.of(1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0x08, 0x10);
         const data = Buffer.from(r[5]!, 'hex');

@@ -1,3 +1,4 @@
+import { recordsTo } from '../../src/ingest/batch.js';
 import { describe, expect, it } from 'vitest';
 import { DpmiUnpacker } from '../../src/ingest/dpmi/frames.js';
 import type { CapturedPacket } from '../../src/ingest/types.js';
@@ -23,7 +24,7 @@ function pkt(data: Uint8Array): CapturedPacket {
 
 function run(frames: Uint8Array[]): { out: CapturedPacket[]; u: DpmiUnpacker } {
   const out: CapturedPacket[] = [];
-  const u = new DpmiUnpacker((p) => out.push({ ...p, data: p.data.slice() }));
+  const u = new DpmiUnpacker(recordsTo((p) => out.push({ ...p, data: p.data.slice() })));
   for (const f of frames) u.sink(pkt(f));
   return { out, u };
 }
@@ -98,7 +99,7 @@ describe('MAMPID filter', () => {
       return f;
     };
     const out: string[] = [];
-    const u = new DpmiUnpacker((p) => out.push(p.mampid!), { mampid: 'east' });
+    const u = new DpmiUnpacker(recordsTo((p) => out.push(p.mampid!)), { mampid: 'east' });
     [mk('east', 1), mk('west', 2), mk('east', 3)].forEach((f) => u.sink(pkt(f)));
     expect(out).toEqual(['east', 'east']);
     expect(u.stats).toMatchObject({ records: 2, filteredRecords: 1, lostFrames: 0 });

@@ -1,3 +1,4 @@
+import { recordsTo } from '../../src/ingest/batch.js';
 import { describe, expect, it } from 'vitest';
 import { createCaptureReader, createCaptureWriter, DpmiFileWriter, memorySink, PcapngWriter } from '../../src/ingest/formats/index.js';
 import { DpmiUnpacker } from '../../src/ingest/dpmi/frames.js';
@@ -20,7 +21,7 @@ const samples: [string, Uint8Array][] = [
   ['dpmi-frames', written('dpmi-frames', 60, 5)],
 ];
 
-const unpacking = (s: (p: import('../../src/ingest/types.js').CapturedPacket) => void) => new DpmiUnpacker(s).sink;
+const unpacking = (s: (p: import('../../src/ingest/types.js').CapturedPacket) => void) => new DpmiUnpacker(recordsTo(s)).sink;
 
 describe('chunking', () => {
   for (const [name, bytes] of samples) {
@@ -177,7 +178,7 @@ describe('fuzz: mutated and truncated inputs', () => {
         if (p.wireLength < p.data.length || p.data.length > m.length) throw new Error('impossible packet');
         delivered++;
       };
-      const unpacker = new DpmiUnpacker(sink);
+      const unpacker = new DpmiUnpacker(recordsTo(sink));
       if (fmt === 'frame') {
         unpacker.sink({ ts: 0n, data: m, wireLength: m.length, linkType: 1, iface: 0 });
         anomalies += unpacker.stats.malformedFrames + unpacker.stats.lostFrames;

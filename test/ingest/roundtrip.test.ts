@@ -1,3 +1,4 @@
+import { recordsTo } from '../../src/ingest/batch.js';
 import { describe, expect, it } from 'vitest';
 import { createCaptureWriter, DpmiFileWriter, memorySink, PcapngWriter } from '../../src/ingest/formats/index.js';
 import { DpmiUnpacker } from '../../src/ingest/dpmi/frames.js';
@@ -39,7 +40,7 @@ describe('write → read round trip', () => {
     expect(w.stats.cutPackets).toBe(packets.filter((p) => p.data.length > maxInner).length);
     expect(w.stats.cutPackets).toBeGreaterThan(0);
     let unpacker!: DpmiUnpacker;
-    const { packets: got, reader } = readBytes(sink.bytes(), undefined, (s) => (unpacker = new DpmiUnpacker(s)).sink);
+    const { packets: got, reader } = readBytes(sink.bytes(), undefined, (s) => (unpacker = new DpmiUnpacker(recordsTo(s))).sink);
     expect(got.map(({ ts, data, wireLength }) => ({ ts, data, wireLength }))).toEqual(expected(1n, maxInner));
     expect(got.every((p) => p.nic === 'd00' && p.mampid === 'mpA')).toBe(true);
     expect(reader.stats.packets).toBe(w.stats.frames);
@@ -51,7 +52,7 @@ describe('write → read round trip', () => {
     const w = createCaptureWriter('dpmi-frames', sink, { snaplen, dpmiFrames: { mtu: 9000, flushAfter: 10_000_000_000n } });
     for (const p of packets) w.write(p.ts, p.data, p.wireLength);
     w.close();
-    const { packets: got } = readBytes(sink.bytes(), undefined, (s) => new DpmiUnpacker(s).sink);
+    const { packets: got } = readBytes(sink.bytes(), undefined, (s) => new DpmiUnpacker(recordsTo(s)).sink);
     expect(got.map(({ ts, data, wireLength }) => ({ ts, data, wireLength }))).toEqual(expected(1n, snaplen));
     // Jumbo frames hold several 700-byte records each.
     expect(w.stats.frames).toBeLessThan(300 / 5);

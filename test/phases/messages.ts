@@ -156,6 +156,10 @@ export function kvmMigration(tr: Trace, plan: KvmPlan = {}): void {
     tr.qemu(a + 2100000, sf, qc, qs, { kind: 'eof', iterations: 3, precopyBytes: bytes, stopCopyBytes: 500_000, passBytes: [20e6, 4e6, 4e6], streamBytes: bytes + 500_000 });
   }
   if (!omit.has('stream-fin')) tr.tcp(a + 2569000, sf, 'fin', qc, qs);
+  if (plan.streamEnd === 'fin-no-eof') {
+    // The decoder's summary of the cut stream follows the FIN that ended it.
+    tr.qemu(a + 2569000, sf, qc, qs, { kind: 'cut', iterations: 4, precopyBytes: bytes, stopCopyBytes: 0, passBytes: [20e6, 4e6, 4e6, 0], streamBytes: bytes, normalPages: 7000, zeroPages: 100 });
+  }
   if (!omit.has('finish-call')) tr.libvirt(a + 2570000, lf, 'call', lc, ls, 'DOMAIN_MIGRATE_FINISH3_PARAMS', 306, 6);
   if (!omit.has('finish-reply')) {
     tr.libvirt(a + 2642000, lf, 'reply', lc, ls, 'DOMAIN_MIGRATE_FINISH3_PARAMS', 306, 6,

@@ -18,6 +18,8 @@ interface StreamPlan {
   /** How the stream ends: EOF then the source's FIN, RST or FIN before EOF, or not at all. */
   end?: 'eof' | 'rst' | 'fin-no-eof' | 'eof-no-fin' | 'none';
   synLost?: boolean;
+  /** The decoder had stopped: no summary follows the closing marker. */
+  noCutSummary?: boolean;
 }
 
 /** SYN at `at`, header 200 µs later, 2 passes, switch-over at +1.5 s, EOF at +1.6 s, FIN at +1.7 s. */
@@ -33,7 +35,13 @@ function qmpStream(tr: Trace, plan: StreamPlan = {}, src = SRC, dst = DST): void
   tr.qemu(a + 1_000_000, f, src, dst, { kind: 'ram-chunk', iteration: 2, pages: 50, passBytes: 200_000, streamBytes: 1_000_000 });
   if (plan.end === 'none') return;
   tr.qemu(a + 1_500_000, f, src, dst, { kind: 'switchover', iterations: 2, precopyBytes: 1_000_000, streamBytes: 1_000_000 });
-  if (plan.end === 'rst') { tr.tcp(a + 1_550_000, f, 'rst', src, dst); return; }
+  // The decoder's summary of a stream cut before QEMU_VM_EOF follows the closing marker.
+  const cut = { kind: 'cut', iterations: 3, precopyBytes: 1_000_000, stopCopyBytes: 20_000, passBytes: [800_000, 200_000, 20_000], streamBytes: 1_020_000, normalPages: 300, zeroPages: 10 } as const;
+  if (plan.end === 'rst') {
+    tr.tcp(a + 1_550_000, f, 'rst', src, dst);
+    if (!plan.noCutSummary) tr.qemu(a + 1_550_000, f, src, dst, cut);
+    return;
+  }
   if (plan.end !== 'fin-no-eof') {
     tr.qemu(a + 1_600_000, f, src, dst, {
       kind: 'eof', iterations: 3, precopyBytes: 1_000_000, stopCopyBytes: 300_000, passBytes: [800_000, 200_000, 200_000], streamBytes: 1_300_000,
@@ -41,6 +49,7 @@ function qmpStream(tr: Trace, plan: StreamPlan = {}, src = SRC, dst = DST): void
   }
   if (plan.end === 'eof-no-fin') return;
   tr.tcp(a + 1_700_000, f, 'fin', src, dst);
+  if (plan.end === 'fin-no-eof' && !plan.noCutSummary) tr.qemu(a + 1_700_000, f, src, dst, { ...cut, stopCopyBytes: 0, precopyBytes: 1_020_000 });
   tr.tcp(a + 1_700_100, f, 'fin', dst, src, 's2c');
 }
 
@@ -83,8 +92,27 @@ describe('phase engine: a QEMU stream without libvirt (QMP migrate)', () => {
       const end = ended(events, 'm1')!;
       expect(end, how).toMatchObject({ outcome, reason });
       expect(end.phases.transfer!.end).toBe(us(how === 'rst' ? 1_550_000 : 1_700_000));
-      expect(end.stream).toBeUndefined();
+      // Still the figures the stream got through, from the summary after the marker.
+      expect(end.stream, how).toEqual(how === 'rst'
+        ? { bytes: 1_020_000, iterations: 3, precopyBytes: 1_000_000, stopCopyBytes: 20_000 }
+        : { bytes: 1_020_000, iterations: 3, precopyBytes: 1_020_000, stopCopyBytes: 0 });
+      expect(end.ts).toBe(end.phases.transfer!.end);
     }
+  });
+
+  it('a cut stream whose decoder had stopped: closed at its marker when the next message comes, without figures', () => {
+    const tr = new Trace();
+    qmpStream(tr, { end: 'fin-no-eof', noCutSummary: true });
+    pings(tr, '192.168.5.50', 1_800_000, 1_900_000, 2_000_000, 2_000_000);
+    const { events, emittedAt } = runEngine(tr.sorted());
+    const end = ended(events, 'm1')!;
+    expect(end).toMatchObject({ outcome: 'cancelled', ts: us(1_700_000) });
+    expect(end.stream).toBeUndefined();
+    // Closed while the next message (the first ping) was pushed, not at end of input.
+    expect(emittedAt[events.indexOf(end)]).toBeGreaterThanOrEqual(0);
+    const alone = new Trace();
+    qmpStream(alone, { end: 'fin-no-eof', noCutSummary: true });
+    expect(ended(runEngine(alone.sorted()).events, 'm1')).toMatchObject({ outcome: 'cancelled', ts: us(1_700_000) });
   });
 
   it('end of input: after QEMU_VM_EOF completed with Transfer an upper bound; before it incomplete', () => {

@@ -3,11 +3,12 @@ import { AmqpStreamDecoder } from '../../src/protocols/amqp/decode.js';
 import { HttpStreamDecoder } from '../../src/protocols/http/decode.js';
 import { LibvirtDecoder } from '../../src/protocols/libvirt/decode.js';
 import { QemuStreamDecoder } from '../../src/protocols/qemu/decode.js';
+import { qemuAnalyzer } from '../../src/protocols/qemu/index.js';
 import type { ProtocolMessage, StreamDecoder } from '../../src/protocols/types.js';
 import { PROTOCOL_HEADER_BYTES, body, contentHeader, deliver, frame, osloEnvelope, publish, method, table, shortstr, u16 } from './amqp/amqp-builders.js';
 import { fuzzOnce, type FuzzTally } from './fuzz-helpers.js';
 import { p2pConversation } from './libvirt/rpc-builder.js';
-import { sampleStream } from './qemu/stream-builder.js';
+import { multifdChannel, sampleStream } from './qemu/stream-builder.js';
 import { ascii, concat, prng, testFlow, type Segment } from './stream-helpers.js';
 
 const INPUTS = 100_000;
@@ -53,6 +54,12 @@ const libvirtCorpus: Segment[] = p2pConversation().map((seg, i) => ({ ...seg, ts
  */
 const qemuCorpus: Segment[] = [{ dir: 'c2s', ts: 1n, bytes: sampleStream().build() }];
 
+/** A multifd channel (init, sync and page packets; small pages keep it short). */
+const multifdCorpus: Segment[] = [{
+  dir: 'c2s', ts: 1n,
+  bytes: multifdChannel(1, [{ packetNum: 0, sync: true }, { packetNum: 3, offsets: [512, 1024] }, { packetNum: 4, block: 'vga.vram', offsets: [0] }], 512, 8).bytes,
+}];
+
 const SEEDS: Record<Fuzzed, number> = { http: 1234, amqp: 5678, libvirt: 9012, qemu: 3456 };
 
 function fuzz(make: () => StreamDecoder, corpus: Segment[], protocol: Fuzzed): FuzzTally {
@@ -68,6 +75,7 @@ const CASES: [name: string, protocol: Fuzzed, make: () => StreamDecoder, corpus:
   ['AMQP', 'amqp', () => new AmqpStreamDecoder(testFlow(5672)), amqpCorpus],
   ['libvirt RPC', 'libvirt', () => new LibvirtDecoder(testFlow(16509)), libvirtCorpus],
   ['QEMU stream', 'qemu', () => new QemuStreamDecoder(testFlow(49152)), qemuCorpus],
+  ['QEMU multifd channel', 'qemu', () => qemuAnalyzer.create(testFlow(49152)), multifdCorpus],
 ];
 
 describe('decoder fuzzing (mutated, truncated, re-chunked inputs)', () => {

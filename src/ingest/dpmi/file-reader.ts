@@ -1,5 +1,4 @@
-import { fromSecPsec } from '../../core/time.js';
-import type { PacketSink } from '../types.js';
+import type { RecordSink } from '../types.js';
 import { LinkType } from '../types.js';
 import { PushParser, type StepResult } from '../formats/push-parser.js';
 import {
@@ -72,7 +71,7 @@ export class DpmiFileReader extends PushParser {
   private readonly nics = new NameCache();
   private readonly mampids = new NameCache();
 
-  constructor(sink: PacketSink) {
+  constructor(sink: RecordSink) {
     super(sink);
   }
 
@@ -81,11 +80,14 @@ export class DpmiFileReader extends PushParser {
     if (avail < CAP_HEADER_SIZE) return -CAP_HEADER_SIZE;
     const le = this.littleEndian;
     const sec = dv.getUint32(off + 16, le);
-    const psec = dv.getBigUint64(off + 20, le);
+    // u64 picoseconds, < 10^12 when valid: two u32 halves keep it a number (no BigInt).
+    const psecLo = dv.getUint32(off + 20 + (le ? 0 : 4), le);
+    const psecHi = dv.getUint32(off + 20 + (le ? 4 : 0), le);
+    const psec = psecHi * 2 ** 32 + psecLo;
     const len = dv.getUint32(off + 28, le);
     const caplen = dv.getUint32(off + 32, le);
     const ok =
-      psec < 1_000_000_000_000n &&
+      psec < 1_000_000_000_000 &&
       caplen <= MAX_CAPLEN &&
       (!this.resyncing || (caplen <= len && len <= MAX_CAPLEN && (this.lastSec < 0 || Math.abs(sec - this.lastSec) <= 86_400)));
     if (!ok) {
@@ -98,15 +100,8 @@ export class DpmiFileReader extends PushParser {
     if (avail < total) return -total;
     this.resyncing = false;
     this.lastSec = sec;
-    this.emit({
-      ts: fromSecPsec(sec, psec),
-      data: buf.subarray(off + CAP_HEADER_SIZE, off + total),
-      wireLength: Math.max(len, caplen),
-      linkType: LinkType.Ethernet,
-      iface: 0,
-      nic: this.nics.decode(buf, off),
-      mampid: this.mampids.decode(buf, off + 8),
-    });
+    this.emit(buf, off + CAP_HEADER_SIZE, caplen, Math.max(len, caplen), LinkType.Ethernet, 0, sec, psec,
+      this.nics.decode(buf, off), this.mampids.decode(buf, off + 8));
     return total;
   }
 

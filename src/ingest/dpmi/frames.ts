@@ -1,5 +1,5 @@
-import { fromSecPsec } from '../../core/time.js';
-import { LinkType, type CapturedPacket, type PacketSink } from '../types.js';
+import { LinkType, type PacketSink, type RecordSink } from '../types.js';
+import { secPsecOf } from '../batch.js';
 import {
   CAP_HEADER_SIZE,
   ETH_HEADER_SIZE,
@@ -46,13 +46,16 @@ interface StreamState {
   flushed: boolean;
 }
 
-/** Offset of the sendhead if `data` is an (optionally VLAN-tagged) Ethernet frame of type 0x0810, else -1. */
-export function dpmiSendheadOffset(data: Uint8Array, linkType: number): number {
-  if (linkType !== LinkType.Ethernet || data.length < ETH_HEADER_SIZE) return -1;
-  let type = (data[12]! << 8) | data[13]!;
+/**
+ * Offset of the sendhead (from the frame's start) if the frame data[off, off + len) is an
+ * (optionally VLAN-tagged) Ethernet frame of type 0x0810, else -1.
+ */
+export function dpmiSendheadOffset(data: Uint8Array, linkType: number, off = 0, len = data.length - off): number {
+  if (linkType !== LinkType.Ethernet || len < ETH_HEADER_SIZE) return -1;
+  let type = (data[off + 12]! << 8) | data[off + 13]!;
   if (type === ETHERTYPE_DPMI) return ETH_HEADER_SIZE;
-  if (type === ETHERTYPE_VLAN && data.length >= ETH_HEADER_SIZE + 4) {
-    type = (data[16]! << 8) | data[17]!;
+  if (type === ETHERTYPE_VLAN && len >= ETH_HEADER_SIZE + 4) {
+    type = (data[off + 16]! << 8) | data[off + 17]!;
     if (type === ETHERTYPE_DPMI) return ETH_HEADER_SIZE + 4;
   }
   return -1;
@@ -80,8 +83,17 @@ export class DpmiUnpacker {
     filteredRecords: 0,
   };
   problem: string | undefined;
-  /** Pass this to a reader/capture as its sink. */
-  readonly sink: PacketSink = (pkt) => this.accept(pkt);
+  /** Pass this to a reader as its RecordSink (the hot path: no object per packet). */
+  readonly records: RecordSink = (buf, off, len, wireLength, linkType, iface, sec, psec, nic, mampid) => {
+    const at = dpmiSendheadOffset(buf, linkType, off, len);
+    if (at < 0) this.next(buf, off, len, wireLength, linkType, iface, sec, psec, nic, mampid);
+    else this.unpack(buf, off, len, iface, at);
+  };
+  /** The same for packets as objects (tests, object readers). */
+  readonly sink: PacketSink = (pkt) => {
+    const [sec, psec] = secPsecOf(pkt.ts);
+    this.records(pkt.data, 0, pkt.data.length, pkt.wireLength, pkt.linkType, pkt.iface, sec, psec, pkt.nic, pkt.mampid);
+  };
   private readonly streams = new Map<number, StreamState>();
   private readonly nics = new NameCache();
   private readonly mampids = new NameCache();
@@ -89,23 +101,16 @@ export class DpmiUnpacker {
   private readonly onlyMampid: string | undefined;
 
   constructor(
-    private readonly next: PacketSink,
+    private readonly next: RecordSink,
     opts: DpmiUnpackerOptions = {},
   ) {
     this.onlyMampid = opts.mampid;
   }
 
-  accept(pkt: CapturedPacket): void {
-    const at = dpmiSendheadOffset(pkt.data, pkt.linkType);
-    if (at < 0) {
-      this.next(pkt);
-      return;
-    }
-    this.unpack(pkt, at);
-  }
-
-  private unpack(pkt: CapturedPacket, at: number): void {
-    const d = pkt.data;
+  /** The measurement frame frame[base, base + size), its sendhead at base + at. */
+  private unpack(frame: Uint8Array, base: number, size: number, iface: number, at: number): void {
+    // Offsets below are frame-relative; `d` views the frame (one view per frame, not per record).
+    const d = base === 0 && size === frame.length ? frame : frame.subarray(base, base + size);
     this.stats.frames++;
     if (d.length < at + SENDHEAD_SIZE) return this.bad('measurement frame shorter than its sendhead', d.length);
     const dv = new DataView(d.buffer, d.byteOffset, d.byteLength);
@@ -118,11 +123,11 @@ export class DpmiUnpacker {
     for (let i = 0; i < nopkts; i++) {
       if (off + CAP_HEADER_SIZE > d.length) return this.bad(`measurement frame claims ${nopkts} records, holds ${i}`, d.length - off);
       const sec = dv.getUint32(off + 16, true);
-      const psec = dv.getBigUint64(off + 20, true);
+      const psec = dv.getUint32(off + 24, true) * 2 ** 32 + dv.getUint32(off + 20, true);
       const len = dv.getUint32(off + 28, true);
       const caplen = dv.getUint32(off + 32, true);
       const end = off + CAP_HEADER_SIZE + caplen;
-      if (end > d.length || psec >= 1_000_000_000_000n) return this.bad(`measurement frame record ${i} is corrupt`, d.length - off);
+      if (end > d.length || psec >= 1_000_000_000_000) return this.bad(`measurement frame record ${i} is corrupt`, d.length - off);
       const mampid = this.mampids.decode(d, off + 8);
       if (this.onlyMampid !== undefined && mampid !== this.onlyMampid) {
         this.stats.filteredRecords++;
@@ -130,15 +135,8 @@ export class DpmiUnpacker {
         continue;
       }
       this.stats.records++;
-      this.next({
-        ts: fromSecPsec(sec, psec),
-        data: d.subarray(off + CAP_HEADER_SIZE, end),
-        wireLength: Math.max(len, caplen),
-        linkType: LinkType.Ethernet,
-        iface: pkt.iface,
-        nic: this.nics.decode(d, off),
-        mampid,
-      });
+      this.next(d, off + CAP_HEADER_SIZE, caplen, Math.max(len, caplen), LinkType.Ethernet, iface, sec, psec,
+        this.nics.decode(d, off), mampid);
       off = end;
     }
     if ((flags & SENDER_FLUSH) !== 0) {

@@ -1,4 +1,5 @@
-import type { CaptureFormat, CaptureReader, PacketSink } from '../types.js';
+import type { CaptureFormat, CaptureReader, PacketSink, RecordSink } from '../types.js';
+import { recordsTo } from '../batch.js';
 import { DpmiFileReader, sniffDpmiHeader } from '../dpmi/file-reader.js';
 import { PCAP_MAGICS, PcapReader } from './pcap-reader.js';
 import { PcapngReader } from './pcapng-reader.js';
@@ -26,8 +27,13 @@ export function detectFormat(first: Uint8Array): CaptureFormat | null {
   return sniffDpmiHeader(first, true) ? 'dpmi' : null;
 }
 
-/** A push parser for `format`, delivering packets to `sink`. */
+/** A push parser for `format`, delivering packets as objects to `sink`. */
 export function createCaptureReader(format: CaptureFormat, sink: PacketSink): CaptureReader & { problem: string | undefined } {
+  return createRecordReader(format, recordsTo(sink));
+}
+
+/** A push parser for `format`, delivering packets as positional values (no object per packet). */
+export function createRecordReader(format: CaptureFormat, sink: RecordSink): CaptureReader & { problem: string | undefined } {
   switch (format) {
     case 'pcap':
       return new PcapReader(sink);

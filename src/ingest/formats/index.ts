@@ -5,7 +5,7 @@ export { PcapWriter, PCAP_MAGIC_NS, PCAP_MAGIC_US } from './pcap-writer.js';
 export { PcapngWriter, type PcapngInterface } from './pcapng-writer.js';
 export { DpmiFileWriter, dpmiFileHeader } from './dpmi-writer.js';
 export { DpmiFramesWriter } from '../dpmi/frame-writer.js';
-export { detectFormat, createCaptureReader, describeMagic, DETECT_BYTES } from './detect.js';
+export { detectFormat, createCaptureReader, createRecordReader, describeMagic, DETECT_BYTES } from './detect.js';
 export { PushParser, newReaderStats } from './push-parser.js';
 export { PcapReader } from './pcap-reader.js';
 export { PcapngReader } from './pcapng-reader.js';

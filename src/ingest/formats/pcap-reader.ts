@@ -1,5 +1,4 @@
-import { fromSecNsec, fromSecUsec } from '../../core/time.js';
-import type { PacketSink } from '../types.js';
+import type { RecordSink } from '../types.js';
 import { PCAP_MAGIC_NS, PCAP_MAGIC_US } from './pcap-writer.js';
 import { PushParser, type StepResult } from './push-parser.js';
 
@@ -31,7 +30,7 @@ export class PcapReader extends PushParser {
   private resyncing = false;
   private lastSec = -1;
 
-  constructor(sink: PacketSink) {
+  constructor(sink: RecordSink) {
     super(sink);
   }
 
@@ -54,13 +53,7 @@ export class PcapReader extends PushParser {
     if (avail < total) return -total;
     this.resyncing = false;
     this.lastSec = sec;
-    this.emit({
-      ts: this.nanosecond ? fromSecNsec(sec, frac) : fromSecUsec(sec, frac),
-      data: buf.subarray(off + hdr, off + total),
-      wireLength: Math.max(orig, caplen),
-      linkType: this.linkType,
-      iface: 0,
-    });
+    this.emit(buf, off + hdr, caplen, orig > caplen ? orig : caplen, this.linkType, 0, sec, frac * (this.nanosecond ? 1000 : 1_000_000));
     return total;
   }
 

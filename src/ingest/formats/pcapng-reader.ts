@@ -1,5 +1,6 @@
 import { PS_PER_S } from '../../core/time.js';
-import type { PacketSink } from '../types.js';
+import type { RecordSink } from '../types.js';
+import { secPsecOf } from '../batch.js';
 import { PCAPNG_BOM, PCAPNG_EPB, PCAPNG_IDB, PCAPNG_SHB, PCAPNG_SPB } from './pcapng-writer.js';
 import { PushParser, type StepResult } from './push-parser.js';
 
@@ -32,9 +33,11 @@ export class PcapngReader extends PushParser {
   private le = true;
   private inSection = false;
   private ifaces: Iface[] = [];
-  private lastTs = 0n;
+  /** The last packet's time as (seconds, picoseconds), for simple packet blocks. */
+  private lastSec = 0;
+  private lastPsec = 0;
 
-  constructor(sink: PacketSink) {
+  constructor(sink: RecordSink) {
     super(sink);
   }
 
@@ -161,14 +164,8 @@ export class PcapngReader extends PushParser {
     let ts = ticks * iface.mul;
     if (iface.div !== 1n) ts /= iface.div;
     if (iface.offsetPs !== 0n) ts += iface.offsetPs;
-    this.lastTs = ts;
-    this.emit({
-      ts,
-      data: buf.subarray(off + dataAt, off + dataAt + caplen),
-      wireLength: Math.max(orig, caplen),
-      linkType: iface.linkType,
-      iface: ifaceId,
-    });
+    [this.lastSec, this.lastPsec] = secPsecOf(ts);
+    this.emit(buf, off + dataAt, caplen, Math.max(orig, caplen), iface.linkType, ifaceId, this.lastSec, this.lastPsec);
   }
 
   /** SPB: no timestamp (we reuse the previous packet's), captured length implied by the block. */
@@ -178,12 +175,6 @@ export class PcapngReader extends PushParser {
     const orig = dv.getUint32(off + 8, this.le);
     let caplen = Math.min(orig, len - 16);
     if (iface.snaplen > 0) caplen = Math.min(caplen, iface.snaplen);
-    this.emit({
-      ts: this.lastTs,
-      data: buf.subarray(off + 12, off + 12 + caplen),
-      wireLength: Math.max(orig, caplen),
-      linkType: iface.linkType,
-      iface: 0,
-    });
+    this.emit(buf, off + 12, caplen, Math.max(orig, caplen), iface.linkType, 0, this.lastSec, this.lastPsec);
   }
 }

@@ -1,4 +1,4 @@
-import type { CaptureFormat, CaptureReader, CapturedPacket, PacketSink, ReaderStats } from '../types.js';
+import type { CaptureFormat, CaptureReader, LinkType, ReaderStats, RecordSink } from '../types.js';
 
 export function newReaderStats(): ReaderStats {
   return { packets: 0, bytes: 0, malformedRecords: 0, truncated: false, lostFrames: 0, duplicateFrames: 0, skippedBytes: 0 };
@@ -34,15 +34,17 @@ export abstract class PushParser implements CaptureReader {
   private tStart = 0;
   private tEnd = 0;
 
-  constructor(protected readonly sink: PacketSink) {}
+  constructor(protected readonly sink: RecordSink) {}
 
   /** Parses one record at buf[off, off+avail). Must validate lengths before asking for more. */
   protected abstract step(buf: Uint8Array, dv: DataView, off: number, avail: number): StepResult;
 
-  protected emit(pkt: CapturedPacket): void {
+  /** One packet, buf[off, off + len) (see RecordSink). */
+  protected emit(buf: Uint8Array, off: number, len: number, wireLength: number, linkType: LinkType, iface: number,
+    sec: number, psec: number, nic?: string, mampid?: string): void {
     this.stats.packets++;
-    this.stats.bytes += pkt.data.length;
-    this.sink(pkt);
+    this.stats.bytes += len;
+    this.sink(buf, off, len, wireLength, linkType, iface, sec, psec, nic, mampid);
   }
 
   protected malformed(reason: string): void {

@@ -81,9 +81,7 @@ export class QemuStreamDecoder implements StreamDecoder {
     if (dir !== 'c2s' || this.dead || this.ended) return;
     this.emitFn = emit;
     if (this.eofAt >= 0 && this.feeder.skip === 0) this.finish(ts);
-    else if (this.feeder.offset > 0 || this.feeder.pending > 0) {
-      this.fail(`stream ended after ${this.feeder.offset} bytes before QEMU_VM_EOF (migration cancelled or failed?)`, ts);
-    }
+    else if (this.mode !== Mode.Magic) this.cut(ts);
   }
 
   /** Stream bytes consumed so far (for tests and statistics). */
@@ -251,8 +249,35 @@ export class QemuStreamDecoder implements StreamDecoder {
       kind: 'eof', iterations: this.ram.iteration, precopyBytes: stopFrom,
       stopCopyBytes: total - stopFrom, passBytes: this.ram.passBytes.slice(), streamBytes: total,
       ramStopCopyBytes: this.ramStopEnd >= 0 ? this.ramStopEnd - stopFrom : total - stopFrom,
-      normalPages: this.ram.normalPages, zeroPages: this.ram.zeroPages,
+      ...this.pageCounts(),
     }, this.eofTs, ts);
+  }
+
+  /**
+   * The stream closed before QEMU_VM_EOF (a cancelled or failed migration): what it got
+   * through, so that the migration still reports its bytes and passes. Not an anomaly:
+   * the outcome says how it ended. Bytes held in the carry (an item cut in half) count.
+   */
+  private cut(ts: Picos): void {
+    if (this.ended) return;
+    this.ended = true;
+    const total = this.feeder.offset + this.feeder.pending;
+    this.ram.closePass(total);
+    const stopFrom = this.switchoverAt >= 0 ? this.switchoverAt : total;
+    this.out({
+      kind: 'cut', iterations: this.ram.iteration, precopyBytes: stopFrom, stopCopyBytes: total - stopFrom,
+      passBytes: this.ram.passBytes.slice(), streamBytes: total,
+      ...this.pageCounts(),
+    }, ts, ts);
+  }
+
+  private pageCounts(): { normalPages: number; zeroPages: number; xbzrlePages?: number; xbzrleBytes?: number; compressedPages?: number } {
+    const r = this.ram;
+    return {
+      normalPages: r.normalPages, zeroPages: r.zeroPages,
+      ...(r.xbzrlePages > 0 ? { xbzrlePages: r.xbzrlePages, xbzrleBytes: r.xbzrleBytes } : {}),
+      ...(r.compressedPages > 0 ? { compressedPages: r.compressedPages } : {}),
+    };
   }
 
   /**

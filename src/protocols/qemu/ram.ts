@@ -25,6 +25,11 @@ export class RamWalker {
   /** Full pages (RAM_SAVE_FLAG_PAGE) and zero pages in the whole stream. */
   normalPages = 0;
   zeroPages = 0;
+  /** XBZRLE-encoded pages and their bytes as QEMU counts them (xbzrle-cache.pages/bytes:
+   *  the record less its 8-byte address word); pages compressed by compress threads. */
+  xbzrlePages = 0;
+  xbzrleBytes = 0;
+  compressedPages = 0;
   private readonly blocks: string[] = [];
   private memRemaining = 0;
   private lastPosBlock = -1;
@@ -83,11 +88,14 @@ export class RamWalker {
           if (end - q < 3) return NEED_MORE;
           this.payload = (b[q + 1]! << 8) | b[q + 2]!;
           q += 3;
+          this.xbzrlePages++;
+          this.xbzrleBytes += q - p - 8 + this.payload;
         } else {
           if (end - q < 4) return NEED_MORE;
           this.payload = u32(b, q);
           if (this.payload > 2 * pageSize + 64) return this.error(`compressed page of ${this.payload} bytes`);
           q += 4;
+          this.compressedPages++;
         }
         this.addr = addr;
         this.item = RamItem.Page;

@@ -28,6 +28,7 @@
  *   SECTION_END(ram) record alone (QEMU's downtime-bytes + 18 bytes of framing).
  */
 import type { MessageBase } from '../../core/message.js';
+import type { Picos } from '../../core/time.js';
 
 interface QemuBase extends MessageBase {
   protocol: 'qemu';
@@ -67,9 +68,75 @@ export interface QemuStreamEnd extends QemuBase {
   /** Page records in the whole stream: full pages (QEMU ram.normal) and zero pages (ram.duplicate). */
   normalPages?: number;
   zeroPages?: number;
+  /** XBZRLE pages and bytes (QEMU's xbzrle-cache.pages/bytes), compressed pages; when any. */
+  xbzrlePages?: number;
+  xbzrleBytes?: number;
+  compressedPages?: number;
 }
+/**
+ * The stream closed (FIN/RST) before QEMU_VM_EOF: a cancelled or failed migration, with
+ * the figures it got through (iterations counts the pass it was in; passBytes' last entry
+ * is that pass up to the cut; stopCopyBytes is 0 unless SECTION_END(ram) had begun).
+ */
+export interface QemuStreamCut extends QemuBase {
+  kind: 'cut';
+  iterations: number;
+  precopyBytes: number;
+  stopCopyBytes: number;
+  passBytes: number[];
+  normalPages: number;
+  zeroPages: number;
+  xbzrlePages?: number;
+  xbzrleBytes?: number;
+  compressedPages?: number;
+}
+/** A multifd channel opened (MultiFDInit_t): its channel id. */
+export interface MultifdChannelOpened extends QemuBase { kind: 'multifd-channel'; channel: number }
+/**
+ * One MultiFDPacket_t on a multifd channel (raised at its header; streamBytes counts its
+ * offsets and page data too). packetNum is global across the channels of a migration.
+ */
+export interface MultifdPacket extends QemuBase {
+  kind: 'multifd-packet';
+  channel: number;
+  packetNum: number;
+  /** MULTIFD_FLAG_SYNC: a sync point (QEMU 7.2: one per channel at the end of each RAM chunk). */
+  sync: boolean;
+  /** 0 none, 1 zlib, 2 zstd (MULTIFD_FLAG_*_COMPRESSION >> 1). */
+  compression: number;
+  /** Pages of data in the packet (normal_pages). */
+  pages: number;
+  /** RAMBlock of the pages ('' when none) and the offset of the first one. */
+  block: string;
+  firstOffset: number;
+  /** Header, offsets and page data: what QEMU 7.2 adds to multifd-bytes for this packet. */
+  bytes: number;
+}
+/** The multifd channel closed: its exact bytes (init packet included). */
+export interface MultifdChannelEnd extends QemuBase { kind: 'multifd-end'; channel: number; packets: number; pages: number }
+export type MultifdMessage = MultifdChannelOpened | MultifdPacket | MultifdChannelEnd;
+
+/**
+ * A migration connection that carries TLS (QEMU native TLS, `tls-creds`): not decoded.
+ * Raised at its first bytes.
+ */
+export interface QemuEncrypted extends QemuBase { kind: 'encrypted'; transport: 'tls' }
+/** The encrypted connection's source closed: what could be counted. */
+export interface QemuEncryptedEnd extends QemuBase {
+  kind: 'encrypted-end';
+  transport: 'tls';
+  /** Destination → source bytes (QEMU's return path, and TLS handshake replies). */
+  returnBytes: number;
+  /** TLS records the source sent (until the record layer was lost to a hole, if it was). */
+  records: number;
+  /** Capture times of the first and last application-data records from the source. */
+  firstData?: Picos;
+  lastData?: Picos;
+}
+
 export type QemuMessage =
-  | QemuStreamHeader | QemuPassStarted | QemuRamChunk | QemuSwitchover | QemuDeviceSection | QemuStreamEnd;
+  | QemuStreamHeader | QemuPassStarted | QemuRamChunk | QemuSwitchover | QemuDeviceSection | QemuStreamEnd
+  | QemuStreamCut | MultifdMessage | QemuEncrypted | QemuEncryptedEnd;
 
 export const QEMU_VM_FILE_MAGIC = 0x5145564d; // 'QEVM'
 export const QEMU_VM_FILE_VERSION = 3;
@@ -101,6 +168,17 @@ export const enum RamFlag {
   CompressPage = 0x100,
   MultifdFlush = 0x200,
 }
+
+/** multifd channels (migration/multifd.c, QEMU 7.2). */
+export const MULTIFD_MAGIC = 0x11223344;
+export const MULTIFD_VERSION = 1;
+/** MultiFDInit_t. */
+export const MULTIFD_INIT_BYTES = 64;
+/** MultiFDPacket_t without its offset[] array. */
+export const MULTIFD_PACKET_HEADER_BYTES = 320;
+export const MULTIFD_FLAG_SYNC = 0x1;
+/** Compression method bits (zlib 0x2, zstd 0x4). */
+export const MULTIFD_COMPRESSION_MASK = 0xe;
 
 /** x86 target page; a CONFIGURATION "target-page-bits" subsection overrides it. */
 export const DEFAULT_TARGET_PAGE_SIZE = 4096;

@@ -101,3 +101,24 @@ export function sampleStream(pageSize = 4096): QemuStreamBuilder {
   s.eof().vmdesc('{"page_size":4096,"devices":[]}');
   return s;
 }
+
+/** A multifd channel as QEMU 7.2 writes it (migration/multifd.c), with its truth. */
+/** staleSize: next_packet_size of a bare header QEMU 7.2 sends after a sync-joined data packet (no data follows). */
+export interface MultifdPacketPlan { packetNum: number; block?: string; offsets?: number[]; sync?: boolean; staleSize?: number }
+export function multifdChannel(channel: number, packets: MultifdPacketPlan[], pageSize = 4096, alloc = 128): { bytes: Uint8Array; packetBytes: number[] } {
+  const b = new QemuStreamBuilder(pageSize);
+  b.u32(0x11223344).u32(1).bytes(new Array<number>(16).fill(0xab)).u8(channel).bytes(new Array<number>(7 + 32).fill(0));
+  const packetBytes: number[] = [];
+  for (const p of packets) {
+    const at = b.length;
+    const offsets = p.offsets ?? [];
+    b.u32(0x11223344).u32(1).u32(p.sync ? 1 : 0).u32(alloc).u32(offsets.length).u32(p.staleSize ?? offsets.length * pageSize).u64(p.packetNum);
+    b.bytes(new Array<number>(32).fill(0));
+    const name = p.block ?? (offsets.length > 0 ? 'pc.ram' : '');
+    b.str(name).bytes(new Array<number>(256 - name.length).fill(0));
+    for (let i = 0; i < alloc; i++) b.u64(offsets[i] ?? 0);
+    for (let i = 0; i < offsets.length; i++) b.bytes(new Array<number>(pageSize).fill((i * 7) & 0xff));
+    packetBytes.push(b.length - at);
+  }
+  return { bytes: b.build(), packetBytes };
+}

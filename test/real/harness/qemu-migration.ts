@@ -21,9 +21,12 @@ export interface QemuRamStats {
   normal: number;
   duplicate: number;
   'page-size': number;
+  'multifd-bytes': number;
 }
 export interface QueryMigrate {
   status: string;
+  /** With the xbzrle capability. */
+  'xbzrle-cache'?: { pages: number; bytes: number; 'cache-miss': number; overflow: number };
   'total-time'?: number;
   downtime?: number;
   ram?: QemuRamStats;
@@ -35,6 +38,8 @@ export interface MigrationRun {
   truth: QueryMigrate;
   /** QEMU's STOP event on the source (the VM paused for stop-and-copy), picoseconds. */
   stoppedAt?: bigint;
+  /** The `pass` of each MIGRATION_PASS event (one per dirty-bitmap sync), in order. */
+  passEvents: number[];
 }
 
 export interface MigrationOptions {
@@ -54,6 +59,15 @@ export interface MigrationOptions {
    *  stops a guest that is still dirtying, with its whole working set left for
    *  stop-and-copy (a large ram.downtime-bytes). */
   raiseDowntime?: { after: number; toMs: number };
+  /** Migration capabilities enabled on both sides (e.g. multifd), besides `events`. */
+  capabilities?: string[];
+  /** Migration parameters set on both sides (e.g. multifd-channels). */
+  parameters?: Record<string, unknown>;
+  /** Extra QEMU arguments per side (e.g. a tls-creds-x509 object). */
+  extraArgs?: { src?: string[]; dst?: string[] };
+  /** Take the destination port from libvirt's migration range (49152–49215), where
+   *  migscope looks for migration streams that have no QEVM magic to probe (TLS). */
+  migrationPortRange?: boolean;
 }
 
 const here = new URL('.', import.meta.url).pathname;
@@ -76,6 +90,23 @@ export async function freePort(): Promise<number> {
   srv.close();
   await once(srv, 'close');
   return port;
+}
+
+/** A port of [from, to] nobody listens on (bound and released, bounded tries). */
+async function freePortIn(from: number, to: number): Promise<number> {
+  for (let port = from; port <= to; port++) {
+    const srv = createServer();
+    const ok = await new Promise<boolean>((resolve) => {
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (ok) {
+      srv.close();
+      await once(srv, 'close');
+      return port;
+    }
+  }
+  throw new Error(`no free port in ${from}–${to}`);
 }
 
 async function waitExit(p: ChildProcess, ms: number): Promise<void> {
@@ -105,7 +136,7 @@ async function waitQuiet(path: string, maxMs: number): Promise<void> {
 /** Runs one captured migration and returns the pcap path and query-migrate's final answer. */
 export async function runQemuMigration(opts: MigrationOptions, name: string): Promise<MigrationRun> {
   const img = buildGuestImage(opts.workDir, opts.dirtySeconds);
-  const port = await freePort();
+  const port = opts.migrationPortRange ? await freePortIn(49152, 49215) : await freePort();
   const pcap = join(opts.workDir, `${name}.pcap`);
   const qemuArgs = (sock: string): string[] => [
     '-machine', 'pc,accel=tcg', '-m', String(opts.memMiB), '-display', 'none', '-nodefaults',
@@ -126,14 +157,21 @@ export async function runQemuMigration(opts: MigrationOptions, name: string): Pr
     });
     await Promise.race([listening, sleep(10_000)]);
     if (!dumpErr.includes('listening')) throw new Error(`tcpdump did not start: ${dumpErr}`);
-    src = spawn('qemu-system-x86_64', qemuArgs(srcSock), { stdio: 'ignore' });
-    dst = spawn('qemu-system-x86_64', [...qemuArgs(dstSock), '-incoming', `tcp:127.0.0.1:${port}`], { stdio: 'ignore' });
-    // The destination listens before its main loop (and so QMP) runs.
+    src = spawn('qemu-system-x86_64', [...qemuArgs(srcSock), ...(opts.extraArgs?.src ?? [])], { stdio: 'ignore' });
+    dst = spawn('qemu-system-x86_64', [...qemuArgs(dstSock), ...(opts.extraArgs?.dst ?? []), '-incoming', 'defer'], { stdio: 'ignore' });
+    // Capabilities such as multifd must be set on the destination before it listens.
+    const caps = [{ capability: 'events', state: true }, ...(opts.capabilities ?? []).map((capability) => ({ capability, state: true }))];
     const dstQmp = await QmpClient.open(dstSock);
-    dstQmp.close();
+    try {
+      await dstQmp.cmd('migrate-set-capabilities', { capabilities: caps });
+      if (opts.parameters) await dstQmp.cmd('migrate-set-parameters', opts.parameters);
+      await dstQmp.cmd('migrate-incoming', { uri: `tcp:127.0.0.1:${port}` });
+    } finally {
+      dstQmp.close();
+    }
     qmp = await QmpClient.open(srcSock);
-    await qmp.cmd('migrate-set-capabilities', { capabilities: [{ capability: 'events', state: true }] });
-    await qmp.cmd('migrate-set-parameters', { 'max-bandwidth': opts.maxBandwidth, 'downtime-limit': opts.downtimeLimitMs });
+    await qmp.cmd('migrate-set-capabilities', { capabilities: caps });
+    await qmp.cmd('migrate-set-parameters', { 'max-bandwidth': opts.maxBandwidth, 'downtime-limit': opts.downtimeLimitMs, ...opts.parameters });
     await sleep(500); // let the guest boot and start dirtying
     await qmp.cmd('migrate', { uri: `tcp:127.0.0.1:${port}` });
     if (opts.raiseDowntime !== undefined) {
@@ -158,7 +196,8 @@ export async function runQemuMigration(opts: MigrationOptions, name: string): Pr
     await stop(src);
     await waitQuiet(pcap, 15_000);
     const stopped = qmp.events.find((e) => e.event === 'STOP')?.ts;
-    return stopped === undefined ? { pcap, port, truth: info } : { pcap, port, truth: info, stoppedAt: stopped };
+    const passEvents = qmp.events.filter((e) => e.event === 'MIGRATION_PASS').map((e) => (e.data as { pass: number }).pass);
+    return stopped === undefined ? { pcap, port, truth: info, passEvents } : { pcap, port, truth: info, stoppedAt: stopped, passEvents };
   } finally {
     qmp?.close();
     await stop(src);
