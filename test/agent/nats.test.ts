@@ -21,7 +21,7 @@ const MPS = ['src', 'dst'];
 
 /** The one-shot aggregator (analyze --subscribe) in this process. */
 async function aggregate(url: string, events: AggregatorEvent[], extra: Partial<Parameters<typeof runNatsAggregator>[0]> = {}): Promise<NatsAggregatorSummary> {
-  return runNatsAggregator({ url, expect: MPS, correctClocks: true, idleTimeout: 4000, onEvent: (e) => events.push(e), ...extra });
+  return runNatsAggregator({ url, expect: MPS, correctClocks: true, idleTimeout: 20_000, onEvent: (e) => events.push(e), ...extra });
 }
 
 /** Events as stored on migscope.events.>, with their numbers, in stream order. */
@@ -112,7 +112,7 @@ describe.skipIf(missing !== undefined)(`agents → NATS JetStream → aggregator
     // The same as an async iterable (what serve consumes), with a small high-water mark.
     let messages = 0;
     const iterated: AggregatorEvent[] = [];
-    const it = natsAggregation({ url: nats.url, durable: 'iterable', expect: MPS, correctClocks: true, idleTimeout: 4000, publishEvents: false }, 64);
+    const it = natsAggregation({ url: nats.url, durable: 'iterable', expect: MPS, correctClocks: true, idleTimeout: 20_000, publishEvents: false }, 64);
     for await (const item of it) {
       if (item.kind === 'message') messages++;
       else iterated.push(item.value);

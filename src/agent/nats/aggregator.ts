@@ -128,8 +128,13 @@ export async function runNatsAggregator(opts: NatsAggregatorOptions): Promise<Na
     let lastRecordAt = Date.now();
     const mpTimeout = opts.mpTimeout ?? 5000;
     const silent = new Set<string>();
+    // Silence means something only once the backlog is read: while catching up (after a
+    // restart, behind a burst) records wait in the stream, and the merge must come out
+    // as it would have live. Each MP's clock starts when the consumer catches up.
+    let caughtUp = false;
     const timer = setInterval(() => {
       const now = Date.now();
+      if (!caughtUp) return;
       for (const [mp, t] of lastSeen) {
         if (now - t > mpTimeout && !silent.has(mp)) { silent.add(mp); agg.silent(mp); }
         else if (now - t <= mpTimeout && silent.delete(mp)) agg.live(mp);
@@ -143,6 +148,9 @@ export async function runNatsAggregator(opts: NatsAggregatorOptions): Promise<Na
         lastRecordAt = Date.now();
         feed(m);
         m.ack();
+        const behind = m.info.pending > 0;
+        if (!caughtUp && !behind) for (const mp of lastSeen.keys()) lastSeen.set(mp, lastRecordAt);
+        caughtUp = !behind;
         if (opts.backpressure) await opts.backpressure();
         if (opts.idleTimeout !== undefined && m.info.pending === 0 && agg.merger.allEnded()) break;
       }
