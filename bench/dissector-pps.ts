@@ -2,7 +2,7 @@
  * Packets per second of the Dissector alone, in this process, on a synthetic bulk
  * transfer: no file, no syscalls, no phase engine. It is the decode ceiling the file
  * pipelines approach as their I/O gets cheaper, and the quickest loop to profile.
- * (Moved here from test/decode/bench: speed belongs to the bench, not to the tests.)
+ * (Speed belongs to the bench, not to the tests.)
  *
  * Trace: `flows` concurrent TCP connections, 1448-byte data segments client→server with
  * a pure ACK back every second segment (a bulk transfer like the QEMU stream), 1 in 100
@@ -13,7 +13,7 @@
 import { Dissector } from '../src/dissect/dissector.js';
 import type { CapturedPacket } from '../src/ingest/types.js';
 import type { ProtocolAnalyzer, StreamDecoder } from '../src/protocols/types.js';
-import { ACK, PSH, SYN, ethTcp, pkt } from '../test/decode/helpers/packets.js';
+import { ACK, PSH, SYN, ethTcp, pkt } from '../test/helpers/packets.js';
 
 export interface DissectorPps {
   packets: number;

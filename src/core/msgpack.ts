@@ -38,16 +38,29 @@ codec.register({
   },
 });
 
-/** Copies only the parts of `value` that hold bigints too wide for 64 bits. */
+/**
+ * `value` with every bigint too wide for 64 bits marked for the extension. Copy on
+ * write: only the maps and arrays on the way to a wide bigint are copied (shallowly),
+ * everything else is returned as it is. The copy cannot be avoided by the codec: the
+ * encoder writes any bigint as a 64-bit integer before an extension sees it.
+ */
 export function widen(value: unknown): unknown {
   if (typeof value === 'bigint') return value > U64_MAX ? new WideUint(value) : value;
-  if (Array.isArray(value)) return value.map(widen);
-  if (value !== null && typeof value === 'object' && !ArrayBuffer.isView(value)) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = widen(v);
-    return out;
+  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return value;
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const w = widen(value[i]);
+      if (w !== value[i]) (out ??= value.slice())[i] = w;
+    }
+    return out ?? value;
   }
-  return value;
+  let out: Record<string, unknown> | undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const w = widen(v);
+    if (w !== v) (out ??= { ...(value as Record<string, unknown>) })[k] = w;
+  }
+  return out ?? value;
 }
 
 /** Reads a concatenation of msgpack values back (64-bit and wide integers as bigint). */

@@ -1,3 +1,5 @@
+import type { AnomalyDef } from '../core/anomaly.js';
+import { PacketAnomaly } from './anomaly-codes.js';
 import type { Picos } from '../core/time.js';
 import type { Endpoint } from './types.js';
 import type { MessageBase } from '../core/message.js';
@@ -13,8 +15,8 @@ export const ETHERTYPE_ARP = 0x0806;
 export const ETHERTYPE_RARP = 0x8035;
 export const ArpOp = { Request: 1, Reply: 2, RarpRequest: 3, RarpReply: 4 } as const;
 
-export const ARP_TRUNCATED = 'truncated ARP packet';
-export const ARP_NOT_ETHER_IPV4 = 'ARP for other than Ethernet/IPv4';
+/** ARP for other than Ethernet/IPv4: well formed, not ours (counted as another packet). */
+export const ARP_NOT_ETHER_IPV4 = 'not-ether-ipv4';
 
 /** "52:54:00:12:34:56". */
 export function formatMac(b: Uint8Array, off: number): string {
@@ -35,17 +37,17 @@ function ipv4At(b: Uint8Array, off: number): string {
  * a (resumed) VM's MAC: a RARP request (op 3, what QEMU sends after migration; the MAC
  * being announced is the target hardware address) or a gratuitous ARP (sender IP ==
  * target IP, request or reply; the MAC is the sender's). Returns null for ordinary ARP
- * traffic, or a constant reason string when the packet is not Ethernet/IPv4 ARP or is
- * truncated. Allocation: the returned message only.
+ * traffic, ARP_NOT_ETHER_IPV4 for ARP of other hardware/protocol types, or
+ * PacketAnomaly.TRUNCATED_ARP. Allocation: the returned message only.
  */
 export function decodeArp(
   b: Uint8Array, off: number, end: number, etherType: number, ts: Picos,
-): ArpAnnouncement | null | string {
-  if (off + 8 > end) return ARP_TRUNCATED;
+): ArpAnnouncement | null | AnomalyDef | typeof ARP_NOT_ETHER_IPV4 {
+  if (off + 8 > end) return PacketAnomaly.TRUNCATED_ARP;
   const htype = (b[off]! << 8) | b[off + 1]!;
   const ptype = (b[off + 2]! << 8) | b[off + 3]!;
   if (htype !== 1 || ptype !== 0x0800 || b[off + 4] !== 6 || b[off + 5] !== 4) return ARP_NOT_ETHER_IPV4;
-  if (off + 28 > end) return ARP_TRUNCATED;
+  if (off + 28 > end) return PacketAnomaly.TRUNCATED_ARP;
   const op = (b[off + 6]! << 8) | b[off + 7]!;
   const sha = off + 8, spa = off + 14, tha = off + 18, tpa = off + 24;
   let kind: ArpAnnouncement['kind'];

@@ -1,3 +1,5 @@
+import type { AnomalyDef } from '../core/anomaly.js';
+import { PacketAnomaly } from './anomaly-codes.js';
 import type { Picos } from '../core/time.js';
 import type { Endpoint } from './types.js';
 import type { MessageBase } from '../core/message.js';
@@ -12,25 +14,22 @@ export interface IcmpEcho extends MessageBase {
 /** ICMP / ICMPv6 message types of an echo exchange (RFC 792, RFC 4443). */
 export const IcmpType = { EchoReply: 0, EchoRequest: 8, V6EchoRequest: 128, V6EchoReply: 129 } as const;
 
-/** Why an ICMP message was not decoded: a constant string (no allocation). */
-export const ICMP_TRUNCATED = 'truncated ICMP echo header';
-
 /**
  * Decode an ICMP (v6 = false) or ICMPv6 echo request/reply from `b[off … end)`.
  * Returns the message, null when it is another ICMP type (not our business), or
- * ICMP_TRUNCATED. The checksum is not verified (offloaded on the sending host).
+ * PacketAnomaly.TRUNCATED_ICMP_ECHO. The checksum is not verified (offloaded on the sending host).
  * Allocation: the returned message only.
  */
 export function decodeIcmpEcho(
   b: Uint8Array, off: number, end: number, v6: boolean, ts: Picos, src: Endpoint, dst: Endpoint,
-): IcmpEcho | null | string {
-  if (off + 1 > end) return ICMP_TRUNCATED;
+): IcmpEcho | null | AnomalyDef {
+  if (off + 1 > end) return PacketAnomaly.TRUNCATED_ICMP_ECHO;
   const type = b[off]!;
   let kind: IcmpEcho['kind'];
   if (type === (v6 ? IcmpType.V6EchoRequest : IcmpType.EchoRequest)) kind = 'echo-request';
   else if (type === (v6 ? IcmpType.V6EchoReply : IcmpType.EchoReply)) kind = 'echo-reply';
   else return null;
-  if (off + 8 > end) return ICMP_TRUNCATED;
+  if (off + 8 > end) return PacketAnomaly.TRUNCATED_ICMP_ECHO;
   return {
     protocol: 'icmp', kind, ts, tsEnd: ts, flowId: -1, src, dst,
     id: (b[off + 4]! << 8) | b[off + 5]!,

@@ -1,3 +1,4 @@
+import { PacketAnomaly } from './anomaly-codes.js';
 import { be16, be32, type PacketView, type ParseError } from './packet-view.js';
 
 /**
@@ -14,15 +15,15 @@ import { be16, be32, type PacketView, type ParseError } from './packet-view.js';
  * is used instead.
  */
 export function parseIpv4(b: Uint8Array, off: number, wireLength: number, pv: PacketView, start = 0, capEnd = b.length): ParseError | null {
-  if (off + 20 > capEnd) return 'truncated IPv4 header';
+  if (off + 20 > capEnd) return PacketAnomaly.TRUNCATED_IPV4;
   const vihl = b[off]!;
-  if (vihl >> 4 !== 4) return 'IPv4 header with bad version';
+  if (vihl >> 4 !== 4) return PacketAnomaly.IPV4_VERSION;
   const ihl = (vihl & 0x0f) * 4;
-  if (ihl < 20) return 'IPv4 header length below 20';
-  if (off + ihl > capEnd) return 'truncated IPv4 options';
+  if (ihl < 20) return PacketAnomaly.IPV4_HEADER_LENGTH;
+  if (off + ihl > capEnd) return PacketAnomaly.TRUNCATED_IPV4_OPTIONS;
   let total = be16(b, off + 2);
   if (total === 0) total = wireLength - (off - start);
-  if (total < ihl) return 'IPv4 total length below header length';
+  if (total < ihl) return PacketAnomaly.IPV4_TOTAL_LENGTH;
   const fragField = be16(b, off + 6);
   pv.ipVersion = 4;
   pv.fragment = (fragField & 0x3fff) !== 0; // MF flag or a non-zero offset
@@ -49,11 +50,11 @@ const MAX_EXT_HEADERS = 16;
 
 /** IPv6 with the common extension headers skipped; a fragment header sets `fragment`. */
 export function parseIpv6(b: Uint8Array, off: number, wireLength: number, pv: PacketView, start = 0, bEnd = b.length): ParseError | null {
-  if (off + 40 > bEnd) return 'truncated IPv6 header';
-  if (b[off]! >> 4 !== 6) return 'IPv6 header with bad version';
+  if (off + 40 > bEnd) return PacketAnomaly.TRUNCATED_IPV6;
+  if (b[off]! >> 4 !== 6) return PacketAnomaly.IPV6_VERSION;
   let payloadLen = be16(b, off + 4);
   if (payloadLen === 0) payloadLen = wireLength - (off - start) - 40; // jumbogram / GSO
-  if (payloadLen < 0) return 'IPv6 payload length negative';
+  if (payloadLen < 0) return PacketAnomaly.IPV6_PAYLOAD_LENGTH;
   pv.ipVersion = 6;
   pv.fragment = false;
   pv.src0 = be32(b, off + 8); pv.src1 = be32(b, off + 12); pv.src2 = be32(b, off + 16); pv.src3 = be32(b, off + 20);
@@ -63,25 +64,25 @@ export function parseIpv6(b: Uint8Array, off: number, wireLength: number, pv: Pa
   let next = b[off + 6]!;
   let p = off + 40;
   for (let i = 0; ; i++) {
-    if (i > MAX_EXT_HEADERS) return 'too many IPv6 extension headers';
+    if (i > MAX_EXT_HEADERS) return PacketAnomaly.IPV6_EXTENSION_DEPTH;
     if (next === EXT_HOP_BY_HOP || next === EXT_ROUTING || next === EXT_DEST_OPTS
       || next === EXT_MOBILITY || next === EXT_HIP || next === EXT_SHIM6) {
-      if (p + 8 > capEnd) return 'truncated IPv6 extension header';
+      if (p + 8 > capEnd) return PacketAnomaly.TRUNCATED_IPV6_EXTENSION;
       next = b[p]!;
       p += (b[p + 1]! + 1) * 8;
     } else if (next === EXT_AH) {
-      if (p + 8 > capEnd) return 'truncated IPv6 AH header';
+      if (p + 8 > capEnd) return PacketAnomaly.TRUNCATED_IPV6_AH;
       next = b[p]!;
       p += (b[p + 1]! + 2) * 4;
     } else if (next === EXT_FRAGMENT) {
-      if (p + 8 > capEnd) return 'truncated IPv6 fragment header';
+      if (p + 8 > capEnd) return PacketAnomaly.TRUNCATED_IPV6_FRAGMENT;
       const fo = be16(b, p + 2);
       if ((fo & 0xfff9) !== 0) pv.fragment = true; // offset != 0 or M flag: a real fragment
       next = b[p]!;
       p += 8;
     } else break;
   }
-  if (p > end) return 'IPv6 extension headers exceed payload length';
+  if (p > end) return PacketAnomaly.IPV6_EXTENSION_OVERRUN;
   pv.ipProto = next;
   pv.l4Offset = p;
   pv.l4End = capEnd;

@@ -1,3 +1,4 @@
+import { PacketAnomaly } from './anomaly-codes.js';
 import { LinkType } from '../ingest/types.js';
 import { be16, EtherType, type PacketView, type ParseError } from './packet-view.js';
 
@@ -19,8 +20,8 @@ const LINKTYPE_IPV6 = 229;
 function stripVlans(b: Uint8Array, off: number, type: number, pv: PacketView, end: number): ParseError | null {
   let depth = 0;
   while (type === EtherType.VLAN || type === EtherType.QinQ || type === EtherType.QinQOld) {
-    if (++depth > MAX_VLAN_DEPTH) return 'too many VLAN tags';
-    if (off + 4 > end) return 'truncated VLAN tag';
+    if (++depth > MAX_VLAN_DEPTH) return PacketAnomaly.VLAN_DEPTH;
+    if (off + 4 > end) return PacketAnomaly.TRUNCATED_VLAN;
     pv.vlanId = be16(b, off) & 0x0fff;
     type = be16(b, off + 2);
     off += 4;
@@ -33,7 +34,7 @@ function stripVlans(b: Uint8Array, off: number, type: number, pv: PacketView, en
 
 /** Ethernet II (with 802.1Q/QinQ tags). 802.3 length-framed (LLC) frames yield etherType 0. */
 export function parseEthernet(b: Uint8Array, off: number, pv: PacketView, end = b.length): ParseError | null {
-  if (off + 14 > end) return 'truncated Ethernet header';
+  if (off + 14 > end) return PacketAnomaly.TRUNCATED_ETHERNET;
   const type = be16(b, off + 12);
   if (type < 0x0600) {
     // 802.3 length field: LLC/SNAP (STP, CDP…), never IP in our captures.
@@ -46,23 +47,23 @@ export function parseEthernet(b: Uint8Array, off: number, pv: PacketView, end = 
 
 /** Linux cooked capture v1 (LINKTYPE_LINUX_SLL): 16-byte header, protocol at offset 14. */
 export function parseSll(b: Uint8Array, off: number, pv: PacketView, end = b.length): ParseError | null {
-  if (off + 16 > end) return 'truncated SLL header';
+  if (off + 16 > end) return PacketAnomaly.TRUNCATED_SLL;
   return stripVlans(b, off + 16, be16(b, off + 14), pv, end);
 }
 
 /** Linux cooked capture v2 (LINKTYPE_LINUX_SLL2): 20-byte header, protocol at offset 0. */
 export function parseSll2(b: Uint8Array, off: number, pv: PacketView, end = b.length): ParseError | null {
-  if (off + 20 > end) return 'truncated SLL2 header';
+  if (off + 20 > end) return PacketAnomaly.TRUNCATED_SLL2;
   return stripVlans(b, off + 20, be16(b, off), pv, end);
 }
 
 /** Raw IP: the version nibble tells IPv4 from IPv6. */
 export function parseRawIp(b: Uint8Array, off: number, pv: PacketView, end = b.length): ParseError | null {
-  if (off >= end) return 'empty raw IP packet';
+  if (off >= end) return PacketAnomaly.EMPTY_RAW_IP;
   const version = b[off]! >> 4;
   if (version === 4) pv.etherType = EtherType.IPv4;
   else if (version === 6) pv.etherType = EtherType.IPv6;
-  else return 'raw IP packet with bad version';
+  else return PacketAnomaly.RAW_IP_VERSION;
   pv.l3Offset = off;
   return null;
 }
@@ -72,7 +73,7 @@ export function parseRawIp(b: Uint8Array, off: number, pv: PacketView, end = b.l
  * order, so both orders are tried. IPv6's family differs per BSD (24, 28, 30).
  */
 export function parseNull(b: Uint8Array, off: number, pv: PacketView, networkOrder = false, end = b.length): ParseError | null {
-  if (off + 4 > end) return 'truncated loopback header';
+  if (off + 4 > end) return PacketAnomaly.TRUNCATED_LOOPBACK;
   const le = (b[off]! | (b[off + 1]! << 8) | (b[off + 2]! << 16) | (b[off + 3]! << 24)) >>> 0;
   const be = ((b[off]! << 24) | (b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!) >>> 0;
   const family = networkOrder ? be : le < 0x10000 ? le : be;
@@ -97,6 +98,6 @@ export function parseLink(b: Uint8Array, linkType: number, pv: PacketView, start
     case LINKTYPE_IPV6: return parseRawIp(b, start, pv, end);
     case LinkType.Null: return parseNull(b, start, pv, false, end);
     case LINKTYPE_LOOP: return parseNull(b, start, pv, true, end);
-    default: return 'unsupported link type';
+    default: return PacketAnomaly.UNSUPPORTED_LINK_TYPE;
   }
 }

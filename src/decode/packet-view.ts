@@ -1,3 +1,4 @@
+import type { AnomalyDef } from '../core/anomaly.js';
 /**
  * The parsed headers of one packet, as plain numeric fields in one reusable object.
  *
@@ -72,10 +73,10 @@ export const EtherType = {
 export const IpProto = { ICMP: 1, TCP: 6, UDP: 17, ICMPv6: 58 } as const;
 
 /**
- * Why a parse stopped. A parser returns `null` on success, or one of these constant
- * strings (no allocation) naming the reason; the Dissector turns it into an Anomaly.
+ * Why a parse stopped. A parser returns `null` on success, or one of the constant
+ * codes of ./anomaly-codes.ts (no allocation); the Dissector turns it into an Anomaly.
  */
-export type ParseError = string;
+export type ParseError = AnomalyDef;
 
 /** Read helpers: big-endian from a byte array, no bounds check (callers check lengths). */
 export function be16(b: Uint8Array, i: number): number {

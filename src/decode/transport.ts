@@ -1,3 +1,4 @@
+import { PacketAnomaly } from './anomaly-codes.js';
 import { be16, be32, type PacketView, type ParseError } from './packet-view.js';
 
 /**
@@ -9,11 +10,11 @@ import { be16, be32, type PacketView, type ParseError } from './packet-view.js';
 /** TCP: options (MSS, window scale, SACK, timestamps) are skipped by the data offset. */
 export function parseTcp(b: Uint8Array, pv: PacketView): ParseError | null {
   const off = pv.l4Offset;
-  if (off + 20 > pv.l4End) return 'truncated TCP header';
+  if (off + 20 > pv.l4End) return PacketAnomaly.TRUNCATED_TCP;
   const hlen = (b[off + 12]! >> 4) * 4;
-  if (hlen < 20) return 'TCP data offset below 20';
-  if (hlen > pv.l4WireLength) return 'TCP header longer than IP payload';
-  if (off + hlen > pv.l4End) return 'truncated TCP options';
+  if (hlen < 20) return PacketAnomaly.TCP_DATA_OFFSET;
+  if (hlen > pv.l4WireLength) return PacketAnomaly.TCP_HEADER_OVERRUN;
+  if (off + hlen > pv.l4End) return PacketAnomaly.TRUNCATED_TCP_OPTIONS;
   pv.srcPort = be16(b, off);
   pv.dstPort = be16(b, off + 2);
   pv.seq = be32(b, off + 4);
@@ -27,9 +28,9 @@ export function parseTcp(b: Uint8Array, pv: PacketView): ParseError | null {
 
 export function parseUdp(b: Uint8Array, pv: PacketView): ParseError | null {
   const off = pv.l4Offset;
-  if (off + 8 > pv.l4End) return 'truncated UDP header';
+  if (off + 8 > pv.l4End) return PacketAnomaly.TRUNCATED_UDP;
   const len = be16(b, off + 4);
-  if (len !== 0 && len < 8) return 'UDP length below 8';
+  if (len !== 0 && len < 8) return PacketAnomaly.UDP_LENGTH;
   pv.srcPort = be16(b, off);
   pv.dstPort = be16(b, off + 2);
   pv.payloadOffset = off + 8;

@@ -1,6 +1,6 @@
-import { channels } from '../core/diagnostics.js';
+import { anomalyMessage, type AnomalyDef, type AnomalyKind } from '../core/anomaly.js';
 import type { Picos } from '../core/time.js';
-import type { Anomaly, AnomalyKind, Emit } from '../protocols/types.js';
+import type { Emit } from '../protocols/types.js';
 import type { Endpoint } from '../decode/types.js';
 
 /** Where anomalies accrue: a flow, or the dissector itself for packets without one. */
@@ -8,15 +8,14 @@ export interface AnomalySite {
   readonly id: number;
   readonly client: Endpoint;
   readonly server: Endpoint;
-  /** Per (kind, reason) aggregates; null until the first anomaly (most flows have none). */
+  /** Per code aggregates; null until the first anomaly (most flows have none). */
   anomalies: PendingAnomaly[] | null;
   anomalyDirty: boolean;
 }
 
 export interface PendingAnomaly {
-  kind: AnomalyKind;
-  /** A constant string: compared by identity on the hot path. */
-  reason: string;
+  /** A constant of a code table: compared by identity on the hot path. */
+  def: AnomalyDef;
   /** Count accumulated since the last emission. */
   count: number;
   ts: Picos;
@@ -27,11 +26,11 @@ export interface PendingAnomaly {
 export const NO_ENDPOINT: Endpoint = Object.freeze({ ip: '', port: 0 });
 
 /**
- * Aggregates repeated anomalies without losing a count: the first of each (site, kind,
- * reason) is emitted at once; later ones are summed and emitted on `flushDirty()` (the
+ * Aggregates repeated anomalies without losing a count: the first of each (site, code)
+ * is emitted at once; later ones are summed and emitted on `flushDirty()` (the
  * Dissector calls it about once per second of wire time), when the site closes, and at
  * the end. `totals` always holds the exact sum per kind.
- * Allocation: none for a repeat; one small record for a new (site, kind, reason).
+ * Allocation: none for a repeat; one small record for a new (site, code).
  */
 export class AnomalyAggregator {
   readonly totals: Partial<Record<AnomalyKind, number>> = {};
@@ -39,13 +38,13 @@ export class AnomalyAggregator {
 
   constructor(private readonly emit: Emit) {}
 
-  report(site: AnomalySite, kind: AnomalyKind, reason: string, count: number, ts: Picos): void {
-    this.totals[kind] = (this.totals[kind] ?? 0) + count;
+  report(site: AnomalySite, def: AnomalyDef, count: number, ts: Picos): void {
+    this.totals[def.kind] = (this.totals[def.kind] ?? 0) + count;
     let list = site.anomalies;
     if (list === null) list = site.anomalies = [];
     for (let i = 0; i < list.length; i++) {
       const p = list[i]!;
-      if (p.kind === kind && p.reason === reason) {
+      if (p.def === def) {
         if (p.count === 0) p.ts = ts;
         p.count += count;
         p.tsEnd = ts;
@@ -53,8 +52,8 @@ export class AnomalyAggregator {
         return;
       }
     }
-    list.push({ kind, reason, count: 0, ts, tsEnd: ts });
-    this.send(site, kind, reason, count, ts, ts);
+    list.push({ def, count: 0, ts, tsEnd: ts });
+    this.send(site, def, count, ts, ts);
   }
 
   /** Emit everything accumulated for one site (a flow that is closing). */
@@ -64,7 +63,7 @@ export class AnomalyAggregator {
     if (list === null) return;
     for (const p of list) {
       if (p.count > 0) {
-        this.send(site, p.kind, p.reason, p.count, p.ts, p.tsEnd);
+        this.send(site, p.def, p.count, p.ts, p.tsEnd);
         p.count = 0;
       }
     }
@@ -77,12 +76,7 @@ export class AnomalyAggregator {
     for (const s of sites) if (s.anomalyDirty) this.flush(s);
   }
 
-  private send(site: AnomalySite, kind: AnomalyKind, reason: string, count: number, ts: Picos, tsEnd: Picos): void {
-    const msg: Anomaly = {
-      protocol: 'anomaly', kind, count, reason, ts, tsEnd,
-      flowId: site.id, src: site.client, dst: site.server,
-    };
-    if (channels.anomaly.hasSubscribers) channels.anomaly.publish(msg);
-    this.emit(msg);
+  private send(site: AnomalySite, def: AnomalyDef, count: number, ts: Picos, tsEnd: Picos): void {
+    this.emit(anomalyMessage(def, count, ts, tsEnd, site.id, site.client, site.server));
   }
 }

@@ -1,9 +1,11 @@
 import type { CapturedPacket } from '../ingest/types.js';
 import { PS_PER_S, type Picos } from '../core/time.js';
 import { analyzers as registeredAnalyzers } from '../protocols/registry.js';
-import type { AnomalyKind, Emit, ProtocolAnalyzer, ProtocolMessage } from '../protocols/types.js';
+import type { AnomalyDef } from '../core/anomaly.js';
+import type { Emit, ProtocolAnalyzer, ProtocolMessage } from '../protocols/types.js';
 import { ARP_NOT_ETHER_IPV4, decodeArp } from '../decode/arp.js';
 import { decodeIcmpEcho } from '../decode/icmp.js';
+import { DissectAnomaly } from './anomaly-codes.js';
 import { AnomalyAggregator, type AnomalySite, NO_ENDPOINT, type PendingAnomaly } from './anomalies.js';
 import { Flow, type FlowContext } from './flow.js';
 import { symmetricHash } from './flow-hash.js';
@@ -27,9 +29,6 @@ export interface DissectorOptions {
 
 /** How often (wire time) idle flows are expired and aggregated anomalies flushed. */
 const HOUSEKEEPING_INTERVAL = PS_PER_S;
-const FRAGMENT = 'IP fragment (not reassembled)';
-const INTERNAL = 'dissector internal error on this packet';
-const EVICTED = 'flow table full: least recently used flow evicted';
 
 /**
  * Packets in, protocol messages out: L2–L4 parsing, the flow table, TCP reassembly and
@@ -97,7 +96,7 @@ export class Dissector {
       this.dispatch(b, start, end, wireLength, linkType, ts);
     } catch {
       // A bug of ours must not stop the capture: count the packet as lost.
-      this.anomaly('malformed-packet', INTERNAL, ts);
+      this.anomaly(DissectAnomaly.DISSECTOR_INTERNAL, ts);
     }
   }
 
@@ -107,7 +106,7 @@ export class Dissector {
       this.expire(now);
       this.aggregator.flushDirty();
     } catch {
-      this.anomaly('malformed-packet', INTERNAL, now);
+      this.anomaly(DissectAnomaly.DISSECTOR_INTERNAL, now);
     }
   }
 
@@ -145,8 +144,8 @@ export class Dissector {
     f.finalize(ts);
   }
 
-  private anomaly(kind: AnomalyKind, reason: string, ts: Picos): void {
-    this.aggregator.report(this.global, kind, reason, 1, ts);
+  private anomaly(def: AnomalyDef, ts: Picos): void {
+    this.aggregator.report(this.global, def, 1, ts);
   }
 
   private dispatch(b: Uint8Array, start: number, end: number, wireLength: number, linkType: number, ts: Picos): void {
@@ -154,7 +153,7 @@ export class Dissector {
     const err = parsePacket(b, linkType, wireLength, pv, start, end);
     if (err !== null) {
       this.stats.malformedPackets++;
-      this.anomaly('malformed-packet', err, ts);
+      this.anomaly(err, ts);
       return;
     }
     if (pv.ipVersion === 0) {
@@ -165,7 +164,7 @@ export class Dissector {
     }
     if (pv.fragment) {
       this.stats.fragments++;
-      this.anomaly('ip-fragment', FRAGMENT, ts);
+      this.anomaly(DissectAnomaly.IP_FRAGMENT, ts);
       return;
     }
     const proto = pv.ipProto;
@@ -229,7 +228,7 @@ export class Dissector {
       const victim = this.table.oldest()!;
       if (!victim.closed) {
         this.stats.flows.evicted++;
-        this.aggregator.report(victim, 'flow-memory', EVICTED, 1, ts);
+        this.aggregator.report(victim, DissectAnomaly.FLOW_EVICTED, 1, ts);
       }
       this.drop(victim, ts);
     }
@@ -291,10 +290,10 @@ export class Dissector {
   }
 
   /** A datagram decoder's answer: a message, nothing of interest, or why it was malformed. */
-  private datagramResult(res: ProtocolMessage | null | string, ts: Picos, kind: 'icmp' | 'arp'): void {
-    if (typeof res === 'string') {
+  private datagramResult(res: ProtocolMessage | null | AnomalyDef, ts: Picos, kind: 'icmp' | 'arp'): void {
+    if (res !== null && 'text' in res) {
       this.stats.malformedPackets++;
-      this.anomaly('malformed-packet', res, ts);
+      this.anomaly(res, ts);
       return;
     }
     if (kind === 'icmp') this.stats.icmpPackets++; else this.stats.arpPackets++;

@@ -1,7 +1,7 @@
 import type { Picos } from '../core/time.js';
-import type {
-  AnomalyKind, Emit, ProtocolAnalyzer, ProtocolName, StreamDecoder, TcpSegmentMarker,
-} from '../protocols/types.js';
+import type { AnomalyDef } from '../core/anomaly.js';
+import type { Emit, ProtocolAnalyzer, ProtocolName, StreamDecoder, TcpSegmentMarker } from '../protocols/types.js';
+import { DissectAnomaly } from './anomaly-codes.js';
 import type { AnomalyAggregator, AnomalySite, PendingAnomaly } from './anomalies.js';
 import { FlowEntry } from './flow-table.js';
 import { type BufferBudget, type ReassemblySink, StreamReassembler } from './reassembly.js';
@@ -23,8 +23,6 @@ export type ProtoState = (typeof ProtoState)[keyof typeof ProtoState];
 
 /** Server→client bytes held while we wait for the client's first bytes to probe. */
 const MAX_PENDING_BYTES = 64 * 1024;
-const UNKNOWN = 'no analyzer matched the server port or the first client bytes';
-const DECODER_THREW = 'decoder threw: flow no longer decoded';
 
 const M_SYN = 1, M_SYNACK = 2, M_FIN_C2S = 4, M_FIN_S2C = 8, M_RST_C2S = 16, M_RST_S2C = 32;
 
@@ -35,8 +33,8 @@ class DirectionSink implements ReassemblySink {
   constructor(private readonly flow: Flow, private readonly dir: Direction) {}
   deliver(bytes: Uint8Array, ts: Picos): void { this.flow.onData(this.dir, bytes, ts); }
   gap(length: number, ts: Picos): void { this.flow.onGap(this.dir, length, ts); }
-  anomaly(kind: AnomalyKind, reason: string, count: number, ts: Picos): void {
-    this.flow.ctx.anomalies.report(this.flow, kind, reason, count, ts);
+  anomaly(def: AnomalyDef, count: number, ts: Picos): void {
+    this.flow.ctx.anomalies.report(this.flow, def, count, ts);
   }
   end(ts: Picos): void { this.flow.onEnd(this.dir, ts); }
 }
@@ -163,7 +161,7 @@ export class Flow extends FlowEntry implements FlowInfo, AnomalySite {
     if (this.state !== ProtoState.Decoding) return;
     this.ctx.stats.tcp.deliveredBytes += bytes.length;
     try {
-      this.decoder!.data(dir, bytes, ts, this.ctx.emit);
+      this.decoder!.data(dir, bytes, ts);
     } catch {
       this.fail(ts);
     }
@@ -174,7 +172,7 @@ export class Flow extends FlowEntry implements FlowInfo, AnomalySite {
     if (this.state === ProtoState.Undecided) { this.hold(dir, null, length, ts); return; }
     if (this.state !== ProtoState.Decoding) return;
     try {
-      this.decoder!.gap(dir, length, ts, this.ctx.emit);
+      this.decoder!.gap(dir, length, ts);
     } catch {
       this.fail(ts);
     }
@@ -183,14 +181,14 @@ export class Flow extends FlowEntry implements FlowInfo, AnomalySite {
   onEnd(dir: Direction, ts: Picos): void {
     if (this.state !== ProtoState.Decoding) return;
     try {
-      this.decoder!.end(dir, ts, this.ctx.emit);
+      this.decoder!.end(dir, ts);
     } catch {
       this.fail(ts);
     }
   }
 
   private start(a: ProtocolAnalyzer): void {
-    this.decoder = a.create(this);
+    this.decoder = a.create(this, this.ctx.emit);
     this.protocol = a.name;
     this.state = ProtoState.Decoding;
     const byProto = this.ctx.stats.flows.byProtocol;
@@ -226,13 +224,13 @@ export class Flow extends FlowEntry implements FlowInfo, AnomalySite {
   private giveUp(ts: Picos): void {
     this.state = ProtoState.Skip;
     this.pending = null;
-    this.ctx.anomalies.report(this, 'unknown-protocol', UNKNOWN, 1, ts);
+    this.ctx.anomalies.report(this, DissectAnomaly.FLOW_UNKNOWN_PROTOCOL, 1, ts);
   }
 
   private fail(ts: Picos): void {
     this.state = ProtoState.Failed;
     this.decoder = null;
-    this.ctx.anomalies.report(this, 'protocol-error', DECODER_THREW, 1, ts);
+    this.ctx.anomalies.report(this, DissectAnomaly.FLOW_DECODER_THREW, 1, ts);
   }
 
   private marker(kind: TcpSegmentMarker['kind'], dir: Direction, ts: Picos): void {

@@ -1,5 +1,6 @@
 import type { Picos } from '../core/time.js';
-import type { AnomalyKind } from '../protocols/types.js';
+import type { AnomalyDef } from '../core/anomaly.js';
+import { DissectAnomaly } from './anomaly-codes.js';
 import { HeldRange } from './held-range.js';
 import { OffsetTree } from './offset-tree.js';
 
@@ -18,8 +19,8 @@ import { OffsetTree } from './offset-tree.js';
 export interface ReassemblySink {
   deliver(bytes: Uint8Array, ts: Picos): void;
   /** `length` stream bytes will never be seen (lost, or cut by the capture's snaplen); the tcp-hole anomaly is reported separately. */
-  gap(length: number, ts: Picos, reason: string): void;
-  anomaly(kind: AnomalyKind, reason: string, count: number, ts: Picos): void;
+  gap(length: number, ts: Picos, reason: AnomalyDef): void;
+  anomaly(def: AnomalyDef, count: number, ts: Picos): void;
   /** All bytes up to the FIN were delivered (or declared holes). */
   end(ts: Picos): void;
 }
@@ -30,12 +31,12 @@ export interface BufferBudget {
   readonly max: number;
 }
 
-export const GAP_SNAPLEN = 'bytes cut by capture snaplen';
-export const GAP_LOST = 'segment never captured (peer acknowledged past it)';
-export const GAP_BOUND = 'out-of-order buffer bound passed';
-export const GAP_END = 'segment missing at connection end';
-const OVERLAP = 'retransmission disagrees with earlier data';
-const BOUND = 'out-of-order buffer bound passed: skipped ahead';
+export const GAP_SNAPLEN = DissectAnomaly.TCP_HOLE_SNAPLEN;
+export const GAP_LOST = DissectAnomaly.TCP_HOLE_LOST;
+export const GAP_BOUND = DissectAnomaly.TCP_HOLE_BUFFER_BOUND;
+export const GAP_END = DissectAnomaly.TCP_HOLE_AT_END;
+const OVERLAP = DissectAnomaly.TCP_OVERLAP_MISMATCH;
+const BOUND = DissectAnomaly.TCP_BUFFER_BOUND;
 
 /** ACKs further ahead than this are not trusted to declare a hole (garbage or a bad guess). */
 const MAX_ACK_JUMP = 1 << 30;
@@ -146,7 +147,7 @@ export class StreamReassembler {
    * Drops every held range (the memory budget needs the room): what they covered and
    * everything before becomes a hole, later bytes continue the stream. Returns the cost freed.
    */
-  shed(ts: Picos, reason: string): number {
+  shed(ts: Picos, reason: AnomalyDef): number {
     const last = this.held.last();
     if (last === null) return 0;
     const freed = this.heldCost;
@@ -172,9 +173,9 @@ export class StreamReassembler {
     this.sink.deliver(bytes, ts);
   }
 
-  private hole(length: number, ts: Picos, reason: string): void {
+  private hole(length: number, ts: Picos, reason: AnomalyDef): void {
     this.holeBytes += length;
-    this.sink.anomaly('tcp-hole', reason, length, ts);
+    this.sink.anomaly(reason, length, ts);
     this.sink.gap(length, ts, reason);
   }
 
@@ -219,7 +220,7 @@ export class StreamReassembler {
       const cutStart = dataEnd > a ? dataEnd : a;
       if (b > cutStart) this.add(cutStart, b, null, ts);
     }
-    if (overlapped) this.sink.anomaly('tcp-overlap', OVERLAP, 1, ts);
+    if (overlapped) this.sink.anomaly(OVERLAP, 1, ts);
   }
 
   /** Holds [a, b) (`data` its captured bytes, or null for a cut), merged with same-kind neighbours. */
@@ -288,7 +289,7 @@ export class StreamReassembler {
   }
 
   /** Declare everything before `target` that we do not hold a hole, delivering what we hold. */
-  private skipTo(target: number, ts: Picos, reason: string): void {
+  private skipTo(target: number, ts: Picos, reason: AnomalyDef): void {
     while (this.nextOff < target) {
       const first = this.held.first();
       const holeEnd = first !== null && first.start < target ? first.start : target;
@@ -302,7 +303,7 @@ export class StreamReassembler {
 
   private enforceBudget(ts: Picos): void {
     while (this.budget.used > this.budget.max && this.held.size > 0) {
-      this.sink.anomaly('flow-memory', BOUND, 1, ts);
+      this.sink.anomaly(BOUND, 1, ts);
       this.skipTo(this.held.first()!.start, ts, GAP_BOUND);
       this.drain();
     }

@@ -1,4 +1,5 @@
 import type { Picos } from '../core/time.js';
+import { describeAnomaly } from '../core/anomaly.js';
 import type { PhaseEvent, PhaseName } from '../phases/events.js';
 import { secondsUs } from './summary.js';
 
@@ -116,7 +117,7 @@ export class LiveView {
       case 'switchover': return `${id} switch-over after ${ev.iterations} passes (${human(ev.precopyBytes)} pre-copy)`;
       case 'downtime': return `${id} downtime ${secondsUs(ev.duration)} s (${ev.lost} echo requests lost)`;
       case 'migration-ended': return `${id} ${ev.outcome}${ev.reason ? ` (${ev.reason})` : ''}${ev.total !== undefined ? `, total ${secondsUs(ev.total)} s` : ''}`;
-      case 'anomaly': return `${id} anomaly ${ev.kind} ×${ev.count}${ev.reason ? `: ${ev.reason}` : ''}`;
+      case 'anomaly': return `${id} anomaly ${ev.code} ×${ev.count}: ${describeAnomaly(ev)}`;
     }
   }
 

@@ -9,9 +9,12 @@ export class MsgpackWriter {
 
   constructor(private readonly out: { write(chunk: Uint8Array): unknown }) {}
 
+  /**
+   * One byte copy per event: encode() returns a copy of the encoder's reused buffer,
+   * which the stream may hold past the next call (encodeSharedRef's view could not be
+   * handed on). widen() copies only the maps that hold a wide timestamp.
+   */
   write(value: unknown): void {
-    // encode() returns a view on the encoder's reused buffer: copy before handing it on,
-    // the stream may hold it past the next call.
-    this.out.write(Uint8Array.from(this.encoder.encode(widen(value))));
+    this.out.write(this.encoder.encode(widen(value)));
   }
 }

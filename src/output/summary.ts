@@ -1,18 +1,7 @@
 import { formatIso, PS_PER_US, type Picos } from '../core/time.js';
-import { PHASES, type MigrationEnded, type PhaseName } from '../phases/events.js';
+import { PHASE_TITLES, PHASES, type MigrationEnded } from '../phases/events.js';
 import type { MigrationRecord } from '../phases/engine.js';
-import type { Summary } from '../pipeline/offline.js';
-
-const LABEL: Record<PhaseName, string> = {
-  authentication: 'Authentication',
-  initialization: 'Initialization',
-  'remote-connect': 'Remote connect',
-  preparation: 'Preparation',
-  transfer: 'Transfer',
-  finish: 'Finish',
-  cleanup: 'Cleanup',
-  'post-migration': 'Post-migration',
-};
+import type { Summary } from '../pipeline/analyze.js';
 
 /** Seconds with microsecond precision (rounded half up), e.g. "0.591900". */
 export function secondsUs(d: Picos): string {
@@ -47,14 +36,14 @@ export function formatMigration(rec: MigrationRecord): string {
     if (!p) continue;
     let mark = '';
     if (p.uncertain) {
-      notes.push(`${LABEL[name]}: ${p.uncertain}`);
+      notes.push(`${PHASE_TITLES[name]}: ${p.uncertain}`);
       mark = `*${notes.length}`;
     }
     if (p.clockError !== undefined) {
-      notes.push(`${LABEL[name]}: start and end markers from two measurement points, ± ${secondsUs(p.clockError)} s (clock offset)`);
+      notes.push(`${PHASE_TITLES[name]}: start and end markers from two measurement points, ± ${secondsUs(p.clockError)} s (clock offset)`);
       mark += `*${notes.length}`;
     }
-    rows.push([LABEL[name], secondsUs(p.start - origin!), secondsUs(p.end - p.start), mark]);
+    rows.push([PHASE_TITLES[name], secondsUs(p.start - origin!), secondsUs(p.end - p.start), mark]);
   }
   if (ev.libvirtTotal !== undefined) rows.push(['Migration time (libvirt)', '', secondsUs(ev.libvirtTotal), '']);
   if (ev.total !== undefined) rows.push(['Total migration time', '', secondsUs(ev.total), '']);
@@ -80,7 +69,10 @@ export function formatSummary(summary: Summary): string {
   if (summary.migrations.length === 0) out.push('no migration found');
   for (const m of summary.migrations) out.push(formatMigration(m), '');
   const anomalies = Object.entries(summary.anomalies).filter(([, n]) => (n ?? 0) > 0);
-  if (anomalies.length > 0) out.push(`anomalies: ${anomalies.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  if (anomalies.length > 0) {
+    out.push(`anomalies: ${anomalies.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+    out.push(`  by code: ${Object.entries(summary.anomalyCodes).map(([c, n]) => `${c} ${n}`).join(', ')}`);
+  }
   for (const s of summary.sources) {
     const st = s.stats;
     out.push(`source ${s.source} (${s.format})${st ? `: ${st.packets} packets, ${st.malformedRecords} malformed records${st.truncated ? ', truncated' : ''}` : ''}${s.ring ? `: ${s.ring.packets} packets via the native ring, ${s.ring.ringDrops} ring drops, ${s.ring.kernelDrops} kernel drops` : ''}${s.problem ? ` — ${s.problem}` : ''}`);

@@ -2,6 +2,7 @@ import type { Picos } from '../core/time.js';
 import type { MigrationEnded, PhaseEvent, Scenario } from './events.js';
 import { Migration } from './migration.js';
 import type { DowntimeTracker } from './downtime.js';
+import type { AnomalyDef } from '../core/anomaly.js';
 
 /** Unrecognised libvirt connections remembered at once (a SYN flood to 16509 makes one each). */
 export const MAX_CANDIDATES = 16_384;
@@ -51,7 +52,7 @@ export class EngineContext {
   /** Candidates per source host (libvirtMayOwn). */
   private readonly candidateSources = new Map<string, number>();
   /** Counts state dropped to stay within bounds (the engine makes it a memory-shed anomaly). */
-  shed: (reason: string, ts: Picos) => void = () => {};
+  shed: (def: AnomalyDef, ts: Picos) => void = () => {};
   private seq = 0;
 
   constructor(

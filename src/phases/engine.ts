@@ -1,3 +1,4 @@
+import { anomalyMessage } from '../core/anomaly.js';
 import { channels } from '../core/diagnostics.js';
 import type { Picos } from '../core/time.js';
 import type { AnomalyKind, ProtocolMessage } from '../protocols/types.js';
@@ -25,6 +26,8 @@ export interface PhaseEngineOptions {
 export interface EngineSummary {
   migrations: MigrationRecord[];
   anomalies: Partial<Record<AnomalyKind, number>>;
+  /** Anomaly totals per stable code (docs/anomalies.md). */
+  anomalyCodes: Record<string, number>;
   roles: InferredRoles;
   messages: number;
   firstTs?: Picos;
@@ -58,9 +61,7 @@ export class PhaseEngine {
     this.hosts = opts.hosts ?? {};
     this.anomalies = new AnomalyAggregator(sink);
     this.ctx = new EngineContext(sink, this.hosts, this.downtime, opts.labels);
-    this.ctx.shed = (reason, ts) => this.anomalies.add({
-      protocol: 'anomaly', kind: 'memory-shed', count: 1, reason, ts, tsEnd: ts, flowId: -1, src: NO_HOST, dst: NO_HOST,
-    }, '');
+    this.ctx.shed = (def, ts) => this.anomalies.add(anomalyMessage(def, 1, ts, ts, -1, NO_HOST, NO_HOST), '');
     this.kvm = new KvmTracker(this.ctx);
     this.openstack = new OpenStackTracker(this.ctx);
   }
@@ -129,6 +130,7 @@ export class PhaseEngine {
     const summary: EngineSummary = {
       migrations: this.ctx.done,
       anomalies: { ...this.anomalies.totals },
+      anomalyCodes: { ...this.anomalies.codes },
       roles: this.roles.snapshot(this.hosts),
       messages: this.messages,
     };

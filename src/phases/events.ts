@@ -1,5 +1,5 @@
 import type { Picos } from '../core/time.js';
-import type { AnomalyKind } from '../protocols/types.js';
+import type { AnomalyFields, AnomalyKind } from '../protocols/types.js';
 
 /** Phase identifiers, in timeline order (DESIGN.md §4). */
 export const PHASES = [
@@ -13,6 +13,17 @@ export const PHASES = [
   'post-migration',
 ] as const;
 export type PhaseName = (typeof PHASES)[number];
+/** Phase names as the study's tables print them (Table 5.1, Appendix A): every table and chart uses these. */
+export const PHASE_TITLES: Readonly<Record<PhaseName, string>> = {
+  authentication: 'Authentication',
+  initialization: 'Initialize',
+  'remote-connect': 'Remote connect',
+  preparation: 'Preparation',
+  transfer: 'Transfer',
+  finish: 'Finish',
+  cleanup: 'Cleanup',
+  'post-migration': 'Post-migration',
+};
 export const KVM_PHASES: readonly PhaseName[] = ['remote-connect', 'preparation', 'transfer', 'finish', 'cleanup'];
 
 export type Scenario = 'kvm' | 'openstack';
@@ -140,7 +151,17 @@ export interface MigrationEnded extends EventBase {
   encrypted?: EncryptedSummary;
   downtime?: Picos;
 }
-export interface AnomalyEvent extends EventBase { type: 'anomaly'; kind: AnomalyKind; count: number; reason?: string }
+export interface AnomalyEvent extends EventBase {
+  type: 'anomaly';
+  kind: AnomalyKind;
+  /** Stable code (docs/anomalies.md); events fold per code, never across codes. */
+  code: string;
+  count: number;
+  /** The code's constant description. */
+  reason?: string;
+  /** Numbers of the occurrence, when the event stands for exactly one message that had them. */
+  fields?: AnomalyFields;
+}
 
 export type PhaseEvent =
   | MigrationStarted | PhaseStarted | PhaseEnded | Progress | Switchover | Downtime | MigrationEnded | AnomalyEvent;

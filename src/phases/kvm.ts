@@ -6,6 +6,7 @@ import type {
 import type { EngineContext } from './context.js';
 import type { StreamSummary } from './events.js';
 import type { Migration } from './migration.js';
+import { PhaseAnomaly } from './anomaly-codes.js';
 import { MultifdAccount } from './multifd.js';
 
 /** Least bytes an encrypted connection must carry to be reported as a migration without libvirt. */
@@ -28,7 +29,6 @@ function channelKey(client: string, server: Endpoint): string {
 const LIBVIRT_PORTS: ReadonlySet<number> = new Set([16509, 16514]);
 const REMOTE_PROGRAM = 0x20008086;
 const MAX_REMEMBERED_SYNS = 65_536;
-const MEMORY_SHED_CANDIDATE = 'unrecognised libvirt connection forgotten (too many open at once)';
 /** Progress events at most this often (wire time), plus one at each new RAM pass. */
 const PROGRESS_INTERVAL: Picos = 100n * PS_PER_MS;
 
@@ -411,7 +411,7 @@ export class KvmTracker {
     this.ctx.flowOwner.set(flowId, m);
     if (candidate) {
       const shed = this.ctx.addCandidate(m, flowId);
-      if (shed !== undefined) this.ctx.shed(MEMORY_SHED_CANDIDATE, ts);
+      if (shed !== undefined) this.ctx.shed(PhaseAnomaly.CANDIDATE_SHED, ts);
     }
     m.beginPhase('remote-connect', ts, uncertain);
     this.ctx.tryAnnounce(m);

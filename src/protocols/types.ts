@@ -15,7 +15,7 @@ import type { QemuMessage } from './qemu/types.js';
  * (src/decode/); this module assembles the union and the analyzer interface, and
  * re-exports the member types so that consumers import them from one place.
  */
-export type { Anomaly, AnomalyKind } from '../core/anomaly.js';
+export type { Anomaly, AnomalyDef, AnomalyFields, AnomalyKind, Problem } from '../core/anomaly.js';
 export type { Endpoint, MessageBase } from '../core/message.js';
 export type { ArpAnnouncement } from '../decode/arp.js';
 export type { IcmpEcho } from '../decode/icmp.js';
@@ -36,16 +36,18 @@ export type Emit = (msg: ProtocolMessage) => void;
 
 /**
  * The one small interface every stream protocol implements. A decoder instance owns
- * one TCP connection (both directions) and is fed in-order bytes by the reassembler.
- * It must never throw: malformed input becomes an Anomaly and the decoder resyncs or
- * stops decoding that direction. It must not retain `bytes` after returning.
+ * one TCP connection (both directions) and is fed in-order bytes by the reassembler;
+ * it raises messages through the `emit` it was created with.
+ * It must never throw: malformed input becomes an Anomaly (./anomaly.ts) and the
+ * decoder resyncs or stops decoding that direction. It must not retain `bytes` after
+ * returning.
  */
 export interface StreamDecoder {
-  data(dir: Direction, bytes: Uint8Array, ts: Picos, emit: Emit): void;
+  data(dir: Direction, bytes: Uint8Array, ts: Picos): void;
   /** `length` bytes in direction `dir` were never captured. */
-  gap(dir: Direction, length: number, ts: Picos, emit: Emit): void;
+  gap(dir: Direction, length: number, ts: Picos): void;
   /** FIN/RST or flow timeout in direction `dir`. */
-  end(dir: Direction, ts: Picos, emit: Emit): void;
+  end(dir: Direction, ts: Picos): void;
 }
 
 export interface ProtocolAnalyzer {
@@ -57,5 +59,6 @@ export interface ProtocolAnalyzer {
    * Lets us find libvirt on a non-default port or the QEMU stream on any port.
    */
   probe(firstClientBytes: Uint8Array, flow: FlowInfo): boolean;
-  create(flow: FlowInfo): StreamDecoder;
+  /** A decoder for one connection; everything it decodes goes to `emit`. */
+  create(flow: FlowInfo, emit: Emit): StreamDecoder;
 }

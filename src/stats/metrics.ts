@@ -1,5 +1,5 @@
 import { toSeconds } from '../core/time.js';
-import { PHASES, type PhaseName } from '../phases/events.js';
+import { PHASE_TITLES, PHASES, type PhaseName } from '../phases/events.js';
 import type { MigrationRecord } from './record.js';
 
 /** A row of the study's Appendix A tables. */
@@ -11,17 +11,6 @@ export interface MetricInfo {
   title: string;
   unit: 's' | 'ms';
 }
-
-const PHASE_TITLES: Record<PhaseName, string> = {
-  authentication: 'Authentication',
-  initialization: 'Initialize',
-  'remote-connect': 'Remote connect',
-  preparation: 'Preparation',
-  transfer: 'Transfer',
-  finish: 'Finish',
-  cleanup: 'Cleanup',
-  'post-migration': 'Post-migration',
-};
 
 export function phaseTitle(phase: PhaseName): string {
   return PHASE_TITLES[phase];

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { AggregatorEvent } from '../../src/agent/aggregate.js';
 import type { PhaseEvent } from '../../src/phases/events.js';
-import { analyzeSources } from '../../src/pipeline/offline.js';
+import { analyzeSources } from '../../src/pipeline/analyze.js';
 import { generateFile } from '../phases/generated.js';
 import { splitCapture } from './split.js';
 

@@ -13,7 +13,7 @@ const exec = promisify(execFile);
 
 describe('migscope demo', () => {
   for (const [scenario, phases] of [
-    ['openstack', ['Authentication', 'Initialization', 'Remote connect', 'Preparation', 'Transfer', 'Finish', 'Cleanup', 'Post-migration']],
+    ['openstack', ['Authentication', 'Initialize', 'Remote connect', 'Preparation', 'Transfer', 'Finish', 'Cleanup', 'Post-migration']],
     ['kvm', ['Remote connect', 'Preparation', 'Transfer', 'Finish', 'Cleanup']],
   ] as const) {
     it(`${scenario}: watches the generated migration to its summary table`, async () => {

@@ -1,10 +1,11 @@
+import { PacketAnomaly } from '../../src/decode/anomaly-codes.js';
 import { describe, expect, it } from 'vitest';
 import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from '../../src/decode/ip.js';
 import { parseEthernet, parseLink } from '../../src/decode/link.js';
 import { PacketView } from '../../src/decode/packet-view.js';
 import { parsePacket } from '../../src/decode/parse.js';
 import { formatSrcIp, formatDstIp } from '../../src/decode/ip.js';
-import { ACK, PSH, SYN, ether, ipv4, ipv6, nullLink, sll, sll2, tcp, udp } from './helpers/packets.js';
+import { ACK, PSH, SYN, ether, ipv4, ipv6, nullLink, sll, sll2, tcp, udp } from '../helpers/packets.js';
 
 const payload = new Uint8Array([1, 2, 3, 4, 5]);
 const tcpSeg = tcp(40000, 16509, 0xfffffff0, 0x01020304, PSH | ACK, payload, [2, 4, 5, 0xb4]); // MSS option
@@ -12,7 +13,7 @@ const v4 = ipv4('10.0.0.1', '10.0.0.2', 6, tcpSeg);
 
 function parse(data: Uint8Array, linkType = 1, wire = data.length): { pv: PacketView; err: string | null } {
   const pv = new PacketView();
-  return { pv, err: parsePacket(data, linkType, wire, pv) };
+  return { pv, err: parsePacket(data, linkType, wire, pv)?.code ?? null };
 }
 
 function expectTcp(pv: PacketView, l3: number): void {
@@ -54,8 +55,8 @@ describe('link layers', () => {
   });
   it('too many tags and truncated tags are errors', () => {
     const tags = Array.from({ length: 9 }, () => ({ tpid: 0x8100, vid: 1 }));
-    expect(parse(ether(0x0800, v4, tags)).err).toBe('too many VLAN tags');
-    expect(parse(ether(0x0800, v4, [{ tpid: 0x8100, vid: 1 }]).subarray(0, 16)).err).toBe('truncated VLAN tag');
+    expect(parse(ether(0x0800, v4, tags)).err).toBe('PACKET_VLAN_DEPTH');
+    expect(parse(ether(0x0800, v4, [{ tpid: 0x8100, vid: 1 }]).subarray(0, 16)).err).toBe('PACKET_TRUNCATED_VLAN');
   });
   it('802.3 length-framed frames are not IP', () => {
     const pv = new PacketView();
@@ -70,7 +71,7 @@ describe('link layers', () => {
     const b = parse(sll2(0x0800, v4), 276);
     expect(b.err).toBeNull();
     expectTcp(b.pv, 20);
-    expect(parse(sll2(0x0800, v4).subarray(0, 19), 276).err).toBe('truncated SLL2 header');
+    expect(parse(sll2(0x0800, v4).subarray(0, 19), 276).err).toBe('PACKET_TRUNCATED_SLL2');
   });
   it('raw IP (101) and BSD null (0) in both byte orders', () => {
     const r = parse(v4, 101);
@@ -87,7 +88,7 @@ describe('link layers', () => {
     expect(v6.pv.ipVersion).toBe(6);
   });
   it('unknown link type is an error', () => {
-    expect(parseLink(v4, 9999, new PacketView())).toBe('unsupported link type');
+    expect(parseLink(v4, 9999, new PacketView())).toBe(PacketAnomaly.UNSUPPORTED_LINK_TYPE);
   });
 });
 
@@ -128,11 +129,11 @@ describe('IPv4', () => {
   });
   it('bad headers are errors, never exceptions', () => {
     const pv = new PacketView();
-    expect(parseIpv4(v4.subarray(0, 19), 0, 19, pv)).toBe('truncated IPv4 header');
+    expect(parseIpv4(v4.subarray(0, 19), 0, 19, pv)).toBe(PacketAnomaly.TRUNCATED_IPV4);
     const bad = v4.slice(); bad[0] = 0x44;
-    expect(parseIpv4(bad, 0, bad.length, pv)).toBe('IPv4 header length below 20');
+    expect(parseIpv4(bad, 0, bad.length, pv)).toBe(PacketAnomaly.IPV4_HEADER_LENGTH);
     const tl = v4.slice(); tl[2] = 0; tl[3] = 10;
-    expect(parseIpv4(tl, 0, tl.length, pv)).toBe('IPv4 total length below header length');
+    expect(parseIpv4(tl, 0, tl.length, pv)).toBe(PacketAnomaly.IPV4_TOTAL_LENGTH);
   });
   it('formats addresses', () => {
     expect(formatIpv4(0xc0a80001)).toBe('192.168.0.1');
@@ -176,8 +177,8 @@ describe('IPv6', () => {
   });
   it('truncation is an error', () => {
     const p = ipv6('fe80::1', 'fe80::2', 6, tcpSeg);
-    expect(parseIpv6(p.subarray(0, 39), 0, 39, new PacketView())).toBe('truncated IPv6 header');
-    expect(parse(p.subarray(0, 50), 101).err).toBe('truncated TCP header');
+    expect(parseIpv6(p.subarray(0, 39), 0, 39, new PacketView())).toBe(PacketAnomaly.TRUNCATED_IPV6);
+    expect(parse(p.subarray(0, 50), 101).err).toBe('PACKET_TRUNCATED_TCP');
   });
   it('formats RFC 5952 text', () => {
     expect(formatIpv6(0x20010db8, 0, 0, 1)).toBe('2001:db8::1');
@@ -190,8 +191,8 @@ describe('IPv6', () => {
 describe('TCP / UDP', () => {
   it('rejects a data offset below 5 and truncated options', () => {
     const bad = v4.slice(); bad[20 + 12] = 0x40;
-    expect(parse(bad, 101).err).toBe('TCP data offset below 20');
-    expect(parse(v4.subarray(0, 20 + 22), 101, v4.length).err).toBe('truncated TCP options');
+    expect(parse(bad, 101).err).toBe('PACKET_TCP_DATA_OFFSET');
+    expect(parse(v4.subarray(0, 20 + 22), 101, v4.length).err).toBe('PACKET_TRUNCATED_TCP_OPTIONS');
   });
   it('UDP ports and payload', () => {
     const { pv, err } = parse(ipv4('10.0.0.1', '10.0.0.2', 17, udp(5353, 53, payload)), 101);

@@ -2,18 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../helpers/rng.js';
 
 export interface TestPacket {
   ts: bigint;
@@ -23,7 +12,7 @@ export interface TestPacket {
 
 /** Ethernet frames (local experimental EtherType 0x88b5) with random payloads and ps timestamps. */
 export function makePackets(n: number, seed: number, opts: { maxLen?: number; start?: bigint } = {}): TestPacket[] {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const out: TestPacket[] = [];
   let ts = opts.start ?? 1_732_530_000_123_456_789_012n;
   const maxLen = opts.maxLen ?? 1514;

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { createCaptureReader, createCaptureWriter, DpmiFileWriter, memorySink, PcapngWriter } from '../../src/ingest/formats/index.js';
 import { DpmiUnpacker } from '../../src/ingest/dpmi/frames.js';
 import type { CaptureFormat, WriteFormat } from '../../src/ingest/types.js';
-import { makePackets, readBytes, rng } from './helpers.js';
+import { seededRandom } from '../helpers/rng.js';
+import { makePackets, readBytes } from './helpers.js';
 
 function written(format: WriteFormat, n: number, seed: number, maxLen = 1514): Uint8Array {
   const sink = memorySink();
@@ -28,7 +29,7 @@ describe('chunking', () => {
     it(`${name}: 1-byte, 7-byte and random chunks give the same packets as one chunk`, () => {
       const whole = readBytes(bytes, undefined, unpacking).packets;
       expect(whole.length).toBeGreaterThanOrEqual(40);
-      const r = rng(99);
+      const r = seededRandom(99);
       for (const chunks of [() => 1, () => 7, () => 1 + Math.floor(r() * 3000)]) {
         const { packets, reader } = readBytes(bytes, chunks, unpacking);
         expect(packets).toEqual(whole);
@@ -144,7 +145,7 @@ function bigEndianDpmi(): Uint8Array {
 
 describe('fuzz: mutated and truncated inputs', () => {
   it('100k inputs for each reader input (pcap µs/ns, pcapng, DPMI LE/BE, DPMI frames in pcap, the frame unpacker): no throw, stats consistent', () => {
-    const r = rng(2024);
+    const r = seededRandom(2024);
     const tiny: [CaptureFormat | 'frame', Uint8Array][] = [
       ['pcap', written('pcap', 3, 11, 70)],
       ['pcap', written('pcap-ns', 3, 12, 70)],

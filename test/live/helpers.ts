@@ -29,7 +29,7 @@ export async function offlineMessages(path: string): Promise<ProtocolMessage[]> 
   return out;
 }
 
-/** H6's phase engine over a message sequence: the phase events, as comparable text. */
+/** The phase engine over a message sequence: the phase events, as comparable text. */
 export function phaseEvents(messages: readonly ProtocolMessage[]): string[] {
   const events: PhaseEvent[] = [];
   const engine = new PhaseEngine({ onEvent: (e) => events.push(e) });
@@ -114,13 +114,13 @@ export async function recordLoopbackTrace(file: string): Promise<void> {
 
 /**
  * Anomalies are aggregated per dissector over windows of wire time, so W workers cut
- * the windows differently: compare their totals per (kind, reason, flow endpoints).
+ * the windows differently: compare their totals per (code, flow endpoints).
  */
 export function anomalyTotals(messages: readonly ProtocolMessage[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const m of messages) {
     if (m.protocol !== 'anomaly') continue;
-    const key = `${m.kind}|${m.reason}|${m.src.ip}:${m.src.port}>${m.dst.ip}:${m.dst.port}`;
+    const key = `${m.code}|${m.src.ip}:${m.src.port}>${m.dst.ip}:${m.dst.port}`;
     out[key] = (out[key] ?? 0) + m.count;
   }
   return out;
@@ -132,14 +132,14 @@ export const withoutAnomalies = (messages: readonly ProtocolMessage[]): Protocol
 /**
  * Phase events split for comparison across worker counts: anomaly events carry
  * per-window counts, which W workers cut differently, so they compare as totals per
- * (kind, reason); every other event compares exactly.
+ * code; every other event compares exactly.
  */
 export function splitAnomalyEvents<E extends { type: string }>(events: readonly E[]): { phases: E[]; anomalies: Record<string, number> } {
   const anomalies: Record<string, number> = {};
   for (const e of events) {
     if (e.type !== 'anomaly') continue;
-    const a = e as unknown as { kind: string; reason?: string; count: number };
-    const key = `${a.kind}|${String(a.reason)}`;
+    const a = e as unknown as { code: string; count: number };
+    const key = a.code;
     anomalies[key] = (anomalies[key] ?? 0) + Number(a.count);
   }
   return { phases: events.filter((e) => e.type !== 'anomaly'), anomalies };

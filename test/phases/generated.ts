@@ -10,7 +10,7 @@ import { generateTrace } from '../../src/generate/index.js';
 import { createCaptureWriter } from '../../src/ingest/formats/writers.js';
 import { fileSink } from '../../src/ingest/formats/sink.js';
 import type { PhaseEvent } from '../../src/phases/events.js';
-import { analyzeSources, type Summary } from '../../src/pipeline/offline.js';
+import { analyzeSources, type Summary } from '../../src/pipeline/analyze.js';
 
 export interface Analysed {
   truth: GroundTruth;

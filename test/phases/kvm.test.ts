@@ -213,4 +213,24 @@ describe('phase engine: KVM p2p migration', () => {
     expect(anomalies.reduce((n, e) => n + (e.type === 'anomaly' ? e.count : 0), 0)).toBe(100);
     expect(summary.anomalies['malformed-packet']).toBe(100);
   });
+
+  it('keeps every anomaly code: one kind with several codes folds per code, with the fields of lone occurrences', () => {
+    const tr = new Trace();
+    tr.anomaly(0, 5, 'protocol-error', 1, 'LIBVIRT_BAD_LENGTH', { length: 12 })
+      .anomaly(10, 6, 'protocol-error', 1, 'HTTP_BAD_CHUNK_SIZE')
+      .anomaly(20, 5, 'protocol-error', 1, 'LIBVIRT_BAD_LENGTH', { length: 99 })
+      .anomaly(30, 5, 'protocol-error', 1, 'LIBVIRT_BAD_LENGTH', { length: 7 })
+      .anomaly(40, 7, 'protocol-error', 1, 'QEMU_BAD_MAGIC', { magic: 1 });
+    const { events, summary } = runEngine(tr.sorted());
+    const anomalies = events.flatMap((e) => e.type === 'anomaly' ? [{ code: e.code, count: e.count, fields: e.fields }] : []);
+    expect(anomalies).toEqual([
+      { code: 'LIBVIRT_BAD_LENGTH', count: 1, fields: { length: 12 } },
+      { code: 'HTTP_BAD_CHUNK_SIZE', count: 1, fields: undefined },
+      { code: 'QEMU_BAD_MAGIC', count: 1, fields: { magic: 1 } },
+      // two folded repeats: their lengths differ, so the event carries none
+      { code: 'LIBVIRT_BAD_LENGTH', count: 2, fields: undefined },
+    ]);
+    expect(summary.anomalies).toEqual({ 'protocol-error': 5 });
+    expect(summary.anomalyCodes).toEqual({ LIBVIRT_BAD_LENGTH: 3, HTTP_BAD_CHUNK_SIZE: 1, QEMU_BAD_MAGIC: 1 });
+  });
 });

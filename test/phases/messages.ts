@@ -73,8 +73,11 @@ export class Trace {
     return this;
   }
 
-  anomaly(t: number, flowId: number, kind: Anomaly['kind'], count: number): this {
-    this.msgs.push({ protocol: 'anomaly', kind, count, reason: `${kind} test`, ts: us(t), tsEnd: us(t), flowId, src: ep('0.0.0.0', 0), dst: ep('0.0.0.0', 0) });
+  anomaly(t: number, flowId: number, kind: Anomaly['kind'], count: number, code = `TEST_${kind.toUpperCase().replaceAll('-', '_')}`,
+    fields?: Anomaly['fields']): this {
+    const a: Anomaly = { protocol: 'anomaly', kind, code, count, reason: `${code} test`, ts: us(t), tsEnd: us(t), flowId, src: ep('0.0.0.0', 0), dst: ep('0.0.0.0', 0) };
+    if (fields !== undefined) a.fields = fields;
+    this.msgs.push(a);
     return this;
   }
 

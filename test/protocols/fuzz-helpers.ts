@@ -1,5 +1,5 @@
 import type { Direction } from '../../src/decode/types.js';
-import type { ProtocolMessage, StreamDecoder } from '../../src/protocols/types.js';
+import type { Emit, ProtocolMessage, StreamDecoder } from '../../src/protocols/types.js';
 import type { Segment } from './stream-helpers.js';
 
 const INTERESTING = [0x00, 0xff, 0xce, 0x0a, 0x0d, 0x20, 0x3a, 0x30, 0x7b, 0x7f, 0x80, 0x01, 0x08, 0x41];
@@ -39,13 +39,13 @@ export interface FuzzTally { inputs: number; messages: number; anomalies: number
  * with random gaps and ends, checking every emitted message's shape. Exceptions are
  * counted (the test asserts there are none).
  */
-export function fuzzOnce(make: () => StreamDecoder, corpus: Segment[], rand: () => number, tally: FuzzTally,
+export function fuzzOnce(make: (emit: Emit) => StreamDecoder, corpus: Segment[], rand: () => number, tally: FuzzTally,
   check: (m: ProtocolMessage) => void): void {
-  const d = make();
   const emit = (m: ProtocolMessage): void => {
     if (m.protocol === 'anomaly') tally.anomalies += m.count; else tally.messages++;
     check(m);
   };
+  const d = make(emit);
   // A random window of the conversation, each segment mutated with some probability.
   const start = Math.floor(rand() * corpus.length);
   const count = 1 + Math.floor(rand() * Math.min(6, corpus.length - start));
@@ -64,14 +64,14 @@ export function fuzzOnce(make: () => StreamDecoder, corpus: Segment[], rand: () 
       let off = 0;
       while (off < bytes.length) {
         const n = rand() < 0.3 ? 1 + Math.floor(rand() * 4) : 1 + Math.floor(rand() * 512);
-        d.data(seg.dir, bytes.subarray(off, off + n), seg.ts, emit);
+        d.data(seg.dir, bytes.subarray(off, off + n), seg.ts);
         off += n;
-        if (rand() < 0.01) d.gap(seg.dir, 1 + Math.floor(rand() * 2000), seg.ts, emit);
+        if (rand() < 0.01) d.gap(seg.dir, 1 + Math.floor(rand() * 2000), seg.ts);
       }
       tally.bytes += bytes.length;
     }
     const dirs: Direction[] = rand() < 0.5 ? ['c2s', 's2c'] : ['s2c', 'c2s'];
-    for (const dir of dirs) if (rand() < 0.7) d.end(dir, 99n, emit);
+    for (const dir of dirs) if (rand() < 0.7) d.end(dir, 99n);
   } catch (err) {
     tally.thrown++;
     tally.firstError ??= err instanceof Error ? `${err.message}\n${err.stack ?? ''}` : String(err);

@@ -4,12 +4,14 @@ import { HttpStreamDecoder } from '../../src/protocols/http/decode.js';
 import { LibvirtDecoder } from '../../src/protocols/libvirt/decode.js';
 import { QemuStreamDecoder } from '../../src/protocols/qemu/decode.js';
 import { qemuAnalyzer } from '../../src/protocols/qemu/index.js';
-import type { ProtocolMessage, StreamDecoder } from '../../src/protocols/types.js';
-import { PROTOCOL_HEADER_BYTES, body, contentHeader, deliver, frame, osloEnvelope, publish, method, table, shortstr, u16 } from './amqp/amqp-builders.js';
+import type { Emit, ProtocolMessage, StreamDecoder } from '../../src/protocols/types.js';
+import { contractViolation } from '../helpers/anomaly-codes.js';
+import { seededRandom } from '../helpers/rng.js';
+import { PROTOCOL_HEADER_BYTES, body, contentHeader, deliver, frame, osloEnvelope, publish, method, table, shortstr, u16 } from './amqp/builders.js';
 import { fuzzOnce, type FuzzTally } from './fuzz-helpers.js';
 import { p2pConversation } from './libvirt/rpc-builder.js';
 import { multifdChannel, sampleStream } from './qemu/stream-builder.js';
-import { ascii, concat, prng, testFlow, type Segment } from './stream-helpers.js';
+import { ascii, concat, testFlow, type Segment } from './stream-helpers.js';
 
 const INPUTS = 100_000;
 
@@ -20,7 +22,9 @@ function shapeCheck(protocol: Fuzzed): (m: ProtocolMessage) => void {
     if (typeof m.ts !== 'bigint' || typeof m.tsEnd !== 'bigint' || m.tsEnd < m.ts) throw new Error(`bad timestamps ${String(m.ts)} ${String(m.tsEnd)}`);
     if (m.protocol === 'anomaly') {
       if (m.kind !== 'protocol-error' && m.kind !== 'flow-memory') throw new Error(`unexpected anomaly kind ${m.kind}`);
-      if (!m.reason.startsWith(`${protocol}: `)) throw new Error(`reason without protocol: ${m.reason}`);
+      if (!m.code.startsWith(`${protocol.toUpperCase()}_`)) throw new Error(`code of another protocol: ${m.code}`);
+      const broken = contractViolation(m);
+      if (broken !== null) throw new Error(broken);
     } else if (m.protocol !== protocol) throw new Error(`unexpected message ${m.protocol}`);
   };
 }
@@ -62,20 +66,20 @@ const multifdCorpus: Segment[] = [{
 
 const SEEDS: Record<Fuzzed, number> = { http: 1234, amqp: 5678, libvirt: 9012, qemu: 3456 };
 
-function fuzz(make: () => StreamDecoder, corpus: Segment[], protocol: Fuzzed): FuzzTally {
+function fuzz(make: (emit: Emit) => StreamDecoder, corpus: Segment[], protocol: Fuzzed): FuzzTally {
   const tally: FuzzTally = { inputs: 0, messages: 0, anomalies: 0, bytes: 0, thrown: 0 };
-  const rand = prng(SEEDS[protocol]);
+  const rand = seededRandom(SEEDS[protocol]);
   const check = shapeCheck(protocol);
   for (let i = 0; i < INPUTS; i++) fuzzOnce(make, corpus, rand, tally, check);
   return tally;
 }
 
-const CASES: [name: string, protocol: Fuzzed, make: () => StreamDecoder, corpus: Segment[]][] = [
-  ['HTTP', 'http', () => new HttpStreamDecoder(testFlow(80)), httpCorpus],
-  ['AMQP', 'amqp', () => new AmqpStreamDecoder(testFlow(5672)), amqpCorpus],
-  ['libvirt RPC', 'libvirt', () => new LibvirtDecoder(testFlow(16509)), libvirtCorpus],
-  ['QEMU stream', 'qemu', () => new QemuStreamDecoder(testFlow(49152)), qemuCorpus],
-  ['QEMU multifd channel', 'qemu', () => qemuAnalyzer.create(testFlow(49152)), multifdCorpus],
+const CASES: [name: string, protocol: Fuzzed, make: (emit: Emit) => StreamDecoder, corpus: Segment[]][] = [
+  ['HTTP', 'http', (e) => new HttpStreamDecoder(testFlow(80), e), httpCorpus],
+  ['AMQP', 'amqp', (e) => new AmqpStreamDecoder(testFlow(5672), e), amqpCorpus],
+  ['libvirt RPC', 'libvirt', (e) => new LibvirtDecoder(testFlow(16509), e), libvirtCorpus],
+  ['QEMU stream', 'qemu', (e) => new QemuStreamDecoder(testFlow(49152), e), qemuCorpus],
+  ['QEMU multifd channel', 'qemu', (e) => qemuAnalyzer.create(testFlow(49152), e), multifdCorpus],
 ];
 
 describe('decoder fuzzing (mutated, truncated, re-chunked inputs)', () => {

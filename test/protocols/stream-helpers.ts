@@ -1,5 +1,5 @@
 import type { Direction, FlowInfo } from '../../src/decode/types.js';
-import type { ProtocolMessage, StreamDecoder } from '../../src/protocols/types.js';
+import type { Emit, ProtocolMessage, StreamDecoder } from '../../src/protocols/types.js';
 
 /** A test connection 10.0.0.1:40000 → 10.0.0.2:<port>. */
 export function testFlow(port: number, id = 7): FlowInfo {
@@ -11,18 +11,6 @@ export function testFlow(port: number, id = 7): FlowInfo {
 
 /** One TCP segment's payload as the reassembler would hand it over. */
 export interface Segment { dir: Direction; bytes: Uint8Array; ts: bigint }
-
-/** Deterministic PRNG (mulberry32) so random chunkings are reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Splits every segment into pieces (each keeping its segment's timestamp, so the
@@ -42,12 +30,17 @@ export function rechunk(segments: Segment[], piece: 'whole' | 'byte' | (() => nu
   return out;
 }
 
-/** Feeds segments (then optional ends) and returns everything emitted. */
-export function run(decoder: StreamDecoder, segments: Segment[], ends: { dir: Direction; ts: bigint }[] = []): ProtocolMessage[] {
+/** A decoder created on an emit that collects into `out`. */
+export function collecting<D extends StreamDecoder>(make: (emit: Emit) => D): { decoder: D; out: ProtocolMessage[] } {
   const out: ProtocolMessage[] = [];
-  const emit = (m: ProtocolMessage): void => { out.push(m); };
-  for (const s of segments) decoder.data(s.dir, s.bytes, s.ts, emit);
-  for (const e of ends) decoder.end(e.dir, e.ts, emit);
+  return { decoder: make((m) => { out.push(m); }), out };
+}
+
+/** Feeds segments (then optional ends) to a fresh decoder and returns everything emitted. */
+export function run(make: (emit: Emit) => StreamDecoder, segments: Segment[], ends: { dir: Direction; ts: bigint }[] = []): ProtocolMessage[] {
+  const { decoder, out } = collecting(make);
+  for (const s of segments) decoder.data(s.dir, s.bytes, s.ts);
+  for (const e of ends) decoder.end(e.dir, e.ts);
   return out;
 }
 

@@ -64,10 +64,10 @@ function decodeTsharkPayload(run: MigrationRun): QemuMessage[] {
     next += s.data.length;
   }
   const flow = { id: 1, transport: 'tcp' as const, client: { ip: '127.0.0.1', port: 1 }, server: { ip: '127.0.0.1', port: run.port }, midstream: false };
-  const dec = new QemuStreamDecoder(flow);
   const msgs: ProtocolMessage[] = [];
-  for (const s of segs) dec.data('c2s', s.data, s.ts, (m) => msgs.push(m));
-  dec.end('c2s', segs.at(-1)!.ts, (m) => msgs.push(m));
+  const dec = new QemuStreamDecoder(flow, (m) => msgs.push(m));
+  for (const s of segs) dec.data('c2s', s.data, s.ts);
+  dec.end('c2s', segs.at(-1)!.ts);
   expect(msgs.filter((m) => m.protocol === 'anomaly')).toEqual([]);
   expect(dec.streamBytes).toBe(next - 1);
   return msgs.filter((m): m is QemuMessage => m.protocol === 'qemu');

@@ -13,7 +13,7 @@ import { exactMeanSeconds } from './series-fixture.js';
 
 /**
  * The study's design in miniature: flavor 1–4 × CPU load 0/25/50/75/100, generated
- * captures (H1's generator) → offline pipeline (H6) → statistics. Every recovered mean
+ * captures (the generator) → analysis pipeline → statistics. Every recovered mean
  * must match the generator's own sampled mean to 1 µs. 5 runs per cell keep it quick;
  * the study's 30 is the same test with MIGSCOPE_SERIES_RUNS=30 (README, "Statistics and
  * reports").

@@ -9,7 +9,8 @@ import { loadMigrations, sniffInputKind } from '../../src/stats/load-sources.js'
 import { migrationsFromTruth } from '../../src/stats/load-truth.js';
 import { LoadTally, type MigrationRecord } from '../../src/stats/record.js';
 import { MsgpackWriter } from '../../src/output/msgpack.js';
-import { lcg, migrationEventLines, synthesizeMigration } from './series-fixture.js';
+import { migrationEventLines, synthesizeMigration } from './series-fixture.js';
+import { seededRandom } from '../helpers/rng.js';
 
 async function collect(gen: AsyncIterable<MigrationRecord>): Promise<MigrationRecord[]> {
   const out: MigrationRecord[] = [];
@@ -25,7 +26,7 @@ const dir = mkdtempSync(join(tmpdir(), 'migscope-stats-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('phase-event NDJSON reader', () => {
-  const rand = lcg(7);
+  const rand = seededRandom(7);
   const m1 = synthesizeMigration('m1', { flavor: '2', load: '50' }, 2, 50, rand, 1_700_000_000n * PS_PER_S);
   const m2 = synthesizeMigration('m2', { flavor: '2', load: '50' }, 2, 50, rand, 1_700_000_100n * PS_PER_S);
 

@@ -1,7 +1,7 @@
 /**
  * Synthetic phase-event NDJSON for a study-like series, with the exact sampled phase
- * durations kept so tests know every mean. Stand-in until H1's generator and H6's
- * pipeline produce the same events from generated captures.
+ * durations kept so tests know every mean, without generating and analysing captures
+ * (test/stats/generated-series.test.ts does that end to end).
  */
 import { PS_PER_MS, PS_PER_S, PS_PER_US, type Picos } from '../../src/core/time.js';
 import type { PhaseName } from '../../src/phases/events.js';
@@ -27,14 +27,6 @@ export interface SyntheticMigration {
   outcome: 'completed' | 'failed';
 }
 
-/** Deterministic LCG so the series is reproducible without a seed library. */
-export function lcg(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
 
 export function synthesizeMigration(
   id: string, labels: Record<string, string>, flavor: number, load: number, rand: () => number, startTs: Picos,

@@ -8,7 +8,8 @@ import type { PhaseName } from '../../src/phases/events.js';
 import { seriesCsv } from '../../src/stats/format-csv.js';
 import type { SeriesSummary } from '../../src/stats/series.js';
 import { phaseShares } from '../../src/stats/shares.js';
-import { exactMeanSeconds, lcg, migrationEventLines, OPENSTACK_ORDER, synthesizeMigration, type SyntheticMigration } from './series-fixture.js';
+import { exactMeanSeconds, migrationEventLines, OPENSTACK_ORDER, synthesizeMigration, type SyntheticMigration } from './series-fixture.js';
+import { seededRandom } from '../helpers/rng.js';
 
 const FLAVORS = [1, 2, 3, 4];
 const LOADS = [0, 25, 50, 75, 100];
@@ -19,7 +20,7 @@ const files: string[] = [];
 const truthByCell = new Map<string, SyntheticMigration[]>();
 
 beforeAll(() => {
-  const rand = lcg(2016);
+  const rand = seededRandom(2016);
   let t: Picos = 1_700_000_000n * PS_PER_S;
   for (const flavor of FLAVORS) {
     for (const load of LOADS) {

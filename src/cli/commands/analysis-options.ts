@@ -1,7 +1,7 @@
 import { UsageError } from '../../core/errors.js';
 import type { HostRoles } from '../../phases/engine.js';
 import { parseHostsOption } from '../../phases/roles.js';
-import type { AnalyzeOptions } from '../../pipeline/offline.js';
+import type { AnalyzeOptions } from '../../pipeline/analyze.js';
 import { numberOption } from '../command.js';
 
 /** Options shared by analyze / decode / watch. */

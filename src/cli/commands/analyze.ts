@@ -1,7 +1,7 @@
 import { UsageError } from '../../core/errors.js';
 import type { AggregatorEvent } from '../../agent/aggregate.js';
 import type { PhaseEvent } from '../../phases/events.js';
-import { analyzeSources } from '../../pipeline/offline.js';
+import { analyzeSources } from '../../pipeline/analyze.js';
 import { MsgpackWriter } from '../../output/msgpack.js';
 import { NdjsonWriter } from '../../output/ndjson.js';
 import { formatSummary } from '../../output/summary.js';

@@ -1,5 +1,5 @@
 import type { ProtocolMessage } from '../../protocols/types.js';
-import { analyzeSources } from '../../pipeline/offline.js';
+import { analyzeSources } from '../../pipeline/analyze.js';
 import { NdjsonWriter } from '../../output/ndjson.js';
 import { parseCommandArgs, type Command } from '../command.js';
 import { captureOptions, drainStdout, requireSources, SOURCE_HELP, sourceOptions } from './analysis-options.js';
@@ -18,7 +18,7 @@ export function messageName(msg: ProtocolMessage): string | undefined {
     case 'libvirt': return msg.procedureName;
     case 'http': return msg.kind === 'request' ? `${msg.method} ${msg.path}` : `${msg.status}`;
     case 'amqp': return msg.oslo?.method ?? (msg.oslo?.isReply ? 'reply' : msg.routingKey);
-    case 'anomaly': return msg.reason;
+    case 'anomaly': return msg.code;
     default: return undefined;
   }
 }

@@ -1,4 +1,4 @@
-import { analyzeSources } from '../../pipeline/offline.js';
+import { analyzeSources } from '../../pipeline/analyze.js';
 import { LiveView } from '../../output/live-view.js';
 import { formatSummary } from '../../output/summary.js';
 import { numberOption, parseCommandArgs, type Command } from '../command.js';

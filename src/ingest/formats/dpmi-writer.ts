@@ -11,15 +11,7 @@ import {
   NAME_SIZE,
   writeCapHeader,
 } from '../dpmi/layout.js';
-import {
-  checkOpen,
-  checkTs,
-  DEFAULT_SNAPLEN,
-  newWriterStats,
-  paddedName,
-  type StatsCaptureWriter,
-  type WriterStats,
-} from './writer-common.js';
+import { DEFAULT_SNAPLEN, FileWriter, paddedName } from './writer-common.js';
 
 const enc = new TextEncoder();
 
@@ -43,22 +35,21 @@ export function dpmiFileHeader(mpid: string | undefined, comment: string | undef
  * DPMI capture file writer (version 0.7, picosecond timestamps). Little-endian by
  * default as on the x86 MPs; `littleEndian: false` writes a big-endian file (tests).
  */
-export class DpmiFileWriter implements StatsCaptureWriter {
+export class DpmiFileWriter extends FileWriter {
   readonly format = 'dpmi' as const;
   readonly resolution = 1n;
-  readonly stats: WriterStats = newWriterStats();
   private readonly header = new Uint8Array(CAP_HEADER_SIZE);
   private readonly view = new DataView(this.header.buffer);
   private readonly nic: Uint8Array;
   private readonly mampid: Uint8Array;
   private readonly snaplen: number;
   private readonly littleEndian: boolean;
-  private closed = false;
 
   constructor(
-    private readonly sink: ByteSink,
+    sink: ByteSink,
     opts: { snaplen?: number; mampid?: string; nic?: string; comment?: string; littleEndian?: boolean } = {},
   ) {
+    super(sink);
     this.littleEndian = opts.littleEndian ?? true;
     this.snaplen = opts.snaplen ?? DEFAULT_SNAPLEN;
     this.nic = paddedName(opts.nic ?? 'd00', NAME_SIZE);
@@ -67,21 +58,11 @@ export class DpmiFileWriter implements StatsCaptureWriter {
   }
 
   write(ts: bigint, data: Uint8Array, wireLength?: number): void {
-    checkOpen(this.closed, this.format);
-    checkTs(ts, this.format);
+    const caplen = this.begin(ts, data, this.snaplen);
     if (ts / PS_PER_S > 0xffffffffn) throw new MigscopeError(`dpmi writer: timestamp ${ts} past 2106`);
-    const caplen = Math.min(data.length, this.snaplen);
     const wire = Math.max(wireLength ?? data.length, data.length);
     writeCapHeader(this.view, this.header, 0, this.nic, this.mampid, ts, wire, caplen, this.littleEndian);
     this.sink.write(this.header);
-    this.sink.write(caplen === data.length ? data : data.subarray(0, caplen));
-    this.stats.packets++;
-    if (caplen < data.length) this.stats.cutPackets++;
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.sink.close();
+    this.packetData(data, caplen);
   }
 }

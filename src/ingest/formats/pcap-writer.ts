@@ -1,14 +1,7 @@
 import { MigscopeError } from '../../core/errors.js';
 import { PS_PER_S } from '../../core/time.js';
 import { LinkType, type ByteSink } from '../types.js';
-import {
-  checkOpen,
-  checkTs,
-  DEFAULT_SNAPLEN,
-  newWriterStats,
-  type StatsCaptureWriter,
-  type WriterStats,
-} from './writer-common.js';
+import { DEFAULT_SNAPLEN, FileWriter } from './writer-common.js';
 
 export const PCAP_MAGIC_US = 0xa1b2c3d4;
 export const PCAP_MAGIC_NS = 0xa1b23c4d;
@@ -17,20 +10,19 @@ export const PCAP_MAGIC_NS = 0xa1b23c4d;
  * Classic libpcap file writer (little-endian, as libpcap writes on x86), µs or ns
  * timestamps. Timestamps are floored to the resolution.
  */
-export class PcapWriter implements StatsCaptureWriter {
+export class PcapWriter extends FileWriter {
   readonly format: 'pcap' | 'pcap-ns';
   readonly resolution: bigint;
-  readonly stats: WriterStats = newWriterStats();
   private readonly header = new Uint8Array(16);
   private readonly view = new DataView(this.header.buffer);
   private readonly snaplen: number;
-  private closed = false;
 
   constructor(
-    private readonly sink: ByteSink,
+    sink: ByteSink,
     nanosecond: boolean,
     opts: { snaplen?: number; linkType?: number } = {},
   ) {
+    super(sink);
     this.format = nanosecond ? 'pcap-ns' : 'pcap';
     this.resolution = nanosecond ? 1_000n : 1_000_000n;
     this.snaplen = opts.snaplen ?? DEFAULT_SNAPLEN;
@@ -47,26 +39,16 @@ export class PcapWriter implements StatsCaptureWriter {
   }
 
   write(ts: bigint, data: Uint8Array, wireLength?: number): void {
-    checkOpen(this.closed, this.format);
-    checkTs(ts, this.format);
+    const caplen = this.begin(ts, data, this.snaplen);
     const sec = ts / PS_PER_S;
     if (sec > 0xffffffffn) throw new MigscopeError(`${this.format} writer: timestamp ${ts} past 2106`);
     const frac = (ts % PS_PER_S) / this.resolution;
-    const caplen = Math.min(data.length, this.snaplen);
     const wire = Math.max(wireLength ?? data.length, data.length);
     this.view.setUint32(0, Number(sec), true);
     this.view.setUint32(4, Number(frac), true);
     this.view.setUint32(8, caplen, true);
     this.view.setUint32(12, wire, true);
     this.sink.write(this.header);
-    this.sink.write(caplen === data.length ? data : data.subarray(0, caplen));
-    this.stats.packets++;
-    if (caplen < data.length) this.stats.cutPackets++;
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.sink.close();
+    this.packetData(data, caplen);
   }
 }

@@ -1,14 +1,7 @@
 import { MigscopeError } from '../../core/errors.js';
 import { PS_PER_S } from '../../core/time.js';
 import { LinkType, type ByteSink } from '../types.js';
-import {
-  checkOpen,
-  checkTs,
-  DEFAULT_SNAPLEN,
-  newWriterStats,
-  type StatsCaptureWriter,
-  type WriterStats,
-} from './writer-common.js';
+import { checkOpen, DEFAULT_SNAPLEN, FileWriter } from './writer-common.js';
 
 export const PCAPNG_SHB = 0x0a0d0d0a;
 export const PCAPNG_IDB = 0x00000001;
@@ -67,21 +60,20 @@ export function tsresolUnitPs(tsresol: number): { num: bigint; den: bigint } {
  * pcapng writer (little-endian): one section, one or more interfaces, Enhanced Packet
  * Blocks. The interface given to the constructor is interface 0.
  */
-export class PcapngWriter implements StatsCaptureWriter {
+export class PcapngWriter extends FileWriter {
   readonly format = 'pcapng' as const;
   readonly resolution: bigint;
-  readonly stats: WriterStats = newWriterStats();
   private readonly ifaces: { snaplen: number; num: bigint; den: bigint }[] = [];
   private readonly epbHeader = new Uint8Array(28);
   private readonly epbView = new DataView(this.epbHeader.buffer);
   private readonly trailer = new Uint8Array(8);
   private readonly trailerView = new DataView(this.trailer.buffer);
-  private closed = false;
 
   constructor(
-    private readonly sink: ByteSink,
+    sink: ByteSink,
     opts: { snaplen?: number; linkType?: number; nic?: string; comment?: string; tsresol?: number } = {},
   ) {
+    super(sink);
     const shbBody = new Uint8Array(16);
     const dv = new DataView(shbBody.buffer);
     dv.setUint32(0, PCAPNG_BOM, true);
@@ -124,13 +116,11 @@ export class PcapngWriter implements StatsCaptureWriter {
 
   /** Writes a packet on interface `ifaceId`; ts is floored to that interface's resolution. */
   writeOn(ifaceId: number, ts: bigint, data: Uint8Array, wireLength?: number): void {
-    checkOpen(this.closed, this.format);
-    checkTs(ts, this.format);
     const iface = this.ifaces[ifaceId];
     if (!iface) throw new MigscopeError(`pcapng writer: no interface ${ifaceId}`);
+    const caplen = this.begin(ts, data, iface.snaplen);
     const ticks = (ts * iface.den) / iface.num;
     if (ticks > 0xffff_ffff_ffff_ffffn) throw new MigscopeError(`pcapng writer: timestamp ${ts} overflows 64 bits`);
-    const caplen = Math.min(data.length, iface.snaplen);
     const padded = (caplen + 3) & ~3;
     const total = 32 + padded;
     const dv = this.epbView;
@@ -142,19 +132,11 @@ export class PcapngWriter implements StatsCaptureWriter {
     dv.setUint32(20, caplen, true);
     dv.setUint32(24, Math.max(wireLength ?? data.length, data.length), true);
     this.sink.write(this.epbHeader);
-    this.sink.write(caplen === data.length ? data : data.subarray(0, caplen));
+    this.packetData(data, caplen);
     // Padding (≤ 3 zero bytes) and the trailing block length in one write.
     const pad = padded - caplen;
     this.trailerView.setUint32(0, 0);
     this.trailerView.setUint32(pad, total, true);
     this.sink.write(this.trailer.subarray(0, pad + 4));
-    this.stats.packets++;
-    if (caplen < data.length) this.stats.cutPackets++;
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.sink.close();
   }
 }

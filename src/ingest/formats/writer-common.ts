@@ -1,5 +1,5 @@
 import { MigscopeError } from '../../core/errors.js';
-import type { CaptureWriter } from '../types.js';
+import type { ByteSink, CaptureWriter, WriteFormat } from '../types.js';
 
 /** What the dpmi-frames writer packs into each measurement frame. */
 export interface DpmiFrameOptions {
@@ -57,6 +57,41 @@ export function checkTs(ts: bigint, format: string): bigint {
 
 export function checkOpen(closed: boolean, format: string): void {
   if (closed) throw new MigscopeError(`${format} writer: write after close`);
+}
+
+/**
+ * What the file writers share: the sink, the counts, closing once, and one packet's
+ * captured bytes (cut to the snaplen, the cut counted).
+ */
+export abstract class FileWriter implements StatsCaptureWriter {
+  abstract readonly format: WriteFormat;
+  abstract readonly resolution: bigint;
+  readonly stats: WriterStats = newWriterStats();
+  protected closed = false;
+
+  constructor(protected readonly sink: ByteSink) {}
+
+  abstract write(ts: bigint, data: Uint8Array, wireLength?: number): void;
+
+  /** A write may go ahead (open, ts ≥ 0): the captured length under `snaplen`. */
+  protected begin(ts: bigint, data: Uint8Array, snaplen: number): number {
+    checkOpen(this.closed, this.format);
+    checkTs(ts, this.format);
+    return Math.min(data.length, snaplen);
+  }
+
+  /** The packet's captured bytes (after its record header), counted. */
+  protected packetData(data: Uint8Array, caplen: number): void {
+    this.sink.write(caplen === data.length ? data : data.subarray(0, caplen));
+    this.stats.packets++;
+    if (caplen < data.length) this.stats.cutPackets++;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sink.close();
+  }
 }
 
 const latin1 = new TextEncoder();

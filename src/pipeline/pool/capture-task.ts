@@ -1,6 +1,6 @@
 import type { CaptureFormat, ReaderStats } from '../../ingest/types.js';
 import type { MigrationEnded, MigrationStarted, PhaseEvent } from '../../phases/events.js';
-import { analyzeSources } from '../offline.js';
+import { analyzeSources } from '../analyze.js';
 
 /** What a worker is asked to do: one capture file, analysed whole. */
 export interface CaptureTask {

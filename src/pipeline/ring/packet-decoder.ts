@@ -13,7 +13,7 @@ export interface PacketDecoder {
 
 
 
-/** Creates the worker's decoder: H3's Dissector with the registered analyzers. */
+/** Creates the worker's decoder: the Dissector (src/dissect) with the registered analyzers. */
 export function createPacketDecoder(kind: WorkerDecoder, emit: Emit): PacketDecoder {
   if (kind === 'count') return { packet: () => undefined, finish: () => undefined };
   const d = new Dissector(emit);

@@ -1,5 +1,7 @@
 import { Worker } from 'node:worker_threads';
-import type { ProtocolMessage, Anomaly, AnomalyKind } from '../../protocols/types.js';
+import { anomalyMessage, type AnomalyDef } from '../../core/anomaly.js';
+import type { ProtocolMessage } from '../../protocols/types.js';
+import { CaptureAnomaly } from '../../ingest/anomaly-codes.js';
 import { CaptureError, UsageError } from '../../core/errors.js';
 import { channels } from '../../core/diagnostics.js';
 import { createRing } from '../../ingest/live/ring.js';
@@ -76,18 +78,13 @@ export function startRingPipeline(opts: RingPipelineOptions): RingPipelineHandle
   };
   const reportLosses = (s: NativeCaptureStats): void => {
     const ringDrops = s.rings.reduce((a, r) => a + r.dropped, 0);
-    const emitLoss = (kind: AnomalyKind, count: number, reason: string): void => {
+    const emitLoss = (def: AnomalyDef, count: number): void => {
       if (count <= 0) return;
-      const a: Anomaly = {
-        protocol: 'anomaly', kind, count, reason, ts: lastTs, tsEnd: lastTs, flowId: -1,
-        src: { ip: '', port: 0 }, dst: { ip: '', port: 0 },
-      };
-      channels.anomaly.publish(a);
-      opts.onMessage(a);
+      opts.onMessage(anomalyMessage(def, count, lastTs, lastTs, -1, { ip: '', port: 0 }, { ip: '', port: 0 }));
     };
-    emitLoss('ring-drop', ringDrops - reported.ring, 'decode ring full: packets dropped before decoding');
-    emitLoss('capture-drop', s.kernelDrops + s.interfaceDrops - reported.kernel, 'kernel/interface dropped packets (pcap_stats)');
-    emitLoss('frame-loss', s.dpmiLostFrames - reported.frames, 'DPMI measurement-frame sequence gap');
+    emitLoss(CaptureAnomaly.RING_FULL, ringDrops - reported.ring);
+    emitLoss(CaptureAnomaly.KERNEL_DROP, s.kernelDrops + s.interfaceDrops - reported.kernel);
+    emitLoss(CaptureAnomaly.DPMI_FRAME_LOSS, s.dpmiLostFrames - reported.frames);
     reported.ring = ringDrops;
     reported.kernel = s.kernelDrops + s.interfaceDrops;
     reported.frames = s.dpmiLostFrames;

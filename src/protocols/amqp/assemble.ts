@@ -1,6 +1,7 @@
 import type { Picos } from '../../core/time.js';
 import { ByteAccumulator } from '../byte-accumulator.js';
-import type { AnomalyKind } from '../types.js';
+import type { AnomalyDef, AnomalyFields } from '../../core/anomaly.js';
+import { AmqpAnomaly } from './anomaly-codes.js';
 import { decodeContentHeader } from './content.js';
 import {
   BASIC_DELIVER, BASIC_GET_OK, BASIC_PUBLISH, BASIC_RETURN, CHANNEL_CLOSE, CHANNEL_CLOSE_OK, CONNECTION_CLOSE,
@@ -25,7 +26,7 @@ interface Assembly {
   lost: boolean;
 }
 
-type Report = (reason: string, ts: Picos, kind?: AnomalyKind) => void;
+type Report = (def: AnomalyDef, ts: Picos, fields?: AnomalyFields) => void;
 
 /**
  * Per-channel assembly of method + content header + body frames (AMQP 0-9-1 §4.2.6:
@@ -54,11 +55,11 @@ export class ContentAssembler {
     const res = decodeMethod(payload, 0, payload.length);
     const open = this.channels.get(channel);
     if (open !== undefined) {
-      this.report(`${res.ok ? res.method.name : 'a method'} interrupts a message on channel ${channel} (dropped)`, ts);
+      this.report(AmqpAnomaly.METHOD_INTERRUPTS_MESSAGE, ts, { channel });
       this.drop(open);
     }
     if (!res.ok) {
-      this.report(res.reason, ts);
+      this.report(res.problem.def, ts, res.problem.fields);
       return;
     }
     const { args } = res.method;
@@ -77,13 +78,13 @@ export class ContentAssembler {
   headerFrame(channel: number, payload: Uint8Array, ts: Picos): void {
     const a = this.channels.get(channel);
     if (a === undefined || a.phase !== 'header') {
-      this.report(`content header on channel ${channel} without a content method`, ts);
+      this.report(AmqpAnomaly.HEADER_WITHOUT_METHOD, ts, { channel });
       if (a !== undefined) this.drop(a);
       return;
     }
     const res = decodeContentHeader(payload, 0, payload.length);
     if (!res.ok) {
-      this.report(res.reason, ts);
+      this.report(res.problem.def, ts, res.problem.fields);
       this.drop(a);
       return;
     }
@@ -95,7 +96,7 @@ export class ContentAssembler {
     a.phase = 'body';
     if (a.bodySize > AMQP_LIMITS.maxBody) return; // counted by bodySize, bytes skipped
     if (this.reserved + a.bodySize > AMQP_LIMITS.maxBodiesPerDirection) {
-      this.report(`bodies in assembly exceed ${AMQP_LIMITS.maxBodiesPerDirection} bytes: body on channel ${channel} not kept`, ts, 'flow-memory');
+      this.report(AmqpAnomaly.BODY_OVER_BUDGET, ts, { channel, limit: AMQP_LIMITS.maxBodiesPerDirection });
       return;
     }
     this.reserved += a.bodySize;
@@ -106,12 +107,12 @@ export class ContentAssembler {
     const a = this.channels.get(channel);
     this.current = null;
     if (a === undefined || a.phase !== 'body') {
-      this.report(`body frame on channel ${channel} without a content header`, ts);
+      this.report(AmqpAnomaly.BODY_WITHOUT_HEADER, ts, { channel });
       if (a !== undefined) this.drop(a);
       return;
     }
     if (a.received + size > a.bodySize) {
-      this.report(`body frames on channel ${channel} exceed the announced ${a.bodySize} bytes`, ts);
+      this.report(AmqpAnomaly.BODY_EXCEEDS_SIZE, ts, { channel, bodySize: a.bodySize });
       this.drop(a);
       return;
     }
@@ -140,8 +141,8 @@ export class ContentAssembler {
   }
 
   /** A method or header frame whose payload we could not hold or lost in a gap. */
-  frameLost(channel: number, what: string, ts: Picos): void {
-    this.report(`${what} frame on channel ${channel} not decoded (oversized or lost)`, ts);
+  frameLost(channel: number, frameType: number, ts: Picos): void {
+    this.report(AmqpAnomaly.FRAME_NOT_DECODED, ts, { channel, frameType });
     const a = this.channels.get(channel);
     if (a !== undefined) this.drop(a);
   }

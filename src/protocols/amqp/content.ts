@@ -1,3 +1,5 @@
+import type { Problem } from '../../core/anomaly.js';
+import { AmqpAnomaly } from './anomaly-codes.js';
 import { PayloadReader, readFieldTable } from './fields.js';
 
 export interface ContentHeader {
@@ -10,7 +12,7 @@ export interface ContentHeader {
   messageId?: string;
 }
 
-export type ContentHeaderResult = { ok: true; header: ContentHeader } | { ok: false; reason: string };
+export type ContentHeaderResult = { ok: true; header: ContentHeader } | { ok: false; problem: Problem };
 
 /** basic's property list, most significant flag bit first: shortstr, table, octet or timestamp. */
 const BASIC_PROPERTIES: readonly [string, 'S' | 'T' | 'o' | 'L'][] = [
@@ -31,7 +33,7 @@ export function decodeContentHeader(bytes: Uint8Array, start: number, end: numbe
   const bodySize = r.u64();
   const flags = r.u16();
   const header: ContentHeader = { classId, bodySize };
-  if (!r.ok) return { ok: false, reason: `content header of ${end - start} bytes is too short` };
+  if (!r.ok) return { ok: false, problem: { def: AmqpAnomaly.HEADER_TOO_SHORT, fields: { length: end - start } } };
   if (classId !== 60) return { ok: true, header }; // only basic's properties are known
   // Continuation flag words: no basic property lives there, but they must be consumed.
   for (let more = flags & 1, words = 0; more === 1 && words < 8 && r.ok; words++) more = r.u16() & 1;
@@ -52,7 +54,7 @@ export function decodeContentHeader(bytes: Uint8Array, start: number, end: numbe
       case 'o': r.u8(); break;
       default: r.u64();
     }
-    if (!r.ok) return { ok: false, reason: `content header property ${name} runs past the frame or is malformed` };
+    if (!r.ok) return { ok: false, problem: { def: AmqpAnomaly.BAD_HEADER_PROPERTY, fields: { property: i } } };
   }
   return { ok: true, header };
 }

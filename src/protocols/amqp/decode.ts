@@ -1,7 +1,10 @@
 import type { Picos } from '../../core/time.js';
-import type { Direction, Endpoint, FlowInfo } from '../../decode/types.js';
+import type { Direction, FlowInfo } from '../../decode/types.js';
 import { ByteAccumulator } from '../byte-accumulator.js';
-import type { AnomalyKind, Emit, StreamDecoder } from '../types.js';
+import type { AnomalyDef, AnomalyFields } from '../../core/anomaly.js';
+import { streamAnomaly } from '../anomaly.js';
+import type { Emit, StreamDecoder } from '../types.js';
+import { AmqpAnomaly } from './anomaly-codes.js';
 import type { AmqpMessage, CompletedContent } from './types.js';
 import { ContentAssembler } from './assemble.js';
 import {
@@ -26,7 +29,7 @@ class AmqpHalf {
   payloadLost = false;
   readonly content: ContentAssembler;
 
-  constructor(report: (reason: string, ts: Picos, kind?: AnomalyKind) => void, complete: (m: CompletedContent) => void) {
+  constructor(report: (def: AnomalyDef, ts: Picos, fields?: AnomalyFields) => void, complete: (m: CompletedContent) => void) {
     this.content = new ContentAssembler(report, complete);
   }
 }
@@ -39,19 +42,16 @@ class AmqpHalf {
  */
 export class AmqpStreamDecoder implements StreamDecoder {
   private readonly halves: Record<Direction, AmqpHalf>;
-  /** The emit of the data() call in progress (the assembler calls back synchronously). */
-  private emit: Emit = () => {};
 
-  constructor(private readonly flow: FlowInfo) {
+  constructor(private readonly flow: FlowInfo, private readonly emit: Emit) {
     const mk = (dir: Direction): AmqpHalf => new AmqpHalf(
-      (reason, ts, kind) => this.anomaly(dir, ts, reason, kind),
+      (def, ts, fields) => this.anomaly(dir, ts, def, fields),
       (m) => this.emitMessage(dir, m),
     );
     this.halves = { c2s: mk('c2s'), s2c: mk('s2c') };
   }
 
-  data(dir: Direction, bytes: Uint8Array, ts: Picos, emit: Emit): void {
-    this.emit = emit;
+  data(dir: Direction, bytes: Uint8Array, ts: Picos): void {
     const h = this.halves[dir];
     let pos = 0;
     let guard = bytes.length * 2 + 8;
@@ -90,7 +90,7 @@ export class AmqpStreamDecoder implements StreamDecoder {
         case 'frame-end': {
           const b = bytes[pos++]!;
           if (b !== FRAME_END) {
-            this.anomaly(dir, ts, `frame end 0x${b.toString(16).padStart(2, '0')} instead of 0xce: stopped decoding this direction`);
+            this.anomaly(dir, ts, AmqpAnomaly.BAD_FRAME_END, { byte: b });
             this.stop(h);
             break;
           }
@@ -105,8 +105,7 @@ export class AmqpStreamDecoder implements StreamDecoder {
     }
   }
 
-  gap(dir: Direction, length: number, ts: Picos, emit: Emit): void {
-    this.emit = emit;
+  gap(dir: Direction, length: number, ts: Picos): void {
     const h = this.halves[dir];
     if (h.state === 'stopped') return;
     if (h.state === 'payload' && length <= h.remaining) {
@@ -117,16 +116,15 @@ export class AmqpStreamDecoder implements StreamDecoder {
       if (h.remaining === 0) h.state = 'frame-end';
       return;
     }
-    this.anomaly(dir, ts, `gap of ${length} bytes across AMQP frames: stopped decoding this direction`);
+    this.anomaly(dir, ts, AmqpAnomaly.GAP_ACROSS_FRAMES, { length });
     this.stop(h);
   }
 
-  end(dir: Direction, ts: Picos, emit: Emit): void {
-    this.emit = emit;
+  end(dir: Direction, ts: Picos): void {
     const h = this.halves[dir];
     const open = h.content.openCount();
     if (h.state !== 'stopped' && (open > 0 || (h.state !== 'frame-header' && h.state !== 'start') || h.headerLen > 0)) {
-      this.anomaly(dir, ts, `connection closed inside a frame or message (${open} message(s) incomplete)`);
+      this.anomaly(dir, ts, AmqpAnomaly.CLOSED_IN_FRAME, { open });
     }
     this.stop(h);
   }
@@ -134,8 +132,7 @@ export class AmqpStreamDecoder implements StreamDecoder {
   private protocolHeader(dir: Direction, h: AmqpHalf, ts: Picos): void {
     for (let i = 0; i < 8; i++) {
       if (h.header[i] !== PROTOCOL_HEADER[i]) {
-        const got = Array.from(h.header, (b) => b.toString(16).padStart(2, '0')).join(' ');
-        this.anomaly(dir, ts, `not the AMQP 0-9-1 protocol header (${got}): stopped decoding this direction`);
+        this.anomaly(dir, ts, AmqpAnomaly.BAD_PROTOCOL_HEADER);
         this.stop(h);
         return;
       }
@@ -157,7 +154,7 @@ export class AmqpStreamDecoder implements StreamDecoder {
       case FRAME_METHOD:
       case FRAME_HEADER:
         if (h.size > AMQP_LIMITS.maxFramePayload) {
-          this.anomaly(dir, ts, `${h.frameType === FRAME_METHOD ? 'method' : 'content header'} frame of ${h.size} bytes exceeds ${AMQP_LIMITS.maxFramePayload}: skipped`);
+          this.anomaly(dir, ts, AmqpAnomaly.FRAME_TOO_LARGE, { frameType: h.frameType, size: h.size, limit: AMQP_LIMITS.maxFramePayload });
           h.payloadLost = true;
         }
         break;
@@ -165,10 +162,10 @@ export class AmqpStreamDecoder implements StreamDecoder {
         h.content.bodyFrameStart(h.channel, h.size, ts);
         break;
       case FRAME_HEARTBEAT:
-        if (h.channel !== 0 || h.size !== 0) this.anomaly(dir, ts, `heartbeat frame on channel ${h.channel} with ${h.size} bytes`);
+        if (h.channel !== 0 || h.size !== 0) this.anomaly(dir, ts, AmqpAnomaly.BAD_HEARTBEAT, { channel: h.channel, size: h.size });
         break;
       default:
-        this.anomaly(dir, ts, `unknown frame type ${h.frameType}: stopped decoding this direction`);
+        this.anomaly(dir, ts, AmqpAnomaly.UNKNOWN_FRAME_TYPE, { frameType: h.frameType });
         this.stop(h);
         return;
     }
@@ -180,7 +177,7 @@ export class AmqpStreamDecoder implements StreamDecoder {
       case FRAME_METHOD:
       case FRAME_HEADER: {
         if (h.payloadLost) {
-          h.content.frameLost(h.channel, h.frameType === FRAME_METHOD ? 'method' : 'content header', ts);
+          h.content.frameLost(h.channel, h.frameType, ts);
           break;
         }
         const p = h.payload.view();
@@ -202,12 +199,10 @@ export class AmqpStreamDecoder implements StreamDecoder {
     h.content.clear();
   }
 
-  private endpoints(dir: Direction): [Endpoint, Endpoint] {
-    return dir === 'c2s' ? [this.flow.client, this.flow.server] : [this.flow.server, this.flow.client];
-  }
-
   private emitMessage(dir: Direction, m: CompletedContent): void {
-    const [src, dst] = this.endpoints(dir);
+    const c2s = dir === 'c2s';
+    const src = c2s ? this.flow.client : this.flow.server;
+    const dst = c2s ? this.flow.server : this.flow.client;
     const msg: AmqpMessage = {
       protocol: 'amqp', kind: m.kind, ts: m.ts, tsEnd: m.tsEnd, flowId: this.flow.id, src, dst,
       channel: m.channel, exchange: m.exchange, routingKey: m.routingKey, bodySize: m.bodySize,
@@ -216,8 +211,7 @@ export class AmqpStreamDecoder implements StreamDecoder {
     this.emit(msg);
   }
 
-  private anomaly(dir: Direction, ts: Picos, reason: string, kind: AnomalyKind = 'protocol-error'): void {
-    const [src, dst] = this.endpoints(dir);
-    this.emit({ protocol: 'anomaly', kind, count: 1, reason: `amqp: ${reason}`, ts, tsEnd: ts, flowId: this.flow.id, src, dst });
+  private anomaly(dir: Direction, ts: Picos, def: AnomalyDef, fields?: AnomalyFields): void {
+    this.emit(streamAnomaly(this.flow, dir, def, ts, fields));
   }
 }

@@ -1,5 +1,5 @@
 import type { FlowInfo } from '../../decode/types.js';
-import type { ProtocolAnalyzer, StreamDecoder } from '../types.js';
+import type { Emit, ProtocolAnalyzer, StreamDecoder } from '../types.js';
 import { AmqpStreamDecoder } from './decode.js';
 import { PROTOCOL_HEADER } from './types.js';
 
@@ -16,7 +16,7 @@ export const amqpAnalyzer: ProtocolAnalyzer = {
     for (let i = 0; i < PROTOCOL_HEADER.length; i++) if (firstClientBytes[i] !== PROTOCOL_HEADER[i]) return false;
     return true;
   },
-  create(flow: FlowInfo): StreamDecoder {
-    return new AmqpStreamDecoder(flow);
+  create(flow: FlowInfo, emit: Emit): StreamDecoder {
+    return new AmqpStreamDecoder(flow, emit);
   },
 };

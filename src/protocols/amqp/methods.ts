@@ -1,3 +1,5 @@
+import type { Problem } from '../../core/anomaly.js';
+import { AmqpAnomaly } from './anomaly-codes.js';
 import { PayloadReader, readFieldTable, type FieldTable } from './fields.js';
 
 /**
@@ -58,7 +60,7 @@ export interface AmqpMethod {
   args: MethodArg[];
 }
 
-export type MethodResult = { ok: true; method: AmqpMethod } | { ok: false; reason: string };
+export type MethodResult = { ok: true; method: AmqpMethod } | { ok: false; problem: Problem };
 
 export function methodName(classId: number, methodId: number): string {
   return LAYOUTS[classId * 65536 + methodId]?.[0] ?? `${classId}.${methodId}`;
@@ -69,9 +71,9 @@ export function decodeMethod(bytes: Uint8Array, start: number, end: number): Met
   const r = new PayloadReader(bytes, start, end);
   const classId = r.u16();
   const methodId = r.u16();
-  if (!r.ok) return { ok: false, reason: `method frame of ${end - start} bytes is too short` };
+  if (!r.ok) return { ok: false, problem: { def: AmqpAnomaly.METHOD_TOO_SHORT, fields: { length: end - start } } };
   const layout = LAYOUTS[classId * 65536 + methodId];
-  if (layout === undefined) return { ok: false, reason: `unknown method ${classId}.${methodId}` };
+  if (layout === undefined) return { ok: false, problem: { def: AmqpAnomaly.UNKNOWN_METHOD, fields: { classId, methodId } } };
   const [name, letters] = layout;
   const args: MethodArg[] = [];
   let bitOctet = 0;
@@ -87,7 +89,7 @@ export function decodeMethod(bytes: Uint8Array, start: number, end: number): Met
       case 'X': { const [s, e] = r.longStrRange(); args.push(e - s); break; }
       case 'T': {
         const table = readFieldTable(r);
-        if (!r.ok) return { ok: false, reason: `${name}: malformed field table` };
+        if (!r.ok) return { ok: false, problem: { def: AmqpAnomaly.BAD_FIELD_TABLE, fields: { classId, methodId } } };
         args.push(table);
         break;
       }
@@ -97,7 +99,7 @@ export function decodeMethod(bytes: Uint8Array, start: number, end: number): Met
         bitIndex++;
     }
   }
-  if (!r.ok) return { ok: false, reason: `${name}: arguments run past the frame` };
+  if (!r.ok) return { ok: false, problem: { def: AmqpAnomaly.METHOD_ARGS_OVERRUN, fields: { classId, methodId } } };
   return { ok: true, method: { classId, methodId, name, args } };
 }
 

@@ -1,7 +1,10 @@
 import type { Picos } from '../../core/time.js';
 import type { Direction, FlowInfo } from '../../decode/types.js';
 import { ByteAccumulator, latin1 } from '../byte-accumulator.js';
-import type { Anomaly, Emit, HttpRequest, HttpResponse, StreamDecoder } from '../types.js';
+import type { AnomalyDef, AnomalyFields } from '../../core/anomaly.js';
+import { streamAnomaly } from '../anomaly.js';
+import type { Emit, HttpRequest, HttpResponse, StreamDecoder } from '../types.js';
+import { HttpAnomaly } from './anomaly-codes.js';
 import { applyHeaderLine, parseStartLine } from './head.js';
 import { isJsonContentType, jsonBodyFacts } from './json-body.js';
 import { HTTP_LIMITS, type HttpHead } from './types.js';
@@ -55,9 +58,9 @@ const NO_BODY_STATUS = (s: number): boolean => (s >= 100 && s < 200) || s === 20
 export class HttpStreamDecoder implements StreamDecoder {
   private readonly halves: Record<Direction, HttpHalf> = { c2s: new HttpHalf(), s2c: new HttpHalf() };
 
-  constructor(private readonly flow: FlowInfo) {}
+  constructor(private readonly flow: FlowInfo, private readonly emit: Emit) {}
 
-  data(dir: Direction, bytes: Uint8Array, ts: Picos, emit: Emit): void {
+  data(dir: Direction, bytes: Uint8Array, ts: Picos): void {
     const h = this.halves[dir];
     let pos = 0;
     // Every iteration consumes at least one byte or changes state towards consuming.
@@ -71,7 +74,7 @@ export class HttpStreamDecoder implements StreamDecoder {
           pos += n;
           h.remaining -= n;
           if (h.remaining === 0) {
-            if (h.state === 'body') this.finish(dir, h, ts, emit);
+            if (h.state === 'body') this.finish(dir, h, ts);
             else h.state = 'chunk-crlf';
           }
           break;
@@ -81,19 +84,19 @@ export class HttpStreamDecoder implements StreamDecoder {
           pos = bytes.length;
           break;
         default:
-          pos = this.readLine(dir, h, bytes, pos, ts, emit);
+          pos = this.readLine(dir, h, bytes, pos, ts);
       }
     }
   }
 
-  gap(dir: Direction, length: number, ts: Picos, emit: Emit): void {
+  gap(dir: Direction, length: number, ts: Picos): void {
     const h = this.halves[dir];
     if ((h.state === 'body' || h.state === 'chunk-data') && length <= h.remaining) {
       h.remaining -= length;
       h.bodyBytes += length;
       h.jsonActive = false; // the body is incomplete: no keys from it
       if (h.remaining === 0) {
-        if (h.state === 'body') this.finish(dir, h, ts, emit);
+        if (h.state === 'body') this.finish(dir, h, ts);
         else h.state = 'chunk-crlf';
       }
       return;
@@ -104,25 +107,25 @@ export class HttpStreamDecoder implements StreamDecoder {
       return;
     }
     if (h.state === 'stopped' || h.state === 'resync') return;
-    this.anomaly(dir, ts, `gap of ${length} bytes in HTTP framing`, emit);
+    this.anomaly(dir, ts, HttpAnomaly.GAP_IN_FRAMING, { length });
     this.enterResync(h);
   }
 
-  end(dir: Direction, ts: Picos, emit: Emit): void {
+  end(dir: Direction, ts: Picos): void {
     const h = this.halves[dir];
     switch (h.state) {
       case 'until-close':
-        this.finish(dir, h, ts, emit);
+        this.finish(dir, h, ts);
         break;
       case 'body': case 'chunk-size': case 'chunk-data': case 'chunk-crlf': case 'trailers':
-        this.anomaly(dir, ts, 'connection closed inside an HTTP body', emit);
-        this.finish(dir, h, ts, emit);
+        this.anomaly(dir, ts, HttpAnomaly.CLOSED_IN_BODY);
+        this.finish(dir, h, ts);
         break;
       case 'headers':
-        this.anomaly(dir, ts, 'connection closed inside an HTTP header block', emit);
+        this.anomaly(dir, ts, HttpAnomaly.CLOSED_IN_HEAD);
         break;
       case 'start':
-        if (h.line.length > 0) this.anomaly(dir, ts, 'connection closed inside an HTTP start line', emit);
+        if (h.line.length > 0) this.anomaly(dir, ts, HttpAnomaly.CLOSED_IN_START_LINE);
         break;
       default:
         break;
@@ -132,13 +135,13 @@ export class HttpStreamDecoder implements StreamDecoder {
     h.state = 'stopped';
   }
 
-  private readLine(dir: Direction, h: HttpHalf, bytes: Uint8Array, pos: number, ts: Picos, emit: Emit): number {
+  private readLine(dir: Direction, h: HttpHalf, bytes: Uint8Array, pos: number, ts: Picos): number {
     if (h.line.length === 0 && !h.line.overflowed) h.lineTs = ts;
     const lf = bytes.indexOf(10, pos);
     const end = lf < 0 ? bytes.length : lf;
     h.line.append(bytes, pos, end);
     if (h.line.overflowed && h.state !== 'resync') {
-      this.anomaly(dir, ts, `HTTP line longer than ${HTTP_LIMITS.maxLine} bytes`, emit);
+      this.anomaly(dir, ts, HttpAnomaly.LINE_TOO_LONG, { limit: HTTP_LIMITS.maxLine });
       this.enterResync(h);
     }
     if (lf < 0) return bytes.length;
@@ -148,11 +151,11 @@ export class HttpStreamDecoder implements StreamDecoder {
     const text = tooLong ? null : latin1(view);
     h.headBytes += h.line.length + 1;
     h.line.clear();
-    if (text !== null) this.processLine(dir, h, text, ts, emit);
+    if (text !== null) this.processLine(dir, h, text, ts);
     return lf + 1;
   }
 
-  private processLine(dir: Direction, h: HttpHalf, text: string, ts: Picos, emit: Emit): void {
+  private processLine(dir: Direction, h: HttpHalf, text: string, ts: Picos): void {
     switch (h.state) {
       case 'start':
       case 'resync': {
@@ -160,7 +163,7 @@ export class HttpStreamDecoder implements StreamDecoder {
         const head = parseStartLine(text);
         if (head === null) {
           if (h.state === 'start') {
-            this.anomaly(dir, ts, `not an HTTP start line: "${text.slice(0, 40)}"`, emit);
+            this.anomaly(dir, ts, HttpAnomaly.BAD_START_LINE);
             this.enterResync(h);
           }
           return;
@@ -174,15 +177,15 @@ export class HttpStreamDecoder implements StreamDecoder {
       }
       case 'headers': {
         if (h.headBytes > HTTP_LIMITS.maxHead) {
-          this.anomaly(dir, ts, `HTTP header block larger than ${HTTP_LIMITS.maxHead} bytes`, emit);
+          this.anomaly(dir, ts, HttpAnomaly.HEAD_TOO_LARGE, { limit: HTTP_LIMITS.maxHead });
           this.enterResync(h);
           return;
         }
-        if (text === '') { this.headComplete(dir, h, ts, emit); return; }
+        if (text === '') { this.headComplete(dir, h, ts); return; }
         if (text[0] === ' ' || text[0] === '\t') return; // obsolete line folding: a continuation
         const err = applyHeaderLine(h.head!, text);
         if (err !== null) {
-          this.anomaly(dir, ts, err, emit);
+          this.anomaly(dir, ts, err);
           this.enterResync(h);
         }
         return;
@@ -190,7 +193,7 @@ export class HttpStreamDecoder implements StreamDecoder {
       case 'chunk-size': {
         const sizeText = (text.split(';')[0] ?? '').trim();
         if (!/^[0-9a-fA-F]{1,12}$/.test(sizeText)) {
-          this.anomaly(dir, ts, `bad chunk size line "${text.slice(0, 40)}"`, emit);
+          this.anomaly(dir, ts, HttpAnomaly.BAD_CHUNK_SIZE);
           this.enterResync(h);
           return;
         }
@@ -201,36 +204,36 @@ export class HttpStreamDecoder implements StreamDecoder {
       }
       case 'chunk-crlf':
         if (text !== '') {
-          this.anomaly(dir, ts, 'chunk data not followed by CRLF', emit);
+          this.anomaly(dir, ts, HttpAnomaly.CHUNK_WITHOUT_CRLF);
           this.enterResync(h);
           return;
         }
         h.state = 'chunk-size';
         return;
       case 'trailers':
-        if (text === '') this.finish(dir, h, ts, emit);
+        if (text === '') this.finish(dir, h, ts);
         return;
       default:
         return;
     }
   }
 
-  private headComplete(dir: Direction, h: HttpHalf, ts: Picos, emit: Emit): void {
+  private headComplete(dir: Direction, h: HttpHalf, ts: Picos): void {
     const head = h.head!;
     if (head.isRequest) {
       if (h.pending.length >= HTTP_LIMITS.maxPending) {
         h.pending.shift();
-        this.anomaly(dir, ts, `more than ${HTTP_LIMITS.maxPending} requests without a response`, emit);
+        this.anomaly(dir, ts, HttpAnomaly.TOO_MANY_PENDING, { limit: HTTP_LIMITS.maxPending });
       }
       h.pending.push({ method: head.method, path: head.path, ts: h.msgTs });
       if (head.otherTransferCoding) {
-        this.anomaly(dir, ts, 'request with a Transfer-Encoding other than chunked', emit);
+        this.anomaly(dir, ts, HttpAnomaly.UNSUPPORTED_TRANSFER_CODING);
         this.enterResync(h);
         return;
       }
       const jsonFits = head.chunked || (head.contentLength > 0 && head.contentLength <= HTTP_LIMITS.maxJsonBody);
       if (jsonFits && isJsonContentType(head.contentType)) h.jsonActive = true;
-      this.startBody(dir, h, head.chunked, head.contentLength > 0 ? head.contentLength : 0, ts, emit);
+      this.startBody(dir, h, head.chunked, head.contentLength > 0 ? head.contentLength : 0, ts);
       return;
     }
     if (head.status >= 100 && head.status < 200 && head.status !== 101) {
@@ -243,27 +246,27 @@ export class HttpStreamDecoder implements StreamDecoder {
     const tunnel = head.status === 101 || (method === 'CONNECT' && head.status >= 200 && head.status < 300);
     if (tunnel) {
       h.noBody = true;
-      this.finish(dir, h, ts, emit);
+      this.finish(dir, h, ts);
       this.halves.c2s.state = 'stopped'; // the connection now speaks another protocol
       this.halves.s2c.state = 'stopped';
       return;
     }
     if (method === 'HEAD' || NO_BODY_STATUS(head.status)) {
       h.noBody = true;
-      this.finish(dir, h, ts, emit);
+      this.finish(dir, h, ts);
       return;
     }
     if (head.chunked || head.contentLength >= 0) {
-      this.startBody(dir, h, head.chunked, head.contentLength, ts, emit);
+      this.startBody(dir, h, head.chunked, head.contentLength, ts);
       return;
     }
     h.state = 'until-close';
   }
 
-  private startBody(dir: Direction, h: HttpHalf, chunked: boolean, length: number, ts: Picos, emit: Emit): void {
+  private startBody(dir: Direction, h: HttpHalf, chunked: boolean, length: number, ts: Picos): void {
     if (chunked) h.state = 'chunk-size';
     else if (length > 0) { h.remaining = length; h.state = 'body'; }
-    else this.finish(dir, h, ts, emit);
+    else this.finish(dir, h, ts);
   }
 
   private bodyData(h: HttpHalf, bytes: Uint8Array, start: number, end: number): void {
@@ -271,7 +274,7 @@ export class HttpStreamDecoder implements StreamDecoder {
     if (h.jsonActive && !h.json.append(bytes, start, end)) h.jsonActive = false; // too big: keys unknown
   }
 
-  private finish(dir: Direction, h: HttpHalf, tsEnd: Picos, emit: Emit): void {
+  private finish(dir: Direction, h: HttpHalf, tsEnd: Picos): void {
     const head = h.head;
     if (head !== null) {
       const [src, dst] = dir === 'c2s' ? [this.flow.client, this.flow.server] : [this.flow.server, this.flow.client];
@@ -288,7 +291,7 @@ export class HttpStreamDecoder implements StreamDecoder {
             if (facts.migrateLiveHost !== undefined) msg.migrateLiveHost = facts.migrateLiveHost;
           }
         }
-        emit(msg);
+        this.emit(msg);
       } else {
         const msg: HttpResponse = { ...base, kind: 'response', status: head.status };
         if (h.paired !== undefined) {
@@ -297,7 +300,7 @@ export class HttpStreamDecoder implements StreamDecoder {
           msg.requestTs = h.paired.ts;
         }
         if (head.subjectToken) msg.subjectToken = true;
-        emit(msg);
+        this.emit(msg);
       }
     }
     h.resetMessage();
@@ -310,12 +313,7 @@ export class HttpStreamDecoder implements StreamDecoder {
     h.state = 'resync';
   }
 
-  private anomaly(dir: Direction, ts: Picos, reason: string, emit: Emit): void {
-    const [src, dst] = dir === 'c2s' ? [this.flow.client, this.flow.server] : [this.flow.server, this.flow.client];
-    const a: Anomaly = {
-      protocol: 'anomaly', kind: 'protocol-error', count: 1, reason: `http: ${reason}`,
-      ts, tsEnd: ts, flowId: this.flow.id, src, dst,
-    };
-    emit(a);
+  private anomaly(dir: Direction, ts: Picos, def: AnomalyDef, fields?: AnomalyFields): void {
+    this.emit(streamAnomaly(this.flow, dir, def, ts, fields));
   }
 }

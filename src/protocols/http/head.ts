@@ -1,3 +1,5 @@
+import type { AnomalyDef } from '../../core/anomaly.js';
+import { HttpAnomaly } from './anomaly-codes.js';
 import type { HttpHead } from './types.js';
 
 // A request line: method token, one space, target, one space, HTTP/1.x.
@@ -48,20 +50,20 @@ function hasToken(value: string, token: string): boolean {
 }
 
 /**
- * Folds one header line into `head`. Returns an error reason for a line that is not a
+ * Folds one header line into `head`. Returns the anomaly of a line that is not a
  * header or a framing header we cannot trust (request smuggling shapes), else null.
  */
-export function applyHeaderLine(head: HttpHead, line: string): string | null {
+export function applyHeaderLine(head: HttpHead, line: string): AnomalyDef | null {
   const colon = line.indexOf(':');
-  if (colon <= 0) return 'header line without a name';
+  if (colon <= 0) return HttpAnomaly.BAD_HEADER_LINE;
   const name = line.slice(0, colon);
-  if (/[\s]/.test(name)) return 'whitespace in header name';
+  if (/[\s]/.test(name)) return HttpAnomaly.BAD_HEADER_LINE;
   const value = line.slice(colon + 1).trim();
   switch (name.toLowerCase()) {
     case 'content-length': {
-      if (!/^[0-9]{1,15}$/.test(value)) return `bad Content-Length "${value.slice(0, 40)}"`;
+      if (!/^[0-9]{1,15}$/.test(value)) return HttpAnomaly.BAD_CONTENT_LENGTH;
       const n = Number(value);
-      if (head.contentLength >= 0 && head.contentLength !== n) return 'conflicting Content-Length';
+      if (head.contentLength >= 0 && head.contentLength !== n) return HttpAnomaly.CONFLICTING_CONTENT_LENGTH;
       head.contentLength = n;
       return null;
     }

@@ -1,5 +1,5 @@
 import type { FlowInfo } from '../../decode/types.js';
-import type { ProtocolAnalyzer, StreamDecoder } from '../types.js';
+import type { Emit, ProtocolAnalyzer, StreamDecoder } from '../types.js';
 import { HttpStreamDecoder } from './decode.js';
 
 export { HttpStreamDecoder } from './decode.js';
@@ -29,7 +29,7 @@ export const httpAnalyzer: ProtocolAnalyzer = {
   probe(firstClientBytes: Uint8Array, _flow: FlowInfo): boolean {
     return looksLikeHttpRequest(firstClientBytes);
   },
-  create(flow: FlowInfo): StreamDecoder {
-    return new HttpStreamDecoder(flow);
+  create(flow: FlowInfo, emit: Emit): StreamDecoder {
+    return new HttpStreamDecoder(flow, emit);
   },
 };

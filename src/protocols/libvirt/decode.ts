@@ -1,6 +1,9 @@
 import type { Picos } from '../../core/time.js';
 import type { Direction, Endpoint, FlowInfo } from '../../decode/types.js';
+import type { AnomalyDef, AnomalyFields } from '../../core/anomaly.js';
+import { streamAnomaly } from '../anomaly.js';
 import type { Emit, LibvirtMigrationInfo, StreamDecoder } from '../types.js';
+import { LibvirtAnomaly } from './anomaly-codes.js';
 import { decodeMigrationBody, decodeRemoteError, isMigrationProc } from './migration.js';
 import { procedureName, programName } from './programs.js';
 import { LIBVIRT_HEADER_BYTES, LIBVIRT_MAX_MESSAGE, MESSAGE_TYPES, REMOTE_PROGRAM, STATUSES } from './types.js';
@@ -36,9 +39,9 @@ export class LibvirtDecoder implements StreamDecoder {
   /** serial → timestamp of the call (replies carry their call's serial). */
   private readonly calls = new Map<number, Picos>();
 
-  constructor(private readonly flow: FlowInfo) {}
+  constructor(private readonly flow: FlowInfo, private readonly emit: Emit) {}
 
-  data(dir: Direction, bytes: Uint8Array, ts: Picos, emit: Emit): void {
+  data(dir: Direction, bytes: Uint8Array, ts: Picos): void {
     const d = this.dirs[dir];
     let off = 0;
     let guard = 0;
@@ -49,7 +52,7 @@ export class LibvirtDecoder implements StreamDecoder {
         d.header.set(bytes.subarray(off, off + n), d.headerFill);
         d.headerFill += n;
         off += n;
-        if (d.headerFill === LIBVIRT_HEADER_BYTES && !this.startMessage(dir, d, emit)) return;
+        if (d.headerFill === LIBVIRT_HEADER_BYTES && !this.startMessage(dir, d)) return;
       } else {
         const n = Math.min(d.bodyLeft, bytes.length - off);
         if (d.body) d.body.set(bytes.subarray(off, off + n), d.bodyFill);
@@ -57,30 +60,30 @@ export class LibvirtDecoder implements StreamDecoder {
         d.bodyLeft -= n;
         off += n;
       }
-      if (d.headerFill === LIBVIRT_HEADER_BYTES && d.bodyLeft === 0) this.finishMessage(dir, d, ts, emit);
+      if (d.headerFill === LIBVIRT_HEADER_BYTES && d.bodyLeft === 0) this.finishMessage(dir, d, ts);
     }
   }
 
-  gap(dir: Direction, length: number, ts: Picos, emit: Emit): void {
+  gap(dir: Direction, length: number, ts: Picos): void {
     const d = this.dirs[dir];
     if (d.dead) return;
     if (d.headerFill === LIBVIRT_HEADER_BYTES && !d.body && length <= d.bodyLeft) {
       d.bodyLeft -= length; // lost bytes inside a body we skip anyway: still in step
-      if (d.bodyLeft === 0) this.finishMessage(dir, d, ts, emit);
+      if (d.bodyLeft === 0) this.finishMessage(dir, d, ts);
       return;
     }
-    this.fail(dir, d, `${length} bytes missing: lost message framing`, ts, emit);
+    this.fail(dir, d, LibvirtAnomaly.GAP_IN_FRAMING, ts, { length });
   }
 
-  end(dir: Direction, ts: Picos, emit: Emit): void {
+  end(dir: Direction, ts: Picos): void {
     const d = this.dirs[dir];
     if (d.dead) return;
-    if (d.headerFill > 0) this.fail(dir, d, 'connection ended inside a message', ts, emit);
+    if (d.headerFill > 0) this.fail(dir, d, LibvirtAnomaly.ENDED_IN_MESSAGE, ts);
     d.dead = true;
   }
 
   /** Validates the header just completed; false when the direction is given up. */
-  private startMessage(dir: Direction, d: Direction1, emit: Emit): boolean {
+  private startMessage(dir: Direction, d: Direction1): boolean {
     const v = d.view;
     d.length = v.getUint32(0);
     d.program = v.getUint32(4);
@@ -89,14 +92,11 @@ export class LibvirtDecoder implements StreamDecoder {
     d.type = v.getInt32(16);
     d.serial = v.getUint32(20);
     d.status = v.getInt32(24);
-    let problem: string | undefined;
-    if (d.length < LIBVIRT_HEADER_BYTES || d.length > LIBVIRT_MAX_MESSAGE) problem = `message length ${d.length}`;
-    else if (d.type < 0 || d.type >= MESSAGE_TYPES.length) problem = `message type ${d.type}`;
-    else if (d.status < 0 || d.status >= STATUSES.length) problem = `status ${d.status}`;
-    if (problem) {
-      this.fail(dir, d, problem, d.ts, emit);
-      return false;
+    if (d.length < LIBVIRT_HEADER_BYTES || d.length > LIBVIRT_MAX_MESSAGE) {
+      return this.fail(dir, d, LibvirtAnomaly.BAD_LENGTH, d.ts, { length: d.length });
     }
+    if (d.type < 0 || d.type >= MESSAGE_TYPES.length) return this.fail(dir, d, LibvirtAnomaly.BAD_TYPE, d.ts, { type: d.type });
+    if (d.status < 0 || d.status >= STATUSES.length) return this.fail(dir, d, LibvirtAnomaly.BAD_STATUS, d.ts, { status: d.status });
     d.bodyLeft = d.length - LIBVIRT_HEADER_BYTES;
     d.bodyFill = 0;
     const wanted = d.status === 1 || (d.program === REMOTE_PROGRAM && d.status === 0 && isMigrationProc(d.procedure));
@@ -104,7 +104,7 @@ export class LibvirtDecoder implements StreamDecoder {
     return true;
   }
 
-  private finishMessage(dir: Direction, d: Direction1, tsEnd: Picos, emit: Emit): void {
+  private finishMessage(dir: Direction, d: Direction1, tsEnd: Picos): void {
     const kind = MESSAGE_TYPES[d.type]!;
     const isCall = d.type === 0 || d.type === 4;
     const isReply = d.type === 1 || d.type === 5;
@@ -122,11 +122,12 @@ export class LibvirtDecoder implements StreamDecoder {
       if (d.status === 1) error = decodeRemoteError(d.body);
       else migration = decodeMigrationBody(d.procedure, isReply, d.body);
       if ((d.status === 1 && !error) || (d.status === 0 && !migration)) {
-        this.anomaly(dir, `${procedureName(d.program, d.procedure)} ${kind}: body does not decode`, d.ts, emit);
+        this.emit(streamAnomaly(this.flow, dir, LibvirtAnomaly.BAD_BODY, d.ts,
+          { program: d.program, procedure: d.procedure, type: d.type }));
       }
     }
     const ends = this.ends(dir);
-    emit({
+    this.emit({
       protocol: 'libvirt', kind, program: d.program, programName: programName(d.program), version: d.version,
       procedure: d.procedure, procedureName: procedureName(d.program, d.procedure), serial: d.serial,
       status: STATUSES[d.status]!, length: d.length, ts: d.ts, tsEnd, flowId: this.flow.id, src: ends.src, dst: ends.dst,
@@ -142,15 +143,11 @@ export class LibvirtDecoder implements StreamDecoder {
     return dir === 'c2s' ? { src: this.flow.client, dst: this.flow.server } : { src: this.flow.server, dst: this.flow.client };
   }
 
-  private anomaly(dir: Direction, reason: string, ts: Picos, emit: Emit): void {
-    const { src, dst } = this.ends(dir);
-    emit({ protocol: 'anomaly', kind: 'protocol-error', count: 1, reason: `libvirt: ${reason}`, ts, tsEnd: ts, flowId: this.flow.id, src, dst });
-  }
-
-  /** Framing is lost: report and stop decoding this direction. */
-  private fail(dir: Direction, d: Direction1, reason: string, ts: Picos, emit: Emit): void {
-    this.anomaly(dir, `${reason} (${dir} decoding stopped)`, ts, emit);
+  /** Framing is lost: report and stop decoding this direction (always false: "not started"). */
+  private fail(dir: Direction, d: Direction1, def: AnomalyDef, ts: Picos, fields?: AnomalyFields): false {
+    this.emit(streamAnomaly(this.flow, dir, def, ts, fields));
     d.dead = true;
     d.body = null;
+    return false;
   }
 }

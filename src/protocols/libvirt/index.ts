@@ -1,5 +1,5 @@
 import type { FlowInfo } from '../../decode/types.js';
-import type { ProtocolAnalyzer, StreamDecoder } from '../types.js';
+import type { Emit, ProtocolAnalyzer, StreamDecoder } from '../types.js';
 import { LibvirtDecoder } from './decode.js';
 import { isKnownProgram } from './programs.js';
 import { LIBVIRT_HEADER_BYTES, LIBVIRT_MAX_MESSAGE } from './types.js';
@@ -17,8 +17,8 @@ export const libvirtAnalyzer: ProtocolAnalyzer = {
     return length >= LIBVIRT_HEADER_BYTES && length <= LIBVIRT_MAX_MESSAGE
       && isKnownProgram(v.getUint32(4)) && v.getUint32(8) === 1 && v.getInt32(16) === 0;
   },
-  create(flow: FlowInfo): StreamDecoder {
-    return new LibvirtDecoder(flow);
+  create(flow: FlowInfo, emit: Emit): StreamDecoder {
+    return new LibvirtDecoder(flow, emit);
   },
 };
 

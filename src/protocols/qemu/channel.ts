@@ -16,37 +16,37 @@ export class QemuChannelDecoder implements StreamDecoder {
   private head = new Uint8Array(0);
   private headTs: Picos = 0n;
 
-  constructor(private readonly flow: FlowInfo) {}
+  constructor(private readonly flow: FlowInfo, private readonly emit: Emit) {}
 
-  data(dir: Direction, bytes: Uint8Array, ts: Picos, emit: Emit): void {
-    if (this.inner) { this.inner.data(dir, bytes, ts, emit); return; }
+  data(dir: Direction, bytes: Uint8Array, ts: Picos): void {
+    if (this.inner) { this.inner.data(dir, bytes, ts); return; }
     if (dir !== 'c2s' || bytes.length === 0) return; // the return path says nothing before the source
     if (this.head.length === 0) this.headTs = ts;
     const all = this.head.length === 0 ? bytes : concat(this.head, bytes);
     if (all.length < 4) { this.head = all.slice(); return; }
     // TLS (QEMU native TLS on a migration port): counted, never walked as plaintext.
-    this.inner = looksLikeTls(all) ? new EncryptedChannelDecoder(this.flow, this.head.length > 0 ? this.headTs : ts, emit)
-      : magicOf(all) === MULTIFD_MAGIC ? new MultifdChannelDecoder(this.flow) : new QemuStreamDecoder(this.flow);
+    this.inner = looksLikeTls(all) ? new EncryptedChannelDecoder(this.flow, this.head.length > 0 ? this.headTs : ts, this.emit)
+      : magicOf(all) === MULTIFD_MAGIC ? new MultifdChannelDecoder(this.flow, this.emit) : new QemuStreamDecoder(this.flow, this.emit);
     this.head = new Uint8Array(0);
-    this.inner.data(dir, all, all === bytes ? ts : this.headTs, emit);
+    this.inner.data(dir, all, all === bytes ? ts : this.headTs);
   }
 
-  gap(dir: Direction, length: number, ts: Picos, emit: Emit): void {
-    this.pick().gap(dir, length, ts, emit);
+  gap(dir: Direction, length: number, ts: Picos): void {
+    this.pick().gap(dir, length, ts);
   }
 
-  end(dir: Direction, ts: Picos, emit: Emit): void {
+  end(dir: Direction, ts: Picos): void {
     const inner = this.pick();
     if (this.head.length > 0 && dir === 'c2s') {
-      inner.data(dir, this.head, this.headTs, emit);
+      inner.data(dir, this.head, this.headTs);
       this.head = new Uint8Array(0);
     }
-    inner.end(dir, ts, emit);
+    inner.end(dir, ts);
   }
 
   /** A gap or end before four bytes came: the main stream's decoder reports it. */
   private pick(): StreamDecoder {
-    this.inner ??= new QemuStreamDecoder(this.flow);
+    this.inner ??= new QemuStreamDecoder(this.flow, this.emit);
     return this.inner;
   }
 }

@@ -1,5 +1,8 @@
 import type { Picos } from '../../core/time.js';
+import type { AnomalyDef, AnomalyFields } from '../../core/anomaly.js';
 import type { Direction, Endpoint, FlowInfo } from '../../decode/types.js';
+import { streamAnomaly } from '../anomaly.js';
+import { QemuAnomaly } from './anomaly-codes.js';
 import type { Emit, ProtocolMessage, StreamDecoder } from '../types.js';
 import { ByteFeeder, NEED_MORE, STOP } from './feeder.js';
 import { readAscii, u32 } from './bytes.js';
@@ -25,7 +28,6 @@ interface Section { idstr: string; isRam: boolean }
 export class QemuStreamDecoder implements StreamDecoder {
   private readonly feeder = new ByteFeeder((b, p, e, ts) => this.step(b, p, e, ts), MAX_ITEM);
   private mode = Mode.Magic;
-  private emitFn: Emit = () => {};
   private dead = false;
   private pageSize = DEFAULT_TARGET_PAGE_SIZE;
   private readonly sections = new Map<number, Section>();
@@ -48,23 +50,21 @@ export class QemuStreamDecoder implements StreamDecoder {
   private readonly src: Endpoint;
   private readonly dst: Endpoint;
 
-  constructor(private readonly flow: FlowInfo) {
+  constructor(private readonly flow: FlowInfo, private readonly emit: Emit) {
     this.src = flow.client;
     this.dst = flow.server;
   }
 
-  data(dir: Direction, bytes: Uint8Array, ts: Picos, emit: Emit): void {
+  data(dir: Direction, bytes: Uint8Array, ts: Picos): void {
     if (dir !== 'c2s' || this.dead || bytes.length === 0) return; // s2c is QEMU's return path
-    this.emitFn = emit;
     this.lastTs = ts;
     this.feeder.feed(bytes, ts);
-    if (this.feeder.stopped && !this.dead) this.fail(`record larger than ${MAX_ITEM} bytes or no progress`, ts);
+    if (this.feeder.stopped && !this.dead) this.fail(QemuAnomaly.ITEM_TOO_LARGE, ts, { limit: MAX_ITEM });
     if (this.vmdescEnd >= 0 && this.feeder.offset >= this.vmdescEnd) this.finish(ts);
   }
 
-  gap(dir: Direction, length: number, ts: Picos, emit: Emit): void {
+  gap(dir: Direction, length: number, ts: Picos): void {
     if (dir !== 'c2s' || this.dead) return;
-    this.emitFn = emit;
     if (this.feeder.pending === 0 && this.feeder.skip >= length) {
       // Lost bytes inside page data or JSON we skip anyway: the walk stays in sync.
       this.feeder.skip -= length;
@@ -73,13 +73,12 @@ export class QemuStreamDecoder implements StreamDecoder {
     } else if (this.feeder.pending === 0 && this.feeder.skip === 0 && this.mode === Mode.Opaque) {
       this.feeder.offset += length; // device state is scanned, not walked
     } else {
-      this.fail(`${length} bytes missing from the stream inside a record header`, ts);
+      this.fail(QemuAnomaly.GAP_IN_RECORD, ts, { length });
     }
   }
 
-  end(dir: Direction, ts: Picos, emit: Emit): void {
+  end(dir: Direction, ts: Picos): void {
     if (dir !== 'c2s' || this.dead || this.ended) return;
-    this.emitFn = emit;
     if (this.eofAt >= 0 && this.feeder.skip === 0) this.finish(ts);
     else if (this.mode !== Mode.Magic) this.cut(ts);
   }
@@ -95,8 +94,8 @@ export class QemuStreamDecoder implements StreamDecoder {
         if (end - p < 8) return NEED_MORE;
         const magic = u32(b, p);
         const version = u32(b, p + 4);
-        if (magic !== QEMU_VM_FILE_MAGIC) return this.fail(`bad magic 0x${magic.toString(16)}`, ts);
-        if (version !== QEMU_VM_FILE_VERSION) return this.fail(`unsupported stream version ${version}`, ts);
+        if (magic !== QEMU_VM_FILE_MAGIC) return this.fail(QemuAnomaly.BAD_MAGIC, ts, { magic });
+        if (version !== QEMU_VM_FILE_VERSION) return this.fail(QemuAnomaly.BAD_VERSION, ts, { version });
         this.mode = Mode.Record;
         this.out({ kind: 'header', version, streamBytes: 8 }, ts);
         return 8;
@@ -105,13 +104,13 @@ export class QemuStreamDecoder implements StreamDecoder {
       case Mode.Ram: {
         const r = this.ram.step(b, p, end, this.pageSize);
         if (r === NEED_MORE) return NEED_MORE;
-        if (r === RAM_ERROR) return this.fail(this.ram.reason, ts);
+        if (r === RAM_ERROR) return this.fail(this.ram.problem.def, ts, this.ram.problem.fields);
         if (this.ram.item === RamItem.Page) {
           if (this.cur.type === QemuRecord.SectionPart) {
             const it = this.ram.notePosition(this.ram.block, this.ram.addr, this.feeder.offset, this.sectionAt);
             if (it > 0) this.out({ kind: 'pass-started', iteration: it, streamBytes: this.feeder.offset + r }, ts);
           } else if (this.cur.type !== QemuRecord.SectionEnd) {
-            return this.fail('page record outside SECTION_PART/END', ts);
+            return this.fail(QemuAnomaly.PAGE_OUTSIDE_SECTION, ts);
           }
           this.feeder.skip = this.ram.payload;
         } else if (this.ram.item === RamItem.Eos) {
@@ -126,12 +125,12 @@ export class QemuStreamDecoder implements StreamDecoder {
         if (end - p < 1) return NEED_MORE;
         if (b[p] !== QemuRecord.SectionFooter) { this.footers = false; this.mode = Mode.Record; return 0; }
         if (end - p < 5) return NEED_MORE;
-        if (u32(b, p + 1) !== this.cur.id) return this.fail(`footer for section ${u32(b, p + 1)} inside section ${this.cur.id}`, ts);
+        if (u32(b, p + 1) !== this.cur.id) return this.fail(QemuAnomaly.FOOTER_MISMATCH, ts, { footer: u32(b, p + 1), section: this.cur.id });
         this.mode = Mode.Record;
         return 5;
       }
       case Mode.Opaque: {
-        if (!this.footers) return this.fail('device section without footers: cannot find its end', ts);
+        if (!this.footers) return this.fail(QemuAnomaly.DEVICE_SECTION_WITHOUT_FOOTERS, ts);
         const i = b.indexOf(QemuRecord.SectionFooter, p);
         if (i < 0 || i >= end) return end - p;
         if (i > p) return i - p;
@@ -142,13 +141,13 @@ export class QemuStreamDecoder implements StreamDecoder {
         return 5;
       }
       case Mode.AfterEof: {
-        if (b[p] !== QemuRecord.VmDescription) return this.fail(`record 0x${b[p]!.toString(16)} after QEMU_VM_EOF`, ts);
+        if (b[p] !== QemuRecord.VmDescription) return this.fail(QemuAnomaly.RECORD_AFTER_EOF, ts, { recordType: b[p]! });
         return this.record(b, p, end, ts);
       }
       case Mode.Done: {
         if (!this.trailingReported) {
           this.trailingReported = true;
-          this.anomaly('bytes after VMDESCRIPTION (ignored)', ts);
+          this.emit(streamAnomaly(this.flow, 'c2s', QemuAnomaly.TRAILING_BYTES, ts));
         }
         return end - p;
       }
@@ -173,9 +172,9 @@ export class QemuStreamDecoder implements StreamDecoder {
         const len = b[p + 5]!;
         if (end - p < 14 + len) return NEED_MORE;
         const idstr = readAscii(b, p + 6, len);
-        if (idstr === undefined) return this.fail(`section ${id}: idstr is not printable`, ts);
+        if (idstr === undefined) return this.fail(QemuAnomaly.BAD_SECTION_NAME, ts, { section: id });
         const isRam = idstr === 'ram';
-        if (!this.sections.has(id) && this.sections.size >= 4096) return this.fail('more than 4096 sections', ts);
+        if (!this.sections.has(id) && this.sections.size >= 4096) return this.fail(QemuAnomaly.TOO_MANY_SECTIONS, ts, { limit: 4096 });
         this.sections.set(id, { idstr, isRam });
         this.enter(id, t, isRam, ts);
         if (t === QemuRecord.SectionFull) {
@@ -188,7 +187,7 @@ export class QemuStreamDecoder implements StreamDecoder {
         if (end - p < 5) return NEED_MORE;
         const id = u32(b, p + 1);
         const sec = this.sections.get(id);
-        if (!sec) return this.fail(`section ${id} was never started`, ts);
+        if (!sec) return this.fail(QemuAnomaly.UNKNOWN_SECTION, ts, { section: id });
         if (t === QemuRecord.SectionEnd && sec.isRam && this.switchoverAt < 0) {
           this.switchoverAt = this.feeder.offset;
           this.out({ kind: 'switchover', iterations: this.ram.iteration, precopyBytes: this.switchoverAt, streamBytes: this.feeder.offset + 5 }, ts);
@@ -200,16 +199,16 @@ export class QemuStreamDecoder implements StreamDecoder {
       case QemuRecord.Configuration: {
         if (end - p < 5) return NEED_MORE;
         const len = u32(b, p + 1);
-        if (len > 256) return this.fail(`machine type name of ${len} bytes`, ts);
+        if (len > 256) return this.fail(QemuAnomaly.MACHINE_TYPE_TOO_LONG, ts, { length: len });
         if (end - p < 5 + len) return NEED_MORE;
         this.afterConfiguration = true;
         return 5 + len;
       }
       case QemuRecord.Subsection: {
-        if (!wasConfig) return this.fail('subsection outside a section', ts);
+        if (!wasConfig) return this.fail(QemuAnomaly.SUBSECTION_OUTSIDE_SECTION, ts);
         const r = parseConfigSubsection(b, p, end);
         if (r === 'need') { this.afterConfiguration = true; return NEED_MORE; }
-        if (typeof r === 'string') return this.fail(r, ts);
+        if ('def' in r) return this.fail(r.def, ts, r.fields);
         if (r.pageBits !== undefined) this.pageSize = 2 ** r.pageBits;
         this.afterConfiguration = true;
         return r.consumed;
@@ -217,7 +216,7 @@ export class QemuStreamDecoder implements StreamDecoder {
       case QemuRecord.VmDescription: {
         if (end - p < 5) return NEED_MORE;
         const len = u32(b, p + 1);
-        if (len > MAX_VMDESC) return this.fail(`VMDESCRIPTION of ${len} bytes`, ts);
+        if (len > MAX_VMDESC) return this.fail(QemuAnomaly.VMDESC_TOO_LARGE, ts, { length: len });
         this.vmdescEnd = this.feeder.offset + 5 + len;
         this.feeder.skip = len;
         this.mode = Mode.Done;
@@ -229,7 +228,7 @@ export class QemuStreamDecoder implements StreamDecoder {
         return 5;
       }
       default:
-        return this.fail(`unknown record type 0x${t.toString(16)} at stream byte ${this.feeder.offset}`, ts);
+        return this.fail(QemuAnomaly.UNKNOWN_RECORD, ts, { recordType: t, offset: this.feeder.offset });
     }
   }
 
@@ -291,23 +290,17 @@ export class QemuStreamDecoder implements StreamDecoder {
       passBytes: this.ram.iteration > 0 ? after - this.ram.passStart : 0, streamBytes: after,
       protocol: 'qemu', ts: this.cur.ts, tsEnd: ts, flowId: this.flow.id, src: this.src, dst: this.dst,
     };
-    this.emitFn(msg);
+    this.emit(msg);
   }
 
   private out(m: DistributiveOmit<QemuMsgBody>, ts: Picos, tsEnd: Picos = this.lastTs > ts ? this.lastTs : ts): void {
     const msg = { ...m, protocol: 'qemu', ts, tsEnd, flowId: this.flow.id, src: this.src, dst: this.dst } as ProtocolMessage;
-    this.emitFn(msg);
+    this.emit(msg);
   }
 
-  private anomaly(reason: string, ts: Picos): void {
-    this.emitFn({
-      protocol: 'anomaly', kind: 'protocol-error', count: 1, reason: `qemu: ${reason}`,
-      ts, tsEnd: ts, flowId: this.flow.id, src: this.src, dst: this.dst,
-    });
-  }
-
-  private fail(reason: string, ts: Picos): number {
-    this.anomaly(reason, ts);
+  /** The stream has no resync point: report and stop walking it. */
+  private fail(def: AnomalyDef, ts: Picos, fields?: AnomalyFields): number {
+    this.emit(streamAnomaly(this.flow, 'c2s', def, ts, fields));
     this.dead = true;
     return STOP;
   }

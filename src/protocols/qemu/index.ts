@@ -1,5 +1,5 @@
 import type { FlowInfo } from '../../decode/types.js';
-import type { ProtocolAnalyzer, StreamDecoder } from '../types.js';
+import type { Emit, ProtocolAnalyzer, StreamDecoder } from '../types.js';
 import { QemuChannelDecoder } from './channel.js';
 import { MULTIFD_MAGIC, QEMU_VM_FILE_MAGIC } from './types.js';
 
@@ -16,8 +16,8 @@ export const qemuAnalyzer: ProtocolAnalyzer = {
     const magic = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
     return magic === QEMU_VM_FILE_MAGIC || magic === MULTIFD_MAGIC;
   },
-  create(flow: FlowInfo): StreamDecoder {
-    return new QemuChannelDecoder(flow);
+  create(flow: FlowInfo, emit: Emit): StreamDecoder {
+    return new QemuChannelDecoder(flow, emit);
   },
 };
 

@@ -1,5 +1,8 @@
 import type { Picos } from '../../core/time.js';
+import type { AnomalyDef, AnomalyFields } from '../../core/anomaly.js';
 import type { Direction, Endpoint, FlowInfo } from '../../decode/types.js';
+import { streamAnomaly } from '../anomaly.js';
+import { QemuAnomaly } from './anomaly-codes.js';
 import type { Emit, ProtocolMessage, StreamDecoder } from '../types.js';
 import { ByteFeeder, NEED_MORE, STOP } from './feeder.js';
 import { u32, u64 } from './bytes.js';
@@ -33,7 +36,6 @@ const MAX_ITEM = MULTIFD_PACKET_HEADER_BYTES + 8;
 export class MultifdChannelDecoder implements StreamDecoder {
   private readonly feeder = new ByteFeeder((b, p, e, ts) => this.step(b, p, e, ts), MAX_ITEM);
   private mode = Mode.Init;
-  private emitFn: Emit = () => {};
   private dead = false;
   private ended = false;
   private channel = -1;
@@ -42,33 +44,30 @@ export class MultifdChannelDecoder implements StreamDecoder {
   private readonly src: Endpoint;
   private readonly dst: Endpoint;
 
-  constructor(private readonly flow: FlowInfo) {
+  constructor(private readonly flow: FlowInfo, private readonly emit: Emit) {
     this.src = flow.client;
     this.dst = flow.server;
   }
 
-  data(dir: Direction, bytes: Uint8Array, ts: Picos, emit: Emit): void {
+  data(dir: Direction, bytes: Uint8Array, ts: Picos): void {
     if (dir !== 'c2s' || this.dead || bytes.length === 0) return;
-    this.emitFn = emit;
     this.feeder.feed(bytes, ts);
-    if (this.feeder.stopped && !this.dead) this.fail('multifd packet header not parsed (no progress)', ts);
+    if (this.feeder.stopped && !this.dead) this.fail(QemuAnomaly.MULTIFD_NO_PROGRESS, ts);
   }
 
-  gap(dir: Direction, length: number, ts: Picos, emit: Emit): void {
+  gap(dir: Direction, length: number, ts: Picos): void {
     if (dir !== 'c2s' || this.dead) return;
-    this.emitFn = emit;
     if (this.feeder.pending === 0 && this.feeder.skip >= length) {
       this.feeder.skip -= length; // inside page data: still in step
       this.feeder.offset += length;
     } else {
-      this.fail(`${length} bytes missing from a multifd channel inside a packet header`, ts);
+      this.fail(QemuAnomaly.MULTIFD_GAP_IN_HEADER, ts, { length });
     }
   }
 
-  end(dir: Direction, ts: Picos, emit: Emit): void {
+  end(dir: Direction, ts: Picos): void {
     if (dir !== 'c2s' || this.dead || this.ended || this.mode === Mode.Init) return;
     this.ended = true;
-    this.emitFn = emit;
     this.out({
       kind: 'multifd-end', channel: this.channel, packets: this.packets, pages: this.pages,
       streamBytes: this.feeder.offset + this.feeder.pending,
@@ -79,8 +78,8 @@ export class MultifdChannelDecoder implements StreamDecoder {
     if (end - p < 8) return NEED_MORE;
     const magic = u32(b, p);
     const version = u32(b, p + 4);
-    if (magic !== MULTIFD_MAGIC) return this.fail(`multifd: bad magic 0x${magic.toString(16)} at channel byte ${this.feeder.offset}`, ts);
-    if (version !== MULTIFD_VERSION) return this.fail(`multifd: unsupported version ${version}`, ts);
+    if (magic !== MULTIFD_MAGIC) return this.fail(QemuAnomaly.MULTIFD_BAD_MAGIC, ts, { magic, offset: this.feeder.offset });
+    if (version !== MULTIFD_VERSION) return this.fail(QemuAnomaly.MULTIFD_BAD_VERSION, ts, { version });
     if (this.mode === Mode.Init) {
       if (end - p < MULTIFD_INIT_BYTES) return NEED_MORE;
       this.channel = b[p + 24]!;
@@ -94,15 +93,15 @@ export class MultifdChannelDecoder implements StreamDecoder {
     const normal = u32(b, p + 16);
     const size = u32(b, p + 20);
     const packetNum = u64(b, p + 24);
-    if (alloc === 0 || alloc > MAX_PAGES_ALLOC) return this.fail(`multifd: ${alloc} pages allocated per packet`, ts);
-    if (normal > alloc) return this.fail(`multifd: ${normal} pages in a packet of ${alloc}`, ts);
+    if (alloc === 0 || alloc > MAX_PAGES_ALLOC) return this.fail(QemuAnomaly.MULTIFD_BAD_PAGES_ALLOC, ts, { pagesAlloc: alloc });
+    if (normal > alloc) return this.fail(QemuAnomaly.MULTIFD_PAGES_OVER_ALLOC, ts, { pages: normal, pagesAlloc: alloc });
     const compression = flags & MULTIFD_COMPRESSION_MASK;
-    if ((flags & ~(MULTIFD_FLAG_SYNC | MULTIFD_COMPRESSION_MASK)) !== 0) return this.fail(`multifd: unknown flags 0x${flags.toString(16)}`, ts);
+    if ((flags & ~(MULTIFD_FLAG_SYNC | MULTIFD_COMPRESSION_MASK)) !== 0) return this.fail(QemuAnomaly.MULTIFD_UNKNOWN_FLAGS, ts, { flags });
     if (compression === 0 && normal > 0 && (size % normal !== 0 || !isPageSize(size / normal))) {
-      return this.fail(`multifd: ${size} bytes of data for ${normal} uncompressed pages`, ts);
+      return this.fail(QemuAnomaly.MULTIFD_BAD_DATA_SIZE, ts, { size, pages: normal });
     }
     const block = normal > 0 ? blockName(b, p + 64) : '';
-    if (block === undefined) return this.fail('multifd: RAMBlock name is not printable', ts);
+    if (block === undefined) return this.fail(QemuAnomaly.MULTIFD_BAD_RAMBLOCK_NAME, ts);
     const headerLen = MULTIFD_PACKET_HEADER_BYTES + 8 * alloc;
     this.packets++;
     this.pages += normal;
@@ -121,14 +120,11 @@ export class MultifdChannelDecoder implements StreamDecoder {
   }
 
   private out(m: DistributiveOmit<MultifdMessage>, ts: Picos): void {
-    this.emitFn({ ...m, protocol: 'qemu', ts, tsEnd: ts, flowId: this.flow.id, src: this.src, dst: this.dst } as ProtocolMessage);
+    this.emit({ ...m, protocol: 'qemu', ts, tsEnd: ts, flowId: this.flow.id, src: this.src, dst: this.dst } as ProtocolMessage);
   }
 
-  private fail(reason: string, ts: Picos): number {
-    this.emitFn({
-      protocol: 'anomaly', kind: 'protocol-error', count: 1, reason: `qemu: ${reason}`,
-      ts, tsEnd: ts, flowId: this.flow.id, src: this.src, dst: this.dst,
-    });
+  private fail(def: AnomalyDef, ts: Picos, fields?: AnomalyFields): number {
+    this.emit(streamAnomaly(this.flow, 'c2s', def, ts, fields));
     this.dead = true;
     return STOP;
   }

@@ -1,3 +1,5 @@
+import type { AnomalyDef, AnomalyFields, Problem } from '../../core/anomaly.js';
+import { QemuAnomaly } from './anomaly-codes.js';
 import { readAscii, u32, u64 } from './bytes.js';
 import { NEED_MORE } from './feeder.js';
 import { RamFlag } from './types.js';
@@ -16,7 +18,8 @@ export class RamWalker {
   block = -1;
   addr = 0;
   payload = 0;
-  reason = '';
+  /** Why the last step returned RAM_ERROR. */
+  problem: Problem = { def: QemuAnomaly.BAD_RAMBLOCK_NAME };
   /** Current pre-copy pass (0 before the first page). */
   iteration = 0;
   passStart = 0;
@@ -35,7 +38,7 @@ export class RamWalker {
   private lastPosBlock = -1;
   private lastPosAddr = 0;
 
-  /** Returns bytes consumed, NEED_MORE or RAM_ERROR (with `reason`). */
+  /** Returns bytes consumed, NEED_MORE or RAM_ERROR (with `problem`). */
   step(b: Uint8Array, p: number, end: number, pageSize: number): number {
     this.item = RamItem.Other;
     if (this.memRemaining > 0) return this.blockEntry(b, p, end);
@@ -64,16 +67,16 @@ export class RamWalker {
           const len = b[q]!;
           if (end - q < 1 + len) return NEED_MORE;
           const idstr = readAscii(b, q + 1, len);
-          if (idstr === undefined || len === 0) return this.error('RAMBlock idstr is not printable');
+          if (idstr === undefined || len === 0) return this.error(QemuAnomaly.BAD_RAMBLOCK_NAME);
           let i = this.blocks.indexOf(idstr);
           if (i < 0) {
-            if (this.blocks.length >= 256) return this.error('more than 256 RAMBlocks');
+            if (this.blocks.length >= 256) return this.error(QemuAnomaly.TOO_MANY_RAMBLOCKS, { limit: 256 });
             i = this.blocks.push(idstr) - 1;
           }
           this.block = i;
           q += 1 + len;
         } else if (this.block < 0) {
-          return this.error('RAM_SAVE_FLAG_CONTINUE before any RAMBlock was named');
+          return this.error(QemuAnomaly.CONTINUE_WITHOUT_RAMBLOCK);
         }
         const kind = flags & ~RamFlag.Continue;
         if (kind === RamFlag.Zero) {
@@ -93,7 +96,7 @@ export class RamWalker {
         } else {
           if (end - q < 4) return NEED_MORE;
           this.payload = u32(b, q);
-          if (this.payload > 2 * pageSize + 64) return this.error(`compressed page of ${this.payload} bytes`);
+          if (this.payload > 2 * pageSize + 64) return this.error(QemuAnomaly.COMPRESSED_PAGE_TOO_LARGE, { length: this.payload });
           q += 4;
           this.compressedPages++;
         }
@@ -103,7 +106,7 @@ export class RamWalker {
         return q - p;
       }
       default:
-        return this.error(`unsupported RAM flags 0x${flags.toString(16)}`);
+        return this.error(QemuAnomaly.UNSUPPORTED_RAM_FLAGS, { flags });
     }
   }
 
@@ -143,16 +146,16 @@ export class RamWalker {
     const len = b[p]!;
     if (end - p < 9 + len) return NEED_MORE;
     const idstr = readAscii(b, p + 1, len);
-    if (idstr === undefined || len === 0) return this.error('RAMBlock idstr in MEM_SIZE list is not printable');
+    if (idstr === undefined || len === 0) return this.error(QemuAnomaly.BAD_RAMBLOCK_NAME);
     const size = u64(b, p + 1 + len);
-    if (size > this.memRemaining) return this.error(`RAMBlock ${idstr} of ${size} bytes exceeds MEM_SIZE`);
+    if (size > this.memRemaining) return this.error(QemuAnomaly.RAMBLOCK_EXCEEDS_MEM_SIZE, { size });
     this.memRemaining -= size;
     if (!this.blocks.includes(idstr) && this.blocks.length < 256) this.blocks.push(idstr);
     return 9 + len;
   }
 
-  private error(reason: string): number {
-    this.reason = reason;
+  private error(def: AnomalyDef, fields?: AnomalyFields): number {
+    this.problem = fields === undefined ? { def } : { def, fields };
     return RAM_ERROR;
   }
 }

@@ -1,3 +1,5 @@
+import type { Problem } from '../../core/anomaly.js';
+import { QemuAnomaly } from './anomaly-codes.js';
 import { readAscii, u32 } from './bytes.js';
 import { QemuRecord } from './types.js';
 
@@ -47,9 +49,9 @@ export interface ConfigSubsection {
 /**
  * A subsection of the CONFIGURATION record (savevm.c vmstate_configuration):
  * `0x05, u8 len, idstr, u32 version_id`, then its fields. Returns 'need' when
- * incomplete, or an error reason.
+ * incomplete, or the problem.
  */
-export function parseConfigSubsection(b: Uint8Array, p: number, end: number): ConfigSubsection | 'need' | string {
+export function parseConfigSubsection(b: Uint8Array, p: number, end: number): ConfigSubsection | 'need' | Problem {
   if (end - p < 2) return 'need';
   const len = b[p + 1]!;
   let q = p + 2 + len + 4;
@@ -59,13 +61,13 @@ export function parseConfigSubsection(b: Uint8Array, p: number, end: number): Co
     case 'configuration/target-page-bits': {
       if (end < q + 4) return 'need';
       const bits = u32(b, q);
-      if (bits < 9 || bits > 16) return `target page bits ${bits}`;
+      if (bits < 9 || bits > 16) return { def: QemuAnomaly.BAD_PAGE_BITS, fields: { bits } };
       return { consumed: q + 4 - p, pageBits: bits };
     }
     case 'configuration/capabilities': {
       if (end < q + 4) return 'need';
       const count = u32(b, q);
-      if (count > 64) return `${count} capabilities in the configuration`;
+      if (count > 64) return { def: QemuAnomaly.TOO_MANY_CAPABILITIES, fields: { count } };
       q += 4;
       for (let i = 0; i < count; i++) {
         if (end < q + 1) return 'need';
@@ -78,6 +80,6 @@ export function parseConfigSubsection(b: Uint8Array, p: number, end: number): Co
       if (end < q + 16) return 'need';
       return { consumed: q + 16 - p };
     default:
-      return `unknown configuration subsection "${idstr}"`;
+      return { def: QemuAnomaly.UNKNOWN_CONFIG_SUBSECTION };
   }
 }

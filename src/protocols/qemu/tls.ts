@@ -32,26 +32,26 @@ export class EncryptedChannelDecoder implements StreamDecoder {
   private readonly src: Endpoint;
   private readonly dst: Endpoint;
 
-  constructor(private readonly flow: FlowInfo, ts: Picos, emit: Emit) {
+  constructor(private readonly flow: FlowInfo, ts: Picos, private readonly emit: Emit) {
     this.src = flow.client;
     this.dst = flow.server;
     emit({ protocol: 'qemu', kind: 'encrypted', transport: 'tls', streamBytes: 0, ts, tsEnd: ts, flowId: flow.id, src: this.src, dst: this.dst });
   }
 
-  data(dir: Direction, bytes: Uint8Array, ts: Picos, _emit: Emit): void {
+  data(dir: Direction, bytes: Uint8Array, ts: Picos): void {
     this.bytes[dir] += bytes.length;
     if (dir === 'c2s') this.walk(bytes, ts);
   }
 
-  gap(dir: Direction, length: number, _ts: Picos, _emit: Emit): void {
+  gap(dir: Direction, length: number, _ts: Picos): void {
     this.bytes[dir] += length; // sequence space: the bytes were sent, not captured
     if (dir === 'c2s') this.left.c2s = -1;
   }
 
-  end(dir: Direction, ts: Picos, emit: Emit): void {
+  end(dir: Direction, ts: Picos): void {
     if (dir !== 'c2s' || this.ended) return;
     this.ended = true;
-    emit({
+    this.emit({
       protocol: 'qemu', kind: 'encrypted-end', transport: 'tls', streamBytes: this.bytes.c2s, returnBytes: this.bytes.s2c,
       records: this.records, ...(this.firstData !== undefined ? { firstData: this.firstData, lastData: this.lastData! } : {}),
       ts, tsEnd: ts, flowId: this.flow.id, src: this.src, dst: this.dst,

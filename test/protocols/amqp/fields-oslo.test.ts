@@ -1,9 +1,10 @@
+import { AmqpAnomaly } from '../../../src/protocols/amqp/anomaly-codes.js';
 import { describe, expect, it } from 'vitest';
 import { decodeContentHeader } from '../../../src/protocols/amqp/content.js';
 import { PayloadReader, readFieldTable } from '../../../src/protocols/amqp/fields.js';
 import { decodeMethod, methodName } from '../../../src/protocols/amqp/methods.js';
 import { decodeOsloBody } from '../../../src/protocols/amqp/oslo.js';
-import { ch, longstr, shortstr, table, u16, u32, u64 } from './amqp-builders.js';
+import { ch, longstr, shortstr, table, u16, u32, u64 } from './builders.js';
 
 const enc = new TextEncoder();
 
@@ -59,7 +60,7 @@ describe('AMQP field tables (0-9-1 with RabbitMQ errata)', () => {
     const p = Uint8Array.from([...u16(60), ...u16(0), ...u64(720), ...u16(0x8000 | 0x0200 | 0x0001), ...u16(0),
       ...shortstr('application/json'), ...shortstr('reply_x')]);
     expect(decodeContentHeader(p, 0, p.length)).toEqual({ ok: true, header: { classId: 60, bodySize: 720, contentType: 'application/json', replyTo: 'reply_x' } });
-    expect(decodeContentHeader(p, 0, 10)).toEqual({ ok: false, reason: 'content header of 10 bytes is too short' });
+    expect(decodeContentHeader(p, 0, 10)).toEqual({ ok: false, problem: { def: AmqpAnomaly.HEADER_TOO_SHORT, fields: { length: 10 } } });
   });
 });
 

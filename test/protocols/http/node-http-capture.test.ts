@@ -112,7 +112,7 @@ describe.runIf(blocker === null || process.env.CI === 'true')('HTTP decoder on a
       .map((m) => (m.kind === 'request' ? `request ${m.method} ${m.path} ${m.tsEnd}` : `response ${m.status} ${m.tsEnd}`));
     expect(ours.length).toBe(12);
     expect([...ours].sort()).toEqual([...fromTshark].sort());
-    expect(messages.filter((m) => m.protocol === 'anomaly' && m.reason.startsWith('http:'))).toEqual([]);
+    expect(messages.filter((m) => m.protocol === 'anomaly' && m.code.startsWith('HTTP_'))).toEqual([]);
   });
 
   it('pairs responses with their requests and extracts keystone/nova facts', () => {

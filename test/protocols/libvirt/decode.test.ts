@@ -12,14 +12,14 @@ type Seg = { dir: 'c2s' | 's2c'; bytes: Uint8Array };
 
 /** Feeds each message split into chunks of `size` bytes; chunk k gets ts = k. */
 function run(segs: Seg[], size = 1 << 30): ProtocolMessage[] {
-  const d = new LibvirtDecoder(flow);
   const out: ProtocolMessage[] = [];
+  const d = new LibvirtDecoder(flow, (m) => out.push(m));
   let k = 0n;
   for (const s of segs) {
-    for (let off = 0; off < s.bytes.length; off += size) d.data(s.dir, s.bytes.subarray(off, off + size), k++, (m) => out.push(m));
+    for (let off = 0; off < s.bytes.length; off += size) d.data(s.dir, s.bytes.subarray(off, off + size), k++);
   }
-  d.end('c2s', k, (m) => out.push(m));
-  d.end('s2c', k, (m) => out.push(m));
+  d.end('c2s', k);
+  d.end('s2c', k);
   return out;
 }
 const strip = (ms: ProtocolMessage[]) => ms.map(({ ts: _a, tsEnd: _b, ...rest }) => {
@@ -73,9 +73,9 @@ describe('libvirt RPC decoder', () => {
     });
     // all messages in one buffer per direction
     const c2s = conv.filter((s) => s.dir === 'c2s').flatMap((s) => [...s.bytes]);
-    const d = new LibvirtDecoder(flow);
     const out: ProtocolMessage[] = [];
-    d.data('c2s', Uint8Array.from(c2s), 1n, (m) => out.push(m));
+    const d = new LibvirtDecoder(flow, (m) => out.push(m));
+    d.data('c2s', Uint8Array.from(c2s), 1n);
     expect(out.map((m) => (m as LibvirtRpcMessage).serial)).toEqual([0, 1, 0, 9, 10, 11, 12]);
   });
 
@@ -85,13 +85,13 @@ describe('libvirt RPC decoder', () => {
       const an = out.filter((m): m is Anomaly => m.protocol === 'anomaly');
       expect(an).toHaveLength(1);
       expect(out.filter((m) => m.protocol === 'libvirt')).toHaveLength(conv.filter((s) => s.dir === 's2c').length);
-      return an[0]!.reason;
+      return { code: an[0]!.code, ...an[0]!.fields };
     };
-    expect(bad(new Xdr().u32(12).u32(0x20008086).u32(1).u32(1).u32(0).u32(0).u32(0).bytes())).toMatch(/message length 12/);
-    expect(bad(new Xdr().u32(0x7fffffff).u32(0x20008086).u32(1).u32(1).u32(0).u32(0).u32(0).bytes())).toMatch(/message length/);
-    expect(bad(rpcMessage({ procedure: 1, type: 9, serial: 1 }))).toMatch(/message type 9/);
-    expect(bad(rpcMessage({ procedure: 1, type: 0, serial: 1, status: 7 }))).toMatch(/status 7/);
-    expect(bad(conv[6]!.bytes.subarray(0, 40))).toMatch(/ended inside a message/);
+    expect(bad(new Xdr().u32(12).u32(0x20008086).u32(1).u32(1).u32(0).u32(0).u32(0).bytes())).toEqual({ code: 'LIBVIRT_BAD_LENGTH', length: 12 });
+    expect(bad(new Xdr().u32(0x7fffffff).u32(0x20008086).u32(1).u32(1).u32(0).u32(0).u32(0).bytes())).toEqual({ code: 'LIBVIRT_BAD_LENGTH', length: 0x7fffffff });
+    expect(bad(rpcMessage({ procedure: 1, type: 9, serial: 1 }))).toEqual({ code: 'LIBVIRT_BAD_TYPE', type: 9 });
+    expect(bad(rpcMessage({ procedure: 1, type: 0, serial: 1, status: 7 }))).toEqual({ code: 'LIBVIRT_BAD_STATUS', status: 7 });
+    expect(bad(conv[6]!.bytes.subarray(0, 40))).toEqual({ code: 'LIBVIRT_ENDED_IN_MESSAGE' });
   });
 
   it('reports an undecodable migration body but still emits the message', () => {
@@ -102,12 +102,12 @@ describe('libvirt RPC decoder', () => {
 
   it('skips a capture gap inside a body it does not decode', () => {
     const big = rpcMessage({ procedure: 7, type: 1, serial: 5 }, new Uint8Array(1000));
-    const d = new LibvirtDecoder(flow);
     const out: ProtocolMessage[] = [];
-    d.data('s2c', big.subarray(0, 100), 1n, (m) => out.push(m));
-    d.gap('s2c', 800, 2n, (m) => out.push(m));
-    d.data('s2c', big.subarray(900), 3n, (m) => out.push(m));
-    d.data('s2c', conv[1]!.bytes, 4n, (m) => out.push(m));
+    const d = new LibvirtDecoder(flow, (m) => out.push(m));
+    d.data('s2c', big.subarray(0, 100), 1n);
+    d.gap('s2c', 800, 2n);
+    d.data('s2c', big.subarray(900), 3n);
+    d.data('s2c', conv[1]!.bytes, 4n);
     expect(out.map((m) => m.protocol)).toEqual(['libvirt', 'libvirt']);
     expect(out[0]).toMatchObject({ procedureName: 'CONNECT_GET_CAPABILITIES', ts: 1n, tsEnd: 3n });
   });

@@ -9,10 +9,10 @@ const flow: FlowInfo = {
 };
 
 function feed(bytes: Uint8Array, chunk: number, end = true): ProtocolMessage[] {
-  const d = qemuAnalyzer.create(flow);
   const out: ProtocolMessage[] = [];
-  for (let off = 0, i = 0; off < bytes.length; off += chunk, i++) d.data('c2s', bytes.subarray(off, off + chunk), BigInt(10 + i), (m) => out.push(m));
-  if (end) d.end('c2s', 9999n, (m) => out.push(m));
+  const d = qemuAnalyzer.create(flow, (m) => out.push(m));
+  for (let off = 0, i = 0; off < bytes.length; off += chunk, i++) d.data('c2s', bytes.subarray(off, off + chunk), BigInt(10 + i));
+  if (end) d.end('c2s', 9999n);
   return out;
 }
 
@@ -60,16 +60,16 @@ describe('multifd channel decoder (QEMU 7.2 layout)', () => {
   });
 
   it('rejects other versions and inconsistent packets with one anomaly, never a crash', () => {
-    const reasons = (b: Uint8Array) => feed(b, 500).filter((m): m is Anomaly => m.protocol === 'anomaly').map((a) => a.reason);
+    const reasons = (b: Uint8Array) => feed(b, 500).filter((m): m is Anomaly => m.protocol === 'anomaly').map((a) => ({ code: a.code, ...a.fields }));
     const version2 = ch.bytes.slice();
     version2[7] = 2;
-    expect(reasons(version2)).toEqual(['qemu: multifd: unsupported version 2']);
+    expect(reasons(version2)).toEqual([{ code: 'QEMU_MULTIFD_BAD_VERSION', version: 2 }]);
     const tooMany = ch.bytes.slice();
     tooMany[64 + 19] = 200; // normal_pages of packet 0 > pages_alloc
-    expect(reasons(tooMany)).toEqual(['qemu: multifd: 200 pages in a packet of 128']);
+    expect(reasons(tooMany)).toEqual([{ code: 'QEMU_MULTIFD_PAGES_OVER_ALLOC', pages: 200, pagesAlloc: 128 }]);
     const flags = ch.bytes.slice();
     flags[64 + 11] = 0x10;
-    expect(reasons(flags)).toEqual(['qemu: multifd: unknown flags 0x10']);
+    expect(reasons(flags)).toEqual([{ code: 'QEMU_MULTIFD_UNKNOWN_FLAGS', flags: 0x10 }]);
     // Cut anywhere: the end still reports the bytes received.
     for (let cut = 64; cut < ch.bytes.length; cut += 1111) {
       const out = feed(ch.bytes.subarray(0, cut), 700);

@@ -18,13 +18,13 @@ describe('TLS on a migration port (QEMU native TLS)', () => {
 
   it('is counted, never walked as a plaintext QEMU stream, at any chunking', () => {
     for (const size of [1, 3, 4, 700, bytes.length]) {
-      const d = qemuAnalyzer.create(flow);
       const out: ProtocolMessage[] = [];
+      const d = qemuAnalyzer.create(flow, (m) => out.push(m));
       let i = 0;
-      for (let off = 0; off < bytes.length; off += size, i++) d.data('c2s', bytes.subarray(off, off + size), BigInt(100 + i), (m) => out.push(m));
-      d.data('s2c', new Uint8Array(77), 9000n, (m) => out.push(m));
-      d.gap('s2c', 23, 9001n, (m) => out.push(m));
-      d.end('c2s', 9999n, (m) => out.push(m));
+      for (let off = 0; off < bytes.length; off += size, i++) d.data('c2s', bytes.subarray(off, off + size), BigInt(100 + i));
+      d.data('s2c', new Uint8Array(77), 9000n);
+      d.gap('s2c', 23, 9001n);
+      d.end('c2s', 9999n);
       expect(out.filter((m) => m.protocol === 'anomaly'), `chunks of ${size}`).toEqual([]);
       expect(out.map((m) => m.protocol === 'qemu' && m.kind)).toEqual(['encrypted', 'encrypted-end']);
       const last = Math.ceil(bytes.length / size) - 1;
@@ -40,12 +40,12 @@ describe('TLS on a migration port (QEMU native TLS)', () => {
   });
 
   it('a hole in the source direction: bytes still counted from the sequence space, the record walk stops', () => {
-    const d = qemuAnalyzer.create(flow);
     const out: ProtocolMessage[] = [];
-    d.data('c2s', bytes.subarray(0, 400), 1n, (m) => out.push(m));
-    d.gap('c2s', 1000, 2n, (m) => out.push(m));
-    d.data('c2s', bytes.subarray(1400), 3n, (m) => out.push(m));
-    d.end('c2s', 4n, (m) => out.push(m));
+    const d = qemuAnalyzer.create(flow, (m) => out.push(m));
+    d.data('c2s', bytes.subarray(0, 400), 1n);
+    d.gap('c2s', 1000, 2n);
+    d.data('c2s', bytes.subarray(1400), 3n);
+    d.end('c2s', 4n);
     expect(out.at(-1)).toMatchObject({ kind: 'encrypted-end', streamBytes: bytes.length, records: 3 });
   });
 });

@@ -1,4 +1,4 @@
-import { analyzeSources } from '../../../src/pipeline/offline.js';
+import { analyzeSources } from '../../../src/pipeline/analyze.js';
 import type { PhaseEvent } from '../../../src/phases/events.js';
 import type { ProtocolMessage, QemuStreamEnd } from '../../../src/protocols/types.js';
 import { tsharkFields } from './tshark.js';

@@ -2,7 +2,7 @@ import { recordsTo } from '../../src/ingest/batch.js';
 /**
  * The generator's pcapng and DPMI-measurement-frame outputs under tshark (issue #2: "a
  * generated pcap of each scenario reads in tshark with zero malformed-packet or checksum
- * expert warnings"; generate-tshark.test.ts covers pcap). pcapng must be the same trace
+ * expert warnings"; tshark.test.ts covers pcap). pcapng must be the same trace
  * as pcap-ns (both 1 ns: the generator quantises to the format's resolution), frame by
  * frame as tshark dissects it; dpmi-frames must read as plain Ethernet frames of type
  * 0x0810 with nothing malformed, carrying every generated packet with its picosecond time.

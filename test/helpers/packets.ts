@@ -1,9 +1,9 @@
 /**
  * Test-only packet builder: hand-built headers for every layer the Dissector parses
- * (H1's src/generate/wire only builds Ethernet + IPv4, so VLAN/SLL/IPv6 live here).
+ * (src/generate/wire only builds Ethernet + IPv4, so VLAN/SLL/IPv6 live here).
  * Every field is written explicitly so tests can state the bytes they expect.
  */
-import type { CapturedPacket } from '../../../src/ingest/types.js';
+import type { CapturedPacket } from '../../src/ingest/types.js';
 
 export const MAC_A = [0x52, 0x54, 0x00, 0x00, 0x00, 0x0a];
 export const MAC_B = [0x52, 0x54, 0x00, 0x00, 0x00, 0x0b];

@@ -1,14 +1,15 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PS_PER_S, type Picos } from '../../src/core/time.js';
-import { lcg, migrationEventLines, synthesizeMigration } from '../stats/series-fixture.js';
+import { PS_PER_S, type Picos } from '../../../src/core/time.js';
+import { migrationEventLines, synthesizeMigration } from '../../stats/series-fixture.js';
+import { seededRandom } from '../../helpers/rng.js';
 
 export const FLAVORS = [1, 2, 3, 4];
 export const LOADS = [0, 25, 50, 75, 100];
 
 /** One NDJSON file per (flavor, load) cell, `runs` OpenStack migrations each; returns the paths. */
 export function writeOpenstackSeries(dir: string, runs: number, seed = 11): string[] {
-  const rand = lcg(seed);
+  const rand = seededRandom(seed);
   let t: Picos = 1_700_000_000n * PS_PER_S;
   const files: string[] = [];
   for (const flavor of FLAVORS) {

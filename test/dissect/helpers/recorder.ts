@@ -1,4 +1,5 @@
 /** Test-only stream analyzer that records exactly what the reassembler delivers. */
+import { intsFrom, seededRandom } from '../../helpers/rng.js';
 import type { Picos } from '../../../src/core/time.js';
 import type { Direction, FlowInfo } from '../../../src/decode/types.js';
 import type { ProtocolAnalyzer, ProtocolMessage, ProtocolName, StreamDecoder } from '../../../src/protocols/types.js';
@@ -45,13 +46,8 @@ export function collect(): { emit: (m: ProtocolMessage) => void; msgs: ProtocolM
   return { emit: (m) => { msgs.push(m); }, msgs };
 }
 
-/** Deterministic pseudo-random bytes (xorshift), so failures reproduce. */
+/** Deterministic pseudo-random bytes, so failures reproduce. */
 export function patternBytes(n: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
+  const byte = intsFrom(seededRandom(seed));
+  return Uint8Array.from({ length: n }, () => byte(256));
 }

@@ -1,8 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { anomalyMessage, type AnomalyDef, type AnomalyFields } from '../core/anomaly.js';
 import { UsageError } from '../core/errors.js';
 import type { Picos } from '../core/time.js';
 import { Dissector } from '../dissect/dissector.js';
 import type { DissectorStats } from '../dissect/stats.js';
+import { CaptureAnomaly } from '../ingest/anomaly-codes.js';
 import { openCapture, type CaptureFile } from '../ingest/file-source.js';
 import type { CaptureFormat, ReaderStats } from '../ingest/types.js';
 import type { PacketBatch } from '../ingest/batch.js';
@@ -66,8 +68,9 @@ export function parseSource(source: string): ParsedSource {
 }
 
 /**
- * Capture files → Dissector → PhaseEngine, one pass, constant memory. Several files are
- * merged by wire timestamp. Live sources go through the native ring pipeline instead.
+ * Sources → protocol messages → PhaseEngine, one pass, constant memory: capture files
+ * through the Dissector in this thread (several merged by wire timestamp), live
+ * sources (and files with `workers`) through the native ring and decode workers.
  */
 export async function analyzeSources(sources: string[], opts: AnalyzeOptions): Promise<Summary> {
   if (sources.length === 0) throw new UsageError('no SOURCE given');
@@ -90,7 +93,12 @@ export async function analyzeSources(sources: string[], opts: AnalyzeOptions): P
   try {
     for (const p of parsed) files.push(await openCapture((p as { path: string }).path));
     const dissector = new Dissector(onMessage);
-    await mergeByTimestamp(files, (b, i) => dissector.record(b.buf[i]!, b.off[i]!, b.off[i]! + b.len[i]!, b.wire[i]!, b.linkType[i]!, b.ts(i)), opts);
+    let lastTs: Picos = 0n;
+    await mergeByTimestamp(files, (b, i) => {
+      lastTs = b.ts(i);
+      dissector.record(b.buf[i]!, b.off[i]!, b.off[i]! + b.len[i]!, b.wire[i]!, b.linkType[i]!, lastTs);
+    }, opts);
+    for (const f of files) readerAnomalies(f.stats, lastTs, onMessage);
     dissector.finish();
     const summary: Summary = {
       ...engine.end(),
@@ -105,6 +113,18 @@ export async function analyzeSources(sources: string[], opts: AnalyzeOptions): P
   } finally {
     await Promise.all(files.map((f) => f.close()));
   }
+}
+
+const NO_ENDPOINT = Object.freeze({ ip: '', port: 0 });
+
+/** What a file's reader could not read, as anomalies at the end of the input. */
+function readerAnomalies(s: ReaderStats, ts: Picos, emit: (msg: ProtocolMessage) => void): void {
+  const at = (def: AnomalyDef, count: number, fields?: AnomalyFields): void => {
+    if (count > 0) emit(anomalyMessage(def, count, ts, ts, -1, NO_ENDPOINT, NO_ENDPOINT, fields));
+  };
+  at(CaptureAnomaly.MALFORMED_RECORDS, s.malformedRecords, { skippedBytes: s.skippedBytes ?? 0 });
+  at(CaptureAnomaly.TRUNCATED_FILE, s.truncated ? 1 : 0);
+  at(CaptureAnomaly.DPMI_FRAME_LOSS, s.lostFrames);
 }
 
 interface Cursor {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Dissector } from '../../src/dissect/dissector.js';
 import type { Anomaly, ProtocolMessage } from '../../src/protocols/types.js';
 import { Conversation, splitRanges } from './helpers/conversation.js';
-import { pkt } from './helpers/packets.js';
+import { pkt } from '../helpers/packets.js';
 import { type RecordedFlow, RecordingAnalyzer, collect, patternBytes } from './helpers/recorder.js';
 
 const T0 = 1_700_000_000_000_000_000_000n;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Dissector } from '../../src/dissect/dissector.js';
 import type { ProtocolMessage } from '../../src/protocols/types.js';
 import { Conversation } from './helpers/conversation.js';
-import { pkt } from './helpers/packets.js';
+import { pkt } from '../helpers/packets.js';
 import { RecordingAnalyzer, collect, patternBytes } from './helpers/recorder.js';
 
 const T0 = 1_700_000_000_000_000_000_000n;

@@ -2,16 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { PS_PER_MS } from '../../src/core/time.js';
 import { Dissector } from '../../src/dissect/dissector.js';
 import type { Anomaly, ProtocolMessage } from '../../src/protocols/types.js';
-import { ACK, FIN, PSH, RST, SYN, arp, ether, ethTcp, icmpEcho, ipv4, ipv6, nullLink, pkt, sll, sll2, tcp, udp } from './helpers/packets.js';
+import { ACK, FIN, PSH, RST, SYN, arp, ether, ethTcp, icmpEcho, ipv4, ipv6, nullLink, pkt, sll, sll2, tcp, udp } from '../helpers/packets.js';
 import { type RecordedFlow, RecordingAnalyzer, patternBytes } from './helpers/recorder.js';
+import { intsFrom, seededRandom } from '../helpers/rng.js';
 
 const T0 = 1_700_000_000_000_000_000_000n;
 
-/** xorshift32: deterministic so a failure reproduces. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x; };
-}
 
 const data = patternBytes(300, 9);
 const seg = tcp(40000, 16509, 0xfffffff0, 77, PSH | ACK, data.subarray(0, 120), [2, 4, 5, 0xb4, 1, 3, 3, 7]);
@@ -30,7 +26,7 @@ const corpus: { bytes: Uint8Array; linkType: number }[] = [
 const LINK_TYPES = [0, 1, 101, 113, 276, 108, 228, 229, 12345];
 
 function internalErrors(msgs: ProtocolMessage[]): Anomaly[] {
-  return msgs.filter((m): m is Anomaly => m.protocol === 'anomaly' && m.reason.startsWith('dissector internal'));
+  return msgs.filter((m): m is Anomaly => m.protocol === 'anomaly' && m.code === 'DISSECTOR_INTERNAL');
 }
 
 describe('fuzz: the Dissector never throws, counts everything, stays bounded', () => {
@@ -39,12 +35,12 @@ describe('fuzz: the Dissector never throws, counts everything, stays bounded', (
     const an = new RecordingAnalyzer('libvirt', [16509], (b) => b.length > 0 && b[0]! < 16);
     const MAX_BUF = 64 * 1024;
     const d = new Dissector((m) => { if (m.protocol === 'anomaly') msgs.push(m); }, { analyzers: [an], maxFlows: 500, maxFlowBufferBytes: MAX_BUF });
-    const r = rng(12345);
+    const r = intsFrom(seededRandom(12345));
     let n = 0;
     let thrown = 0;
     let ts = T0;
     const feed = (bytes: Uint8Array, linkType: number, wire: number): void => {
-      ts += BigInt(r() % 1000) * PS_PER_MS; // up to 1 s steps: expiry and flushes run too
+      ts += BigInt(r(1000)) * PS_PER_MS; // up to 1 s steps: expiry and flushes run too
       try { d.packet(pkt(bytes, ts, linkType, wire)); } catch { thrown++; }
       n++;
     };
@@ -58,19 +54,19 @@ describe('fuzz: the Dissector never throws, counts everything, stays bounded', (
     }
     // 2. bit flips of valid packets, sometimes under a wrong link type
     while (n < 80_000) {
-      const c = corpus[r() % corpus.length]!;
+      const c = corpus[r(corpus.length)]!;
       const b = c.bytes.slice();
-      const flips = 1 + (r() % 6);
-      for (let i = 0; i < flips; i++) b[r() % b.length]! ^= 1 << (r() % 8);
-      const cut = r() % 4 === 0 ? r() % (b.length + 1) : b.length;
-      const lt = r() % 16 === 0 ? LINK_TYPES[r() % LINK_TYPES.length]! : c.linkType;
-      feed(b.subarray(0, cut), lt, r() % 8 === 0 ? r() % 70000 : b.length);
+      const flips = 1 + r(6);
+      for (let i = 0; i < flips; i++) b[r(b.length)]! ^= 1 << r(8);
+      const cut = r(4) === 0 ? r(b.length + 1) : b.length;
+      const lt = r(16) === 0 ? LINK_TYPES[r(LINK_TYPES.length)]! : c.linkType;
+      feed(b.subarray(0, cut), lt, r(8) === 0 ? r(70000) : b.length);
     }
     // 3. random bytes
     while (n < 105_000) {
-      const b = new Uint8Array(r() % 200);
-      for (let i = 0; i < b.length; i++) b[i] = r() & 0xff;
-      feed(b, LINK_TYPES[r() % LINK_TYPES.length]!, b.length + (r() % 3));
+      const b = new Uint8Array(r(200));
+      for (let i = 0; i < b.length; i++) b[i] = r(256);
+      feed(b, LINK_TYPES[r(LINK_TYPES.length)]!, b.length + r(3));
     }
     d.finish();
     expect(n).toBeGreaterThanOrEqual(100_000);
@@ -93,20 +89,20 @@ describe('fuzz: the Dissector never throws, counts everything, stays bounded', (
     const MAX_BUF = 32 * 1024;
     const msgs: ProtocolMessage[] = [];
     const d = new Dissector((m) => msgs.push(m), { analyzers: [an], maxFlowBufferBytes: MAX_BUF });
-    const r = rng(777);
+    const r = intsFrom(seededRandom(777));
     const payload = patternBytes(4096, 4);
     const flags = [ACK, ACK, ACK, PSH | ACK, SYN, SYN | ACK, FIN | ACK, RST, ACK];
     for (let i = 0; i < 30_000; i++) {
-      const k = r() % 4;
-      const c2s = (r() & 1) === 0;
+      const k = r(4);
+      const c2s = r(2) === 0;
       const base = 0xfffe0000 + k * 0x1000;
-      const seq = (base + (r() % 200_000)) >>> 0;
-      const len = r() % 3 === 0 ? 0 : r() % 1500;
-      const f = flags[r() % flags.length]!;
-      const off = r() % (payload.length - len);
+      const seq = (base + r(200_000)) >>> 0;
+      const len = r(3) === 0 ? 0 : r(1500);
+      const f = flags[r(flags.length)]!;
+      const off = r(payload.length - len);
       const b = c2s
-        ? ethTcp('10.0.0.1', 40000 + k, '10.0.0.2', 16509, seq, (base + (r() % 200_000)) >>> 0, f, payload.subarray(off, off + len))
-        : ethTcp('10.0.0.2', 16509, '10.0.0.1', 40000 + k, seq, (base + (r() % 200_000)) >>> 0, f, payload.subarray(off, off + len));
+        ? ethTcp('10.0.0.1', 40000 + k, '10.0.0.2', 16509, seq, (base + r(200_000)) >>> 0, f, payload.subarray(off, off + len))
+        : ethTcp('10.0.0.2', 16509, '10.0.0.1', 40000 + k, seq, (base + r(200_000)) >>> 0, f, payload.subarray(off, off + len));
       d.packet(pkt(b, T0 + BigInt(i) * 1000n));
       if (i % 1000 === 0) {
         for (const fl of d.flows) {

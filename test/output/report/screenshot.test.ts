@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { command as reportCommand } from '../../src/cli/commands/report.js';
+import { command as reportCommand } from '../../../src/cli/commands/report.js';
 import { decodePng, inkInBox } from './png.js';
 import { writeOpenstackSeries } from './report-fixture.js';
 

@@ -1,6 +1,7 @@
 /** Test-only TCP conversation: builds Ethernet/IPv4/TCP packets for stream offsets of each side. */
 import type { CapturedPacket } from '../../../src/ingest/types.js';
-import { ACK, FIN, RST, SYN, ethTcp, pkt } from './packets.js';
+import { intsFrom, seededRandom } from '../../helpers/rng.js';
+import { ACK, FIN, RST, SYN, ethTcp, pkt } from '../../helpers/packets.js';
 
 export interface ConvOpts { cIsn?: number; sIsn?: number; client?: string; server?: string; cport?: number; sport?: number }
 
@@ -42,10 +43,9 @@ export class Conversation {
 /** Split [0, n) into segments of pseudo-random sizes in [1, max]. */
 export function splitRanges(n: number, max: number, seed = 7): [number, number][] {
   const out: [number, number][] = [];
-  let x = seed;
+  const int = intsFrom(seededRandom(seed));
   for (let o = 0; o < n;) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    const len = Math.min(n - o, 1 + (x >>> 8) % max);
+    const len = Math.min(n - o, 1 + int(max));
     out.push([o, o + len]);
     o += len;
   }

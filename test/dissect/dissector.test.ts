@@ -4,7 +4,7 @@ import { Dissector } from '../../src/dissect/dissector.js';
 import type { Direction, FlowInfo } from '../../src/decode/types.js';
 import type { Anomaly, ProtocolAnalyzer, ProtocolMessage, StreamDecoder } from '../../src/protocols/types.js';
 import { Conversation } from './helpers/conversation.js';
-import { ACK, MAC_A, PSH, SYN, arp, ether, ethTcp, icmpEcho, ipv4, ipv6, pkt, sll2, tcp, udp } from './helpers/packets.js';
+import { ACK, MAC_A, PSH, SYN, arp, ether, ethTcp, icmpEcho, ipv4, ipv6, pkt, sll2, tcp, udp } from '../helpers/packets.js';
 import { RecordingAnalyzer, collect } from './helpers/recorder.js';
 
 const T0 = 1_700_000_000n * PS_PER_S;

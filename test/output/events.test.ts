@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { widen } from '../../src/core/msgpack.js';
 import { decodeMsgpackStream, MsgpackWriter } from '../../src/output/msgpack.js';
 import { toNdjsonLine } from '../../src/output/ndjson.js';
 import { formatSummary, secondsUs } from '../../src/output/summary.js';
 import { LiveView } from '../../src/output/live-view.js';
-import type { Summary } from '../../src/pipeline/offline.js';
-import { dur, kvmMigration, Trace, us } from './messages.js';
-import { runEngine } from './run.js';
+import type { Summary } from '../../src/pipeline/analyze.js';
+import { dur, kvmMigration, Trace, us } from '../phases/messages.js';
+import { runEngine } from '../phases/run.js';
 
 function migrationRun() {
   const tr = new Trace();
@@ -39,6 +40,18 @@ describe('event outputs', () => {
     one.write({ t: us(0) });
     // ext 8, 9 bytes (1.764e21 needs 71 bits), type 1
     expect([...chunks[0]!.subarray(3, 6)]).toEqual([0xc7, 9, 1]);
+  });
+
+  it('msgpack: widen() copies only the maps on the way to a wide timestamp, never the event it is given', () => {
+    const { events } = migrationRun();
+    const ended = events.find((e) => e.type === 'migration-ended')!;
+    const before = structuredClone(ended);
+    const w = widen(ended) as Record<string, unknown>;
+    expect(w).not.toBe(ended); // ts is wider than 64 bits
+    expect(ended).toEqual(before); // the event itself is left alone
+    if (ended.type === 'migration-ended' && ended.stream) expect(w.stream).toBe(ended.stream); // byte counts fit: shared
+    const small = { type: 'x', d: dur(5), list: [1, 2n, { n: 3n }] };
+    expect(widen(small)).toBe(small);
   });
 
   it('summary table: Table 5.1 layout with µs precision and the downtime', () => {

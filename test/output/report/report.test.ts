@@ -2,10 +2,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { loadSeries } from '../../src/cli/commands/stats.js';
-import { command as reportCommand } from '../../src/cli/commands/report.js';
-import { niceTicks, tickLabel } from '../../src/output/report/axis.js';
-import { esc } from '../../src/output/report/svg.js';
+import { loadSeries } from '../../../src/cli/commands/stats.js';
+import { command as reportCommand } from '../../../src/cli/commands/report.js';
+import { niceTicks, tickLabel } from '../../../src/output/report/axis.js';
+import { esc } from '../../../src/output/report/svg.js';
 import { count, writeKvmTruth, writeOpenstackSeries } from './report-fixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'migscope-report-'));

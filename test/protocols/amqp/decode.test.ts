@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { AmqpStreamDecoder } from '../../../src/protocols/amqp/decode.js';
 import { amqpAnalyzer } from '../../../src/protocols/amqp/index.js';
 import type { AmqpMessage, Anomaly, ProtocolMessage } from '../../../src/protocols/types.js';
-import { concat, prng, rechunk, run, testFlow, type Segment } from '../stream-helpers.js';
+import { collecting, concat, rechunk, run, testFlow, type Segment } from '../stream-helpers.js';
+import { seededRandom } from '../../helpers/rng.js';
 import {
   PROTOCOL_HEADER_BYTES, body, ch, contentHeader, deliver, frame, heartbeat, longstr, method, osloEnvelope, publish,
   shortstr, table, u16, u32, u64,
-} from './amqp-builders.js';
+} from './builders.js';
 
 const call = {
   method: 'pre_live_migration', version: '6.0', _msg_id: 'a1b2', _reply_q: 'reply_q1', _unique_id: 'u1',
@@ -53,10 +54,11 @@ const conversation: Segment[] = [
 ];
 
 function decode(segments: Segment[]): ProtocolMessage[] {
-  return run(new AmqpStreamDecoder(testFlow(5672)), segments, [{ dir: 'c2s', ts: 30n }, { dir: 's2c', ts: 30n }]);
+  return run((e) => new AmqpStreamDecoder(testFlow(5672), e), segments, [{ dir: 'c2s', ts: 30n }, { dir: 's2c', ts: 30n }]);
 }
 const amqp = (out: ProtocolMessage[]): AmqpMessage[] => out.filter((m): m is AmqpMessage => m.protocol === 'amqp');
-const anomalies = (out: ProtocolMessage[]): string[] => out.filter((m): m is Anomaly => m.protocol === 'anomaly').map((a) => a.reason);
+/** Each anomaly as its code and fields. */
+const anomalies = (out: ProtocolMessage[]): Record<string, unknown>[] => out.filter((m): m is Anomaly => m.protocol === 'anomaly').map((a) => ({ code: a.code, ...a.fields }));
 
 describe('AMQP 0-9-1 stream decoder', () => {
   it('assembles publish/deliver messages with oslo envelopes across a whole connection', () => {
@@ -80,7 +82,7 @@ describe('AMQP 0-9-1 stream decoder', () => {
   it('gives identical messages for 1-byte and random chunking', () => {
     const whole = decode(conversation);
     expect(decode(rechunk(conversation, 'byte'))).toEqual(whole);
-    for (let seed = 1; seed <= 20; seed++) expect(decode(rechunk(conversation, prng(seed)))).toEqual(whole);
+    for (let seed = 1; seed <= 20; seed++) expect(decode(rechunk(conversation, seededRandom(seed)))).toEqual(whole);
   });
 
   it('assembles messages whose frames interleave across channels', () => {
@@ -98,12 +100,12 @@ describe('AMQP 0-9-1 stream decoder', () => {
     const good = concat(publish(1, 'e', 'k'), contentHeader(1, 0));
     const badEnd = frame(1, 1, [...u16(60), ...u16(80), ...u64(1), 0], 0x00);
     let out = decode([{ dir: 'c2s', ts: 1n, bytes: concat(PROTOCOL_HEADER_BYTES, badEnd, good) }]);
-    expect(anomalies(out)).toEqual(['amqp: frame end 0x00 instead of 0xce: stopped decoding this direction']);
+    expect(anomalies(out)).toEqual([{ code: 'AMQP_BAD_FRAME_END', byte: 0 }]);
     expect(amqp(out)).toEqual([]);
     out = decode([{ dir: 'c2s', ts: 1n, bytes: concat(PROTOCOL_HEADER_BYTES, frame(5, 0, []), good) }]);
-    expect(anomalies(out)).toEqual(['amqp: unknown frame type 5: stopped decoding this direction']);
+    expect(anomalies(out)).toEqual([{ code: 'AMQP_UNKNOWN_FRAME_TYPE', frameType: 5 }]);
     out = decode([{ dir: 'c2s', ts: 1n, bytes: Uint8Array.from([0x41, 0x4d, 0x51, 0x50, 1, 1, 8, 0]) }]);
-    expect(anomalies(out)).toEqual(['amqp: not the AMQP 0-9-1 protocol header (41 4d 51 50 01 01 08 00): stopped decoding this direction']);
+    expect(anomalies(out)).toEqual([{ code: 'AMQP_BAD_PROTOCOL_HEADER' }]);
   });
 
   it('reports malformed methods and orphan frames but keeps decoding', () => {
@@ -117,37 +119,35 @@ describe('AMQP 0-9-1 stream decoder', () => {
       publish(1, 'e', 'k2'), contentHeader(1, 0),
     ) }]);
     expect(anomalies(out)).toEqual([
-      'amqp: basic.publish: arguments run past the frame',
-      'amqp: unknown method 77.1',
-      'amqp: content header on channel 1 without a content method',
-      'amqp: body frame on channel 1 without a content header',
-      'amqp: body frames on channel 1 exceed the announced 2 bytes',
+      { code: 'AMQP_METHOD_ARGS_OVERRUN', classId: 60, methodId: 40 },
+      { code: 'AMQP_UNKNOWN_METHOD', classId: 77, methodId: 1 },
+      { code: 'AMQP_HEADER_WITHOUT_METHOD', channel: 1 },
+      { code: 'AMQP_BODY_WITHOUT_HEADER', channel: 1 },
+      { code: 'AMQP_BODY_EXCEEDS_SIZE', channel: 1, bodySize: 2 },
     ]);
     expect(amqp(out).map((m) => m.routingKey)).toEqual(['k2']);
   });
 
   it('counts but does not keep bodies over 1 MiB, and survives a gap inside a body', () => {
     const big = 3 * 1024 * 1024;
-    const d = new AmqpStreamDecoder(testFlow(5672));
-    const out: ProtocolMessage[] = [];
-    const emit = (m: ProtocolMessage): void => { out.push(m); };
-    d.data('c2s', concat(PROTOCOL_HEADER_BYTES, publish(1, 'nova', 'big'), contentHeader(1, big)), 1n, emit);
+    const { decoder: d, out } = collecting((e) => new AmqpStreamDecoder(testFlow(5672), e));
+    d.data('c2s', concat(PROTOCOL_HEADER_BYTES, publish(1, 'nova', 'big'), contentHeader(1, big)), 1n);
     const chunk = new Uint8Array(131072).fill(0x7b);
     const bodyFrame = body(1, chunk);
-    for (let i = 0; i < big / chunk.length; i++) d.data('c2s', bodyFrame, 2n, emit);
+    for (let i = 0; i < big / chunk.length; i++) d.data('c2s', bodyFrame, 2n);
     const env = osloEnvelope({ method: 'm', args: {} });
-    d.data('c2s', concat(publish(1, 'nova', 'gappy'), contentHeader(1, env.length), frame(3, 1, env).subarray(0, 20)), 3n, emit);
-    d.gap('c2s', env.length - 13, 4n, emit);
-    d.data('c2s', Uint8Array.of(0xce), 5n, emit);
-    d.gap('c2s', 100, 6n, emit);
-    d.data('c2s', concat(publish(1, 'nova', 'after')), 7n, emit);
+    d.data('c2s', concat(publish(1, 'nova', 'gappy'), contentHeader(1, env.length), frame(3, 1, env).subarray(0, 20)), 3n);
+    d.gap('c2s', env.length - 13, 4n);
+    d.data('c2s', Uint8Array.of(0xce), 5n);
+    d.gap('c2s', 100, 6n);
+    d.data('c2s', concat(publish(1, 'nova', 'after')), 7n);
     expect(amqp(out).map((m) => [m.routingKey, m.bodySize, m.oslo, m.tsEnd])).toEqual([['big', big, undefined, 2n], ['gappy', env.length, undefined, 5n]]);
-    expect(anomalies(out)).toEqual(['amqp: gap of 100 bytes across AMQP frames: stopped decoding this direction']);
+    expect(anomalies(out)).toEqual([{ code: 'AMQP_GAP_ACROSS_FRAMES', length: 100 }]);
   });
 
   it('reports a connection closed inside a message', () => {
     const out = decode([{ dir: 'c2s', ts: 1n, bytes: concat(PROTOCOL_HEADER_BYTES, publish(1, 'nova', 'k'), contentHeader(1, 10)) }]);
-    expect(anomalies(out)).toEqual(['amqp: connection closed inside a frame or message (1 message(s) incomplete)']);
+    expect(anomalies(out)).toEqual([{ code: 'AMQP_CLOSED_IN_FRAME', open: 1 }]);
   });
 
   it('probes the protocol header', () => {

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { HttpStreamDecoder } from '../../../src/protocols/http/decode.js';
 import { httpAnalyzer } from '../../../src/protocols/http/index.js';
 import type { Anomaly, HttpRequest, HttpResponse, ProtocolMessage } from '../../../src/protocols/types.js';
-import { ascii, prng, rechunk, run, testFlow, type Segment } from '../stream-helpers.js';
+import { ascii, collecting, rechunk, run, testFlow, type Segment } from '../stream-helpers.js';
+import { seededRandom } from '../../helpers/rng.js';
 
 const authBody = '{"auth": {"identity": {"methods": ["password"]}, "scope": {"project": {"id": "p1"}}}}';
 const migrateBody = '{"os-migrateLive": {"host": "dst-host", "block_migration": false}}';
@@ -28,7 +29,7 @@ const conversation: Segment[] = [
 const ends = [{ dir: 's2c' as const, ts: 9000n }, { dir: 'c2s' as const, ts: 9001n }];
 
 function decode(segments: Segment[]): ProtocolMessage[] {
-  return run(new HttpStreamDecoder(testFlow(5000)), segments, ends);
+  return run((e) => new HttpStreamDecoder(testFlow(5000), e), segments, ends);
 }
 
 describe('HTTP/1.1 stream decoder', () => {
@@ -65,11 +66,11 @@ describe('HTTP/1.1 stream decoder', () => {
   it('gives identical messages for 1-byte and random chunking', () => {
     const whole = decode(conversation);
     expect(decode(rechunk(conversation, 'byte'))).toEqual(whole);
-    for (let seed = 1; seed <= 20; seed++) expect(decode(rechunk(conversation, prng(seed)))).toEqual(whole);
+    for (let seed = 1; seed <= 20; seed++) expect(decode(rechunk(conversation, seededRandom(seed)))).toEqual(whole);
   });
 
   it('pairs 204/304 responses without a body and handles bare-LF lines', () => {
-    const out = run(new HttpStreamDecoder(testFlow(8774)), [
+    const out = run((e) => new HttpStreamDecoder(testFlow(8774), e), [
       { dir: 'c2s', ts: 1n, bytes: ascii('DELETE /a HTTP/1.1\nHost: h\n\nGET /b HTTP/1.1\r\n\r\n') },
       { dir: 's2c', ts: 2n, bytes: ascii('HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\nHTTP/1.1 304 Not Modified\r\n\r\n') },
     ]);
@@ -78,30 +79,24 @@ describe('HTTP/1.1 stream decoder', () => {
   });
 
   it('turns garbage into anomalies and resynchronises on the next start line', () => {
-    const out = run(new HttpStreamDecoder(testFlow(80)), [
+    const out = run((e) => new HttpStreamDecoder(testFlow(80), e), [
       { dir: 'c2s', ts: 1n, bytes: ascii('\x00\x01garbage line\r\nmore junk\r\nGET /ok HTTP/1.1\r\n\r\n') },
       { dir: 'c2s', ts: 2n, bytes: ascii('POST /p HTTP/1.1\r\nContent-Length: 12x\r\n\r\nGET /after HTTP/1.1\r\n\r\n') },
       { dir: 's2c', ts: 3n, bytes: ascii('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n') },
     ], [{ dir: 's2c', ts: 4n }]);
     const anomalies = out.filter((m): m is Anomaly => m.protocol === 'anomaly');
-    expect(anomalies.map((a) => a.reason)).toEqual([
-      'http: not an HTTP start line: "\x00\x01garbage line"',
-      'http: bad Content-Length "12x"',
-      'http: bad chunk size line "zz"',
-    ]);
+    expect(anomalies.map((a) => a.code)).toEqual(['HTTP_BAD_START_LINE', 'HTTP_BAD_CONTENT_LENGTH', 'HTTP_BAD_CHUNK_SIZE']);
     expect(anomalies.every((a) => a.kind === 'protocol-error' && a.count === 1)).toBe(true);
     expect(out.filter((m) => m.protocol === 'http').map((m) => m.protocol === 'http' && m.kind === 'request' ? m.path : '')).toEqual(['/ok', '/after']);
   });
 
   it('skips a gap inside a Content-Length body and resyncs after a gap in a head', () => {
-    const d = new HttpStreamDecoder(testFlow(80));
-    const out: ProtocolMessage[] = [];
-    const emit = (m: ProtocolMessage): void => { out.push(m); };
-    d.data('c2s', ascii('PUT /big HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":'), 1n, emit);
-    d.gap('c2s', 90, 2n, emit);
-    d.data('c2s', ascii('12345GET /next HTTP/1.1\r\nHo'), 3n, emit);
-    d.gap('c2s', 10, 4n, emit);
-    d.data('c2s', ascii('st: x\r\n\r\nGET /again HTTP/1.1\r\n\r\n'), 5n, emit);
+    const { decoder: d, out } = collecting((e) => new HttpStreamDecoder(testFlow(80), e));
+    d.data('c2s', ascii('PUT /big HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":'), 1n);
+    d.gap('c2s', 90, 2n);
+    d.data('c2s', ascii('12345GET /next HTTP/1.1\r\nHo'), 3n);
+    d.gap('c2s', 10, 4n);
+    d.data('c2s', ascii('st: x\r\n\r\nGET /again HTTP/1.1\r\n\r\n'), 5n);
     expect(out.map((m) => m.protocol === 'http' && m.kind === 'request' ? [m.path, m.contentLength, m.jsonKeys, m.tsEnd] : [m.protocol])).toEqual([
       ['/big', 100, undefined, 3n],
       ['anomaly'],
@@ -110,15 +105,13 @@ describe('HTTP/1.1 stream decoder', () => {
   });
 
   it('stops at a line longer than the bound without holding it', () => {
-    const d = new HttpStreamDecoder(testFlow(80));
-    const out: ProtocolMessage[] = [];
-    const emit = (m: ProtocolMessage): void => { out.push(m); };
-    d.data('c2s', ascii('GET /a HTTP/1.1\r\nX-Long: '), 1n, emit);
+    const { decoder: d, out } = collecting((e) => new HttpStreamDecoder(testFlow(80), e));
+    d.data('c2s', ascii('GET /a HTTP/1.1\r\nX-Long: '), 1n);
     const chunk = new Uint8Array(16384).fill(0x61);
-    for (let i = 0; i < 10; i++) d.data('c2s', chunk, 2n, emit);
-    d.data('c2s', ascii('\r\n\r\nGET /b HTTP/1.1\r\n\r\n'), 3n, emit);
-    expect(out.map((m) => m.protocol === 'anomaly' ? m.reason : m.protocol === 'http' && m.kind === 'request' ? m.path : '')).toEqual([
-      'http: HTTP line longer than 65536 bytes', '/b',
+    for (let i = 0; i < 10; i++) d.data('c2s', chunk, 2n);
+    d.data('c2s', ascii('\r\n\r\nGET /b HTTP/1.1\r\n\r\n'), 3n);
+    expect(out.map((m) => m.protocol === 'anomaly' ? [m.code, m.fields] : m.protocol === 'http' && m.kind === 'request' ? m.path : '')).toEqual([
+      ['HTTP_LINE_TOO_LONG', { limit: 65536 }], '/b',
     ]);
   });
 

@@ -1,0 +1,19 @@
+/**
+ * The tests' one seeded PRNG (mulberry32): the same seed gives the same sequence, so a
+ * failing random or fuzz test reproduces. Uniform in [0, 1).
+ */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Integers uniform in [0, n) from `rand`. */
+export function intsFrom(rand: () => number): (n: number) => number {
+  return (n) => Math.floor(rand() * n);
+}
