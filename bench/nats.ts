@@ -6,7 +6,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect as tcpConnect } from 'node:net';
+import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -35,14 +35,6 @@ export function natsRequirement(): string | undefined {
   return r.error || r.status !== 0 ? 'nats-server not installed (scripts/setup.sh installs it)' : undefined;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
-  });
-}
-
 async function inProcess(path: string): Promise<number> {
   let messages = 0;
   const agg = new Aggregation({ onEvent: () => undefined, onMessage: () => { messages++; }, expect: ['mp'] });
@@ -66,11 +58,20 @@ export async function measureNatsThroughput(path: string, trace: string): Promis
   const messagesLocal = await inProcess(path);
   const inProcessSeconds = (performance.now() - t0) / 1000;
 
-  const port = await freePort();
   const store = mkdtempSync(join(tmpdir(), 'mgs-bench-nats-'));
-  const server = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store], { stdio: 'ignore' });
+  // -p -1: the server picks a free port and logs it (no race with another process).
+  const server = spawn('nats-server', ['-a', '127.0.0.1', '-p', '-1', '-js', '-sd', store], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  server.stdout!.on('data', (d: Buffer) => { log += d.toString(); });
+  server.stderr!.on('data', (d: Buffer) => { log += d.toString(); });
   try {
-    for (let i = 0; i < 100 && !(await accepting(port)); i++) await sleep(100);
+    let port = 0;
+    for (let i = 0; i < 300 && port === 0; i++) {
+      const m = /Listening for client connections on 127\.0\.0\.1:(\d+)/.exec(log);
+      if (m && log.includes('Server is ready') && (await accepting(Number(m[1])))) port = Number(m[1]);
+      else await sleep(100);
+    }
+    if (port === 0) throw new Error(`nats-server did not start: ${log.slice(-300)}`);
     const url = `nats://127.0.0.1:${port}`;
     let messages = 0;
     const t1 = performance.now();

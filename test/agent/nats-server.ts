@@ -4,7 +4,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect as tcpConnect } from 'node:net';
+import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,34 +16,28 @@ export function natsServerMissing(): string | undefined {
   return undefined;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 export class NatsServer {
   private proc: ChildProcess | undefined;
   readonly store = mkdtempSync(join(tmpdir(), 'migscope-nats-'));
   log = '';
-
-  constructor(readonly port: number) {}
+  /** 0 until the first start: nats-server picks a free port itself (no race with other tests). */
+  port = 0;
 
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
   }
 
   async start(): Promise<void> {
-    this.proc = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.store], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.log = '';
+    this.proc = spawn('nats-server', ['-a', '127.0.0.1', '-p', this.port === 0 ? '-1' : String(this.port), '-js', '-sd', this.store], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc.stdout!.on('data', (d: Buffer) => { this.log += d.toString(); });
     this.proc.stderr!.on('data', (d: Buffer) => { this.log += d.toString(); });
-    for (let i = 0; i < 100; i++) {
-      if (this.log.includes('Server is ready') && (await this.accepting())) return;
+    for (let i = 0; i < 300; i++) {
+      const m = /Listening for client connections on 127\.0\.0\.1:(\d+)/.exec(this.log);
+      if (m && this.log.includes('Server is ready')) {
+        this.port = Number(m[1]);
+        if (await this.accepting()) return;
+      }
       await sleep(100);
     }
     throw new Error(`nats-server did not start:\n${this.log}`);

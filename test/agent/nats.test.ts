@@ -12,7 +12,7 @@ import { EVENT_STREAM, RECORD_STREAM, recordSubject } from '../../src/agent/nats
 import { decodeRecords, encodeValue } from '../../src/agent/records.js';
 import { decodeMsgpackStream } from '../../src/core/msgpack.js';
 import { tempDir } from '../phases/generated.js';
-import { freePort, NatsServer, natsServerMissing } from './nats-server.js';
+import { NatsServer, natsServerMissing } from './nats-server.js';
 import { abs, expectTruthPhases, makeTwoMpTrace, SHIFT, US, type TwoMpTrace } from './shared-trace.js';
 
 const missing = natsServerMissing();
@@ -70,7 +70,7 @@ describe.skipIf(missing !== undefined)(`agents → NATS JetStream → aggregator
   let fx: TwoMpTrace;
   const servers: NatsServer[] = [];
   const server = async (): Promise<NatsServer> => {
-    const s = new NatsServer(await freePort());
+    const s = new NatsServer();
     servers.push(s);
     await s.start();
     return s;

@@ -90,6 +90,7 @@ describe('npm run bench -- --smoke', () => {
 
   it('measures agent → NATS → aggregator against the same records in-process (or says why not)', () => {
     if (!has('nats-server')) { expect(results.natsSkipped).toMatch(/nats-server/); return; }
+    expect(results.nats, results.natsSkipped).toBeDefined();
     const n = results.nats!;
     expect(n.trace).toBe('mixed-8.pcap');
     expect(n.messages).toBeGreaterThan(1000);

@@ -152,7 +152,8 @@ export async function runNatsAggregator(opts: NatsAggregatorOptions): Promise<Na
         if (!caughtUp && !behind) for (const mp of lastSeen.keys()) lastSeen.set(mp, lastRecordAt);
         caughtUp = !behind;
         if (opts.backpressure) await opts.backpressure();
-        if (opts.idleTimeout !== undefined && m.info.pending === 0 && agg.merger.allEnded()) break;
+        // One-shot: every MP has ended and nothing waits, on the server or in our buffer.
+        if (opts.idleTimeout !== undefined && !behind && messages.getPending() === 0 && agg.merger.allEnded()) break;
       }
     } finally {
       clearInterval(timer);
