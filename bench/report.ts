@@ -1,8 +1,15 @@
 import { formatLiveResult } from './live.js';
-import type { BenchResults } from './types.js';
+import type { TargetVerdict, BenchResults } from './types.js';
 
 const fmt = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed(digits) : '—');
 const ratio = (n: number, bound = false): string => (Number.isFinite(n) ? `${bound ? '≥ ' : ''}${n.toFixed(n < 10 ? 2 : 1)}×` : '—');
+
+/** How far a missed target is from its goal: the factor still needed (— when met or unknown). */
+function shortfall(v: TargetVerdict): string {
+  if (v.met !== false || !Number.isFinite(v.measured) || v.measured <= 0) return '—';
+  const factor = v.goal > v.measured ? v.goal / v.measured : v.measured / v.goal;
+  return `${factor.toFixed(2)}× short`;
+}
 
 /** The Markdown of one bench run: one table per trace, ratios against migscope, targets. */
 export function renderMarkdown(r: BenchResults): string {
@@ -51,11 +58,18 @@ export function renderMarkdown(r: BenchResults): string {
   }
   if (r.live) out.push('## Live capture on a veth (tcpreplay, drop-free search)', '', formatLiveResult(r.live), '');
   else if (r.liveSkipped !== undefined) out.push(`Live capture not measured: ${r.liveSkipped}.`, '');
-  out.push('## Targets (issue #7)', '', '| target | measured | met | how |', '| --- | ---: | :---: | --- |');
+  out.push('## Targets (issues #7, #12)', '', '| target | measured | met | shortfall | how |', '| --- | ---: | :---: | ---: | --- |');
   for (const v of r.targets) {
     const met = v.met === null ? 'n/a' : v.met ? 'yes' : 'no';
-    out.push(`| ${v.target} | ${fmt(v.measured)} ${v.unit} | ${met} | ${v.note} |`);
+    out.push(`| ${v.target} | ${fmt(v.measured)} ${v.unit} | ${met} | ${shortfall(v)} | ${v.note} |`);
   }
   out.push('');
+  if (r.profile) {
+    const p = r.profile;
+    out.push(`## Where the pure-TS path's time goes (${p.trace}, node --cpu-prof, ${fmt(p.totalMs / 1000)} s sampled)`, '',
+      '| function | where | self ms | share |', '| --- | --- | ---: | ---: |');
+    for (const t of p.top) out.push(`| ${t.fn} | ${t.where} | ${fmt(t.ms, 0)} | ${fmt(t.share * 100, 1)} % |`);
+    out.push('');
+  }
   return out.join('\n');
 }

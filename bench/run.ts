@@ -16,6 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { measureDissectorPps } from './dissector-pps.js';
+import { profilePureTs, type CpuProfileSummary } from './profile.js';
 import { measureEventLatency } from './latency.js';
 import { measureLiveDropFree, type LiveDropFreeResult } from './live.js';
 import { liveRequirement } from './live-replay.js';
@@ -116,6 +117,13 @@ export async function runBench(argv: string[]): Promise<BenchResults> {
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
+  let profile: CpuProfileSummary | undefined;
+  try {
+    process.stderr.write(`bench: CPU profile of migscope pure-TS on ${traces[0]!.name}\n`);
+    profile = profilePureTs(cli, traces[0]!.path, traces[0]!.name);
+  } catch (e) {
+    process.stderr.write(`bench: no profile: ${e instanceof Error ? e.message : String(e)}\n`);
+  }
   process.stderr.write('bench: Dissector alone (synthetic, in-process)\n');
   const dissector = measureDissectorPps(smoke ? 200_000 : 4_000_000);
 
@@ -156,6 +164,7 @@ export async function runBench(argv: string[]): Promise<BenchResults> {
     traces, runs, dissector, latency, targets: [],
     ...(live ? { live } : {}), ...(liveSkipped !== undefined ? { liveSkipped } : {}),
     ...(nats ? { nats } : {}), ...(natsSkipped !== undefined ? { natsSkipped } : {}),
+    ...(profile ? { profile } : {}),
   };
   results.targets = evaluateTargets(results);
   const stamp = results.when.replace(/[:.]/g, '-');

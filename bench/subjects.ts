@@ -27,8 +27,8 @@ const has = (tool: string): boolean => spawnSync('sh', ['-c', `command -v ${tool
 
 /**
  * Every subject of one trace. The native ring reads pcap/pcapng through libpcap and so
- * do tcpdump, tshark and pcap-parser: on a DPMI file only migscope's pure-TS reader and
- * cat apply. tshark gets the same protocols migscope dissects: libvirt RPC is found by
+ * do tcpdump, tshark and pcap-parser: on a DPMI file only migscope's own readers (one
+ * thread, or split over workers) and cat apply. tshark gets the same protocols migscope dissects: libvirt RPC is found by
  * its port heuristics, HTTP on the Keystone/Nova API ports is forced with -d (those
  * ports are not HTTP's defaults), AMQP on 5672 is a default.
  */
@@ -40,17 +40,24 @@ export function subjectsFor(trace: TraceInfo, cli: string, pcapParserScript: str
   for (const [prefix, bin, ours] of [['migscope', cli, true], ['baseline', baselineCli, false]] as const) {
     if (bin === undefined) continue;
     list.push({ name: `${prefix} pure-TS`, migscope: ours, argv: ['node', bin, 'analyze', p], check: 'migscope-summary' });
-    if (trace.format !== 'pcap') continue;
+    if (prefix === 'migscope') {
+      // The same, reading the file in place from a mapping instead of read() copies.
+      list.push({ name: `${prefix} pure-TS mmap`, migscope: ours, argv: ['env', 'MIGSCOPE_FILE_IO=mmap', 'node', bin, 'analyze', p], check: 'migscope-summary' });
+    }
     list.push(
-      { name: `${prefix} ring ×1 worker`, migscope: ours, argv: ['node', bin, 'analyze', '--workers', '1', p], check: 'migscope-summary' },
-      { name: `${prefix} ring ×2 workers`, migscope: ours, argv: ['node', bin, 'analyze', '--workers', '2', p], check: 'migscope-summary' },
+      { name: `${prefix} --workers 2`, migscope: ours, argv: ['node', bin, 'analyze', '--workers', '2', p], check: 'migscope-summary' },
     );
+    if (trace.format !== 'pcap') continue;
+    // libpcap in a native thread → rings → decode workers (what --filter on a file runs).
+    list.push({ name: `${prefix} ring ×2 (libpcap)`, migscope: ours, argv: ['node', bin, 'analyze', '--workers', '2', '--filter', 'ip or not ip', p], check: 'migscope-summary' });
   }
   if (trace.format === 'pcap') {
     if (has('tshark')) {
       const decodeAs = ['-d', 'tcp.port==5000,http', '-d', 'tcp.port==35357,http', '-d', 'tcp.port==8774,http', '-d', 'tcp.port==9696,http'];
       list.push(
         { name: 'tshark -q', migscope: false, argv: ['tshark', '-n', '-r', p, '-q', ...decodeAs], check: 'none' },
+        // What someone watching migrations with tshark runs: a libvirt display filter.
+        { name: 'tshark -Y libvirt', migscope: false, argv: ['tshark', '-n', '-r', p, '-Y', 'libvirt', ...decodeAs], check: 'none' },
         {
           name: 'tshark -T fields', migscope: false, check: 'lines',
           argv: ['tshark', '-n', '-r', p, ...decodeAs, '-T', 'fields', '-e', 'frame.number', '-e', 'libvirt.procedure',

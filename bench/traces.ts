@@ -38,7 +38,12 @@ export function traceSpecs(smoke: boolean): TraceSpec[] {
     '--payload-scale', smoke ? '0.002' : '1', '--runs', smoke ? '1' : '3', '--seed', '7'];
   const mixed = ['--scenario', 'kvm', '--flavor', '2', '--load', '50', '--link-gbps', '10', '--runs', '8', '--overlap',
     '--payload-scale', smoke ? '0.002' : '0.25', '--seed', '8'];
+  // Shaped like the 680 MB capture of real libvirt migrations in issue 12 (494 k MTU
+  // frames, 56 migrations): many short KVM migrations one after the other, MTU frames.
+  const real = ['--scenario', 'kvm', '--flavor', '1', '--load', '25', '--link-gbps', '10', '--runs', smoke ? '3' : '56',
+    '--payload-scale', smoke ? '0.002' : '0.03', '--seed', '11'];
   return [
+    { name: 'realshape-56', args: real, format: 'pcap' },
     { name: 'xlarge-10g', args: xl, format: 'pcap' },
     { name: 'xlarge-10g', args: xl, format: 'dpmi' },
     { name: 'mixed-8', args: mixed, format: 'pcap' },

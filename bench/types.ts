@@ -4,6 +4,7 @@ import type { LiveDropFreeResult } from './live.js';
 import type { Measurement } from './measure.js';
 import type { NatsThroughput } from './nats.js';
 import type { TraceInfo } from './traces.js';
+import type { CpuProfileSummary } from './profile.js';
 
 /** The shapes of a benchmark run's results, shared by the runner, the targets and the report. */
 export interface SubjectResult extends Measurement {
@@ -51,6 +52,8 @@ export interface BenchResults {
   nats?: NatsThroughput;
   natsSkipped?: string;
   targets: TargetVerdict[];
+  /** Where the pure-TS path's time goes on the first trace (node --cpu-prof). */
+  profile?: CpuProfileSummary;
 }
 
 /** One product goal from issue #7, checked against this run's numbers. */

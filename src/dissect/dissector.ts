@@ -100,6 +100,22 @@ export class Dissector {
     }
   }
 
+  /**
+   * A packet another dissector decodes (a worker's share of a split capture) went by at
+   * `ts`: the housekeeping it would trigger here runs here too, so flows expire and
+   * anomaly counts flush at the same packets as in one dissector over everything.
+   */
+  passed(ts: Picos): void {
+    if (ts > this.lastTs) this.lastTs = ts;
+    if (ts >= this.nextHousekeeping) {
+      try {
+        this.housekeeping(ts);
+      } catch {
+        this.anomaly(DissectAnomaly.DISSECTOR_INTERNAL, ts);
+      }
+    }
+  }
+
   /** Wire time has reached `now` (also called internally about once per second of wire time). */
   tick(now: Picos): void {
     try {

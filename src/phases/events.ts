@@ -81,7 +81,14 @@ export interface Progress extends EventBase {
   rate: number;
   iteration: number;
 }
-export interface Switchover extends EventBase { type: 'switchover'; iterations: number; precopyBytes: number }
+export interface Switchover extends EventBase {
+  type: 'switchover';
+  iterations: number;
+  precopyBytes: number;
+  /** What ended pre-copy: stop-and-copy, or the switch to post-copy (the VM resumes on
+   *  the destination, which pulls the rest of its RAM). */
+  mechanism?: 'stop-and-copy' | 'postcopy';
+}
 export interface Downtime extends EventBase {
   type: 'downtime';
   /** Gap between the last echo reply before the switch-over and the first after it. */
@@ -117,6 +124,12 @@ export interface StreamSummary {
   channels?: number;
   /** Each channel's bytes (its 64-byte opening packet included), by channel id. */
   channelBytes?: number[];
+  /** Post-copy: stream bytes after the switch's package (QEMU's postcopy-bytes +
+   *  framing), and the destination's page requests seen on the return path. */
+  postcopyBytes?: number;
+  postcopyRequests?: number;
+  /** Requested pages seen arriving, and the request → page time (mean, max). */
+  postcopyLatency?: { served: number; mean: Picos; max: Picos };
   /** XBZRLE: pages sent as deltas and their bytes (QEMU's xbzrle-cache.pages/bytes). */
   xbzrlePages?: number;
   xbzrleBytes?: number;
@@ -147,6 +160,13 @@ export interface MigrationEnded extends EventBase {
   phases: Partial<Record<PhaseName, {
     start: Picos; end: Picos; uncertain?: string; inferred?: { start?: Inference; end?: Inference }; clockError?: Picos;
   }>>;
+  /**
+   * Post-copy, inside Transfer: from the switch (the VM paused at the source, its device
+   * state sent in one package; it runs on the destination right after) to QEMU_VM_EOF
+   * (the last RAM page delivered). `downtime` keeps its meaning (the guest unreachable
+   * over ICMP): in post-copy that is the package's transfer, not the end of the stream.
+   */
+  postcopy?: { start: Picos; end: Picos };
   /** The stream was encrypted: what is visible of it (the `stream` figures are not). */
   encrypted?: EncryptedSummary;
   downtime?: Picos;

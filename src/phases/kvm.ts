@@ -192,11 +192,7 @@ export class KvmTracker {
       if (!m) {
         // Only the stream's first record proves a migration began on this connection.
         if (msg.kind !== 'header' || this.libvirtMayOwn(msg.src.ip)) return;
-        m = this.ctx.create('kvm');
-        m.qemuOnly = true;
-        m.recognised = true;
-        m.source = msg.src.ip;
-        m.destination = msg.dst.ip;
+        m = this.qemuOnlyMigration(msg.src.ip, msg.dst.ip);
       }
       const open = this.opens.get(msg.flowId);
       if (open && !open.synLost) this.attachStream(m, msg.flowId, msg.src.ip, msg.dst, open.ts);
@@ -216,7 +212,8 @@ export class KvmTracker {
         mf?.switchover();
         const iterations = mf ? Math.max(mf.passes, msg.iterations) : msg.iterations;
         const precopyBytes = msg.precopyBytes + (mf ? mf.bytes : 0);
-        m.emit({ type: 'switchover', migration: '', ts: msg.ts, iterations, precopyBytes });
+        m.emit({ type: 'switchover', migration: '', ts: msg.ts, iterations, precopyBytes, ...(msg.mechanism ? { mechanism: msg.mechanism } : {}) });
+        if (msg.mechanism === 'postcopy') m.postcopyStart = msg.ts;
         this.ctx.downtime.onSwitchover(m, msg.ts);
         break;
       }
@@ -228,8 +225,15 @@ export class KvmTracker {
           bytes: msg.streamBytes, iterations: msg.iterations,
           precopyBytes: msg.precopyBytes, stopCopyBytes: msg.stopCopyBytes,
           ...(msg.ramStopCopyBytes !== undefined ? { ramStopCopyBytes: msg.ramStopCopyBytes } : {}),
+          ...(msg.postcopyBytes !== undefined ? { postcopyBytes: msg.postcopyBytes } : {}),
+          ...(msg.requestLatency !== undefined ? { postcopyLatency: { ...msg.requestLatency } } : {}),
           ...encodings(msg),
         };
+        if (msg.postcopyBytes !== undefined) m.postcopyEnd = msg.ts;
+        break;
+      case 'page-request':
+        // Post-copy page faults, counted until the migration closes (they can follow EOF).
+        m.postcopyRequests = (m.postcopyRequests ?? 0) + 1;
         break;
       case 'cut':
         // A cancelled or failed stream: what it got through. It arrives just after the
@@ -295,11 +299,7 @@ export class KvmTracker {
         && x.source === msg.src.ip && x.destination === msg.dst.ip);
       if (!m) {
         if (this.libvirtMayOwn(msg.src.ip)) return;
-        m = this.ctx.create('kvm');
-        m.qemuOnly = true;
-        m.recognised = true;
-        m.source = msg.src.ip;
-        m.destination = msg.dst.ip;
+        m = this.qemuOnlyMigration(msg.src.ip, msg.dst.ip);
       }
       const open = this.opens.get(msg.flowId);
       const start = open?.ts ?? msg.firstData ?? msg.ts;
@@ -441,6 +441,16 @@ export class KvmTracker {
   private libvirtMayOwn(source: string): boolean {
     return this.ctx.hasCandidateFrom(source) || this.ctx.open.some((x) => !x.qemuOnly && x.outcome === undefined
       && (x.source === undefined || x.source === source || x.novaSource === source));
+  }
+
+  /** A migration seen from its QEMU stream alone (driven over QMP, or libvirt's part not captured). */
+  private qemuOnlyMigration(source: string, destination: string): Migration {
+    const m = this.ctx.create('kvm');
+    m.qemuOnly = true;
+    m.recognised = true;
+    m.source = source;
+    m.destination = destination;
+    return m;
   }
 
   private attachStream(m: Migration, flowId: number, client: string, server: Endpoint, ts: Picos, uncertain?: string): void {

@@ -55,6 +55,11 @@ export class Migration {
   streamFlow?: number;
   /** The destination end of the main stream: multifd channels connect to it too. */
   streamServer?: Endpoint;
+  /** Post-copy's span inside Transfer (switch → QEMU_VM_EOF). */
+  postcopyStart?: Picos;
+  postcopyEnd?: Picos;
+  /** Page requests the destination sent on the return path. */
+  postcopyRequests?: number;
   /** The stream connection carries TLS (its records are not decoded). */
   encryptedStream = false;
   /** The stream was encrypted (TLS): its visible figures. */
@@ -244,8 +249,12 @@ export class Migration {
       ev.total = last - first;
     }
     if (this.stream) ev.stream = this.multifd ? this.multifd.summarise(this.stream) : { ...this.stream };
+    if (ev.stream && (this.postcopyRequests !== undefined || ev.stream.postcopyBytes !== undefined)) {
+      ev.stream.postcopyRequests = this.postcopyRequests ?? 0;
+    }
     if (this.downtime !== undefined) ev.downtime = this.downtime;
     if (this.encrypted) ev.encrypted = { ...this.encrypted };
+    if (this.postcopyStart !== undefined && this.postcopyEnd !== undefined) ev.postcopy = { start: this.postcopyStart, end: this.postcopyEnd };
     this.emit(ev);
     this.closed = true;
     return ev;

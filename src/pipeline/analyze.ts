@@ -84,7 +84,9 @@ export async function analyzeSources(sources: string[], opts: AnalyzeOptions): P
   if (live.length > 0 || opts.workers !== undefined) {
     if (parsed.length > 1) throw new UsageError('the native ring path takes one SOURCE (several files merge only without --workers)');
     if (opts.realtime && live.length === 0) throw new UsageError('--realtime paces files in the pure-TS path: drop --workers');
-    return analyzeRing(parsed[0]!, sources[0]!, engine, onMessage, opts);
+    const only = parsed[0]!;
+    if (only.kind === 'file' && opts.filter === undefined) return analyzeFileWorkers(only.path, engine, onMessage, opts);
+    return analyzeRing(only, sources[0]!, engine, onMessage, opts);
   }
   if (opts.filter !== undefined) {
     throw new UsageError('--filter applies to live sources and to files read with --workers; or prefilter with tcpdump -r IN -w OUT FILTER');
@@ -211,6 +213,27 @@ class Pacer {
   }
 }
 
+/**
+ * A capture file split by flows over `opts.workers` worker threads, each reading the
+ * file itself (./ring/file-run.ts). With --filter a file goes through libpcap instead.
+ */
+async function analyzeFileWorkers(path: string, engine: PhaseEngine, onMessage: (msg: ProtocolMessage) => void,
+  opts: AnalyzeOptions): Promise<Summary> {
+  const { runFileWorkers } = await import('./ring/file-run.js');
+  // Opened here first so that a missing or unknown file fails in one line, as on the pure-TS path.
+  await (await openCapture(path)).close();
+  let lastTs: Picos = 0n;
+  const run: Parameters<typeof runFileWorkers>[0] = {
+    path, workers: opts.workers ?? 2, onMessage: (m) => { if (m.tsEnd > lastTs) lastTs = m.tsEnd; onMessage(m); },
+  };
+  if (opts.signal) run.signal = opts.signal;
+  const r = await runFileWorkers(run);
+  readerAnomalies(r.reader, lastTs, onMessage);
+  const s: SourceSummary = { source: path, format: r.format, stats: { ...r.reader } };
+  if (r.problem !== undefined) s.problem = r.problem;
+  return { ...engine.end(), sources: [s] };
+}
+
 /** One source through the native capture → rings → decode workers path. */
 async function analyzeRing(src: ParsedSource, text: string, engine: PhaseEngine,
   onMessage: (msg: ProtocolMessage) => void, opts: AnalyzeOptions): Promise<Summary> {
@@ -235,12 +258,12 @@ async function analyzeRing(src: ParsedSource, text: string, engine: PhaseEngine,
   return { ...engine.end(), sources: [s] };
 }
 
-/** libpcap reads pcap and pcapng only: DPMI capture files and gzip need the TS reader. */
+/** libpcap (--filter on a file) reads pcap and pcapng only: DPMI capture files and gzip need the TS reader. */
 async function ringFileFormat(path: string): Promise<CaptureFormat> {
   const f = await openCapture(path);
   try {
     if (f.gzip || (f.format !== 'pcap' && f.format !== 'pcapng')) {
-      throw new UsageError(`${path}: ${f.gzip ? 'gzip-compressed' : f.format} files are read by the pure-TS path only: drop --workers`);
+      throw new UsageError(`${path}: ${f.gzip ? 'gzip-compressed' : f.format} files are not read by libpcap, so --filter cannot apply: drop --filter`);
     }
     return f.format;
   } finally {

@@ -35,15 +35,16 @@ describe('npm run bench -- --smoke', () => {
 
   it('measures every subject on every trace, each over the whole file', () => {
     expect(results.mode).toBe('smoke');
-    expect(results.traces.map((t) => t.name)).toEqual(['xlarge-10g.pcap', 'xlarge-10g.dpmi', 'mixed-8.pcap']);
+    expect(results.traces.map((t) => t.name)).toEqual(['realshape-56.pcap', 'xlarge-10g.pcap', 'xlarge-10g.dpmi', 'mixed-8.pcap']);
     for (const t of results.traces) {
       const runs = results.runs.filter((r) => r.trace === t.name);
       const names = runs.map((r) => r.subject);
       expect(names).toContain('migscope pure-TS');
       expect(names).toContain('cat F >/dev/null');
+      expect(names).toEqual(expect.arrayContaining(['migscope pure-TS mmap', 'migscope --workers 2']));
       if (t.format === 'pcap') {
-        expect(names).toEqual(expect.arrayContaining(['migscope ring ×1 worker', 'migscope ring ×2 workers', 'pcap-parser (npm)']));
-        if (has('tshark')) expect(names).toEqual(expect.arrayContaining(['tshark -q', 'tshark -T fields']));
+        expect(names).toEqual(expect.arrayContaining(['migscope ring ×2 (libpcap)', 'pcap-parser (npm)']));
+        if (has('tshark')) expect(names).toEqual(expect.arrayContaining(['tshark -q', 'tshark -Y libvirt', 'tshark -T fields']));
         if (has('tcpdump')) expect(names).toContain('tcpdump -r F -w /dev/null');
       }
       expect(t.packets).toBeGreaterThan(1000);
@@ -80,12 +81,16 @@ describe('npm run bench -- --smoke', () => {
     expect(results.latency!.processing.p99).toBeGreaterThan(0);
     expect(results.dissector.packetsPerSecond).toBeGreaterThan(0);
     expect(results.dissector.holeBytes).toBe(0);
-    expect(results.targets.map((v) => v.target)).toHaveLength(6);
+    expect(results.targets.map((v) => v.target)).toHaveLength(8);
     for (const v of results.targets.filter((x) => !x.target.startsWith('live'))) expect(Number.isFinite(v.measured)).toBe(true);
     expect(results.liveSkipped).toBe('--no-live');
     expect(results.targets.find((v) => v.target.startsWith('live'))).toMatchObject({ met: null, note: '--no-live' });
     expect(markdown).toContain('| migscope pure-TS |');
     expect(markdown).toContain('## Targets');
+    // Where the time goes: a CPU profile of the pure-TS path, its shares summing to ≤ 100 %.
+    expect(results.profile!.top.length).toBeGreaterThan(5);
+    expect(results.profile!.top.reduce((a, t) => a + t.share, 0)).toBeLessThanOrEqual(1.0001);
+    expect(markdown).toContain("## Where the pure-TS path's time goes");
   });
 
   it('measures agent → NATS → aggregator against the same records in-process (or says why not)', () => {

@@ -1,6 +1,7 @@
 /**
- * `migscope analyze --workers N FILE`: the file goes through libpcap → native rings →
- * N decode workers instead of the pure-TS reader; the phase events must be the same.
+ * `migscope analyze --workers N FILE`: the file is split by flows over N worker threads
+ * (with --filter: libpcap → native rings → N decode workers) instead of the pure-TS
+ * reader in one thread; the phase events must be the same.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -28,7 +29,7 @@ async function migscope(args: string[]): Promise<CliResult> {
 
 type Ev = Record<string, unknown> & { type: string };
 const events = (ndjson: string): Ev[] => ndjson.trim().split('\n').map((l) => JSON.parse(l) as Ev);
-describe('analyze --workers (native ring path on files)', () => {
+describe('analyze --workers (files split over worker threads)', () => {
   let dir = '';
   let file = '';
   beforeAll(() => {
@@ -56,10 +57,22 @@ describe('analyze --workers (native ring path on files)', () => {
     expect([...protocols].sort()).toEqual(['libvirt', 'tcp']);
   });
 
-  it('reports ring and kernel drops in the summary', async () => {
-    const r = await migscope(['analyze', '--workers', '2', file]);
+  it('reports ring and kernel drops in the summary when libpcap reads the file (--filter)', async () => {
+    const r = await migscope(['analyze', '--workers', '2', '--filter', 'ip or not ip', file]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/packets via the native ring, 0 ring drops, 0 kernel drops/);
+  });
+
+  it('splits a DPMI capture file too, with the pure-TS path\'s events and reader summary', async () => {
+    const dpmi = generateFile(dir, 'two.cap', { scenario: 'kvm', runs: 2, payloadScale: 0.002, seed: 7, format: 'dpmi' }).file;
+    const pure = await migscope(['analyze', '--json', dpmi]);
+    expect(pure.code, pure.stderr).toBe(0);
+    const split = await migscope(['analyze', '--json', '--workers', '2', dpmi]);
+    expect(split.code, split.stderr).toBe(0);
+    expect(splitAnomalyEvents(events(split.stdout))).toEqual(splitAnomalyEvents(events(pure.stdout)));
+    const table = await migscope(['analyze', '--workers', '2', dpmi]);
+    const pureTable = await migscope(['analyze', dpmi]);
+    expect(table.stdout).toBe(pureTable.stdout);
   });
 
   it('stops quietly when its reader goes away (| head), on both paths', async () => {
@@ -73,7 +86,7 @@ describe('analyze --workers (native ring path on files)', () => {
   it('rejects what libpcap cannot read or what the ring path cannot do, in one line', async () => {
     const dpmi = generateFile(dir, 'one.cap', { scenario: 'kvm', payloadScale: 0.002, seed: 6, format: 'dpmi' }).file;
     const cases: [string[], RegExp][] = [
-      [['analyze', '--workers', '2', dpmi], /dpmi files are read by the pure-TS path only/],
+      [['analyze', '--workers', '2', '--filter', 'tcp', dpmi], /dpmi files are not read by libpcap, so --filter cannot apply/],
       [['analyze', '--workers', '0', file], /--workers must be a number from 1 to 64/],
       [['analyze', '--workers', '1.5', file], /--workers must be a whole number/],
       [['analyze', '--workers', '2', file, file], /takes one SOURCE/],

@@ -44,7 +44,7 @@ function writeTrace(): void {
 }
 
 /** analyzeSources with a subscriber on migscope:anomaly: what was published and what reached onMessage. */
-async function observe(workers: number | undefined, file = trace): Promise<{ published: Anomaly[]; delivered: Anomaly[] }> {
+async function observe(workers: number | undefined, file = trace, filter?: string): Promise<{ published: Anomaly[]; delivered: Anomaly[] }> {
   const published: Anomaly[] = [];
   const delivered: Anomaly[] = [];
   const onPublish = (msg: unknown): void => { published.push(msg as Anomaly); };
@@ -54,6 +54,7 @@ async function observe(workers: number | undefined, file = trace): Promise<{ pub
       onEvent: () => undefined,
       onMessage: (m: ProtocolMessage) => { if (m.protocol === 'anomaly') delivered.push(m); },
       ...(workers !== undefined ? { workers } : {}),
+      ...(filter !== undefined ? { filter } : {}),
     });
   } finally {
     diagnostics_channel.unsubscribe('migscope:anomaly', onPublish);
@@ -65,11 +66,12 @@ describe('migscope:anomaly: one channel, every anomaly, whatever the path', () =
   beforeAll(writeTrace);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  const paths: [string, number | undefined][] = [['pure-TS reader in this thread', undefined], ['native ring + decode worker', 1]];
-  for (const [name, workers] of paths) {
+  const paths: [string, number | undefined][] = [['pure-TS reader in this thread', undefined], ['file read by a decode worker', 1]];
+  // --filter sends a file through libpcap, the capture thread and a ring, as a live source.
+  for (const [name, workers, filter] of [...paths, ['libpcap capture ring + decode worker', 1, 'ip or not ip'] as const]) {
     it(`${name}: each anomaly published once, decoder anomalies included`, async () => {
       if (workers !== undefined) requireCompiledWorker();
-      const { published, delivered } = await observe(workers);
+      const { published, delivered } = await observe(workers, trace, filter);
       // Exactly the messages the pipeline handed on, once each, in the same order.
       expect(published).toEqual(delivered);
       expect(published.map((a) => a.code).sort()).toEqual(EXPECTED.map((e) => e.code).sort());
@@ -81,15 +83,18 @@ describe('migscope:anomaly: one channel, every anomaly, whatever the path', () =
     });
   }
 
-  it('pure-TS reader: a file cut inside a record reports what the reader could not read', async () => {
-    const cut = path.join(dir, 'cut.pcap');
-    copyFileSync(trace, cut);
-    appendFileSync(cut, new Uint8Array(10)); // 10 bytes of a 16-byte record header
-    const { published, delivered } = await observe(undefined, cut);
-    expect(published).toEqual(delivered);
-    const byCode = new Map(published.map((a) => [a.code, a]));
-    expect(byCode.get('CAPTURE_MALFORMED_RECORDS')).toMatchObject({ kind: 'malformed-record', count: 1, fields: { skippedBytes: 10 } });
-    expect(byCode.get('CAPTURE_TRUNCATED_FILE')).toMatchObject({ kind: 'truncated-file', count: 1 });
-    expect(published).toHaveLength(EXPECTED.length + 2);
-  });
+  for (const [name, workers] of paths) {
+    it(`${name}: a file cut inside a record reports what the reader could not read`, async () => {
+      if (workers !== undefined) requireCompiledWorker();
+      const cut = path.join(dir, `cut-${workers ?? 0}.pcap`);
+      copyFileSync(trace, cut);
+      appendFileSync(cut, new Uint8Array(10)); // 10 bytes of a 16-byte record header
+      const { published, delivered } = await observe(workers, cut);
+      expect(published).toEqual(delivered);
+      const byCode = new Map(published.map((a) => [a.code, a]));
+      expect(byCode.get('CAPTURE_MALFORMED_RECORDS')).toMatchObject({ kind: 'malformed-record', count: 1, fields: { skippedBytes: 10 } });
+      expect(byCode.get('CAPTURE_TRUNCATED_FILE')).toMatchObject({ kind: 'truncated-file', count: 1 });
+      expect(published).toHaveLength(EXPECTED.length + 2);
+    });
+  }
 });

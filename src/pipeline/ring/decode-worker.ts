@@ -1,11 +1,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import type { CapturedPacket } from '../../ingest/types.js';
-import type { ProtocolMessage } from '../../protocols/types.js';
-import { MessagePacker } from './batch-codec.js';
+import { WorkerOutput } from './worker-output.js';
 import { RingConsumer, readSeqFrontier } from '../../ingest/live/ring.js';
 import { createPacketDecoder } from './packet-decoder.js';
-import { FLUSH_KEY, type BatchFromWorker, type DecodeWorkerData, type DoneFromWorker, type WorkerCounters } from './protocol.js';
+import { FLUSH_KEY, type DecodeWorkerData, type DoneFromWorker, type WorkerCounters } from './protocol.js';
 
 /**
  * One decode worker: owns one ring (hence a fixed set of flows), runs the dissector
@@ -18,25 +17,14 @@ if (port === null) throw new Error('decode-worker must run in a worker thread');
 
 const consumer = new RingConsumer(cfg.ring);
 const counters: WorkerCounters = { packets: 0, bytes: 0, byteSum: 0, weightedSum: 0, messages: 0, wraps: 0 };
-let keys: number[] = [];
-const messages = new MessagePacker();
-let currentKey = -1;
+const out = new WorkerOutput(port, cfg.index, cfg.workers);
 let watermark = -1;
-let lastPostedWatermark = -2;
 
-function emit(msg: ProtocolMessage): void {
-  // Flow ids are per worker: make them unique over the run (worker index in the low digits).
-  if (msg.flowId >= 0) msg.flowId = msg.flowId * cfg.workers + cfg.index;
-  keys.push(currentKey);
-  messages.push(msg);
-  counters.messages++;
-}
-
-const decoder = createPacketDecoder(cfg.decoder, emit);
+const decoder = createPacketDecoder(cfg.decoder, out.emit);
 const countBytes = cfg.decoder === 'count';
 
 function onPacket(pkt: CapturedPacket, seq: number): void {
-  currentKey = seq;
+  out.key = seq;
   counters.packets++;
   counters.bytes += pkt.data.length;
   if (countBytes) {
@@ -53,14 +41,7 @@ function onPacket(pkt: CapturedPacket, seq: number): void {
 }
 
 function post(): void {
-  const packed = messages.take();
-  const batch: BatchFromWorker = {
-    type: 'batch', worker: cfg.index, keys: Float64Array.from(keys), messages: packed, watermark, watermarkTs: consumer.lastTs,
-  };
-  // The typed arrays move instead of being copied; the rest is structured-cloned.
-  port!.postMessage(batch, [batch.keys.buffer as ArrayBuffer, packed.kinds.buffer as ArrayBuffer, packed.nums.buffer as ArrayBuffer]);
-  keys = [];
-  lastPostedWatermark = watermark;
+  out.post(watermark, consumer.lastTs);
 }
 
 let lastPost = performance.now();
@@ -71,7 +52,7 @@ for (;;) {
     watermark = consumer.lastSeq;
     idleMs = 0.05;
     const now = performance.now();
-    if (messages.length >= cfg.batchMessages || now - lastPost >= cfg.flushMs) { post(); lastPost = now; }
+    if (out.pending >= cfg.batchMessages || now - lastPost >= cfg.flushMs) { post(); lastPost = now; }
     continue;
   }
   if (consumer.ended) break;
@@ -80,7 +61,7 @@ for (;;) {
   const frontier = readSeqFrontier(cfg.ring0, watermark);
   if (!consumer.hasData()) watermark = Math.max(watermark, frontier - 1);
   const now = performance.now();
-  if (messages.length > 0 || (watermark !== lastPostedWatermark && now - lastPost >= cfg.flushMs)) {
+  if (out.pending > 0 || (out.newWatermark(watermark) && now - lastPost >= cfg.flushMs)) {
     post();
     lastPost = now;
   }
@@ -88,10 +69,11 @@ for (;;) {
   idleMs = Math.min(idleMs * 2, 2);
 }
 
-currentKey = FLUSH_KEY;
+out.key = FLUSH_KEY;
 decoder.finish(consumer.endTs);
 watermark = FLUSH_KEY;
 post();
 counters.wraps = consumer.wraps;
+counters.messages = out.messages;
 const done: DoneFromWorker = { type: 'done', worker: cfg.index, counters };
 port.postMessage(done);

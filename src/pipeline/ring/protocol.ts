@@ -1,4 +1,5 @@
 import type { PackedMessages } from './batch-codec.js';
+import type { CaptureFormat, ReaderStats } from '../../ingest/types.js';
 
 /**
  * What the main thread and a decode worker say to each other. Messages travel packed
@@ -56,5 +57,32 @@ export interface DoneFromWorker {
 }
 
 export type FromWorker = BatchFromWorker | DoneFromWorker;
+
+/** A worker of a capture file split by flows (./file-worker.ts). */
+export interface FileWorkerData {
+  path: string;
+  index: number;
+  workers: number;
+  /** Read in place from a mapping (undefined: openCapture's default). */
+  map?: boolean;
+  batchMessages: number;
+  /** Post the watermark at least every this many packets of the file. */
+  postEveryPackets: number;
+}
+
+export interface FileDoneFromWorker {
+  type: 'file-done';
+  worker: number;
+  /** Packets and bytes this worker decoded (its flows). */
+  packets: number;
+  bytes: number;
+  messages: number;
+  format: CaptureFormat;
+  /** The reader's view of the whole file (the same in every worker). */
+  reader: ReaderStats;
+  problem?: string;
+}
+
+export type FromFileWorker = BatchFromWorker | FileDoneFromWorker;
 
 export const FLUSH_KEY = Number.MAX_SAFE_INTEGER;

@@ -8,7 +8,12 @@ import { ByteFeeder, NEED_MORE, STOP } from './feeder.js';
 import { readAscii, u32 } from './bytes.js';
 import { parseConfigSubsection, validFooterAt } from './records.js';
 import { RAM_ERROR, RamItem, RamWalker } from './ram.js';
-import { DEFAULT_TARGET_PAGE_SIZE, QEMU_VM_FILE_MAGIC, QEMU_VM_FILE_VERSION, QemuRecord } from './types.js';
+import {
+  DEFAULT_TARGET_PAGE_SIZE, MAX_COMMAND, QEMU_VM_FILE_MAGIC, QEMU_VM_FILE_VERSION, QemuCommand, QemuRecord, ReturnPathMessage,
+} from './types.js';
+
+/** Page requests remembered while waiting for their page (post-copy faults are few). */
+const MAX_PENDING_REQUESTS = 4096;
 
 const enum Mode { Magic, Record, Ram, FooterOpt, Opaque, AfterEof, Done }
 
@@ -47,6 +52,18 @@ export class QemuStreamDecoder implements StreamDecoder {
   private ended = false;
   private lastTs: Picos = 0n;
   private trailingReported = false;
+  /** Post-copy: stream offsets of the MIG_CMD_PACKAGED record and of the package's end. */
+  private postcopyAt = -1;
+  private packageEnd = -1;
+  /** The return path (destination → source): header bytes of the message being read,
+   *  bytes of its body left to pass over, and the page requests counted. */
+  private readonly rpHead: number[] = [];
+  private rpSkip = 0;
+  private rpLost = false;
+  private rpReturned = 0;
+  /** Post-copy: capture time of each requested page (by its offset) until it arrives. */
+  private readonly requestedAt = new Map<number, Picos>();
+  private readonly latency = { served: 0, total: 0n, max: 0n };
   private readonly src: Endpoint;
   private readonly dst: Endpoint;
 
@@ -56,7 +73,8 @@ export class QemuStreamDecoder implements StreamDecoder {
   }
 
   data(dir: Direction, bytes: Uint8Array, ts: Picos): void {
-    if (dir !== 'c2s' || this.dead || bytes.length === 0) return; // s2c is QEMU's return path
+    if (dir === 's2c') { this.returnPath(bytes, ts); return; }
+    if (this.dead || bytes.length === 0) return;
     this.lastTs = ts;
     this.feeder.feed(bytes, ts);
     if (this.feeder.stopped && !this.dead) this.fail(QemuAnomaly.ITEM_TOO_LARGE, ts, { limit: MAX_ITEM });
@@ -64,6 +82,7 @@ export class QemuStreamDecoder implements StreamDecoder {
   }
 
   gap(dir: Direction, length: number, ts: Picos): void {
+    if (dir === 's2c') this.rpLost = true;
     if (dir !== 'c2s' || this.dead) return;
     if (this.feeder.pending === 0 && this.feeder.skip >= length) {
       // Lost bytes inside page data or JSON we skip anyway: the walk stays in sync.
@@ -106,7 +125,21 @@ export class QemuStreamDecoder implements StreamDecoder {
         if (r === NEED_MORE) return NEED_MORE;
         if (r === RAM_ERROR) return this.fail(this.ram.problem.def, ts, this.ram.problem.fields);
         if (this.ram.item === RamItem.Page) {
-          if (this.cur.type === QemuRecord.SectionPart) {
+          if (this.postcopyAt >= 0) {
+            // Post-copy: pages the destination asked for come first, out of order; no
+            // passes. A requested page's arrival gives the request's latency.
+            const asked = this.requestedAt.get(this.ram.addr);
+            if (asked !== undefined) {
+              this.requestedAt.delete(this.ram.addr);
+              const wait = ts > asked ? ts - asked : 0n;
+              this.latency.served++;
+              this.latency.total += wait;
+              if (wait > this.latency.max) this.latency.max = wait;
+            }
+            if (this.cur.type !== QemuRecord.SectionPart && this.cur.type !== QemuRecord.SectionEnd) {
+              return this.fail(QemuAnomaly.PAGE_OUTSIDE_SECTION, ts);
+            }
+          } else if (this.cur.type === QemuRecord.SectionPart) {
             const it = this.ram.notePosition(this.ram.block, this.ram.addr, this.feeder.offset, this.sectionAt);
             if (it > 0) this.out({ kind: 'pass-started', iteration: it, streamBytes: this.feeder.offset + r }, ts);
           } else if (this.cur.type !== QemuRecord.SectionEnd) {
@@ -164,6 +197,13 @@ export class QemuStreamDecoder implements StreamDecoder {
         this.eofAt = this.feeder.offset;
         this.eofTs = ts;
         this.mode = Mode.AfterEof;
+        if (this.postcopyAt >= 0) {
+          // A post-copy stream ends at EOF (savevm.c complete_postcopy: no VMDESCRIPTION).
+          this.feeder.offset += 1;
+          this.finish(ts);
+          this.feeder.offset -= 1;
+          this.mode = Mode.Done;
+        }
         return 1;
       case QemuRecord.SectionStart:
       case QemuRecord.SectionFull: {
@@ -190,7 +230,10 @@ export class QemuStreamDecoder implements StreamDecoder {
         if (!sec) return this.fail(QemuAnomaly.UNKNOWN_SECTION, ts, { section: id });
         if (t === QemuRecord.SectionEnd && sec.isRam && this.switchoverAt < 0) {
           this.switchoverAt = this.feeder.offset;
-          this.out({ kind: 'switchover', iterations: this.ram.iteration, precopyBytes: this.switchoverAt, streamBytes: this.feeder.offset + 5 }, ts);
+          this.out({
+            kind: 'switchover', iterations: this.ram.iteration, precopyBytes: this.switchoverAt,
+            mechanism: 'stop-and-copy', streamBytes: this.feeder.offset + 5,
+          }, ts);
           this.ram.startStopCopyPass(this.feeder.offset);
         }
         this.enter(id, t, sec.isRam, ts);
@@ -224,7 +267,26 @@ export class QemuStreamDecoder implements StreamDecoder {
       }
       case QemuRecord.Command: {
         if (end - p < 5) return NEED_MORE;
-        this.feeder.skip = (b[p + 3]! << 8) | b[p + 4]!;
+        const cmd = (b[p + 1]! << 8) | b[p + 2]!;
+        const len = (b[p + 3]! << 8) | b[p + 4]!;
+        if (cmd === 0 || cmd > MAX_COMMAND) return this.fail(QemuAnomaly.UNKNOWN_COMMAND, ts, { command: cmd });
+        if (cmd === QemuCommand.Packaged) {
+          // Post-copy begins: the VM paused; its device state, LISTEN, PING and RUN go in
+          // one package (u32 length), walked as records; RAM then continues on demand.
+          if (len !== 4) return this.fail(QemuAnomaly.BAD_PACKAGE, ts, { length: len });
+          if (end - p < 9) return NEED_MORE;
+          if (this.postcopyAt < 0 && this.switchoverAt < 0) {
+            this.postcopyAt = this.switchoverAt = this.feeder.offset;
+            this.packageEnd = this.feeder.offset + 9 + u32(b, p + 5);
+            this.out({
+              kind: 'switchover', iterations: this.ram.iteration, precopyBytes: this.postcopyAt,
+              mechanism: 'postcopy', streamBytes: this.feeder.offset + 9,
+            }, ts);
+            this.ram.startStopCopyPass(this.feeder.offset);
+          }
+          return 9;
+        }
+        this.feeder.skip = len;
         return 5;
       }
       default:
@@ -244,12 +306,56 @@ export class QemuStreamDecoder implements StreamDecoder {
     const total = this.feeder.offset;
     if (this.ramStopEnd >= 0) this.ram.closePass(this.ramStopEnd);
     const stopFrom = this.switchoverAt >= 0 ? this.switchoverAt : total;
+    const postcopy = this.postcopyAt >= 0;
     this.out({
       kind: 'eof', iterations: this.ram.iteration, precopyBytes: stopFrom,
       stopCopyBytes: total - stopFrom, passBytes: this.ram.passBytes.slice(), streamBytes: total,
-      ramStopCopyBytes: this.ramStopEnd >= 0 ? this.ramStopEnd - stopFrom : total - stopFrom,
+      ...(postcopy ? {
+        postcopyBytes: total - this.packageEnd,
+        ...(this.latency.served > 0 ? {
+          requestLatency: { served: this.latency.served, mean: this.latency.total / BigInt(this.latency.served), max: this.latency.max },
+        } : {}),
+      }
+        : { ramStopCopyBytes: this.ramStopEnd >= 0 ? this.ramStopEnd - stopFrom : total - stopFrom }),
       ...this.pageCounts(),
     }, this.eofTs, ts);
+  }
+
+  /**
+   * The return path (`u16 type, u16 length, body`): counts the destination's page
+   * requests (MIG_RP_MSG_REQ_PAGES[_ID]). Stops at a hole or an unknown type.
+   */
+  private returnPath(b: Uint8Array, ts: Picos): void {
+    let p = 0;
+    while (p < b.length && !this.rpLost) {
+      if (this.rpSkip > 0) {
+        const n = Math.min(this.rpSkip, b.length - p);
+        this.rpSkip -= n;
+        p += n;
+        continue;
+      }
+      // Header and, for a page request, its u64 start and u32 length (the idstr is skipped).
+      const want = this.rpHead.length >= 4 && isPageRequest(this.rpHead) ? 16 : 4;
+      while (this.rpHead.length < want && p < b.length) this.rpHead.push(b[p++]!);
+      if (this.rpHead.length < want) return;
+      const type = (this.rpHead[0]! << 8) | this.rpHead[1]!;
+      const len = (this.rpHead[2]! << 8) | this.rpHead[3]!;
+      if (type === 0 || type > ReturnPathMessage.ResumeAck) { this.rpLost = true; return; }
+      if (want === 4 && isPageRequest(this.rpHead)) {
+        if (len < 12) { this.rpLost = true; return; }
+        continue; // read its start and length first
+      }
+      const h = this.rpHead;
+      const requested = want === 16 ? ((h[12]! << 24) | (h[13]! << 16) | (h[14]! << 8) | h[15]!) >>> 0 : -1;
+      if (requested >= 0 && this.requestedAt.size < MAX_PENDING_REQUESTS) {
+        const start = u32(Uint8Array.from(h.slice(4, 8)), 0) * 4294967296 + u32(Uint8Array.from(h.slice(8, 12)), 0);
+        if (!this.requestedAt.has(start)) this.requestedAt.set(start, ts);
+      }
+      this.rpSkip = len - (want - 4);
+      this.rpHead.length = 0;
+      this.rpReturned += 4 + len;
+      if (requested >= 0) this.out({ kind: 'page-request', bytes: requested, streamBytes: this.rpReturned }, ts, ts);
+    }
   }
 
   /**
@@ -304,6 +410,11 @@ export class QemuStreamDecoder implements StreamDecoder {
     this.dead = true;
     return STOP;
   }
+}
+
+function isPageRequest(h: readonly number[]): boolean {
+  const type = (h[0]! << 8) | h[1]!;
+  return type === ReturnPathMessage.ReqPages || type === ReturnPathMessage.ReqPagesId;
 }
 
 type QemuMsgBody = import('../types.js').QemuMessage;

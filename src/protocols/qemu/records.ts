@@ -1,7 +1,7 @@
 import type { Problem } from '../../core/anomaly.js';
 import { QemuAnomaly } from './anomaly-codes.js';
 import { readAscii, u32 } from './bytes.js';
-import { QemuRecord } from './types.js';
+import { MAX_COMMAND, QemuRecord } from './types.js';
 
 /**
  * Is buf[p] (a 0x7e byte inside opaque device state) the footer of section `id`?
@@ -29,6 +29,12 @@ export function validFooterAt(
     case QemuRecord.SectionEnd:
       if (end - q < 4) return 'need';
       return sections.has(u32(b, q)) ? 'yes' : 'no';
+    case QemuRecord.Command: {
+      // u16 command, u16 length: post-copy's commands follow device state in its package.
+      if (end - q < 5) return 'need';
+      const cmd = (b[q]! << 8) | b[q + 1]!;
+      return cmd >= 1 && cmd <= MAX_COMMAND ? 'yes' : 'no';
+    }
     case QemuRecord.Eof: {
       if (end - q < 6) return 'need';
       if (b[q] !== QemuRecord.VmDescription) return 'no';

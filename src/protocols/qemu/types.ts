@@ -52,6 +52,12 @@ export interface QemuSwitchover extends QemuBase {
   kind: 'switchover';
   iterations: number;
   precopyBytes: number;
+  /**
+   * What ended pre-copy: 'stop-and-copy' (SECTION_END(ram): the VM paused, the rest
+   * sent) or 'postcopy' (MIG_CMD_PACKAGED: the VM paused, its device state sent, and it
+   * resumes on the destination before RAM is complete).
+   */
+  mechanism: 'stop-and-copy' | 'postcopy';
 }
 /** A device-state section (SECTION_FULL) in stop-and-copy. */
 export interface QemuDeviceSection extends QemuBase { kind: 'device-section'; idstr: string }
@@ -68,6 +74,14 @@ export interface QemuStreamEnd extends QemuBase {
   /** Page records in the whole stream: full pages (QEMU ram.normal) and zero pages (ram.duplicate). */
   normalPages?: number;
   zeroPages?: number;
+  /** Post-copy: stream bytes from the package's end to the end (RAM sent after the
+   *  switch, its framing, the final SECTION_END and EOF). */
+  postcopyBytes?: number;
+  /**
+   * Post-copy: requested pages seen arriving on the stream, and the time from the
+   * request's capture (return path) to the page's (matched by offset within its block).
+   */
+  requestLatency?: { served: number; mean: Picos; max: Picos };
   /** XBZRLE pages and bytes (QEMU's xbzrle-cache.pages/bytes), compressed pages; when any. */
   xbzrlePages?: number;
   xbzrleBytes?: number;
@@ -134,9 +148,13 @@ export interface QemuEncryptedEnd extends QemuBase {
   lastData?: Picos;
 }
 
+/** The destination asked for pages on the return path (MIG_RP_MSG_REQ_PAGES[_ID]):
+ *  post-copy's page faults. streamBytes: return-path bytes so far. */
+export interface QemuPageRequest extends QemuBase { kind: 'page-request'; bytes: number }
+
 export type QemuMessage =
   | QemuStreamHeader | QemuPassStarted | QemuRamChunk | QemuSwitchover | QemuDeviceSection | QemuStreamEnd
-  | QemuStreamCut | MultifdMessage | QemuEncrypted | QemuEncryptedEnd;
+  | QemuStreamCut | MultifdMessage | QemuEncrypted | QemuEncryptedEnd | QemuPageRequest;
 
 export const QEMU_VM_FILE_MAGIC = 0x5145564d; // 'QEVM'
 export const QEMU_VM_FILE_VERSION = 3;
@@ -154,6 +172,27 @@ export const enum QemuRecord {
   Command = 0x08,
   SectionFooter = 0x7e,
 }
+
+/**
+ * QEMU_VM_COMMAND numbers (savevm.c enum qemu_vm_cmd) as QEMU 7.2 sends them: on a real
+ * 7.2 post-copy capture the package is command 7 (u32 length, then LISTEN = 4 inside).
+ */
+export const enum QemuCommand {
+  OpenReturnPath = 1,
+  Ping = 2,
+  PostcopyAdvise = 3,
+  PostcopyListen = 4,
+  PostcopyRun = 5,
+  PostcopyRamDiscard = 6,
+  Packaged = 7,
+  PostcopyResume = 8,
+  RecvBitmap = 9,
+  EnableColo = 10,
+}
+export const MAX_COMMAND = 10;
+
+/** Return-path message types (migration.c enum mig_rp_message_type, QEMU 7.2). */
+export const enum ReturnPathMessage { Shut = 1, Pong = 2, ReqPagesId = 3, ReqPages = 4, RecvBitmap = 5, ResumeAck = 6 }
 
 /** Flags in the low bits of a RAM record's `u64 addr|flags` (ram.c). */
 export const enum RamFlag {

@@ -55,6 +55,8 @@ export interface MigrationOptions {
   timeoutMs: number;
   /** Cancel the migration (QMP migrate_cancel) this long after starting it. */
   cancelAfterMs?: number;
+  /** Switch to post-copy (QMP migrate-start-postcopy) this long after starting. */
+  postcopyAfterMs?: number;
   /** Raise the downtime limit to this many ms `after` ms into the migration: QEMU then
    *  stops a guest that is still dirtying, with its whole working set left for
    *  stop-and-copy (a large ram.downtime-bytes). */
@@ -177,6 +179,10 @@ export async function runQemuMigration(opts: MigrationOptions, name: string): Pr
     if (opts.raiseDowntime !== undefined) {
       await sleep(opts.raiseDowntime.after);
       await qmp.cmd('migrate-set-parameters', { 'downtime-limit': opts.raiseDowntime.toMs });
+    }
+    if (opts.postcopyAfterMs !== undefined) {
+      await sleep(opts.postcopyAfterMs);
+      await qmp.cmd('migrate-start-postcopy');
     }
     if (opts.cancelAfterMs !== undefined) {
       await sleep(opts.cancelAfterMs);

@@ -1,0 +1,92 @@
+import { Worker } from 'node:worker_threads';
+import { MigscopeError, UsageError } from '../../core/errors.js';
+import type { CaptureFormat, ReaderStats } from '../../ingest/types.js';
+import type { ProtocolMessage } from '../../protocols/types.js';
+import { WatermarkMerger } from './merge.js';
+import { compiledWorkerScript } from '../../core/compiled-script.js';
+import type { FileDoneFromWorker, FileWorkerData, FromFileWorker } from './protocol.js';
+
+export interface FileWorkersOptions {
+  path: string;
+  workers: number;
+  onMessage: (msg: ProtocolMessage) => void;
+  /** Read in place from a mapping (default: openCapture's). */
+  map?: boolean;
+  /** Stops: the workers are terminated, what was merged stays delivered. */
+  signal?: AbortSignal;
+}
+
+export interface FileWorkersResult {
+  format: CaptureFormat;
+  /** The reader's counts for the whole file (from worker 0; every worker reads it all). */
+  reader: ReaderStats;
+  problem?: string;
+  /** Packets each worker decoded (its share of the flows). */
+  perWorker: number[];
+  aborted: boolean;
+}
+
+/**
+ * A capture file analysed by N worker threads split by flows (see ./file-worker.ts),
+ * their messages merged back into file order: the same messages as one Dissector over
+ * the whole file, in the same order (test/native/offline-parity.test.ts).
+ */
+export function runFileWorkers(opts: FileWorkersOptions): Promise<FileWorkersResult> {
+  const W = opts.workers;
+  if (!Number.isInteger(W) || W < 1 || W > 64) throw new UsageError(`--workers must be 1…64, got ${W}`);
+  const script = compiledWorkerScript(import.meta.url, 'file-worker.js', 'src/pipeline/ring');
+  return new Promise<FileWorkersResult>((resolve, reject) => {
+    const merger = new WatermarkMerger(W, opts.onMessage);
+    const done: (FileDoneFromWorker | undefined)[] = new Array(W).fill(undefined);
+    const workers: Worker[] = [];
+    let remaining = W;
+    let failure: Error | undefined;
+    let aborted = false;
+    const stopAll = (): void => { for (const w of workers) void w.terminate(); };
+    const onAbort = (): void => { aborted = true; stopAll(); };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const ended = (): void => {
+      if (--remaining > 0) return;
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (failure) return reject(failure);
+      const first = done[0];
+      if (first === undefined) {
+        if (aborted) return resolve({ format: 'pcap', reader: emptyReaderStats(), perWorker: [], aborted });
+        return reject(new MigscopeError('file workers ended without a result'));
+      }
+      const result: FileWorkersResult = {
+        format: first.format, reader: first.reader, perWorker: done.map((d) => d?.packets ?? 0), aborted,
+      };
+      if (first.problem !== undefined) result.problem = first.problem;
+      resolve(result);
+    };
+    for (let i = 0; i < W; i++) {
+      const data: FileWorkerData = {
+        path: opts.path, index: i, workers: W, batchMessages: 512, postEveryPackets: 8192,
+        ...(opts.map !== undefined ? { map: opts.map } : {}),
+      };
+      const w = new Worker(script, { workerData: data });
+      workers.push(w);
+      w.on('message', (m: FromFileWorker) => {
+        if (m.type === 'batch') merger.push(m);
+        else { done[m.worker] = m; merger.close(m.worker); }
+      });
+      w.on('error', (e) => {
+        // The reader's own errors (a file that went away, a read failure) keep their text.
+        failure ??= e instanceof MigscopeError ? e : new MigscopeError(`${opts.path}: file worker ${i} failed: ${e.message}`, { cause: e });
+        stopAll();
+      });
+      w.on('exit', () => {
+        if (done[i] === undefined && failure === undefined && !aborted) {
+          failure = new MigscopeError(`${opts.path}: file worker ${i} exited before the end of the file`);
+          stopAll();
+        }
+        ended();
+      });
+    }
+  });
+}
+
+function emptyReaderStats(): ReaderStats {
+  return { packets: 0, bytes: 0, malformedRecords: 0, truncated: false, lostFrames: 0, duplicateFrames: 0, skippedBytes: 0 };
+}

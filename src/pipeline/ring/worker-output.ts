@@ -1,0 +1,50 @@
+import type { MessagePort } from 'node:worker_threads';
+import type { Picos } from '../../core/time.js';
+import type { ProtocolMessage } from '../../protocols/types.js';
+import { MessagePacker } from './batch-codec.js';
+import type { BatchFromWorker } from './protocol.js';
+
+/**
+ * A decode worker's outgoing side: each message emitted while the packet with capture
+ * sequence number `key` is decoded is tagged with that key, packed, and posted in
+ * batches with a watermark for the main thread's WatermarkMerger.
+ */
+export class WorkerOutput {
+  /** Sequence number of the packet being decoded (FLUSH_KEY during the end flush). */
+  key = -1;
+  messages = 0;
+  private keys: number[] = [];
+  private readonly packer = new MessagePacker();
+  private lastPostedWatermark = -2;
+
+  constructor(private readonly port: MessagePort, private readonly index: number, private readonly workers: number) {}
+
+  /** The decoder's Emit. Flow ids are per worker: made unique over the run (worker index in the low digits). */
+  readonly emit = (msg: ProtocolMessage): void => {
+    if (msg.flowId >= 0) msg.flowId = msg.flowId * this.workers + this.index;
+    this.keys.push(this.key);
+    this.packer.push(msg);
+    this.messages++;
+  };
+
+  get pending(): number {
+    return this.packer.length;
+  }
+
+  /** Whether `watermark` differs from the last one posted (an idle worker's news). */
+  newWatermark(watermark: number): boolean {
+    return watermark !== this.lastPostedWatermark;
+  }
+
+  /** Posts what was emitted so far; the worker promises no key ≤ watermark again. */
+  post(watermark: number, watermarkTs: Picos): void {
+    const packed = this.packer.take();
+    const batch: BatchFromWorker = {
+      type: 'batch', worker: this.index, keys: Float64Array.from(this.keys), messages: packed, watermark, watermarkTs,
+    };
+    // The typed arrays move instead of being copied; the rest is structured-cloned.
+    this.port.postMessage(batch, [batch.keys.buffer as ArrayBuffer, packed.kinds.buffer as ArrayBuffer, packed.nums.buffer as ArrayBuffer]);
+    this.keys = [];
+    this.lastPostedWatermark = watermark;
+  }
+}
