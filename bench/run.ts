@@ -5,6 +5,7 @@
  *
  *   npm run bench                   full run (multi-GB traces, cached in bench/data/)
  *   npm run bench -- --smoke        tiny traces, a few seconds (what CI runs)
+ *   npm run bench -- --hostile      issue 10's growing inputs at N and 4N (bench/hostile.ts)
  *   options: --out DIR (default bench/results), --repeat N (best of N; default 2, smoke 1;
  *            runs over 60 s once), --limit S (kill a subject's run after S s; default 300),
  *            --baseline DIR (a built checkout of another migscope version, e.g. before an
@@ -20,6 +21,7 @@ import { profilePureTs, type CpuProfileSummary } from './profile.js';
 import { measureEventLatency } from './latency.js';
 import { measureLiveDropFree, type LiveDropFreeResult } from './live.js';
 import { liveRequirement } from './live-replay.js';
+import { runHostileBench } from './hostile.js';
 import { measure, type Measurement } from './measure.js';
 import { measureNatsThroughput, natsRequirement, type NatsThroughput } from './nats.js';
 import { renderMarkdown } from './report.js';
@@ -176,7 +178,9 @@ export async function runBench(argv: string[]): Promise<BenchResults> {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  runBench(process.argv.slice(2)).catch((err: unknown) => {
+  const args = process.argv.slice(2);
+  const job = args.includes('--hostile') ? runHostileBench(args) : runBench(args);
+  job.catch((err: unknown) => {
     process.stderr.write(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
     process.exitCode = 1;
   });

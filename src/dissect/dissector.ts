@@ -8,6 +8,7 @@ import { decodeIcmpEcho } from '../decode/icmp.js';
 import { DissectAnomaly } from './anomaly-codes.js';
 import { AnomalyAggregator, type AnomalySite, NO_ENDPOINT, type PendingAnomaly } from './anomalies.js';
 import { Flow, type FlowContext } from './flow.js';
+import { DEFAULT_MAX_MEMORY, MemoryBudget } from './memory-budget.js';
 import { symmetricHash } from './flow-hash.js';
 import { FlowTable } from './flow-table.js';
 import { formatDstIp, formatIpv4, formatSrcIp } from '../decode/ip.js';
@@ -25,6 +26,11 @@ export interface DissectorOptions {
   maxFlowBufferBytes?: number;
   /** Flows kept at once; the least recently used one is evicted past it. Default 100 000. */
   maxFlows?: number;
+  /**
+   * Bytes of per-flow state (flows, reassembly ranges, held bytes, decoder buffers) kept
+   * at once (`--max-memory`; memory-budget.ts). Default 256 MiB.
+   */
+  maxMemory?: number;
 }
 
 /** How often (wire time) idle flows are expired and aggregated anomalies flushed. */
@@ -42,6 +48,8 @@ const HOUSEKEEPING_INTERVAL = PS_PER_S;
  */
 export class Dissector {
   readonly stats: DissectorStats = newStats();
+  /** The memory budget (read by tests and the summary). */
+  readonly memory: MemoryBudget;
   private readonly pv = new PacketView();
   private readonly table = new FlowTable<Flow>();
   private readonly ctx: FlowContext;
@@ -68,6 +76,7 @@ export class Dissector {
       analyzers: opts.analyzers ?? registeredAnalyzers,
       stats,
       maxFlowBufferBytes: opts.maxFlowBufferBytes ?? 4 * 1024 * 1024,
+      memory: this.memory = new MemoryBudget(opts.maxMemory ?? DEFAULT_MAX_MEMORY),
     };
     this.flowTimeout = opts.flowTimeout ?? 120n * PS_PER_S;
     this.maxFlows = Math.max(1, opts.maxFlows ?? 100_000);
@@ -94,6 +103,7 @@ export class Dissector {
     try {
       if (ts >= this.nextHousekeeping) this.housekeeping(ts);
       this.dispatch(b, start, end, wireLength, linkType, ts);
+      if (this.memory.used > this.memory.max) this.relieve(ts);
     } catch {
       // A bug of ours must not stop the capture: count the packet as lost.
       this.anomaly(DissectAnomaly.DISSECTOR_INTERNAL, ts);
@@ -151,6 +161,25 @@ export class Dissector {
     for (let f = this.table.oldest(); f !== null && f.lastTs < limit; f = this.table.oldest()) {
       if (!f.closed) this.stats.flows.timedOut++;
       this.drop(f, now);
+    }
+    this.stats.flows.active = this.table.size;
+  }
+
+  /**
+   * Over the memory budget: shed the least recently useful state until back under it.
+   * First out-of-order bytes (oldest holder first: a hole now rather than a stall), then
+   * whole connections, least recently used first. Each shed is a memory-shed anomaly.
+   */
+  private relieve(ts: Picos): void {
+    const memory = this.memory;
+    for (const holder of memory.holders) {
+      if (memory.used <= memory.max) return;
+      holder.owner.shedBuffers(ts);
+    }
+    for (let f = this.table.oldest(); f !== null && memory.used > memory.max; f = this.table.oldest()) {
+      this.aggregator.report(f, DissectAnomaly.MEMORY_SHED_FLOW, 1, ts);
+      f.shedBuffers(ts);
+      this.drop(f, ts);
     }
     this.stats.flows.active = this.table.size;
   }

@@ -4,7 +4,8 @@ import type { Emit, ProtocolAnalyzer, ProtocolName, StreamDecoder, TcpSegmentMar
 import { DissectAnomaly } from './anomaly-codes.js';
 import type { AnomalyAggregator, AnomalySite, PendingAnomaly } from './anomalies.js';
 import { FlowEntry } from './flow-table.js';
-import { type BufferBudget, type ReassemblySink, StreamReassembler } from './reassembly.js';
+import { FlowBudget, type MemoryBudget } from './memory-budget.js';
+import { type ReassemblySink, StreamReassembler } from './reassembly.js';
 import type { DissectorStats } from './stats.js';
 import type { Direction, Endpoint, FlowInfo, Transport } from '../decode/types.js';
 
@@ -16,6 +17,7 @@ export interface FlowContext {
   analyzers: readonly ProtocolAnalyzer[];
   stats: DissectorStats;
   maxFlowBufferBytes: number;
+  memory: MemoryBudget;
 }
 
 export const ProtoState = { Undecided: 0, Decoding: 1, Skip: 2, Failed: 3 } as const;
@@ -23,6 +25,14 @@ export type ProtoState = (typeof ProtoState)[keyof typeof ProtoState];
 
 /** Server→client bytes held while we wait for the client's first bytes to probe. */
 const MAX_PENDING_BYTES = 64 * 1024;
+
+/**
+ * Heap bytes per flow measured on Node 20 (test/hostile/memory.test.ts): the flow with its
+ * two reassemblers, endpoints and table links; a decoder's fixed state; one held chunk.
+ */
+export const FLOW_COST = 1100;
+export const DECODER_COST = 1100;
+const CHUNK_COST = 64;
 
 const M_SYN = 1, M_SYNACK = 2, M_FIN_C2S = 4, M_FIN_S2C = 8, M_RST_C2S = 16, M_RST_S2C = 32;
 
@@ -60,11 +70,16 @@ export class Flow extends FlowEntry implements FlowInfo, AnomalySite {
   /** Packets and wire bytes per direction (for cross-checks with other tools). */
   c2sPackets = 0; c2sBytes = 0; s2cPackets = 0; s2cBytes = 0;
   private decoder: StreamDecoder | null = null;
+  /** The analyzer chosen for this flow; its decoder is made at the first call (a SYN flood makes none). */
+  private analyzer: ProtocolAnalyzer | null = null;
   private pending: PendingChunk[] | null = null;
   private pendingBytes = 0;
   private markers = 0;
   private hadData = false;
-  private budget: BufferBudget;
+  private readonly budget: FlowBudget;
+  /** Bytes charged to the memory budget besides the reassembly ranges (flow, decoder, held chunks). */
+  private cost = FLOW_COST;
+  private decoderHeld = 0;
 
   constructor(
     id: number, transport: Transport, client: Endpoint, server: Endpoint,
@@ -72,7 +87,8 @@ export class Flow extends FlowEntry implements FlowInfo, AnomalySite {
   ) {
     super(id, transport, client, server);
     this.firstTs = ts;
-    this.budget = { used: 0, max: ctx.maxFlowBufferBytes };
+    ctx.memory.used += FLOW_COST;
+    this.budget = new FlowBudget(ctx.maxFlowBufferBytes, ctx.memory, this);
     if (transport === 'tcp') {
       this.c2s = new StreamReassembler(new DirectionSink(this, 'c2s'), this.budget);
       this.s2c = new StreamReassembler(new DirectionSink(this, 's2c'), this.budget);
@@ -147,7 +163,21 @@ export class Flow extends FlowEntry implements FlowInfo, AnomalySite {
     if (this.c2s !== null) { this.c2s.close(ts); this.s2c!.close(ts); }
     if (this.state === ProtoState.Undecided && this.hadData) this.giveUp(ts);
     this.pending = null;
+    this.decoder = null;
+    this.ctx.memory.used -= this.cost;
+    this.cost = 0;
     this.ctx.anomalies.flush(this);
+  }
+
+  /** The memory budget needs room: drop the out-of-order bytes both directions hold (holes from here). */
+  shedBuffers(ts: Picos): void {
+    let dropped = 0;
+    if (this.c2s !== null) dropped += this.c2s.shed(ts) + this.s2c!.shed(ts);
+    if (dropped > 0) this.ctx.anomalies.report(this, DissectAnomaly.MEMORY_SHED_BUFFERS, 1, ts);
+    if (this.c2s !== null && this.c2s.ended && this.s2c!.ended && !this.closed) {
+      this.closed = true;
+      this.ctx.anomalies.flush(this);
+    }
   }
 
   onData(dir: Direction, bytes: Uint8Array, ts: Picos): void {
@@ -161,10 +191,36 @@ export class Flow extends FlowEntry implements FlowInfo, AnomalySite {
     if (this.state !== ProtoState.Decoding) return;
     this.ctx.stats.tcp.deliveredBytes += bytes.length;
     try {
-      this.decoder!.data(dir, bytes, ts);
+      this.dec().data(dir, bytes, ts);
     } catch {
       this.fail(ts);
     }
+    this.syncDecoderCost();
+  }
+
+  /** The flow's decoder, made on first use. */
+  private dec(): StreamDecoder {
+    if (this.decoder === null) {
+      this.decoder = this.analyzer!.create(this, this.ctx.emit);
+      this.charge(DECODER_COST);
+    }
+    return this.decoder;
+  }
+
+  /** Charges the change in what the decoder holds (its buffers grow and shrink with the data). */
+  private syncDecoderCost(): void {
+    const d = this.decoder;
+    if (d === null || d.heldBytes === undefined) return;
+    const held = d.heldBytes();
+    if (held === this.decoderHeld) return;
+    this.charge(held - this.decoderHeld);
+    this.decoderHeld = held;
+  }
+
+  private charge(delta: number): void {
+    if (this.finalized) return;
+    this.cost += delta;
+    this.ctx.memory.used += delta;
   }
 
   onGap(dir: Direction, length: number, ts: Picos): void {
@@ -172,23 +228,24 @@ export class Flow extends FlowEntry implements FlowInfo, AnomalySite {
     if (this.state === ProtoState.Undecided) { this.hold(dir, null, length, ts); return; }
     if (this.state !== ProtoState.Decoding) return;
     try {
-      this.decoder!.gap(dir, length, ts);
+      this.dec().gap(dir, length, ts);
     } catch {
       this.fail(ts);
     }
+    this.syncDecoderCost();
   }
 
   onEnd(dir: Direction, ts: Picos): void {
     if (this.state !== ProtoState.Decoding) return;
     try {
-      this.decoder!.end(dir, ts);
+      this.dec().end(dir, ts);
     } catch {
       this.fail(ts);
     }
   }
 
   private start(a: ProtocolAnalyzer): void {
-    this.decoder = a.create(this, this.ctx.emit);
+    this.analyzer = a;
     this.protocol = a.name;
     this.state = ProtoState.Decoding;
     const byProto = this.ctx.stats.flows.byProtocol;
@@ -203,7 +260,7 @@ export class Flow extends FlowEntry implements FlowInfo, AnomalySite {
       if (!yes) continue;
       try { this.start(a); } catch { this.fail(ts); return; }
       const held = this.pending;
-      this.pending = null;
+      this.releasePending();
       if (held !== null) {
         for (const c of held) {
           if (this.state !== ProtoState.Decoding) return;
@@ -218,18 +275,30 @@ export class Flow extends FlowEntry implements FlowInfo, AnomalySite {
   private hold(dir: Direction, data: Uint8Array | null, len: number, ts: Picos): void {
     if (data !== null && this.pendingBytes + len > MAX_PENDING_BYTES) { this.giveUp(ts); return; }
     if (data !== null) this.pendingBytes += len;
+    this.charge(len + CHUNK_COST);
     (this.pending ??= []).push({ dir, data, len, ts });
   }
 
   private giveUp(ts: Picos): void {
     this.state = ProtoState.Skip;
-    this.pending = null;
+    this.releasePending();
     this.ctx.anomalies.report(this, DissectAnomaly.FLOW_UNKNOWN_PROTOCOL, 1, ts);
+  }
+
+  private releasePending(): void {
+    if (this.pending === null) return;
+    let n = 0;
+    for (const c of this.pending) n += (c.data !== null ? c.len : 0) + CHUNK_COST;
+    this.charge(-n);
+    this.pending = null;
   }
 
   private fail(ts: Picos): void {
     this.state = ProtoState.Failed;
+    if (this.decoder !== null) this.charge(-this.decoderHeld - DECODER_COST);
     this.decoder = null;
+    this.analyzer = null;
+    this.decoderHeld = 0;
     this.ctx.anomalies.report(this, DissectAnomaly.FLOW_DECODER_THREW, 1, ts);
   }
 

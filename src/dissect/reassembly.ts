@@ -25,10 +25,11 @@ export interface ReassemblySink {
   end(ts: Picos): void;
 }
 
-/** Byte budget of one flow, shared by its two directions. */
+/** Byte budget of one flow, shared by its two directions (memory-budget.ts: FlowBudget). */
 export interface BufferBudget {
-  used: number;
+  readonly used: number;
   readonly max: number;
+  charge(delta: number): void;
 }
 
 export const GAP_SNAPLEN = DissectAnomaly.TCP_HOLE_SNAPLEN;
@@ -37,6 +38,7 @@ export const GAP_BOUND = DissectAnomaly.TCP_HOLE_BUFFER_BOUND;
 export const GAP_END = DissectAnomaly.TCP_HOLE_AT_END;
 const OVERLAP = DissectAnomaly.TCP_OVERLAP_MISMATCH;
 const BOUND = DissectAnomaly.TCP_BUFFER_BOUND;
+export const GAP_SHED = DissectAnomaly.TCP_HOLE_MEMORY_SHED;
 
 /** ACKs further ahead than this are not trusted to declare a hole (garbage or a bad guess). */
 const MAX_ACK_JUMP = 1 << 30;
@@ -147,12 +149,12 @@ export class StreamReassembler {
    * Drops every held range (the memory budget needs the room): what they covered and
    * everything before becomes a hole, later bytes continue the stream. Returns the cost freed.
    */
-  shed(ts: Picos, reason: AnomalyDef): number {
+  shed(ts: Picos): number {
     const last = this.held.last();
     if (last === null) return 0;
     const freed = this.heldCost;
     this.releaseAll();
-    this.hole(last.end - this.nextOff, ts, reason);
+    this.hole(last.end - this.nextOff, ts, GAP_SHED);
     this.advance(last.end);
     this.checkFin(ts);
     return freed;
@@ -262,7 +264,7 @@ export class StreamReassembler {
 
   private charge(delta: number): void {
     this.heldCost += delta;
-    this.budget.used += delta;
+    this.budget.charge(delta);
   }
 
   /** Deliver ranges that are now in order. */
@@ -311,7 +313,7 @@ export class StreamReassembler {
 
   private releaseAll(): void {
     this.held.clear(() => {});
-    this.budget.used -= this.heldCost;
+    this.budget.charge(-this.heldCost);
     this.heldCost = 0;
     this.bufferedBytes = 0;
   }

@@ -1,5 +1,6 @@
 import type { Picos } from '../core/time.js';
 import type { MigrationEnded, PhaseEvent, Scenario } from './events.js';
+import { FifoQueue } from './fifo.js';
 import { Migration } from './migration.js';
 import type { DowntimeTracker } from './downtime.js';
 import type { AnomalyDef } from '../core/anomaly.js';
@@ -47,6 +48,8 @@ export class EngineContext {
    * MAX_CANDIDATES the oldest is forgotten (counted as memory-shed).
    */
   readonly candidates = new Map<number, Migration>();
+  /** Candidates oldest first; entries no longer in `candidates` are skipped when met. */
+  private readonly candidateOrder = new FifoQueue<Migration>();
   /** Candidates by "source>destination", for a QEMU stream whose prepare3 was lost. */
   private readonly candidatesByPair = new Map<string, Set<Migration>>();
   /** Candidates per source host (libvirtMayOwn). */
@@ -75,12 +78,22 @@ export class EngineContext {
   addCandidate(m: Migration, flowId: number): Migration | undefined {
     let shed: Migration | undefined;
     if (this.candidates.size >= MAX_CANDIDATES) {
-      const [oldFlow, old] = this.candidates.entries().next().value as [number, Migration];
-      this.dropCandidate(oldFlow, old);
-      if (this.flowOwner.get(oldFlow) === old) this.flowOwner.delete(oldFlow);
-      shed = old;
+      let old = this.candidateOrder.shift();
+      while (old !== undefined && this.candidates.get(old.libvirtFlow!) !== old) old = this.candidateOrder.shift();
+      if (old !== undefined) {
+        const oldFlow = old.libvirtFlow!;
+        this.dropCandidate(oldFlow, old);
+        if (this.flowOwner.get(oldFlow) === old) this.flowOwner.delete(oldFlow);
+        shed = old;
+      }
     }
     this.candidates.set(flowId, m);
+    this.candidateOrder.push(m);
+    if (this.candidateOrder.length > 2 * this.candidates.size + 1024) {
+      // Mostly promoted or discarded entries: rebuild from the live ones, oldest first.
+      this.candidateOrder.clear();
+      for (const c of this.candidates.values()) this.candidateOrder.push(c);
+    }
     const pair = `${m.source}>${m.destination}`;
     let set = this.candidatesByPair.get(pair);
     if (set === undefined) this.candidatesByPair.set(pair, set = new Set());

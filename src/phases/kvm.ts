@@ -4,11 +4,14 @@ import type {
   LibvirtMigrationInfo, LibvirtRpcMessage, MultifdMessage, QemuMessage, TcpSegmentMarker,
 } from '../protocols/types.js';
 import type { EngineContext } from './context.js';
+import { FifoQueue } from './fifo.js';
 import type { StreamSummary } from './events.js';
 import type { Migration } from './migration.js';
 import { PhaseAnomaly } from './anomaly-codes.js';
 import { MultifdAccount } from './multifd.js';
 
+/** How long a QMP-driven migration's close waits for its channels (and a cut summary). */
+const DEFER_LIMIT: Picos = 2_000n * PS_PER_MS;
 /** Least bytes an encrypted connection must carry to be reported as a migration without libvirt. */
 const MIN_ENCRYPTED_BYTES = 1 << 20;
 /** Destinations with multifd channels waiting for their main stream. */
@@ -78,6 +81,8 @@ interface FlowOpen { ts: Picos; client: Endpoint; server: Endpoint; synLost: boo
  */
 export class KvmTracker {
   private readonly opens = new Map<number, FlowOpen>();
+  /** Flow ids of `opens` in insertion order (a Map used as a queue costs O(deleted) per oldest-lookup in V8). */
+  private readonly openOrder = new FifoQueue<number>();
   private readonly progressState = new WeakMap<Migration, { ts: Picos; bytes: number; mainBytes: number; iteration: number }>();
   /** multifd channels not yet claimed by a main stream, by source>destination:port. */
   private readonly unclaimed = new Map<string, { account: MultifdAccount; flows: number[] }>();
@@ -242,7 +247,8 @@ export class KvmTracker {
           bytes: msg.streamBytes, iterations: msg.iterations,
           precopyBytes: msg.precopyBytes, stopCopyBytes: msg.stopCopyBytes, ...encodings(msg),
         };
-        if (this.deferred.delete(m)) this.ctx.close(m, m.closeAt!);
+        m.awaitingCut = false;
+        this.settleDeferred(m);
         break;
       default:
         break;
@@ -277,6 +283,7 @@ export class KvmTracker {
     const mf = m.multifd;
     if (!mf?.has(msg.flowId)) return;
     if (this.count(mf, msg)) this.progress(m, msg.ts);
+    if (msg.kind === 'multifd-end') this.settleDeferred(m);
   }
 
   /**
@@ -296,7 +303,8 @@ export class KvmTracker {
     if (!m) {
       if (this.ctx.retiredFlows.has(msg.flowId) || msg.streamBytes < MIN_ENCRYPTED_BYTES) return;
       m = this.ctx.open.find((x) => x.streamFlow === undefined && x.libvirtFlow !== undefined
-        && x.source === msg.src.ip && x.destination === msg.dst.ip);
+        && x.source === msg.src.ip && x.destination === msg.dst.ip)
+        ?? this.ctx.candidateFor(msg.src.ip, msg.dst.ip);
       if (!m) {
         if (this.libvirtMayOwn(msg.src.ip)) return;
         m = this.qemuOnlyMigration(msg.src.ip, msg.dst.ip);
@@ -378,9 +386,9 @@ export class KvmTracker {
   }
 
   private remember(flowId: number, open: FlowOpen): void {
-    if (this.opens.size >= MAX_REMEMBERED_SYNS) {
-      const oldest = this.opens.keys().next().value;
-      if (oldest !== undefined) this.opens.delete(oldest);
+    if (!this.opens.has(flowId)) {
+      if (this.opens.size >= MAX_REMEMBERED_SYNS) this.opens.delete(this.openOrder.shift()!);
+      this.openOrder.push(flowId);
     }
     this.opens.set(flowId, open);
   }
@@ -486,19 +494,30 @@ export class KvmTracker {
     if (rst && !m.streamEof) m.fail('failed', 'migration stream reset (RST) before QEMU_VM_EOF');
     else if (!m.streamEof) m.fail('cancelled', 'migration stream closed before QEMU_VM_EOF');
     if (!m.qemuOnly) return;
-    if (m.streamEof) { this.ctx.close(m, ts); return; }
-    // The decoder's summary of the cut stream follows this marker: close with it.
+    // The decoder's summary of a cut stream follows this marker, and multifd channels
+    // may close after the main stream: close when they are in.
     m.closeAt = ts;
+    m.awaitingCut = !m.streamEof;
     this.deferred.add(m);
+    this.settleDeferred(m);
+  }
+
+  /** Closes a deferred migration once its cut summary and its channels' ends are in. */
+  private settleDeferred(m: Migration): void {
+    if (!this.deferred.has(m) || m.awaitingCut || (m.multifd && !m.multifd.allEnded())) return;
+    this.deferred.delete(m);
+    this.ctx.close(m, m.closeAt!);
   }
 
   /**
-   * Closes the migrations waiting for their cut stream's summary once a message from
-   * another flow (or the end of input) shows it is not coming (the decoder had stopped).
+   * Closes the migrations still waiting (for a cut stream's summary, or their channels'
+   * ends) once a message from another flow, or any message DEFER_LIMIT after the close,
+   * or the end of input shows that what they wait for is not coming.
    */
-  flushDeferred(next?: { flowId: number }): void {
+  flushDeferred(next?: { flowId: number; ts: Picos }): void {
     for (const m of this.deferred) {
-      if (next !== undefined && next.flowId === m.streamFlow) continue;
+      if (next !== undefined && next.ts - m.closeAt! < DEFER_LIMIT
+        && (next.flowId === m.streamFlow || m.multifd?.has(next.flowId))) continue;
       this.deferred.delete(m);
       this.ctx.close(m, m.closeAt!);
     }

@@ -75,6 +75,8 @@ export class Migration {
   migrateUri?: { host: string; port: number };
   /** When the stream closed before QEMU_VM_EOF (a QMP-driven migration ends there). */
   closeAt?: Picos;
+  /** Closed before QEMU_VM_EOF: the decoder's cut summary is still to come. */
+  awaitingCut = false;
   /** Flows on which a TCP hole was reported: markers on them may be lost. */
   readonly holeFlows = new Set<number>();
   private readonly queue: PhaseEvent[] = [];

@@ -6,7 +6,7 @@ const MAX_HELD = 4096;
 /** Channels per migration (QEMU allows up to 255). */
 const MAX_CHANNELS = 256;
 
-interface Channel { id: number; bytes: number; init: number; pages: number; lastNum: number }
+interface Channel { id: number; bytes: number; init: number; pages: number; lastNum: number; ended: boolean }
 interface Held { block: string; firstOffset: number; pages: number; sync: boolean; channel: number; num: number }
 
 /**
@@ -54,7 +54,7 @@ export class MultifdAccount {
   /** A channel opened (MultiFDInit_t, 64 bytes). False when there are too many. */
   open(flowId: number, id: number, initBytes: number): boolean {
     if (!this.channels.has(flowId) && this.channels.size >= MAX_CHANNELS) return false;
-    this.channels.set(flowId, { id, bytes: initBytes, init: initBytes, pages: 0, lastNum: -1 });
+    this.channels.set(flowId, { id, bytes: initBytes, init: initBytes, pages: 0, lastNum: -1, ended: false });
     return true;
   }
 
@@ -94,7 +94,13 @@ export class MultifdAccount {
   /** The channel closed: its exact byte count. */
   end(flowId: number, bytes: number): void {
     const ch = this.channels.get(flowId);
-    if (ch) ch.bytes = bytes;
+    if (ch) { ch.bytes = bytes; ch.ended = true; }
+  }
+
+  /** Have all channels closed (their exact bytes known)? */
+  allEnded(): boolean {
+    for (const c of this.channels.values()) if (!c.ended) return false;
+    return true;
   }
 
   /** The main stream ended a RAM chunk (its EOS): the channels' sync round is through. */

@@ -32,6 +32,8 @@ export interface AnalyzeOptions {
    * --filter applies), otherwise through the pure-TS reader in this thread.
    */
   workers?: number;
+  /** `--max-memory`: the Dissector's memory budget in bytes, split between workers (default 256 MiB). */
+  maxMemory?: number;
 }
 
 export interface SourceSummary {
@@ -94,7 +96,7 @@ export async function analyzeSources(sources: string[], opts: AnalyzeOptions): P
   const files: CaptureFile[] = [];
   try {
     for (const p of parsed) files.push(await openCapture((p as { path: string }).path));
-    const dissector = new Dissector(onMessage);
+    const dissector = new Dissector(onMessage, opts.maxMemory !== undefined ? { maxMemory: opts.maxMemory } : {});
     let lastTs: Picos = 0n;
     await mergeByTimestamp(files, (b, i) => {
       lastTs = b.ts(i);
@@ -227,6 +229,7 @@ async function analyzeFileWorkers(path: string, engine: PhaseEngine, onMessage: 
     path, workers: opts.workers ?? 2, onMessage: (m) => { if (m.tsEnd > lastTs) lastTs = m.tsEnd; onMessage(m); },
   };
   if (opts.signal) run.signal = opts.signal;
+  if (opts.maxMemory !== undefined) run.maxMemory = opts.maxMemory;
   const r = await runFileWorkers(run);
   readerAnomalies(r.reader, lastTs, onMessage);
   const s: SourceSummary = { source: path, format: r.format, stats: { ...r.reader } };
@@ -250,6 +253,7 @@ async function analyzeRing(src: ParsedSource, text: string, engine: PhaseEngine,
     source = src.mampid !== undefined ? { kind: 'dpmi-iface', name: src.name, mampid: src.mampid } : { kind: 'dpmi-iface', name: src.name };
   }
   const run: Parameters<typeof runRingPipeline>[0] = { source, workers: opts.workers ?? 2, onMessage, handleSigint: true };
+  if (opts.maxMemory !== undefined) run.maxMemory = opts.maxMemory;
   if (opts.signal) run.signal = opts.signal;
   const { stats } = await runRingPipeline(run);
   const s: SourceSummary = { source: text, format, ring: {

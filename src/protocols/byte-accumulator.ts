@@ -18,6 +18,11 @@ export class ByteAccumulator {
     return this.len;
   }
 
+  /** Bytes allocated (the memory budget counts capacity, not only what is held). */
+  get capacity(): number {
+    return this.buf.length;
+  }
+
   get overflowed(): boolean {
     return this.overflow > 0;
   }

@@ -48,6 +48,11 @@ export interface StreamDecoder {
   gap(dir: Direction, length: number, ts: Picos): void;
   /** FIN/RST or flow timeout in direction `dir`. */
   end(dir: Direction, ts: Picos): void;
+  /**
+   * Bytes of buffers the decoder holds now beyond its fixed size (bodies being collected,
+   * growable accumulators), for the Dissector's memory budget. Omitted: constant.
+   */
+  heldBytes?(): number;
 }
 
 export interface ProtocolAnalyzer {

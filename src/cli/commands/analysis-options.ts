@@ -8,6 +8,7 @@ import { numberOption } from '../command.js';
 export const sourceOptions = {
   filter: { type: 'string' },
   workers: { type: 'string' },
+  'max-memory': { type: 'string' },
   hosts: { type: 'string' },
   label: { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
@@ -24,11 +25,27 @@ accepted), or a live source 'iface:NAME' / 'dpmi-iface:NAME[/MAMPID]'.
                          host roles (default: inferred from the traffic); with
                          source and destination known, events are live from the
                          first SYN
-  --label k=v            copied onto every migration-started event (repeatable)`;
+  --label k=v            copied onto every migration-started event (repeatable)
+  --max-memory SIZE      bound on per-connection state (flows, out-of-order bytes,
+                         decoder buffers), e.g. 256M or 1G (default 256M; split
+                         between --workers); past it the least recently useful
+                         state is dropped and counted as a memory-shed anomaly`;
 
-/** --filter and --workers, checked, as analyzeSources options. */
-export function captureOptions(values: { filter?: string | undefined; workers?: string | undefined }): Pick<AnalyzeOptions, 'filter' | 'workers'> {
-  const out: Pick<AnalyzeOptions, 'filter' | 'workers'> = {};
+/** `--max-memory`: bytes, or a number with a K/M/G suffix (binary units). */
+export function parseMemorySize(text: string): number {
+  const m = /^([0-9]{1,12}(?:\.[0-9]{1,6})?)([KMG]?)i?B?$/i.exec(text.trim());
+  const unit = m ? ({ '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 } as Record<string, number>)[m[2]!.toUpperCase()]! : 0;
+  const n = m ? Math.floor(Number(m[1]) * unit) : NaN;
+  if (!(n >= 16 * 1024 * 1024 && n <= 1024 ** 4)) {
+    throw new UsageError(`--max-memory must be a size from 16M to 1024G, e.g. 256M (got '${text}')`);
+  }
+  return n;
+}
+
+/** --filter, --workers and --max-memory, checked, as analyzeSources options. */
+export function captureOptions(values: { filter?: string | undefined; workers?: string | undefined; 'max-memory'?: string | undefined }): Pick<AnalyzeOptions, 'filter' | 'workers' | 'maxMemory'> {
+  const out: Pick<AnalyzeOptions, 'filter' | 'workers' | 'maxMemory'> = {};
+  if (values['max-memory'] !== undefined) out.maxMemory = parseMemorySize(values['max-memory']);
   if (values.filter !== undefined) out.filter = values.filter;
   if (values.workers !== undefined) {
     const n = numberOption(values.workers, 'workers', 1, 64, 2);

@@ -16,7 +16,7 @@ stdout is not a terminal. The summary table follows at the end.
 ${SOURCE_HELP}`;
 
 /** Watches `source`; shared with `demo`. */
-export async function watchSource(source: string, opts: { realtime: boolean; speed: number; hosts?: string; labels?: string[]; filter?: string; workers?: string }): Promise<void> {
+export async function watchSource(source: string, opts: { realtime: boolean; speed: number; hosts?: string; labels?: string[]; filter?: string; workers?: string; 'max-memory'?: string }): Promise<void> {
   const view = new LiveView(process.stdout);
   const ac = new AbortController();
   const onSigint = (): void => ac.abort();
@@ -55,6 +55,7 @@ export const command: Command = {
     if (values.label !== undefined) opts.labels = values.label;
     if (values.filter !== undefined) opts.filter = values.filter;
     if (values.workers !== undefined) opts.workers = values.workers;
+    if (values['max-memory'] !== undefined) opts['max-memory'] = values['max-memory'];
     await watchSource(sources[0]!, opts);
     return 0;
   },

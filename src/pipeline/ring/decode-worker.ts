@@ -20,7 +20,7 @@ const counters: WorkerCounters = { packets: 0, bytes: 0, byteSum: 0, weightedSum
 const out = new WorkerOutput(port, cfg.index, cfg.workers);
 let watermark = -1;
 
-const decoder = createPacketDecoder(cfg.decoder, out.emit);
+const decoder = createPacketDecoder(cfg.decoder, out.emit, cfg.maxMemory);
 const countBytes = cfg.decoder === 'count';
 
 function onPacket(pkt: CapturedPacket, seq: number): void {

@@ -5,6 +5,7 @@ import type { ProtocolMessage } from '../../protocols/types.js';
 import { WatermarkMerger } from './merge.js';
 import { compiledWorkerScript } from '../../core/compiled-script.js';
 import type { FileDoneFromWorker, FileWorkerData, FromFileWorker } from './protocol.js';
+import { DEFAULT_MAX_MEMORY } from '../../dissect/memory-budget.js';
 
 export interface FileWorkersOptions {
   path: string;
@@ -14,6 +15,8 @@ export interface FileWorkersOptions {
   map?: boolean;
   /** Stops: the workers are terminated, what was merged stays delivered. */
   signal?: AbortSignal;
+  /** The Dissectors' memory budget in bytes, split evenly between the workers (default 256 MiB in all). */
+  maxMemory?: number;
 }
 
 export interface FileWorkersResult {
@@ -63,6 +66,7 @@ export function runFileWorkers(opts: FileWorkersOptions): Promise<FileWorkersRes
     for (let i = 0; i < W; i++) {
       const data: FileWorkerData = {
         path: opts.path, index: i, workers: W, batchMessages: 512, postEveryPackets: 8192,
+        maxMemory: Math.floor((opts.maxMemory ?? DEFAULT_MAX_MEMORY) / W),
         ...(opts.map !== undefined ? { map: opts.map } : {}),
       };
       const w = new Worker(script, { workerData: data });

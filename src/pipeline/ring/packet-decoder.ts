@@ -14,8 +14,8 @@ export interface PacketDecoder {
 
 
 /** Creates the worker's decoder: the Dissector (src/dissect) with the registered analyzers. */
-export function createPacketDecoder(kind: WorkerDecoder, emit: Emit): PacketDecoder {
+export function createPacketDecoder(kind: WorkerDecoder, emit: Emit, maxMemory: number): PacketDecoder {
   if (kind === 'count') return { packet: () => undefined, finish: () => undefined };
-  const d = new Dissector(emit);
+  const d = new Dissector(emit, { maxMemory });
   return { packet: (pkt) => d.packet(pkt), finish: (ts) => d.finish(ts === 0n ? undefined : ts) };
 }

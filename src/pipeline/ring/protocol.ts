@@ -17,6 +17,8 @@ export interface DecodeWorkerData {
   index: number;
   workers: number;
   decoder: WorkerDecoder;
+  /** This worker's share of --max-memory (bytes). */
+  maxMemory: number;
   /** Post a batch once it holds this many messages… */
   batchMessages: number;
   /** …or this much time passed; an idle worker posts a watermark this often. */
@@ -68,6 +70,8 @@ export interface FileWorkerData {
   batchMessages: number;
   /** Post the watermark at least every this many packets of the file. */
   postEveryPackets: number;
+  /** This worker's share of --max-memory (bytes). */
+  maxMemory: number;
 }
 
 export interface FileDoneFromWorker {

@@ -9,6 +9,7 @@ import { openNativeCapture, type NativeCapture, type NativeCaptureStats, type Na
 import { WatermarkMerger } from './merge.js';
 import { decodeWorkerScript } from './worker-script.js';
 import type { DecodeWorkerData, FromWorker, WorkerCounters, WorkerDecoder } from './protocol.js';
+import { DEFAULT_MAX_MEMORY } from '../../dissect/memory-budget.js';
 
 export type RingSource =
   | { kind: 'file'; path: string; filter?: string }
@@ -35,6 +36,8 @@ export interface RingPipelineOptions {
   /** Stop on SIGINT (flush, final stats) instead of dying. */
   handleSigint?: boolean;
   decoder?: WorkerDecoder;
+  /** The Dissectors' memory budget in bytes, split evenly between the workers (default 256 MiB in all). */
+  maxMemory?: number;
   /** Bound on how long workers may take to drain after the capture ended. */
   drainTimeoutMs?: number;
   /** Test fault injection: worker `worker` throws after `packets` packets. */
@@ -139,6 +142,7 @@ export function startRingPipeline(opts: RingPipelineOptions): RingPipelineHandle
     for (let i = 0; i < W; i++) {
       const data: DecodeWorkerData = {
         ring: rings[i]!, ring0: rings[0]!, index: i, workers: W, decoder: opts.decoder ?? 'dissector',
+        maxMemory: Math.floor((opts.maxMemory ?? DEFAULT_MAX_MEMORY) / W),
         // Messages leave as soon as the ring is drained (the idle branch); while it stays
         // busy, and for an idle worker's watermark (which the merger needs before it can
         // release another worker's message), at least every DECODE_FLUSH_MS.

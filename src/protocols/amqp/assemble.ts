@@ -39,6 +39,11 @@ export class ContentAssembler {
   /** Body bytes currently reserved across channels (bounded by maxBodiesPerDirection). */
   private reserved = 0;
 
+  /** Bytes this assembler may hold now: the reserved bodies (an upper bound) and the channel records. */
+  get heldBytes(): number {
+    return this.reserved + this.channels.size * 200;
+  }
+
   constructor(private readonly report: Report, private readonly complete: (m: CompletedContent) => void) {}
 
   openCount(): number {

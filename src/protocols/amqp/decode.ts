@@ -51,6 +51,11 @@ export class AmqpStreamDecoder implements StreamDecoder {
     this.halves = { c2s: mk('c2s'), s2c: mk('s2c') };
   }
 
+  heldBytes(): number {
+    const { c2s, s2c } = this.halves;
+    return c2s.payload.capacity + s2c.payload.capacity + c2s.content.heldBytes + s2c.content.heldBytes;
+  }
+
   data(dir: Direction, bytes: Uint8Array, ts: Picos): void {
     const h = this.halves[dir];
     let pos = 0;

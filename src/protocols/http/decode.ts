@@ -60,6 +60,12 @@ export class HttpStreamDecoder implements StreamDecoder {
 
   constructor(private readonly flow: FlowInfo, private readonly emit: Emit) {}
 
+  heldBytes(): number {
+    let n = 0;
+    for (const h of [this.halves.c2s, this.halves.s2c]) n += h.line.capacity + h.json.capacity + h.pending.length * 200;
+    return n;
+  }
+
   data(dir: Direction, bytes: Uint8Array, ts: Picos): void {
     const h = this.halves[dir];
     let pos = 0;

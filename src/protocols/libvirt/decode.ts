@@ -41,6 +41,11 @@ export class LibvirtDecoder implements StreamDecoder {
 
   constructor(private readonly flow: FlowInfo, private readonly emit: Emit) {}
 
+  heldBytes(): number {
+    // A pending call is a Map entry with a bigint: about 60 bytes.
+    return (this.dirs.c2s.body?.length ?? 0) + (this.dirs.s2c.body?.length ?? 0) + this.calls.size * 60;
+  }
+
   data(dir: Direction, bytes: Uint8Array, ts: Picos): void {
     const d = this.dirs[dir];
     let off = 0;

@@ -23,6 +23,7 @@ export const QemuAnomaly = {
   BAD_PAGE_BITS: anomalyDef('QEMU_BAD_PAGE_BITS', 'protocol-error', 'target page bits outside 9 … 16', ['bits']),
   TOO_MANY_CAPABILITIES: anomalyDef('QEMU_TOO_MANY_CAPABILITIES', 'protocol-error', 'more than 64 capabilities in the configuration', ['count']),
   UNKNOWN_CONFIG_SUBSECTION: anomalyDef('QEMU_UNKNOWN_CONFIG_SUBSECTION', 'protocol-error', 'unknown configuration subsection'),
+  PASSES_NOT_KEPT: anomalyDef('QEMU_PASSES_NOT_KEPT', 'memory-shed', 'more RAM passes than the limit: later passes counted, not reported one by one', ['limit']),
   UNKNOWN_COMMAND: anomalyDef('QEMU_UNKNOWN_COMMAND', 'protocol-error', 'QEMU_VM_COMMAND number outside 1 … 10 (QEMU 7.2)', ['command']),
   BAD_PACKAGE: anomalyDef('QEMU_BAD_PACKAGE', 'protocol-error', "post-copy package command whose data is not its u32 length", ['length']),
   VMDESC_TOO_LARGE: anomalyDef('QEMU_VMDESC_TOO_LARGE', 'protocol-error', 'VMDESCRIPTION larger than 64 MiB', ['length']),

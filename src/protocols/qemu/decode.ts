@@ -7,7 +7,7 @@ import type { Emit, ProtocolMessage, StreamDecoder } from '../types.js';
 import { ByteFeeder, NEED_MORE, STOP } from './feeder.js';
 import { readAscii, u32 } from './bytes.js';
 import { parseConfigSubsection, validFooterAt } from './records.js';
-import { RAM_ERROR, RamItem, RamWalker } from './ram.js';
+import { MAX_KEPT_PASSES, RAM_ERROR, RamItem, RamWalker } from './ram.js';
 import {
   DEFAULT_TARGET_PAGE_SIZE, MAX_COMMAND, QEMU_VM_FILE_MAGIC, QEMU_VM_FILE_VERSION, QemuCommand, QemuRecord, ReturnPathMessage,
 } from './types.js';
@@ -70,6 +70,10 @@ export class QemuStreamDecoder implements StreamDecoder {
   constructor(private readonly flow: FlowInfo, private readonly emit: Emit) {
     this.src = flow.client;
     this.dst = flow.server;
+  }
+
+  heldBytes(): number {
+    return this.ram.passBytes.length * 8 + this.sections.size * 100 + this.requestedAt.size * 60;
   }
 
   data(dir: Direction, bytes: Uint8Array, ts: Picos): void {
@@ -141,7 +145,10 @@ export class QemuStreamDecoder implements StreamDecoder {
             }
           } else if (this.cur.type === QemuRecord.SectionPart) {
             const it = this.ram.notePosition(this.ram.block, this.ram.addr, this.feeder.offset, this.sectionAt);
-            if (it > 0) this.out({ kind: 'pass-started', iteration: it, streamBytes: this.feeder.offset + r }, ts);
+            if (it > 0 && it <= MAX_KEPT_PASSES) this.out({ kind: 'pass-started', iteration: it, streamBytes: this.feeder.offset + r }, ts);
+            else if (it === MAX_KEPT_PASSES + 1) {
+              this.emit(streamAnomaly(this.flow, 'c2s', QemuAnomaly.PASSES_NOT_KEPT, ts, { limit: MAX_KEPT_PASSES }));
+            }
           } else if (this.cur.type !== QemuRecord.SectionEnd) {
             return this.fail(QemuAnomaly.PAGE_OUTSIDE_SECTION, ts);
           }

@@ -5,6 +5,12 @@ import { NEED_MORE } from './feeder.js';
 import { RamFlag } from './types.js';
 
 export const RAM_ERROR = -3;
+/**
+ * Passes whose sizes are kept. Real pre-copy converges in tens of passes; a stream whose
+ * every page starts a pass (pages at descending addresses) would otherwise grow this
+ * list by one number per page. Past it, passes are still counted, their bytes go to the last entry.
+ */
+export const MAX_KEPT_PASSES = 10_000;
 export const enum RamItem { Page, Eos, Other }
 
 /**
@@ -130,7 +136,9 @@ export class RamWalker {
 
   /** The current pass ends at stream offset `at`. */
   closePass(at: number): void {
-    if (this.iteration > this.passBytes.length) this.passBytes.push(at - this.passStart);
+    if (this.iteration <= this.passBytes.length) return;
+    if (this.passBytes.length < MAX_KEPT_PASSES) this.passBytes.push(at - this.passStart);
+    else this.passBytes[MAX_KEPT_PASSES - 1]! += at - this.passStart;
   }
 
   /** SECTION_END(ram) starting at `at` is the last pass (stop-and-copy). */

@@ -174,7 +174,15 @@ export async function runQemuMigration(opts: MigrationOptions, name: string): Pr
     qmp = await QmpClient.open(srcSock);
     await qmp.cmd('migrate-set-capabilities', { capabilities: caps });
     await qmp.cmd('migrate-set-parameters', { 'max-bandwidth': opts.maxBandwidth, 'downtime-limit': opts.downtimeLimitMs, ...opts.parameters });
-    await sleep(500); // let the guest boot and start dirtying
+    // Wait (bounded) until the guest has booted and dirties its pages: the first word of
+    // its 4 MiB region is counted up. On a loaded machine a fixed sleep was too short
+    // (a migration of a guest still in the BIOS converged at once).
+    for (let i = 0; i < 100; i++) {
+      const out = await qmp.cmd<string>('human-monitor-command', { 'command-line': 'xp /1wx 0x200000' });
+      const word = /:\s*0x([0-9a-f]+)/i.exec(out);
+      if (word && parseInt(word[1]!, 16) !== 0) break;
+      await sleep(100);
+    }
     await qmp.cmd('migrate', { uri: `tcp:127.0.0.1:${port}` });
     if (opts.raiseDowntime !== undefined) {
       await sleep(opts.raiseDowntime.after);
