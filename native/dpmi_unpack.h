@@ -11,6 +11,8 @@ struct DpmiCounters {
   uint64_t frames = 0;
   uint64_t lostFrames = 0;
   uint64_t duplicateFrames = 0;
+  uint64_t reorderedFrames = 0;
+  uint64_t sequenceRestarts = 0;
   uint64_t malformedFrames = 0;
   uint64_t records = 0;
   uint64_t filteredRecords = 0;  // other measurement points when a mampid was asked for
@@ -26,30 +28,67 @@ struct DpmiRecord {
   const uint8_t* bytes;
 };
 
-// One stream per multicast destination MAC (as src/ingest/dpmi/frames.ts); small fixed
-// table, no allocation.
+// Sequence accounting of measurement frames, the same rules as src/ingest/dpmi/frames.ts
+// (SequenceWindow): one sequence per sender (destination + source MAC: several MPs may
+// share a multicast address). The reference sender counts (seq + 1) mod 0xFFFF, so
+// 0xFFFE is followed by 0. A frame after one flagged SENDER_FLUSH starts a new sequence
+// (a restart, not a loss). Frames up to kWindow behind the newest are late (reordered)
+// or duplicates, told apart by a bitmap; a late frame takes back the loss its gap
+// counted. Further behind: a restart without a flush. Small fixed table, no allocation.
 class DpmiSequenceTracker {
  public:
-  // Returns false for a duplicate (a frame seen twice, e.g. on loopback).
-  bool Accept(const uint8_t* dstMac, uint32_t seq, DpmiCounters& c) {
-    Stream* s = Find(dstMac);
-    if (s == nullptr) return true;  // table full: cannot track, accept
-    if (!s->seen) { s->seen = true; s->last = seq; return true; }
-    const uint32_t expected = (s->last + 1) & 0xffffu;
-    if (seq == s->last) { c.duplicateFrames++; return false; }
-    if (seq != expected) c.lostFrames += (seq - expected) & 0xffffu;
-    s->last = seq;
-    return true;
+  static constexpr uint32_t kModulus = 0xFFFF;
+  static constexpr uint32_t kWindow = 32;
+  static constexpr uint32_t kSenderFlush = 0x1;
+  enum Verdict { kAccept, kDuplicate, kOutOfRange };
+
+  Verdict Accept(const uint8_t* frame, uint32_t seq, uint32_t flags, DpmiCounters& c) {
+    if (seq > kModulus) return kOutOfRange;
+    if (seq == kModulus) return kAccept;  // a sender counting mod 0x10000: not tracked
+    Stream* s = Find(frame);
+    if (s == nullptr) return kAccept;  // table full: cannot track, accept
+    const bool flush = (flags & kSenderFlush) != 0;
+    if (!s->seen) { s->seen = true; Restart(*s, seq, flush); return kAccept; }
+    const uint32_t ahead = (seq + kModulus - s->highest) % kModulus;
+    if (ahead == 0) { c.duplicateFrames++; return kDuplicate; }
+    if (s->flushed) { c.sequenceRestarts++; Restart(*s, seq, flush); return kAccept; }
+    if (ahead < kModulus / 2) {
+      c.lostFrames += ahead - 1;
+      s->window = ahead >= kWindow ? 1u : (s->window << ahead) | 1u;
+      s->span = s->span + ahead > kWindow ? kWindow : s->span + ahead;
+      s->highest = seq;
+      s->flushed = flush;
+      return kAccept;
+    }
+    const uint32_t behind = kModulus - ahead;
+    if (behind < s->span) {
+      const uint32_t bit = 1u << behind;
+      if ((s->window & bit) != 0) { c.duplicateFrames++; return kDuplicate; }
+      s->window |= bit;
+      if (c.lostFrames > 0) c.lostFrames--;
+      c.reorderedFrames++;
+      return kAccept;
+    }
+    if (behind < kWindow) { c.reorderedFrames++; return kAccept; }  // older than the first frame seen
+    c.sequenceRestarts++;
+    Restart(*s, seq, flush);
+    return kAccept;
   }
 
  private:
-  struct Stream { uint8_t mac[6]; bool used = false; bool seen = false; uint32_t last = 0; };
-  Stream* Find(const uint8_t* mac) {
+  struct Stream {
+    uint8_t macs[12]; bool used = false; bool seen = false; bool flushed = false;
+    uint32_t highest = 0; uint32_t window = 0; uint32_t span = 0;
+  };
+  static void Restart(Stream& s, uint32_t seq, bool flush) {
+    s.highest = seq; s.window = 1; s.span = 1; s.flushed = flush;
+  }
+  Stream* Find(const uint8_t* frame) {
     for (auto& s : streams_) {
-      if (s.used && std::memcmp(s.mac, mac, 6) == 0) return &s;
+      if (s.used && std::memcmp(s.macs, frame, 12) == 0) return &s;
     }
     for (auto& s : streams_) {
-      if (!s.used) { s.used = true; std::memcpy(s.mac, mac, 6); return &s; }
+      if (!s.used) { s.used = true; std::memcpy(s.macs, frame, 12); return &s; }
     }
     return nullptr;
   }
@@ -76,7 +115,9 @@ void UnpackDpmiFrame(const uint8_t* frame, uint32_t len, const char* wantMampid,
   }
   c.frames++;
   const uint8_t* sh = frame + 14;
-  if (!seqs.Accept(frame, Be32(sh), c)) return;
+  const auto verdict = seqs.Accept(frame, Be32(sh), Be32(sh + 8), c);
+  if (verdict == DpmiSequenceTracker::kOutOfRange) { c.malformedFrames++; return; }
+  if (verdict == DpmiSequenceTracker::kDuplicate) return;
   const uint32_t nopkts = Be32(sh + 4);
   uint32_t off = 14 + kDpmiSendHead;
   for (uint32_t i = 0; i < nopkts; i++) {

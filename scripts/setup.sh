@@ -12,13 +12,14 @@ if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   # libvirt-*: real libvirt p2p migrations; tcpdump/tcpreplay/iproute2/ethtool: capture,
   # replay and network namespaces; chromium: report screenshots; time: GNU time, the
   # bench's wall-clock and peak-RSS meter (npm run bench); openssl: the certificates of
-  # the QEMU native TLS migration test.
+  # the QEMU native TLS migration test; tmux: the watch test reads the terminal view
+  # from a real terminal; prometheus: scrapes `migscope serve` in its test.
   apt-get install -y -qq --no-install-recommends \
     libpcap-dev tcpdump tcpreplay tshark libvirt-wireshark iproute2 ethtool \
     nasm qemu-system-x86 qemu-utils openssl \
     libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients \
     rabbitmq-server python3-oslo.messaging \
-    chromium time nats-server >/dev/null
+    chromium prometheus time tmux nats-server >/dev/null
 fi
 
 # node-gyp builds against the headers of the Node.js that runs it.

@@ -13,6 +13,7 @@ export const commands: Record<string, Command> = {
   decode: lazy('protocol messages of captures as NDJSON, one per line', () => import('./commands/decode.js')),
   watch: lazy('live terminal view of the migrations in a capture or on an interface', () => import('./commands/watch.js')),
   demo: lazy('generate an OpenStack migration and watch it live (the first thing to try)', () => import('./commands/demo.js')),
+  serve: lazy('run as a service: Prometheus metrics, live dashboard, event API, alerts', () => import('./commands/serve.js')),
   stats: lazy('per-phase statistics of a series (mean, SD, 95% CI, CoV)', () => import('./commands/stats.js')),
   report: lazy('HTML + SVG report of a series (phase shares, trends, timelines)', () => import('./commands/report.js')),
   interfaces: lazy('capture devices and their addresses (names for iface:NAME)', () => import('./commands/interfaces.js')),

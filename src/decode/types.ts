@@ -27,4 +27,11 @@ export interface TcpSegmentMarker extends MessageBase {
   /** syn: the first SYN of a connection; fin/rst: the first FIN/RST in that direction. */
   kind: 'syn' | 'syn-ack' | 'fin' | 'rst';
   dir: Direction;
+  /**
+   * fin only, when the other direction has not been seen closing: evidence that its
+   * FIN came earlier and was lost (this segment acknowledges a FIN or bytes never
+   * captured, or bytes of that direction were lost before). Absent: no such evidence,
+   * this FIN is the first of the connection.
+   */
+  peerFinMayBeLost?: string;
 }

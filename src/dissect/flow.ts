@@ -1,11 +1,11 @@
 import type { Picos } from '../core/time.js';
 import type { AnomalyDef } from '../core/anomaly.js';
-import type { Emit, ProtocolAnalyzer, ProtocolName, StreamDecoder, TcpSegmentMarker } from '../protocols/types.js';
+import type { Emit, GapKind, ProtocolAnalyzer, ProtocolName, StreamDecoder, TcpSegmentMarker } from '../protocols/types.js';
 import { DissectAnomaly } from './anomaly-codes.js';
 import type { AnomalyAggregator, AnomalySite, PendingAnomaly } from './anomalies.js';
 import { FlowEntry } from './flow-table.js';
 import { FlowBudget, type MemoryBudget } from './memory-budget.js';
-import { type ReassemblySink, StreamReassembler } from './reassembly.js';
+import { GAP_SNAPLEN, type ReassemblySink, StreamReassembler } from './reassembly.js';
 import type { DissectorStats } from './stats.js';
 import type { Direction, Endpoint, FlowInfo, Transport } from '../decode/types.js';
 
@@ -36,13 +36,13 @@ const CHUNK_COST = 64;
 
 const M_SYN = 1, M_SYNACK = 2, M_FIN_C2S = 4, M_FIN_S2C = 8, M_RST_C2S = 16, M_RST_S2C = 32;
 
-interface PendingChunk { dir: Direction; data: Uint8Array | null; len: number; ts: Picos }
+interface PendingChunk { dir: Direction; data: Uint8Array | null; len: number; ts: Picos; kind: GapKind }
 
 /** One direction's sink: forwards reassembled bytes to the flow. */
 class DirectionSink implements ReassemblySink {
   constructor(private readonly flow: Flow, private readonly dir: Direction) {}
   deliver(bytes: Uint8Array, ts: Picos): void { this.flow.onData(this.dir, bytes, ts); }
-  gap(length: number, ts: Picos): void { this.flow.onGap(this.dir, length, ts); }
+  gap(length: number, ts: Picos, reason: AnomalyDef): void { this.flow.onGap(this.dir, length, ts, reason === GAP_SNAPLEN ? 'cut' : 'lost'); }
   anomaly(def: AnomalyDef, count: number, ts: Picos): void {
     this.flow.ctx.anomalies.report(this.flow, def, count, ts);
   }
@@ -129,7 +129,15 @@ export class Flow extends FlowEntry implements FlowInfo, AnomalySite {
     if (live && wireLen > 0 && payload !== null) r.segment(dataSeq, payload, wireLen, ts);
     if ((flags & 0x01) !== 0) {
       const bit = c2s ? M_FIN_C2S : M_FIN_S2C;
-      if ((this.markers & bit) === 0) { this.markers |= bit; this.marker('fin', dir, ts); }
+      if ((this.markers & bit) === 0) {
+        this.markers |= bit;
+        const peerBit = c2s ? M_FIN_S2C : M_FIN_C2S;
+        // peer.acked() above turned an ACK of unseen bytes (or of an unseen FIN) into lost bytes.
+        const why = (this.markers & peerBit) === 0 && peer.lostBytes > 0
+          ? `${peer.lostBytes} bytes of the other direction were never captured: its FIN may have come first and been lost`
+          : undefined;
+        this.marker('fin', dir, ts, why);
+      }
       r.fin((dataSeq + wireLen) >>> 0, ts);
     }
     if ((flags & 0x04) !== 0) {
@@ -223,12 +231,13 @@ export class Flow extends FlowEntry implements FlowInfo, AnomalySite {
     this.ctx.memory.used += delta;
   }
 
-  onGap(dir: Direction, length: number, ts: Picos): void {
+  onGap(dir: Direction, length: number, ts: Picos, kind: GapKind): void {
     this.ctx.stats.tcp.holeBytes += length;
-    if (this.state === ProtoState.Undecided) { this.hold(dir, null, length, ts); return; }
+    if (kind === 'cut') this.ctx.stats.tcp.cutBytes += length;
+    if (this.state === ProtoState.Undecided) { this.hold(dir, null, length, ts, kind); return; }
     if (this.state !== ProtoState.Decoding) return;
     try {
-      this.dec().gap(dir, length, ts);
+      this.dec().gap(dir, length, ts, kind);
     } catch {
       this.fail(ts);
     }
@@ -264,7 +273,7 @@ export class Flow extends FlowEntry implements FlowInfo, AnomalySite {
       if (held !== null) {
         for (const c of held) {
           if (this.state !== ProtoState.Decoding) return;
-          if (c.data !== null) this.onData(c.dir, c.data, c.ts); else this.onGap(c.dir, c.len, c.ts);
+          if (c.data !== null) this.onData(c.dir, c.data, c.ts); else this.onGap(c.dir, c.len, c.ts, c.kind);
         }
       }
       return;
@@ -272,11 +281,11 @@ export class Flow extends FlowEntry implements FlowInfo, AnomalySite {
     this.giveUp(ts);
   }
 
-  private hold(dir: Direction, data: Uint8Array | null, len: number, ts: Picos): void {
+  private hold(dir: Direction, data: Uint8Array | null, len: number, ts: Picos, kind: GapKind = 'lost'): void {
     if (data !== null && this.pendingBytes + len > MAX_PENDING_BYTES) { this.giveUp(ts); return; }
     if (data !== null) this.pendingBytes += len;
     this.charge(len + CHUNK_COST);
-    (this.pending ??= []).push({ dir, data, len, ts });
+    (this.pending ??= []).push({ dir, data, len, ts, kind });
   }
 
   private giveUp(ts: Picos): void {
@@ -302,11 +311,12 @@ export class Flow extends FlowEntry implements FlowInfo, AnomalySite {
     this.ctx.anomalies.report(this, DissectAnomaly.FLOW_DECODER_THREW, 1, ts);
   }
 
-  private marker(kind: TcpSegmentMarker['kind'], dir: Direction, ts: Picos): void {
+  private marker(kind: TcpSegmentMarker['kind'], dir: Direction, ts: Picos, peerFinMayBeLost?: string): void {
     const c2s = dir === 'c2s';
     this.ctx.emit({
       protocol: 'tcp', kind, dir, ts, tsEnd: ts, flowId: this.id,
       src: c2s ? this.client : this.server, dst: c2s ? this.server : this.client,
+      ...(peerFinMayBeLost !== undefined ? { peerFinMayBeLost } : {}),
     });
   }
 }

@@ -18,7 +18,11 @@ import { OffsetTree } from './offset-tree.js';
  */
 export interface ReassemblySink {
   deliver(bytes: Uint8Array, ts: Picos): void;
-  /** `length` stream bytes will never be seen (lost, or cut by the capture's snaplen); the tcp-hole anomaly is reported separately. */
+  /**
+   * `length` stream bytes will never be seen: lost (the tcp-hole anomaly is reported
+   * separately), or cut by the capture's snaplen (reason GAP_SNAPLEN: they were on the
+   * wire in a captured packet, not an anomaly, counted apart).
+   */
   gap(length: number, ts: Picos, reason: AnomalyDef): void;
   anomaly(def: AnomalyDef, count: number, ts: Picos): void;
   /** All bytes up to the FIN were delivered (or declared holes). */
@@ -58,6 +62,8 @@ export class StreamReassembler {
   /** Counters for stats / cross-checks. */
   deliveredBytes = 0;
   holeBytes = 0;
+  /** Of holeBytes, those never captured at all (the rest were cut by the snaplen). */
+  lostBytes = 0;
   retransmissions = 0;
   /** Captured out-of-order bytes held now. */
   bufferedBytes = 0;
@@ -177,7 +183,10 @@ export class StreamReassembler {
 
   private hole(length: number, ts: Picos, reason: AnomalyDef): void {
     this.holeBytes += length;
-    this.sink.anomaly(reason, length, ts);
+    if (reason !== GAP_SNAPLEN) {
+      this.lostBytes += length;
+      this.sink.anomaly(reason, length, ts);
+    }
     this.sink.gap(length, ts, reason);
   }
 

@@ -36,6 +36,8 @@ export interface DissectorStats {
     deliveredBytes: number;
     /** Bytes declared missing (holes + snaplen cuts). */
     holeBytes: number;
+    /** Of holeBytes, payload bytes the capture's snaplen cut off packets it did capture. */
+    cutBytes: number;
     /** Segments whose bytes had all been delivered already. */
     retransmissions: number;
   };
@@ -47,6 +49,6 @@ export function newStats(): DissectorStats {
     otherPackets: 0, malformedPackets: 0, fragments: 0,
     decoded: {}, anomalies: {},
     flows: { created: 0, active: 0, timedOut: 0, evicted: 0, byProtocol: {} },
-    tcp: { deliveredBytes: 0, holeBytes: 0, retransmissions: 0 },
+    tcp: { deliveredBytes: 0, holeBytes: 0, cutBytes: 0, retransmissions: 0 },
   };
 }

@@ -26,6 +26,7 @@ export function validateOptions(o: GenerateOptions): void {
   if (!['completed', 'failed-prepare', 'failed-transfer', 'cancelled'].includes(o.outcome)) {
     throw new UsageError(`--outcome must be completed, failed-prepare, failed-transfer or cancelled (got '${String(o.outcome)}')`);
   }
+  if (o.dirtyRatio !== undefined && !(o.dirtyRatio > 0 && o.dirtyRatio <= 2)) throw new UsageError(`--dirty-ratio must be above 0 and at most 2 (got '${o.dirtyRatio}')`);
   if (o.lose !== undefined && !(LOSABLE_MARKERS as readonly string[]).includes(o.lose)) {
     throw new UsageError(`--lose must be one of ${LOSABLE_MARKERS.join(', ')} (got '${String(o.lose)}')`);
   }

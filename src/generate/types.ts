@@ -35,6 +35,9 @@ export interface GenerateOptions {
   lose?: LosableMarker;
   /** Phase durations (seconds) replacing the drawn ones. */
   overrides?: PhaseOverrides;
+  /** Guest dirty rate ÷ stream goodput, replacing the one derived from the load: each
+   *  pre-copy pass is this times the previous one; ≥ 1 never converges (pass count capped). */
+  dirtyRatio?: number;
   /** Trace start, picoseconds since the epoch. */
   startTime?: Picos;
 }
@@ -65,6 +68,8 @@ export interface MigrationTruth {
   lostPings: number;
   pausedAt?: Picos;
   resumedAt?: Picos;
+  /** The stream model's pass-size ratio (dirty rate ÷ goodput); absent without a stream. */
+  dirtyRatio?: number;
   /** RAM passes including the final stop-and-copy pass (QEMU dirty-sync-count − 1: see src/protocols/qemu/types.ts). */
   iterations: number;
   passBytes: number[];

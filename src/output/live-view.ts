@@ -23,11 +23,23 @@ interface Row {
   firstPassBytes?: number;
   downtime?: Picos;
   outcome?: string;
+  /** The latest pre-copy convergence verdict. */
+  verdict?: string;
 }
 
 const BAR = 24;
 /** Redraw at most this often (wall time) unless something other than progress happened. */
 const REDRAW_MS = 80;
+/** While a phase runs, redraw this often (wall time) so its elapsed time moves between events. */
+const TICK_MS = 200;
+
+export interface LiveViewOptions {
+  /**
+   * Wire seconds per wall second: 1 live, X for a replay at --speed X; undefined for a
+   * file read as fast as it goes (the clock then moves with the packets only).
+   */
+  clockSpeed?: number;
+}
 
 function human(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB'];
@@ -46,12 +58,30 @@ export class LiveView {
   private readonly rows = new Map<string, Row>();
   private drawnLines = 0;
   private lastDraw = 0;
+  /** The wire clock shown: the newest packet's time, run on by the wall clock between packets. */
   private now: Picos = 0n;
+  /** Newest wire time seen and the wall time (ms) it was seen at. */
+  private wireTs: Picos = 0n;
+  private wireAt = 0;
+  private readonly timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly out: LiveViewOutput) {}
+  constructor(private readonly out: LiveViewOutput, private readonly opts: LiveViewOptions = {}) {
+    if (out.isTTY && opts.clockSpeed !== undefined) {
+      this.timer = setInterval(() => this.tick(), TICK_MS);
+      this.timer.unref(); // never keeps the process alive
+    }
+  }
+
+  /** A packet's (or message's) wire time: the clock the running phases are timed by. */
+  onWire(ts: Picos): void {
+    if (ts <= this.wireTs) return;
+    this.wireTs = ts;
+    this.wireAt = performance.now();
+    if (ts > this.now) this.now = ts;
+  }
 
   onEvent(ev: PhaseEvent): void {
-    if (ev.ts > this.now) this.now = ev.ts;
+    this.onWire(ev.ts);
     const row = this.update(ev);
     if (this.out.isTTY) {
       const t = performance.now();
@@ -64,7 +94,20 @@ export class LiveView {
 
   /** Final redraw (TTY) so the last state stays on screen. */
   close(): void {
+    if (this.timer) clearInterval(this.timer);
     if (this.out.isTTY) this.draw(performance.now());
+  }
+
+  /** Between packets the wire clock runs on at the clock speed (never backwards). */
+  private tick(): void {
+    let running = false;
+    for (const r of this.rows.values()) if (r.phase !== undefined) running = true;
+    if (!running || this.wireAt === 0) return;
+    const t = performance.now();
+    const ran = BigInt(Math.round((t - this.wireAt) * (this.opts.clockSpeed ?? 1) * 1e3)) * 1_000_000n; // µs → ps
+    const clock = this.wireTs + ran;
+    if (clock > this.now) this.now = clock;
+    this.draw(t);
   }
 
   private update(ev: PhaseEvent): Row | undefined {
@@ -97,6 +140,9 @@ export class LiveView {
       case 'downtime':
         row.downtime = ev.duration;
         break;
+      case 'convergence':
+        if (ev.verdict !== undefined) row.verdict = ev.verdict;
+        break;
       case 'migration-ended':
         row.outcome = ev.outcome + (ev.reason ? ` (${ev.reason})` : '');
         delete row.phase;
@@ -118,6 +164,9 @@ export class LiveView {
       case 'downtime': return `${id} downtime ${secondsUs(ev.duration)} s (${ev.lost} echo requests lost)`;
       case 'migration-ended': return `${id} ${ev.outcome}${ev.reason ? ` (${ev.reason})` : ''}${ev.total !== undefined ? `, total ${secondsUs(ev.total)} s` : ''}`;
       case 'anomaly': return `${id} anomaly ${ev.code} ×${ev.count}: ${describeAnomaly(ev)}`;
+      case 'convergence': return ev.verdict === 'will-not-converge'
+        ? `${id} pass ${ev.iteration}: will not converge (dirty ${human(ev.dirtyRate ?? 0)}/s ≥ wire ${human(ev.wireRate)}/s)` : undefined;
+      case 'stalled': return `${id} stalled in ${ev.phase} for ${secondsUs(ev.idle)} s`;
     }
   }
 
@@ -128,6 +177,7 @@ export class LiveView {
       let line = `  ▶ ${row.phase.padEnd(15)} ${secondsUs(elapsed < 0n ? 0n : elapsed)} s`;
       if (row.phase === 'transfer' && row.bytes !== undefined) {
         line += `  ${this.bar(row)} ${human(row.bytes)} ${human(row.rate ?? 0)}/s pass ${row.pass ?? 1}`;
+        if (row.verdict === 'will-not-converge') line += '  ! will not converge';
       }
       lines.push(line);
     }

@@ -56,7 +56,11 @@ export function formatMigration(rec: MigrationRecord): string {
   }
   if (ev.stream) {
     const s = ev.stream;
-    extra.push(`iterations ${s.iterations}`, `stream ${s.bytes} B (pre-copy ${s.precopyBytes} B, stop-and-copy ${s.stopCopyBytes} B)`);
+    if (s.payloadCutBytes !== undefined) {
+      extra.push(`stream ${s.bytes} B (${s.payloadCutBytes} B of payload cut by the capture: passes and switch-over unknown)`);
+    } else {
+      extra.push(`iterations ${s.iterations}`, `stream ${s.bytes} B (pre-copy ${s.precopyBytes} B, stop-and-copy ${s.stopCopyBytes} B)`);
+    }
   }
   if (extra.length > 0) lines.push(`  ${extra.join(', ')}`);
   notes.forEach((n, i) => lines.push(`  *${i + 1} ${n.includes('(clock offset)') ? '' : 'uncertain: '}${n}`));
@@ -73,6 +77,8 @@ export function formatSummary(summary: Summary): string {
     out.push(`anomalies: ${anomalies.map(([k, n]) => `${k} ${n}`).join(', ')}`);
     out.push(`  by code: ${Object.entries(summary.anomalyCodes).map(([c, n]) => `${c} ${n}`).join(', ')}`);
   }
+  const cut = summary.dissector?.tcp.cutBytes ?? 0;
+  if (cut > 0) out.push(`payload cut by the capture's snaplen: ${cut} TCP bytes (phases whose marker header was captured are exact)`);
   for (const s of summary.sources) {
     const st = s.stats;
     out.push(`source ${s.source} (${s.format})${st ? `: ${st.packets} packets, ${st.malformedRecords} malformed records${st.truncated ? ', truncated' : ''}` : ''}${s.ring ? `: ${s.ring.packets} packets via the native ring, ${s.ring.ringDrops} ring drops, ${s.ring.kernelDrops} kernel drops` : ''}${s.problem ? ` — ${s.problem}` : ''}`);

@@ -8,11 +8,32 @@ import type { AnomalyDef } from '../core/anomaly.js';
 /** Unrecognised libvirt connections remembered at once (a SYN flood to 16509 makes one each). */
 export const MAX_CANDIDATES = 16_384;
 
-/** Host roles given on the command line (`--hosts source=IP,destination=IP,controller=IP`). */
+/**
+ * Host roles given on the command line: `--hosts A,B[,controller=C]` (a set of
+ * hypervisors: which one is the source is found per migration, so a back-and-forth
+ * series is live both ways), or fixed `source=IP,destination=IP`.
+ */
 export interface HostRoles {
   source?: string;
   destination?: string;
   controller?: string;
+  /** Hypervisor addresses (source and destination, if given, are in it too). */
+  hypervisors?: readonly string[];
+}
+
+/** Is `client → server` a migration between hosts the user named as hypervisors? */
+export function namedPair(roles: HostRoles, client: string, server: string): boolean {
+  if (roles.source !== undefined && roles.destination !== undefined) return roles.source === client && roles.destination === server;
+  const h = roles.hypervisors;
+  return h !== undefined && client !== server && h.includes(client) && h.includes(server);
+}
+
+/** The other hypervisor of a named pair (the destination of a migration from `host`). */
+export function peerHypervisor(roles: HostRoles, host: string): string | undefined {
+  if (roles.source === host && roles.destination !== undefined) return roles.destination;
+  const h = roles.hypervisors;
+  if (h === undefined || h.length !== 2 || !h.includes(host)) return undefined;
+  return h[0] === host ? h[1] : h[0];
 }
 
 /** What a finished (or abandoned) migration looks like in the run summary. */

@@ -1,5 +1,7 @@
 import { PS_PER_US, type Picos } from '../core/time.js';
+import type { ArpAnnouncement } from '../decode/arp.js';
 import type { IcmpEcho } from '../protocols/types.js';
+import type { Downtime } from './events.js';
 import type { Migration } from './migration.js';
 
 const MAX_UNANSWERED = 100_000;
@@ -48,6 +50,8 @@ interface Waiter {
   /** Candidate gaps seen on streams that answered normally across the switch-over. */
   candidates: { gap: Picos; lost: number; interval: Picos; at: Picos }[];
   activeStreams: number;
+  /** The destination's first RARP / gratuitous ARP after the switch-over: the VM runs there. */
+  announce?: { ts: Picos; kind: ArpAnnouncement['kind'] };
 }
 
 /**
@@ -76,6 +80,15 @@ export class DowntimeTracker {
     const lost = s.reply(msg.seq);
     if (before !== undefined) this.resolve(s, before, msg.ts, lost);
     s.lastReplyTs = msg.ts;
+  }
+
+  /**
+   * A resumed VM announcing its MAC. RARP carries no IP address, so it goes to the
+   * earliest switch-over still waiting for one (one outage, one migration).
+   */
+  onAnnounce(msg: ArpAnnouncement): void {
+    const w = this.waiters.find((x) => x.announce === undefined && msg.ts > x.switchover);
+    if (w) w.announce = { ts: msg.ts, kind: msg.kind };
   }
 
   /** The VM of `migration` paused at `ts`: wait for its ping stream to answer again. */
@@ -124,14 +137,36 @@ export class DowntimeTracker {
     this.report(w, best);
   }
 
+  /**
+   * The downtime's parts, each bounded by the packets that mark it: the pause the
+   * stream shows (switch-over → EOF), the resume (EOF → the destination's announcement)
+   * and the network re-convergence (announcement → the first echo reply; the path may
+   * have been usable up to one ping interval before that reply's request).
+   */
+  private split(ev: Downtime, w: Waiter, c: Waiter['candidates'][number]): void {
+    const pause = w.migration.stream?.pause;
+    if (pause) ev.pause = pause;
+    const a = w.announce;
+    if (!a || a.ts > c.at) return;
+    ev.announce = a.kind;
+    if (pause && pause.end <= a.ts) {
+      const d = a.ts - pause.end;
+      ev.resume = { start: pause.end, end: a.ts, min: d, max: d };
+    }
+    const d = c.at - a.ts;
+    ev.reconvergence = { start: a.ts, end: c.at, min: d > c.interval ? d - c.interval : 0n, max: d };
+  }
+
   /** The event's ts is the first reply after the outage: the marker that proves it ended. */
   private report(w: Waiter, c: Waiter['candidates'][number]): void {
     const m = w.migration;
     m.downtime = c.gap;
     m.lostPings = c.lost;
-    m.emit({
+    const ev: Downtime = {
       type: 'downtime', migration: '', ts: c.at,
       duration: c.gap, lost: c.lost, lostDuration: BigInt(c.lost) * c.interval,
-    });
+    };
+    this.split(ev, w, c);
+    m.emit(ev);
   }
 }

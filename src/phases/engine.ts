@@ -1,6 +1,7 @@
 import { anomalyMessage } from '../core/anomaly.js';
 import { channels } from '../core/diagnostics.js';
-import type { Picos } from '../core/time.js';
+import { PS_PER_US, type Picos } from '../core/time.js';
+import { DEFAULT_DOWNTIME_LIMIT } from './convergence.js';
 import type { AnomalyKind, ProtocolMessage } from '../protocols/types.js';
 import { AnomalyAggregator } from './anomalies.js';
 import { EngineContext, type HostRoles, type MigrationRecord } from './context.js';
@@ -21,6 +22,8 @@ export interface PhaseEngineOptions {
   hosts?: HostRoles;
   /** `--label k=v`: copied onto every migration-started event. */
   labels?: Record<string, string>;
+  /** The hypervisor's maximum downtime (ms), for the convergence verdict; default 300 (QEMU's). */
+  downtimeLimitMs?: number;
 }
 
 export interface EngineSummary {
@@ -62,7 +65,8 @@ export class PhaseEngine {
     this.anomalies = new AnomalyAggregator(sink);
     this.ctx = new EngineContext(sink, this.hosts, this.downtime, opts.labels);
     this.ctx.shed = (def, ts) => this.anomalies.add(anomalyMessage(def, 1, ts, ts, -1, NO_HOST, NO_HOST), '');
-    this.kvm = new KvmTracker(this.ctx);
+    this.kvm = new KvmTracker(this.ctx, opts.downtimeLimitMs !== undefined
+      ? BigInt(Math.round(opts.downtimeLimitMs * 1000)) * PS_PER_US : DEFAULT_DOWNTIME_LIMIT);
     this.openstack = new OpenStackTracker(this.ctx);
   }
 
@@ -94,6 +98,7 @@ export class PhaseEngine {
         this.downtime.onEcho(msg);
         break;
       case 'arp':
+        this.downtime.onAnnounce(msg);
         break;
       case 'anomaly': {
         const m = this.ctx.flowOwner.get(msg.flowId);

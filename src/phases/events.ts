@@ -89,6 +89,11 @@ export interface Switchover extends EventBase {
    *  the destination, which pulls the rest of its RAM). */
   mechanism?: 'stop-and-copy' | 'postcopy';
 }
+/**
+ * One part of the downtime, as the wire bounds it: measured from `start` to `end`
+ * (marker packets); the true duration lies in [min, max] (docs/events.md).
+ */
+export interface DowntimePart { start: Picos; end: Picos; min: Picos; max: Picos }
 export interface Downtime extends EventBase {
   type: 'downtime';
   /** Gap between the last echo reply before the switch-over and the first after it. */
@@ -97,6 +102,48 @@ export interface Downtime extends EventBase {
   lost: number;
   /** lost × the ping interval. */
   lostDuration: Picos;
+  /** The VM pause as the stream shows it: switch-over (END(ram)) → end of stop-and-copy (EOF). */
+  pause?: DowntimePart;
+  /** End of stop-and-copy → the destination's first RARP / gratuitous ARP (state load, resume). */
+  resume?: DowntimePart;
+  /** Network re-convergence: that announcement → the first echo reply after the switch-over. */
+  reconvergence?: DowntimePart;
+  announce?: 'rarp' | 'gratuitous-arp';
+}
+/**
+ * A pre-copy RAM pass ended (the next began, or the switch-over): its size and duration,
+ * and from pass 2 on the convergence estimate (src/phases/convergence.ts): pass k
+ * re-sends what the guest dirtied during pass k−1, so dirtyRate = passBytes(k) /
+ * passDuration(k−1), wireRate = passBytes(k) / passDuration(k); pre-copy converges only
+ * while dirtyRate < wireRate.
+ */
+export interface Convergence extends EventBase {
+  type: 'convergence';
+  /** The pass that ended. */
+  iteration: number;
+  passStart: Picos;
+  passBytes: number;
+  passDuration: Picos;
+  /** Bytes/s. */
+  wireRate: number;
+  /** The stop threshold assumed: wireRate × the downtime limit. */
+  thresholdBytes: number;
+  /** From pass 2 on: bytes/s, and dirtyRate / wireRate (the factor each pass shrinks by). */
+  dirtyRate?: number;
+  ratio?: number;
+  /** From pass 2 on; `converged` at the switch-over. */
+  verdict?: 'converging' | 'will-not-converge' | 'converged';
+  /** When converging: projected pre-copy passes still to run and time to the switch-over. */
+  passesLeft?: number;
+  eta?: Picos;
+}
+/** A running migration made no progress for the configured time (emitted by `serve`). */
+export interface Stalled extends EventBase {
+  type: 'stalled';
+  phase: PhaseName;
+  /** Wire time of the migration's last progress. */
+  since: Picos;
+  idle: Picos;
 }
 /**
  * The QEMU stream's figures. On a cancelled or failed migration, what the stream got
@@ -104,15 +151,24 @@ export interface Downtime extends EventBase {
  * precopyBytes = bytes unless SECTION_END(ram) had begun.
  */
 export interface StreamSummary {
+  /** Stream bytes (source → destination), from TCP sequence numbers when the payload was cut. */
   bytes: number;
-  /** RAM passes on the wire: pre-copy passes + the stop-and-copy pass (QEMU 7.2: dirty-sync-count − 1). */
-  iterations: number;
-  /** Stream bytes before SECTION_END(ram): QEMU's precopy-bytes + framing. */
-  precopyBytes: number;
-  /** From SECTION_END(ram) to the end: the last RAM pages, device state, EOF. */
-  stopCopyBytes: number;
+  /**
+   * RAM passes seen on the wire: pre-copy passes + the stop-and-copy pass. QEMU's
+   * dirty-sync-count is iterations … iterations + 1 on converging runs (README, "Iterations").
+   * Absent when the capture cut the payload (payloadCutBytes): passes need the records.
+   */
+  iterations?: number;
+  /** Stream bytes before SECTION_END(ram): QEMU's precopy-bytes + framing (absent when cut). */
+  precopyBytes?: number;
+  /** From SECTION_END(ram) to the end: the last RAM pages, device state, EOF (absent when cut). */
+  stopCopyBytes?: number;
   /** The SECTION_END(ram) record alone: QEMU's downtime-bytes + 18 bytes of framing. */
   ramStopCopyBytes?: number;
+  /** The VM pause as the stream shows it (switch-over → EOF), when the stream switched over. */
+  pause?: DowntimePart;
+  /** Stream bytes the capture's snaplen cut (header-only capture): records not followed. */
+  payloadCutBytes?: number;
   /**
    * multifd: the packets' bytes on all channels (headers, page offsets, pages) = QEMU 7.2's
    * multifd-bytes; `bytes`, `precopyBytes` and `stopCopyBytes` include the channels
@@ -184,4 +240,5 @@ export interface AnomalyEvent extends EventBase {
 }
 
 export type PhaseEvent =
-  | MigrationStarted | PhaseStarted | PhaseEnded | Progress | Switchover | Downtime | MigrationEnded | AnomalyEvent;
+  | MigrationStarted | PhaseStarted | PhaseEnded | Progress | Switchover | Downtime | MigrationEnded | AnomalyEvent
+  | Convergence | Stalled;

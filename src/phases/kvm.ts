@@ -3,7 +3,8 @@ import type { Endpoint } from '../decode/types.js';
 import type {
   LibvirtMigrationInfo, LibvirtRpcMessage, MultifdMessage, QemuMessage, TcpSegmentMarker,
 } from '../protocols/types.js';
-import type { EngineContext } from './context.js';
+import { namedPair, type EngineContext } from './context.js';
+import { estimateConvergence, type PassStart } from './convergence.js';
 import { FifoQueue } from './fifo.js';
 import type { StreamSummary } from './events.js';
 import type { Migration } from './migration.js';
@@ -75,6 +76,15 @@ function isIpLiteral(host: string): boolean {
 
 interface FlowOpen { ts: Picos; client: Endpoint; server: Endpoint; synLost: boolean }
 
+interface PassState {
+  prev?: PassStart;
+  cur?: PassStart;
+  lastPrecopyTs?: Picos;
+  switchoverTs?: Picos;
+  /** The last pre-copy packet before the switch-over: the VM stopped after it. */
+  pausedAfter?: Picos;
+}
+
 /**
  * The libvirt part of a migration (remote-connect … cleanup) from TCP markers,
  * libvirt RPC messages and the QEMU stream.
@@ -90,7 +100,28 @@ export class KvmTracker {
   /** QMP-driven migrations whose stream closed before QEMU_VM_EOF, until its summary comes. */
   private readonly deferred = new Set<Migration>();
 
-  constructor(private readonly ctx: EngineContext) {}
+  /** The last two pre-copy pass starts (all the convergence estimate needs) and the
+   *  latest pre-copy packet, which bounds when the VM paused. */
+  private readonly passes = new WeakMap<Migration, PassState>();
+
+  constructor(private readonly ctx: EngineContext, private readonly downtimeLimit: Picos) {}
+
+  private passState(m: Migration): PassState {
+    let s = this.passes.get(m);
+    if (!s) this.passes.set(m, (s = {}));
+    return s;
+  }
+
+  /**
+   * Pass `cur` ended at `ts`/`bytes`: emit its size and the convergence estimate. Not
+   * with multifd: its pages (and so the passes' sizes) are on the channels.
+   */
+  private passEnded(m: Migration, ts: Picos, bytes: number, switchover: boolean): void {
+    const s = this.passState(m);
+    if (!s.cur || m.multifd) return;
+    const est = estimateConvergence(s.prev, s.cur, ts, bytes, this.downtimeLimit, switchover);
+    if (est) m.emit({ ...est, migration: '' });
+  }
 
   onTcp(msg: TcpSegmentMarker): void {
     if (msg.kind === 'syn' || (msg.kind === 'syn-ack' && !this.opens.has(msg.flowId))) {
@@ -108,12 +139,11 @@ export class KvmTracker {
     if (msg.kind !== 'fin' && msg.kind !== 'rst') return;
     const m = this.ctx.flowOwner.get(msg.flowId);
     if (!m) return;
-    // Both connections are closed by the source (the client) first; a first FIN from
-    // the destination may mean the source's was lost: flag it rather than trust it.
-    const open = this.opens.get(msg.flowId);
-    const fromServer = open ? msg.src.ip === open.server.ip && msg.src.port === open.server.port : msg.dir === 's2c';
-    const why = msg.kind === 'fin' && fromServer
-      ? "the source's FIN was not seen first: ended at the destination's FIN (the source's may have been lost; duration is an upper bound)"
+    // The first FIN in either direction ends the phase (libvirt 9.0's destination often
+    // closes first); it is doubtful only when the capture shows the other side's FIN may
+    // have come earlier and been lost.
+    const why = msg.kind === 'fin' && msg.peerFinMayBeLost !== undefined
+      ? `ended at the first FIN captured, but ${msg.peerFinMayBeLost} (duration is an upper bound)`
       : undefined;
     if (m.libvirtFlow === msg.flowId) this.libvirtClosed(m, msg.ts, msg.kind === 'rst', why);
     else if (m.streamFlow === msg.flowId) this.streamClosed(m, msg.ts, msg.kind === 'rst', why);
@@ -207,7 +237,16 @@ export class KvmTracker {
     }
     if (m.streamFlow !== msg.flowId) return;
     switch (msg.kind) {
+      case 'pass-started': {
+        this.passEnded(m, msg.ts, msg.streamBytes, false);
+        const s = this.passState(m);
+        if (s.cur) s.prev = s.cur;
+        s.cur = { iteration: msg.iteration, ts: msg.ts, bytes: msg.streamBytes };
+        s.lastPrecopyTs = msg.ts;
+        break;
+      }
       case 'ram-chunk':
+        this.passState(m).lastPrecopyTs = msg.ts;
         m.multifd?.chunkEnded();
         this.progress(m, msg.ts, msg.streamBytes, msg.iteration);
         break;
@@ -217,11 +256,23 @@ export class KvmTracker {
         mf?.switchover();
         const iterations = mf ? Math.max(mf.passes, msg.iterations) : msg.iterations;
         const precopyBytes = msg.precopyBytes + (mf ? mf.bytes : 0);
+        // A switch to post-copy ends pre-copy without converging: its last estimate stands.
+        this.passEnded(m, msg.ts, msg.precopyBytes, msg.mechanism !== 'postcopy');
+        const s = this.passState(m);
+        s.switchoverTs = msg.ts;
+        s.pausedAfter = s.lastPrecopyTs;
         m.emit({ type: 'switchover', migration: '', ts: msg.ts, iterations, precopyBytes, ...(msg.mechanism ? { mechanism: msg.mechanism } : {}) });
         if (msg.mechanism === 'postcopy') m.postcopyStart = msg.ts;
         this.ctx.downtime.onSwitchover(m, msg.ts);
         break;
       }
+      case 'payload-cut':
+        m.streamCut = true;
+        break;
+      case 'cut-end':
+        m.stream = { bytes: msg.streamBytes, payloadCutBytes: msg.cutBytes };
+        if (this.deferred.delete(m)) this.ctx.close(m, m.closeAt!, 'stream payload cut by the capture: QEMU_VM_EOF not visible');
+        break;
       case 'eof':
         m.streamEof = true;
         // eof.iterations counts the pre-copy passes and the stop-and-copy pass
@@ -234,6 +285,7 @@ export class KvmTracker {
           ...(msg.requestLatency !== undefined ? { postcopyLatency: { ...msg.requestLatency } } : {}),
           ...encodings(msg),
         };
+        this.pauseSeen(m, msg.ts);
         if (msg.postcopyBytes !== undefined) m.postcopyEnd = msg.ts;
         break;
       case 'page-request':
@@ -385,6 +437,20 @@ export class KvmTracker {
     m.emit({ type: 'progress', migration: '', ts, bytes, rate, iteration });
   }
 
+  /**
+   * The VM pause as the stream shows it: from the switch-over (END(ram), written once
+   * the VM stopped) to the end of stop-and-copy (EOF). The VM stopped after the last
+   * pre-copy packet and before END(ram): the true pause is up to that gap longer.
+   */
+  private pauseSeen(m: Migration, eofTs: Picos): void {
+    const s = this.passState(m);
+    // After a switch to post-copy the VM runs on the destination long before EOF.
+    if (s.switchoverTs === undefined || !m.stream || eofTs < s.switchoverTs || m.postcopyStart !== undefined) return;
+    const min = eofTs - s.switchoverTs;
+    const before = s.pausedAfter !== undefined && s.pausedAfter <= s.switchoverTs ? s.pausedAfter : s.switchoverTs;
+    m.stream.pause = { start: s.switchoverTs, end: eofTs, min, max: eofTs - before };
+  }
+
   private remember(flowId: number, open: FlowOpen): void {
     if (!this.opens.has(flowId)) {
       if (this.opens.size >= MAX_REMEMBERED_SYNS) this.opens.delete(this.openOrder.shift()!);
@@ -405,8 +471,7 @@ export class KvmTracker {
     let candidate = false;
     if (!m) {
       const roles = this.ctx.roles;
-      const recognised = (roles.source === client && roles.destination === server)
-        || this.ctx.knownPairs.has(`${client}>${server}`);
+      const recognised = namedPair(roles, client, server) || this.ctx.knownPairs.has(`${client}>${server}`);
       candidate = !recognised;
       m = this.ctx.create('kvm', candidate);
       m.recognised = recognised;
@@ -491,6 +556,12 @@ export class KvmTracker {
       return;
     }
     m.endPhase('transfer', ts, why);
+    if (m.streamCut && !m.streamEof) {
+      // How the stream ended is not in the capture; libvirt's replies will tell. A bare
+      // stream closes with the decoder's byte count, which follows this marker.
+      if (m.qemuOnly) { m.closeAt = ts; this.deferred.add(m); }
+      return;
+    }
     if (rst && !m.streamEof) m.fail('failed', 'migration stream reset (RST) before QEMU_VM_EOF');
     else if (!m.streamEof) m.fail('cancelled', 'migration stream closed before QEMU_VM_EOF');
     if (!m.qemuOnly) return;

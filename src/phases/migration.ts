@@ -49,6 +49,8 @@ export class Migration {
   readonly phases = new Map<PhaseName, PhaseSpan>();
   stream?: StreamSummary;
   streamEof = false;
+  /** The capture cut the stream's payload: QEMU_VM_EOF cannot be seen, its absence proves nothing. */
+  streamCut = false;
   downtime?: Picos;
   lostPings?: number;
   libvirtFlow?: number;

@@ -142,6 +142,10 @@ export class MultifdAccount {
     // counts, so that a packet whose message was missed still counts.
     let init = 0;
     for (const c of this.channels.values()) init += c.init;
+    if (main.iterations === undefined || main.precopyBytes === undefined || main.stopCopyBytes === undefined) {
+      // The main stream's payload was cut by the capture: byte counts only.
+      return { ...main, bytes: main.bytes + all, multifdBytes: all - init, channels: channelBytes.length, channelBytes };
+    }
     const precopyPasses = Math.max(this.passes, main.iterations - (main.stopCopyBytes > 0 ? 1 : 0));
     return {
       ...main,

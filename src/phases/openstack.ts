@@ -1,6 +1,6 @@
 import type { Picos } from '../core/time.js';
 import type { AmqpMessage, HttpMessage, TcpSegmentMarker } from '../protocols/types.js';
-import type { EngineContext } from './context.js';
+import { peerHypervisor, type EngineContext } from './context.js';
 import type { Migration } from './migration.js';
 
 const TOKEN_PATH = /\/(?:v3\/auth\/tokens|v2\.0\/tokens)$/;
@@ -111,7 +111,11 @@ export class OpenStackTracker {
       case 'pre_live_migration': {
         const m = (uuid !== undefined ? this.byUuid(uuid) : undefined) ?? this.recognise(uuid, undefined, msg.ts);
         m.novaSource = caller;
-        if (!m.announced && this.ctx.roles.source === undefined) m.source = caller;
+        if (!m.announced && this.ctx.roles.source === undefined) {
+          m.source = caller;
+          // Two hypervisors named: the destination is the other one, known now.
+          m.destination ??= peerHypervisor(this.ctx.roles, caller);
+        }
         if (!m.has('initialization')) {
           m.beginPhase('initialization', msg.ts,
             'GET /servers/{id} not captured; started at the pre_live_migration call (duration is a lower bound)');

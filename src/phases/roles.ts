@@ -3,14 +3,23 @@ import type { HostRoles } from './context.js';
 
 const CONTROLLER_PORTS: ReadonlySet<number> = new Set([5000, 35357, 8774, 5672]);
 
-/** `source=IP,destination=IP,controller=IP` (any subset) → roles. */
+/**
+ * `A,B,…[,controller=C]` (hypervisor addresses, roles found per migration) or
+ * `source=IP,destination=IP,controller=IP` (any subset), mixed as needed → roles.
+ */
 export function parseHostsOption(text: string): HostRoles {
   const roles: HostRoles = {};
+  const hypervisors: string[] = [];
   for (const part of text.split(',')) {
-    const m = /^\s*(source|destination|controller)\s*=\s*([0-9A-Fa-f.:]+)\s*$/.exec(part);
-    if (!m) throw new UsageError(`--hosts expects source=IP,destination=IP,controller=IP (got '${part}')`);
-    roles[m[1] as keyof HostRoles] = m[2]!;
+    const m = /^\s*(?:(source|destination|controller)\s*=\s*)?([0-9A-Fa-f.:]+)\s*$/.exec(part);
+    if (!m || !/^(\d{1,3}(\.\d{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*)$/.test(m[2]!)) {
+      throw new UsageError(`--hosts expects hypervisor addresses A,B[,controller=IP] or source=IP,destination=IP (got '${part}')`);
+    }
+    const role = m[1] as keyof Omit<HostRoles, 'hypervisors'> | undefined;
+    if (role !== undefined) roles[role] = m[2]!;
+    if (role !== 'controller' && !hypervisors.includes(m[2]!)) hypervisors.push(m[2]!);
   }
+  if (hypervisors.length > 0) roles.hypervisors = hypervisors;
   return roles;
 }
 

@@ -24,6 +24,8 @@ export interface AnalyzeOptions {
   filter?: string;
   labels?: Record<string, string>;
   hosts?: HostRoles;
+  /** The hypervisor's maximum downtime, for the pre-copy convergence verdict (default 300 ms). */
+  downtimeLimitMs?: number;
   /** Stops reading; what was read is analysed and the summary returned. */
   signal?: AbortSignal;
   /**
@@ -34,6 +36,17 @@ export interface AnalyzeOptions {
   workers?: number;
   /** `--max-memory`: the Dissector's memory budget in bytes, split between workers (default 256 MiB). */
   maxMemory?: number;
+  /** Cumulative capture counters while the run goes on (serve's metrics): after each
+   *  file batch, or every statsIntervalMs on the native ring path. */
+  onCaptureStats?: (stats: CaptureCounters) => void;
+}
+
+/** Cumulative counters of one run's capture. */
+export interface CaptureCounters {
+  packets: number;
+  bytes: number;
+  ringDrops: number;
+  kernelDrops: number;
 }
 
 export interface SourceSummary {
@@ -42,7 +55,7 @@ export interface SourceSummary {
   stats?: ReaderStats;
   problem?: string;
   /** Native ring path: packets captured, ring-full drops, kernel drops (pcap_stats). */
-  ring?: { packets: number; ringDrops: number; kernelDrops: number };
+  ring?: { packets: number; ringDrops: number; kernelDrops: number; lostFrames?: number };
 }
 
 export interface Summary extends EngineSummary {
@@ -78,7 +91,10 @@ export async function analyzeSources(sources: string[], opts: AnalyzeOptions): P
   if (sources.length === 0) throw new UsageError('no SOURCE given');
   const parsed = sources.map(parseSource);
   const live = parsed.filter((p) => p.kind !== 'file');
-  const engine = new PhaseEngine({ onEvent: opts.onEvent, hosts: opts.hosts ?? {}, labels: opts.labels ?? {} });
+  const engine = new PhaseEngine({
+    onEvent: opts.onEvent, hosts: opts.hosts ?? {}, labels: opts.labels ?? {},
+    ...(opts.downtimeLimitMs !== undefined ? { downtimeLimitMs: opts.downtimeLimitMs } : {}),
+  });
   const onMessage = (msg: ProtocolMessage): void => {
     opts.onMessage?.(msg);
     engine.push(msg);
@@ -97,13 +113,17 @@ export async function analyzeSources(sources: string[], opts: AnalyzeOptions): P
   try {
     for (const p of parsed) files.push(await openCapture((p as { path: string }).path));
     const dissector = new Dissector(onMessage, opts.maxMemory !== undefined ? { maxMemory: opts.maxMemory } : {});
+    const report = opts.onCaptureStats
+      ? () => opts.onCaptureStats!({ packets: dissector.stats.packets, bytes: dissector.stats.bytes, ringDrops: 0, kernelDrops: 0 })
+      : undefined;
     let lastTs: Picos = 0n;
     await mergeByTimestamp(files, (b, i) => {
       lastTs = b.ts(i);
       dissector.record(b.buf[i]!, b.off[i]!, b.off[i]! + b.len[i]!, b.wire[i]!, b.linkType[i]!, lastTs);
-    }, opts);
+    }, opts, report);
     for (const f of files) readerAnomalies(f.stats, lastTs, onMessage);
     dissector.finish();
+    report?.();
     const summary: Summary = {
       ...engine.end(),
       sources: files.map((f) => {
@@ -153,7 +173,7 @@ async function advance(c: Cursor): Promise<boolean> {
 type BatchSink = (batch: PacketBatch, i: number) => void;
 
 /** K-way merge of the files' packets by wire timestamp (stable: file order on ties). */
-async function mergeByTimestamp(files: CaptureFile[], sink: BatchSink, opts: AnalyzeOptions): Promise<void> {
+async function mergeByTimestamp(files: CaptureFile[], sink: BatchSink, opts: AnalyzeOptions, onBatch?: () => void): Promise<void> {
   const cursors: Cursor[] = [];
   for (const f of files) {
     const it = f.packetBatches()[Symbol.asyncIterator]();
@@ -186,6 +206,7 @@ async function mergeByTimestamp(files: CaptureFile[], sink: BatchSink, opts: Ana
       sink(b, c.i);
       c.i++;
     }
+    onBatch?.();
     if (c.i >= b.length && !(await advance(c))) cursors.splice(best, 1);
   }
 }
@@ -255,9 +276,17 @@ async function analyzeRing(src: ParsedSource, text: string, engine: PhaseEngine,
   const run: Parameters<typeof runRingPipeline>[0] = { source, workers: opts.workers ?? 2, onMessage, handleSigint: true };
   if (opts.maxMemory !== undefined) run.maxMemory = opts.maxMemory;
   if (opts.signal) run.signal = opts.signal;
+  if (opts.onCaptureStats) {
+    const report = opts.onCaptureStats;
+    run.statsIntervalMs = 500;
+    run.onStats = (s) => report({
+      packets: s.packets, bytes: s.bytes, ringDrops: s.rings.reduce((a, r) => a + r.dropped, 0), kernelDrops: s.kernelDrops + s.interfaceDrops,
+    });
+  }
   const { stats } = await runRingPipeline(run);
   const s: SourceSummary = { source: text, format, ring: {
     packets: stats.packets, ringDrops: stats.rings.reduce((a, r) => a + r.dropped, 0), kernelDrops: stats.kernelDrops,
+    lostFrames: stats.dpmiLostFrames,
   } };
   return { ...engine.end(), sources: [s] };
 }

@@ -33,6 +33,8 @@ export type ProtocolMessage =
 
 export type ProtocolName = 'libvirt' | 'qemu' | 'http' | 'amqp';
 export type Emit = (msg: ProtocolMessage) => void;
+/** Why stream bytes are missing: never captured, or cut off a captured packet by the snaplen. */
+export type GapKind = 'lost' | 'cut';
 
 /**
  * The one small interface every stream protocol implements. A decoder instance owns
@@ -44,8 +46,11 @@ export type Emit = (msg: ProtocolMessage) => void;
  */
 export interface StreamDecoder {
   data(dir: Direction, bytes: Uint8Array, ts: Picos): void;
-  /** `length` bytes in direction `dir` were never captured. */
-  gap(dir: Direction, length: number, ts: Picos): void;
+  /**
+   * `length` bytes in direction `dir` are missing from the capture: `lost` (never
+   * seen) or `cut` (sent, but the capture's snaplen kept only the packet's first bytes).
+   */
+  gap(dir: Direction, length: number, ts: Picos, kind: GapKind): void;
   /** FIN/RST or flow timeout in direction `dir`. */
   end(dir: Direction, ts: Picos): void;
   /**

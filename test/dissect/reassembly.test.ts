@@ -174,7 +174,7 @@ describe('TCP reassembly against ground truth', () => {
     expect(msgs.filter((m) => m.protocol === 'tcp')).toEqual([]);
   });
 
-  it('snaplen-cut segments: the captured part is delivered, the rest is a gap', () => {
+  it('snaplen-cut segments: the captured part is delivered, the rest is a cut gap (counted, not a hole)', () => {
     const { d, an } = setup();
     const conv = new Conversation();
     for (const p of conv.handshake(T0)) d.packet(p);
@@ -187,7 +187,10 @@ describe('TCP reassembly against ground truth', () => {
     expect(rec.gaps('c2s')).toEqual([990, 990, 990, 990]);
     expect(rec.bytes('c2s').length).toBe(40);
     expect(rec.bytes('c2s').subarray(10, 20)).toEqual(stream.subarray(1000, 1010));
-    expect(d.stats.anomalies['tcp-hole']).toBe(3960);
+    expect(rec.gapKinds('c2s')).toEqual(['cut', 'cut', 'cut', 'cut']);
+    expect(d.stats.anomalies['tcp-hole']).toBeUndefined();
+    expect(d.stats.tcp.cutBytes).toBe(3960);
+    expect(d.stats.tcp.holeBytes).toBe(3960);
   });
 
   it('buffer bound: flow-memory anomaly, skip the hole, keep going', () => {

@@ -55,26 +55,47 @@ describe('DPMI measurement frames', () => {
     expect(u.stats).toMatchObject({ duplicateFrames: 2, lostFrames: 0 });
   });
 
-  it('wraps 0xFFFF → 0 without loss, and counts a gap across the wrap', () => {
-    const a = run([frame(0xfffe, [rec(1)]), frame(0xffff, [rec(2)]), frame(0, [rec(3)]), frame(1, [rec(4)])]);
-    expect(a.u.stats.lostFrames).toBe(0);
-    const b = run([frame(0xfffd, [rec(1)]), frame(2, [rec(2)])]); // 0xfffe, 0xffff, 0, 1 missing
-    expect(b.u.stats.lostFrames).toBe(4);
-    // An MP that skips 0xFFFF ("wraps at 0xFFFF") is not counted as losing a frame.
-    const c = run([frame(0xfffe, [rec(1)]), frame(0, [rec(2)])]);
+  it('wraps 0xFFFE → 0 (the reference sender counts mod 0xFFFF) without loss, and counts a gap across the wrap', () => {
+    const a = run([frame(0xfffd, [rec(1)]), frame(0xfffe, [rec(2)]), frame(0, [rec(3)]), frame(1, [rec(4)])]);
+    expect(a.u.stats).toMatchObject({ lostFrames: 0, sequenceResets: 0 });
+    const b = run([frame(0xfffd, [rec(1)]), frame(2, [rec(2)])]); // 0xfffe, 0, 1 missing
+    expect(b.u.stats.lostFrames).toBe(3);
+    // A sender that does send 0xFFFF (counting mod 0x10000): accepted, no loss either.
+    const c = run([frame(0xfffe, [rec(1)]), frame(0xffff, [rec(2)]), frame(0, [rec(3)])]);
+    expect(c.out).toHaveLength(3);
     expect(c.u.stats.lostFrames).toBe(0);
+    const d = run([frame(0x10000, [rec(1)])]);
+    expect(d.u.stats.malformedFrames).toBe(1);
   });
 
-  it('tracks streams per multicast destination separately', () => {
+  it('tracks each sender separately: streams per multicast destination, and MPs sharing one by source MAC', () => {
     const other = [0x01, 0, 0, 0, 0, 0x02];
     const { u } = run([frame(1, [rec(1)]), frame(500, [rec(2)], { dst: other }), frame(2, [rec(3)]), frame(502, [rec(4)], { dst: other })]);
     expect(u.stats).toMatchObject({ streams: 2, lostFrames: 1 });
+    const mp2 = (seq: number) => { const f = frame(seq, [rec(seq)]); f[11] = 0x0a; return f; };
+    const shared = run([frame(10, [rec(1)]), mp2(7000), frame(11, [rec(2)]), mp2(7001), frame(12, [rec(3)]), mp2(7003)]);
+    expect(shared.u.stats).toMatchObject({ streams: 2, lostFrames: 1, sequenceResets: 0 });
   });
 
-  it('SENDER_FLUSH is seen; the stream may restart at any number afterwards', () => {
+  it('SENDER_FLUSH: the stream may restart at any number afterwards (a restart, not a loss)', () => {
     const { out, u } = run([frame(7, [rec(1)]), frame(8, [], { flags: 1 }), frame(8, [], { flags: 1 }), frame(300, [rec(2)])]);
     expect(out).toHaveLength(2);
-    expect(u.stats).toMatchObject({ flushes: 1, duplicateFrames: 1, lostFrames: 0 });
+    expect(u.stats).toMatchObject({ flushes: 1, duplicateFrames: 1, lostFrames: 0, sequenceResets: 1 });
+    // The reference sender restarting after 3000 frames: back to 0, no loss.
+    const r = run([frame(2999, [rec(1)]), frame(3000, [rec(2)], { flags: 1 }), frame(0, [rec(3)]), frame(1, [rec(4)])]);
+    expect(r.u.stats).toMatchObject({ lostFrames: 0, sequenceResets: 1 });
+    // Without the flush (the sender crashed): a jump far back is a restart too.
+    const x = run([frame(2999, [rec(1)]), frame(0, [rec(2)]), frame(1, [rec(3)])]);
+    expect(x.u.stats).toMatchObject({ lostFrames: 0, sequenceResets: 1 });
+  });
+
+  it('reordered frames are late, not lost; a duplicate of an older frame is still a duplicate', () => {
+    const { out, u } = run([frame(5, [rec(1)]), frame(7, [rec(2)]), frame(6, [rec(3)]), frame(8, [rec(4)]), frame(6, [rec(3)])]);
+    expect(out.map((p) => p.data[0])).toEqual([1, 2, 3, 4]);
+    expect(u.stats).toMatchObject({ lostFrames: 0, reorderedFrames: 1, duplicateFrames: 1 });
+    // Across the wrap as well; a frame that never comes stays lost.
+    const w = run([frame(0xfffc, [rec(1)]), frame(0, [rec(2)]), frame(0xfffe, [rec(3)]), frame(1, [rec(4)])]);
+    expect(w.u.stats).toMatchObject({ lostFrames: 1, reorderedFrames: 1 });
   });
 
   it('malformed frames: records before the fault kept, the frame counted', () => {

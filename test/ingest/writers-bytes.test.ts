@@ -43,9 +43,9 @@ describe('writer byte layouts (hand-computed)', () => {
     expect(b.length).toBe(24 + 16 + 2);
   });
 
-  it('dpmi-frames: sendhead in network order, records little-endian, flush flag on the last frame', () => {
+  it('dpmi-frames: sendhead in network order, records little-endian, flush flag on the last frame, 0xFFFE → 0', () => {
     const sink = memorySink();
-    const w = createCaptureWriter('dpmi-frames', sink, { dpmiFrames: { firstSequence: 0xffff } });
+    const w = createCaptureWriter('dpmi-frames', sink, { dpmiFrames: { firstSequence: 0xfffe } });
     w.write(ts, new Uint8Array(100));
     w.write(ts + 10_000_000_000n, new Uint8Array(100)); // 10 ms later: the first frame is sent
     w.close();
@@ -55,7 +55,7 @@ describe('writer byte layouts (hand-computed)', () => {
     let f = 40;
     expect(dv.getUint32(24 + 8, true)).toBe(14 + 16 + 36 + 100);
     expect(dv.getUint16(f + 12)).toBe(0x0810);
-    expect([dv.getUint32(f + 14), dv.getUint32(f + 18), dv.getUint32(f + 22)]).toEqual([0xffff, 1, 0]);
+    expect([dv.getUint32(f + 14), dv.getUint32(f + 18), dv.getUint32(f + 22)]).toEqual([0xfffe, 1, 0]);
     expect([dv.getUint16(f + 26), dv.getUint16(f + 28)]).toEqual([0, 7]);
     expect(dv.getBigUint64(f + 30 + 20, true)).toBe(123_456_789_012n);
     // Sent 1 ms (the default flush interval) after its first record, floored to ns.

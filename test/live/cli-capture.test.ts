@@ -48,8 +48,8 @@ async function waitForPacketSocket(ns: string, ms: number): Promise<void> {
 interface Finished { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
 /** `analyze iface:…` in the receiving namespace; replay the trace, then SIGINT it. */
-async function analyzeUntilSigint(pair: VethPair, file: string, as: string[]): Promise<Finished> {
-  const child = spawn('ip', ['netns', 'exec', pair.rxNs, ...as, 'node', cli, 'analyze', `iface:${pair.rxIf}`],
+async function analyzeUntilSigint(pair: VethPair, file: string, as: string[], extra: string[] = []): Promise<Finished> {
+  const child = spawn('ip', ['netns', 'exec', pair.rxNs, ...as, 'node', cli, 'analyze', ...extra, `iface:${pair.rxIf}`],
     { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -139,6 +139,15 @@ describe.skipIf(missing !== undefined && !isCI)('live CLI on a veth between two 
     expect(r.stdout).toMatch(/^m1 {2}openstack/m);
     expect(r.stdout).toContain('outcome: completed');
     expect(ringLine(r.stdout)).toEqual({ packets, ringDrops: 0, kernelDrops: 0 });
+  });
+
+  it('SIGINT during analyze --json iface:…: the event stream ends with one summary record', async () => {
+    const r = await analyzeUntilSigint(pair!, file, [], ['--json']);
+    expect(r.code).toBe(0);
+    const events = lines(r.stdout).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(events.filter((e) => e.type === 'migration-ended')).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'summary')).toHaveLength(1);
+    expect(events.at(-1)).toMatchObject({ type: 'summary', migrations: 1, packets, ringDrops: 0, kernelDrops: 0, lostFrames: 0 });
   });
 
   it('CAP_NET_RAW is enough: nobody with that one capability captures the replay', async () => {

@@ -1,8 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { PS_PER_US, type Picos } from '../../src/core/time.js';
-import type { MigrationTruth } from '../../src/generate/index.js';
-import type { MigrationEnded, PhaseEvent } from '../../src/phases/events.js';
-import { generateAndAnalyse, tempDir, type Analysed } from './generated.js';
+import { PS_PER_US } from '../../src/core/time.js';
+import { compareWithTruth, endedOf, generateAndAnalyse, near, tempDir } from './generated.js';
 
 /**
  * End to end against the generator's ground truth: capture file → readers → dissector
@@ -11,57 +9,6 @@ import { generateAndAnalyse, tempDir, type Analysed } from './generated.js';
  */
 const { dir, cleanup } = tempDir();
 afterAll(cleanup);
-
-const OUTCOME: Record<MigrationTruth['outcome'], MigrationEnded['outcome']> = {
-  completed: 'completed', 'failed-prepare': 'failed', 'failed-transfer': 'failed', cancelled: 'cancelled',
-};
-
-function near(actual: Picos | undefined, expected: Picos | undefined, what: string): void {
-  expect(actual, what).toBeDefined();
-  const d = actual! - expected!;
-  expect(d <= PS_PER_US && d >= -PS_PER_US, `${what}: ${actual} vs truth ${expected} (Δ ${d} ps)`).toBe(true);
-}
-
-function endedOf(events: PhaseEvent[]): MigrationEnded[] {
-  return events.filter((e): e is MigrationEnded => e.type === 'migration-ended');
-}
-
-/** Pairs each truth migration with the analysed one (by domain, else by order). */
-function pair(r: Analysed): [MigrationTruth, MigrationEnded][] {
-  const ended = endedOf(r.events);
-  expect(ended.length, 'migrations found').toBe(r.truth.migrations.length);
-  return r.truth.migrations.map((t, i) => {
-    const rec = r.summary.migrations.find((m) => m.domain === t.domain && !m.id.startsWith('?')) ?? r.summary.migrations[i]!;
-    return [t, rec.ended];
-  });
-}
-
-export function compareWithTruth(r: Analysed, opts: { exactPhases?: boolean } = {}): void {
-  for (const [t, e] of pair(r)) {
-    const tag = `${t.id} ${t.scenario} f${t.factors.flavor} l${t.factors.load}`;
-    expect(e.outcome, `${tag} outcome (${e.reason ?? ''})`).toBe(OUTCOME[t.outcome]);
-    if (opts.exactPhases !== false) {
-      expect(Object.keys(e.phases).sort(), `${tag} phases`).toEqual(Object.keys(t.phases).sort());
-      for (const [name, span] of Object.entries(t.phases)) {
-        const got = e.phases[name as keyof typeof e.phases];
-        expect(got?.uncertain, `${tag} ${name} uncertain`).toBeUndefined();
-        near(got?.start, span!.start, `${tag} ${name} start`);
-        near(got?.end, span!.end, `${tag} ${name} end`);
-      }
-    }
-    if (t.total !== undefined) near(e.total, t.total, `${tag} total`);
-    if (t.libvirtTotal !== undefined) near(e.libvirtTotal, t.libvirtTotal, `${tag} libvirtTotal`);
-    if (t.downtime !== undefined) expect(e.downtime, `${tag} downtime`).toBe(t.downtime);
-    const rec = r.summary.migrations.find((m) => m.ended === e)!;
-    if (t.downtime !== undefined) expect(rec.lostPings, `${tag} lost pings`).toBe(t.lostPings);
-    if (t.outcome === 'completed') {
-      expect(e.stream, `${tag} stream`).toEqual({
-        bytes: t.streamBytes, iterations: t.iterations, precopyBytes: t.precopyBytes, stopCopyBytes: t.stopCopyBytes,
-        ramStopCopyBytes: t.passBytes.at(-1),
-      });
-    }
-  }
-}
 
 const FLAVORS = [1, 2, 3, 4];
 const LOADS = [0, 25, 50, 75, 100];

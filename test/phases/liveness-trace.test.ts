@@ -12,6 +12,7 @@ import { openCapture } from '../../src/ingest/file-source.js';
 import { PhaseEngine, type HostRoles } from '../../src/phases/engine.js';
 import type { PhaseEvent } from '../../src/phases/events.js';
 import type { ProtocolMessage } from '../../src/protocols/types.js';
+import { parseHostsOption } from '../../src/phases/roles.js';
 import { generateFile, tempDir } from './generated.js';
 
 interface Fed {
@@ -59,6 +60,7 @@ const osMigrateLive: Recognition = (ms) => ms.find((m) => m.protocol === 'http' 
 const prepare3Call: Recognition = (ms) => ms.find((m) => m.protocol === 'libvirt' && m.procedure === 303 && m.kind === 'call');
 const libvirtSyn: Recognition = (ms) => ms.find((m) => m.protocol === 'tcp' && m.kind === 'syn' && m.dst.port === 16509);
 const atFirstSyn: Recognition = () => undefined;
+const preLiveCall: Recognition = (ms) => ms.find((m) => m.protocol === 'amqp' && m.oslo?.method === 'pre_live_migration');
 
 describe('liveness: phase events leave with their marker packet', () => {
   const cases: [string, 'kvm' | 'openstack', HostRoles, Recognition][] = [
@@ -66,10 +68,15 @@ describe('liveness: phase events leave with their marker packet', () => {
     ['openstack without --hosts', 'openstack', {}, libvirtSyn],
     ['kvm with --hosts', 'kvm', { source: '10.10.0.11', destination: '10.10.0.12' }, atFirstSyn],
     ['kvm without --hosts', 'kvm', {}, prepare3Call],
+    // A set of hypervisors (either may be the source: a back-and-forth series is live
+    // both ways): KVM at the first SYN between two of them, OpenStack once the source
+    // compute calls pre_live_migration (the destination is then the other hypervisor).
+    ['kvm with --hosts B,A', 'kvm', parseHostsOption('10.10.0.12,10.10.0.11'), atFirstSyn],
+    ['openstack with --hosts B,A,controller=C', 'openstack', parseHostsOption('10.10.0.12,10.10.0.11,controller=10.10.0.10'), preLiveCall],
   ];
   for (const [name, scenario, hosts, recognition] of cases) {
     it(name, async () => {
-      const { file, truth } = generateFile(dir, `live-${scenario}-${Object.keys(hosts).length}.pcap`, { scenario, payloadScale: 0.002, seed: 21 });
+      const { file, truth } = generateFile(dir, `live-${scenario}-${name.replace(/\W+/g, '-')}.pcap`, { scenario, payloadScale: 0.002, seed: 21 });
       const t = truth.migrations[0]!;
       if (hosts.source !== undefined) expect([t.source, t.destination]).toEqual([hosts.source, hosts.destination]);
       const fed = await feedPacketByPacket(file, hosts);

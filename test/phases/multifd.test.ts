@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Endpoint } from '../../src/decode/types.js';
 import type { Progress } from '../../src/phases/events.js';
-import { Trace } from './messages.js';
+import { dur, Trace, us } from './messages.js';
 import { ended, runEngine } from './run.js';
 
 const SRC = '192.168.5.1';
@@ -91,6 +91,8 @@ describe('phase engine: multifd channels', () => {
         multifdBytes: multifd,
         channels: 2,
         channelBytes: perChannel,
+        // Switch-over → EOF on the main stream; the VM stopped after its last pre-copy chunk.
+        pause: { start: us(1200), end: us(1300), min: dur(100), max: dur(300) },
       });
       const sw = events.find((e) => e.type === 'switchover')!;
       expect(sw).toMatchObject({ iterations: 3 });

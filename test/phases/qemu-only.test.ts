@@ -75,7 +75,10 @@ describe('phase engine: a QEMU stream without libvirt (QMP migrate)', () => {
     expect(end).toMatchObject({ outcome: 'completed', ts: us(1_700_000), total: dur(1_700_000), downtime: dur(26_000) });
     expect(end.libvirtTotal).toBeUndefined();
     expect(end.phases).toEqual({ transfer: { start: us(0), end: us(1_700_000) } });
-    expect(end.stream).toEqual({ bytes: 1_300_000, iterations: 3, precopyBytes: 1_000_000, stopCopyBytes: 300_000 });
+    expect(end.stream).toEqual({
+      bytes: 1_300_000, iterations: 3, precopyBytes: 1_000_000, stopCopyBytes: 300_000,
+      pause: { start: us(1_500_000), end: us(1_600_000), min: dur(100_000), max: dur(600_000) },
+    });
     // Closed at the FIN, not at the end of input.
     expect(emittedAt[events.indexOf(end)]).toBeGreaterThanOrEqual(0);
     expect(summary.migrations).toHaveLength(1);

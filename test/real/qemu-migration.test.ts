@@ -6,11 +6,11 @@
  * QEMU syncs the dirty bitmap once at setup (pre-copy pass 1), once before every
  * further pre-copy pass, once in the pending check that decides to stop (no pass
  * follows it), and once more in ram_save_complete (the stop-and-copy pass,
- * SECTION_END(ram)). So for a pre-copy migration that converged, eof.iterations
- * (pre-copy passes + the stop-and-copy pass) = dirty-sync-count − 1. This holds when
- * every pass's dirty set exceeds the stop threshold (bandwidth × downtime-limit), as
- * here (the guest dirties 4 MiB, the threshold is ~200 KB); otherwise two syncs can
- * fall into one wire pass and the count is lower.
+ * SECTION_END(ram)). eof.iterations counts passes seen on the wire; the documented range
+ * is iterations ≤ dirty-sync-count ≤ iterations + 1 when every pass's dirty set exceeds
+ * the stop threshold (bandwidth × downtime-limit), as here (the guest dirties 4 MiB, the
+ * threshold is ~200 KB): these runs sit at the top of it. The bottom (a bulk pass that
+ * ended before QEMU first computed the threshold) was seen on a real migration too.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -123,6 +123,9 @@ describe.runIf(runnable || ci)('real QEMU 7.2 live migration (loopback, TCG)', (
       const switchovers = viaDissector.filter((m) => m.kind === 'switchover');
       expect(switchovers).toHaveLength(1);
 
+      // The documented range, then where these runs sit in it.
+      expect(ram['dirty-sync-count']).toBeGreaterThanOrEqual(eof.iterations);
+      expect(ram['dirty-sync-count']).toBeLessThanOrEqual(eof.iterations + 1);
       expect(eof.iterations).toBe(ram['dirty-sync-count'] - 1);
       expect(eof.iterations, 'several pre-copy passes').toBeGreaterThanOrEqual(3);
       expect(viaDissector.filter((m) => m.kind === 'pass-started')).toHaveLength(eof.iterations - 1);
@@ -183,11 +186,9 @@ describe.runIf(runnable || ci)('real QEMU 7.2 live migration (loopback, TCG)', (
       ]);
       const phaseEvents = events.filter((e) => e.type === 'phase-started' || e.type === 'phase-ended');
       // Source and destination QEMU close the socket independently once QEMU_VM_EOF is
-      // through; mostly the source's FIN is first. When the destination's is, Transfer
-      // still ends at it, flagged as the engine flags any destination-first FIN (on a
-      // source-host link that may mean the source's FIN was lost).
-      const transferEnded: Record<string, unknown> = { type: 'phase-ended', migration: 'm1', ts: wire.fin, phase: 'transfer', duration: wire.fin - wire.syn };
-      if (!wire.finFromClient) transferEnded['uncertain'] = expect.stringMatching(/source's FIN was not seen first/);
+      // through; mostly the source's FIN is first. Either way the first FIN ends Transfer,
+      // not flagged: nothing on this lossless capture says an earlier FIN was lost.
+      const transferEnded = { type: 'phase-ended', migration: 'm1', ts: wire.fin, phase: 'transfer', duration: wire.fin - wire.syn };
       expect(phaseEvents).toEqual([{ type: 'phase-started', migration: 'm1', ts: wire.syn, phase: 'transfer' }, transferEnded]);
       const ended = events.filter((e): e is MigrationEnded => e.type === 'migration-ended');
       expect(ended).toHaveLength(1);
@@ -206,6 +207,8 @@ describe.runIf(runnable || ci)('real QEMU 7.2 live migration (loopback, TCG)', (
 
       const s = end.stream!;
       expect(s.bytes).toBe(wireBytes);
+      expect(ram['dirty-sync-count'] - s.iterations!).toBeGreaterThanOrEqual(0);
+      expect(ram['dirty-sync-count'] - s.iterations!).toBeLessThanOrEqual(1);
       expect(s.iterations).toBe(ram['dirty-sync-count'] - 1);
       expect(sw.precopyBytes).toBe(s.precopyBytes);
       const dev = (a: number, b: number): number => Math.abs(a - b) / b;

@@ -22,6 +22,7 @@ import { analyse, tsharkBytesPerConnection } from './harness/qemu-analyse.js';
 import { runQemuMigration, type MigrationRun } from './harness/qemu-migration.js';
 import { makeQemuTlsDir } from './harness/tls-certs.js';
 import { tsharkFields, epochToPicos } from './harness/tshark.js';
+import { toNdjsonLine } from '../../src/output/ndjson.js';
 
 const ci = process.env.CI === 'true';
 const missing = ['qemu-system-x86_64', 'nasm', 'tcpdump', 'tshark'].filter(
@@ -129,7 +130,7 @@ describe.runIf(runnable || ci)('real QEMU 7.2 migrations in production modes (lo
     const progress = events.filter((e): e is Progress => e.type === 'progress');
     const syncs = ram['dirty-sync-count'];
     expect(run.passEvents).toEqual(Array.from({ length: syncs }, (_, i) => i + 1));
-    console.log(`multifd: syncs ${syncs} truth ${JSON.stringify(ram)} summary ${JSON.stringify(s)} switchover ${sw[0]!.iterations} progress iterations ${[...new Set(progress.map((p) => p.iteration))].join(',')}`);
+    console.log(`multifd: syncs ${syncs} truth ${JSON.stringify(ram)} summary ${toNdjsonLine(s).trim()} switchover ${sw[0]!.iterations} progress iterations ${[...new Set(progress.map((p) => p.iteration))].join(',')}`);
     // On a plain stream (qemu-migration.test.ts) pre-copy passes + stop-and-copy =
     // dirty-sync-count − 1 exactly. On the channels the pages' order is rebuilt from
     // packet numbers, which QEMU 7.2 rewrites when a sync joins a waiting data packet
@@ -205,7 +206,7 @@ describe.runIf(runnable || ci)('real QEMU 7.2 migrations in production modes (lo
     // one wire pass (qemu-migration.test.ts), so passes ≤ dirty-sync-count − 1.
     expect(s.iterations).toBeGreaterThanOrEqual(3);
     expect(s.iterations).toBeLessThanOrEqual(ram['dirty-sync-count'] - 1);
-    console.log(`xbzrle: ${JSON.stringify(xc)} syncs ${ram['dirty-sync-count']} summary ${JSON.stringify(s)}`);
+    console.log(`xbzrle: ${JSON.stringify(xc)} syncs ${ram['dirty-sync-count']} summary ${toNdjsonLine(s).trim()}`);
   });
 
   it('post-copy: the switch, the post-copy span inside Transfer, page requests and bytes as query-migrate', async (ctx) => {

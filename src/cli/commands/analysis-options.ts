@@ -11,6 +11,7 @@ export const sourceOptions = {
   'max-memory': { type: 'string' },
   hosts: { type: 'string' },
   label: { type: 'string', multiple: true },
+  'downtime-limit': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -21,15 +22,17 @@ accepted), or a live source 'iface:NAME' / 'dpmi-iface:NAME[/MAMPID]'.
                          (live sources always are, default 2; a pcap/pcapng file
                          only with this option, else the pure-TS path)
   --filter BPF           libpcap filter for live sources and --workers files
-  --hosts source=IP,destination=IP,controller=IP
-                         host roles (default: inferred from the traffic); with
-                         source and destination known, events are live from the
-                         first SYN
+  --hosts IP,IP[,controller=IP]   (or source=IP,destination=IP,controller=IP)
+                         the hypervisors (default: inferred from the traffic);
+                         which is the source is found per migration, so both
+                         directions are live from the first SYN
   --label k=v            copied onto every migration-started event (repeatable)
   --max-memory SIZE      bound on per-connection state (flows, out-of-order bytes,
                          decoder buffers), e.g. 256M or 1G (default 256M; split
                          between --workers); past it the least recently useful
-                         state is dropped and counted as a memory-shed anomaly`;
+                         state is dropped and counted as a memory-shed anomaly
+  --downtime-limit MS    the hypervisor's maximum downtime, which the convergence
+                         verdict assumes (default 300, QEMU's default)`;
 
 /** `--max-memory`: bytes, or a number with a K/M/G suffix (binary units). */
 export function parseMemorySize(text: string): number {
@@ -43,8 +46,11 @@ export function parseMemorySize(text: string): number {
 }
 
 /** --filter, --workers and --max-memory, checked, as analyzeSources options. */
-export function captureOptions(values: { filter?: string | undefined; workers?: string | undefined; 'max-memory'?: string | undefined }): Pick<AnalyzeOptions, 'filter' | 'workers' | 'maxMemory'> {
-  const out: Pick<AnalyzeOptions, 'filter' | 'workers' | 'maxMemory'> = {};
+export function captureOptions(values: {
+  filter?: string | undefined; workers?: string | undefined; 'max-memory'?: string | undefined; 'downtime-limit'?: string | undefined;
+}): Pick<AnalyzeOptions, 'filter' | 'workers' | 'maxMemory' | 'downtimeLimitMs'> {
+  const out: Pick<AnalyzeOptions, 'filter' | 'workers' | 'maxMemory' | 'downtimeLimitMs'> = {};
+  if (values['downtime-limit'] !== undefined) out.downtimeLimitMs = numberOption(values['downtime-limit'], 'downtime-limit', 0.001, 600_000, 300);
   if (values['max-memory'] !== undefined) out.maxMemory = parseMemorySize(values['max-memory']);
   if (values.filter !== undefined) out.filter = values.filter;
   if (values.workers !== undefined) {

@@ -4,6 +4,7 @@ import type { PhaseEvent } from '../../phases/events.js';
 import { analyzeSources } from '../../pipeline/analyze.js';
 import { MsgpackWriter } from '../../output/msgpack.js';
 import { NdjsonWriter } from '../../output/ndjson.js';
+import { runSummaryRecord } from '../../output/run-summary.js';
 import { formatSummary } from '../../output/summary.js';
 import { parseCommandArgs, type Command } from '../command.js';
 import { analyzeMpFilesCli, analyzeSubscribeCli, MP_HELP } from './analyze-mp.js';
@@ -46,11 +47,11 @@ export const command: Command = {
     const sources = values.subscribe !== undefined && positionals.length === 0 ? [] : requireSources(positionals, USAGE);
     if (values.subscribe !== undefined && sources.length > 0) throw new UsageError('--subscribe takes no SOURCE (the MPs publish theirs)');
     let onEvent: (ev: PhaseEvent | AggregatorEvent) => void = () => {};
-    if (values.json) {
-      const w = new NdjsonWriter(process.stdout);
-      onEvent = (ev) => w.write(ev);
-    } else if (values.msgpack) {
-      const w = new MsgpackWriter(process.stdout);
+    let writer: NdjsonWriter | MsgpackWriter | undefined;
+    if (values.json) writer = new NdjsonWriter(process.stdout);
+    else if (values.msgpack) writer = new MsgpackWriter(process.stdout);
+    if (writer) {
+      const w = writer;
       onEvent = (ev) => w.write(ev);
     }
     if (values.subscribe !== undefined) {
@@ -69,8 +70,19 @@ export const command: Command = {
     const opts: Parameters<typeof analyzeSources>[1] = {
       onEvent, labels: parseLabels(values.label), hosts: parseHosts(values.hosts), ...captureOptions(values),
     };
-    const summary = await analyzeSources(sources, opts);
-    if (!values.json && !values.msgpack) process.stdout.write(formatSummary(summary));
+    // SIGINT stops reading (a file, or a live capture) and still closes the stream.
+    const ac = new AbortController();
+    const onSigint = (): void => ac.abort();
+    process.once('SIGINT', onSigint);
+    opts.signal = ac.signal;
+    let summary;
+    try {
+      summary = await analyzeSources(sources, opts);
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+    if (writer) writer.write(runSummaryRecord(summary)); // every event stream ends with it
+    else process.stdout.write(formatSummary(summary));
     await drainStdout();
     return 0;
   },

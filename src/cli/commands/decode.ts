@@ -1,6 +1,7 @@
 import type { ProtocolMessage } from '../../protocols/types.js';
 import { analyzeSources } from '../../pipeline/analyze.js';
 import { NdjsonWriter } from '../../output/ndjson.js';
+import { runSummaryRecord } from '../../output/run-summary.js';
 import { parseCommandArgs, type Command } from '../command.js';
 import { captureOptions, drainStdout, requireSources, SOURCE_HELP, sourceOptions } from './analysis-options.js';
 
@@ -9,7 +10,9 @@ const HELP = `usage: ${USAGE}
 
 Protocol messages (TCP markers, libvirt RPC, QEMU stream records, HTTP, AMQP/oslo,
 ICMP echo, ARP, anomalies) as NDJSON, one per line: ts (ps), flow, protocol, kind,
-name, src, dst and the message's decoded fields.
+name, src, dst and the message's decoded fields; libvirt messages with bytes missing
+carry missingBytes/missingKind (cut by the snaplen, or lost). Last, one summary
+record (docs/events.md): packets, bytes, cut and lost TCP bytes, drops, anomalies.
 ${SOURCE_HELP}`;
 
 /** A short name saying what the message is (procedure, RPC method, request line…). */
@@ -48,7 +51,8 @@ export const command: Command = {
     const opts: Parameters<typeof analyzeSources>[1] = {
       onEvent: () => {}, onMessage: (m) => w.write(messageRecord(m)), ...captureOptions(values),
     };
-    await analyzeSources(sources, opts);
+    // Like the event streams, the messages end with the summary record (cut bytes included).
+    w.write(runSummaryRecord(await analyzeSources(sources, opts)));
     await drainStdout();
     return 0;
   },

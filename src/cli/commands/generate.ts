@@ -16,6 +16,8 @@ const HELP = `usage: migscope generate --scenario kvm|openstack -o FILE [options
   --snaplen N             bytes kept per packet
   --outcome O             completed|failed-prepare|failed-transfer|cancelled     [completed]
   --lose MARKER           drop the packet of one phase marker (e.g. prepare-reply)
+  --dirty-ratio R         0<R≤2: each pre-copy pass is R × the previous one (default
+                          from --load); R ≥ 1 never converges (29 passes, then forced)
   -o FILE                 output; the ground truth goes to FILE.truth.json`;
 
 const FORMATS: readonly WriteFormat[] = ['pcap', 'pcap-ns', 'pcapng', 'dpmi', 'dpmi-frames'];
@@ -27,7 +29,7 @@ export const command: Command = {
       scenario: { type: 'string' }, flavor: { type: 'string' }, load: { type: 'string' }, 'link-gbps': { type: 'string' },
       runs: { type: 'string' }, overlap: { type: 'boolean' }, seed: { type: 'string' }, format: { type: 'string' },
       'payload-scale': { type: 'string' }, snaplen: { type: 'string' }, outcome: { type: 'string' }, lose: { type: 'string' },
-      output: { type: 'string', short: 'o' }, help: { type: 'boolean', short: 'h' },
+      'dirty-ratio': { type: 'string' }, output: { type: 'string', short: 'o' }, help: { type: 'boolean', short: 'h' },
     }, false);
     if (values.help) {
       process.stdout.write(`${HELP}\n`);
@@ -51,6 +53,7 @@ export const command: Command = {
       payloadScale: numberOption(values['payload-scale'], 'payload-scale', Number.MIN_VALUE, 1, DEFAULT_OPTIONS.payloadScale),
       outcome: (values.outcome ?? 'completed') as Outcome,
       ...(values.lose !== undefined ? { lose: values.lose as LosableMarker } : {}),
+      ...(values['dirty-ratio'] !== undefined ? { dirtyRatio: numberOption(values['dirty-ratio'], 'dirty-ratio', Number.MIN_VALUE, 2, 1) } : {}),
     };
     const snaplen = intOption(values.snaplen, 'snaplen', 64, 262144, 262144);
     // Validate before creating the file, so a usage error leaves nothing behind.

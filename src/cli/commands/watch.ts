@@ -16,14 +16,16 @@ stdout is not a terminal. The summary table follows at the end.
 ${SOURCE_HELP}`;
 
 /** Watches `source`; shared with `demo`. */
-export async function watchSource(source: string, opts: { realtime: boolean; speed: number; hosts?: string; labels?: string[]; filter?: string; workers?: string; 'max-memory'?: string }): Promise<void> {
-  const view = new LiveView(process.stdout);
+export async function watchSource(source: string, opts: { realtime: boolean; speed: number; hosts?: string; labels?: string[]; filter?: string; workers?: string; 'max-memory'?: string; 'downtime-limit'?: string }): Promise<void> {
+  // A live source or a paced replay has a wire clock to run on between packets.
+  const live = source.startsWith('iface:') || source.startsWith('dpmi-iface:');
+  const view = new LiveView(process.stdout, live || opts.realtime ? { clockSpeed: live ? 1 : opts.speed } : {});
   const ac = new AbortController();
   const onSigint = (): void => ac.abort();
   process.once('SIGINT', onSigint);
   try {
     const run: Parameters<typeof analyzeSources>[1] = {
-      onEvent: (ev) => view.onEvent(ev), realtime: opts.realtime, speed: opts.speed,
+      onEvent: (ev) => view.onEvent(ev), onMessage: (msg) => view.onWire(msg.ts), realtime: opts.realtime, speed: opts.speed,
       hosts: parseHosts(opts.hosts), labels: parseLabels(opts.labels), signal: ac.signal, ...captureOptions(opts),
     };
     const summary = await analyzeSources([source], run);
@@ -56,6 +58,7 @@ export const command: Command = {
     if (values.filter !== undefined) opts.filter = values.filter;
     if (values.workers !== undefined) opts.workers = values.workers;
     if (values['max-memory'] !== undefined) opts['max-memory'] = values['max-memory'];
+    if (values['downtime-limit'] !== undefined) opts['downtime-limit'] = values['downtime-limit'];
     await watchSource(sources[0]!, opts);
     return 0;
   },

@@ -67,7 +67,7 @@ export function composeAndWrite(opts: GenerateOptions, writer: CaptureWriter): W
       lvStart = at(fe.initEnd, timing.gapInitLibvirt);
     }
     const streamPort = 49152 + (opts.overlap ? k % 64 : 0);
-    const lv = libvirtMigration(w, id, guest, timing, lvStart, opts.outcome, streamPort, opts.linkGbps, opts.load, opts.payloadScale);
+    const lv = libvirtMigration(w, id, guest, timing, lvStart, opts.outcome, streamPort, opts.linkGbps, opts.load, opts.payloadScale, opts.dirtyRatio);
     sources.push(...lv.sources);
     let end = lv.end;
     if (openstack) {
@@ -79,7 +79,7 @@ export function composeAndWrite(opts: GenerateOptions, writer: CaptureWriter): W
     sources.push(sourceOf(pingFlow({
       client: w.pingClient, vm, ident: 0x4d00 + k, start: at(start, -0.2), end: at(end, 0.2), interval: 1_000_000_000n,
       replyDelayBefore: 120_000_000n, replyDelayAfter: 260_000_000n, pauseAt: lv.pauseAt, resumeAt: lv.resumeAt,
-      resolution: w.resolution,
+      resolution: w.resolution, resumeMarker: `${id}:resume-reply`,
     }, ping)));
     if (lv.resumeAt !== undefined) sources.push(sourceOf(rarpAnnouncements(vm.macBytes, at(lv.resumeAt, 0.0002), w.resolution, `${id}:rarp`)));
     planned.push({ id, guest, timing, lv, ping, end });
@@ -166,6 +166,7 @@ function truthOf(
   }
   if (p.lv.pauseAt !== undefined && markers['stopcopy'] !== undefined) t.pausedAt = markers['stopcopy'];
   if (markers['rarp'] !== undefined) t.resumedAt = markers['rarp'];
+  if (p.lv.model) t.dirtyRatio = p.lv.model.dirtyRatio;
   if (lost && p.id === 'm1') t.lost = lost;
   return t;
 }

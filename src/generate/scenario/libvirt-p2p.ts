@@ -36,7 +36,7 @@ const LIBVIRT_PORT = 16509;
  */
 export function libvirtMigration(
   w: World, id: string, guest: GuestSpec, d: DrawnTiming, start: Picos, outcome: Outcome, streamPort: number,
-  linkGbps: number, load: number, payloadScale: number,
+  linkGbps: number, load: number, payloadScale: number, dirtyRatio?: number,
 ): LibvirtMigrationPlan {
   const m = (name: string): string => `${id}:${name}`;
   const lv = new MessageLists();
@@ -105,6 +105,7 @@ export function libvirtMigration(
     model = streamModel({
       ramBytes: guest.ramBytes, vcpus: guest.vcpus, load, linkGbps, payloadScale, synAt: tSyn, finAt: finAtPlanned,
       downtime: d.downtime, rng: w.rng, ...(abortAfter !== undefined ? { abortAfter } : {}),
+      ...(dirtyRatio !== undefined ? { dirtyRatio } : {}),
     });
     // An aborted stream ends roughly where its records stop; the close waits for the data anyway.
     const pre = model.plan.precopy;
@@ -121,6 +122,7 @@ export function libvirtMigration(
     const marked = (function* () {
       for (const msg of stream) {
         if (pauseAt !== undefined && msg.t === model!.plan.final.start && msg.bytes[0] === 0x03) yield { ...msg, marker: m('stopcopy') };
+        else if (msg.t === model!.plan.stopCopyEnd && !aborted) yield { ...msg, marker: m('stream-eof') };
         else yield msg;
       }
     })();

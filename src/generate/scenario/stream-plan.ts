@@ -13,6 +13,8 @@ export interface StreamModelInput {
   finAt: Picos;
   downtime: number;
   abortAfter?: number;
+  /** Replaces the load-derived dirty ratio (≥ 1: passes never shrink). */
+  dirtyRatio?: number;
   rng: Rng;
 }
 
@@ -46,7 +48,7 @@ export function streamModel(inp: StreamModelInput): StreamModel {
   const totalPages = Math.floor(inp.ramBytes / TARGET_PAGE);
   const devices = pcDevices(inp.vcpus);
   const deviceBytes = devices.reduce((a, d) => a + d.size + 14 + d.idstr.length, 0);
-  const r = Math.min(0.7, (0.01 + (inp.load / 100) * (0.1 + 0.05 * inp.vcpus)) / inp.linkGbps);
+  const r = inp.dirtyRatio ?? Math.min(0.7, (0.01 + (inp.load / 100) * (0.1 + 0.05 * inp.vcpus)) / inp.linkGbps);
   const transferS = Number(inp.finAt - inp.synAt) / 1e12;
   const lastLimit = Math.max(2 * PAGE_RECORD, g * 0.35 * inp.downtime - deviceBytes);
   let budget = g * Math.max(0.01, transferS - SETUP_S - TAIL_S - 0.35 * inp.downtime);
@@ -56,7 +58,8 @@ export function streamModel(inp: StreamModelInput): StreamModel {
   for (let iter = 0; iter < 40; iter++) {
     n = 2;
     while (n < 30 && P * r ** (n - 1) > lastLimit) n++;
-    const next = r > 0 ? (budget * (1 - r)) / (1 - r ** (n - 1)) : budget;
+    // Geometric sum of n−1 passes; r = 1 (equal passes) is its limit budget / (n−1).
+    const next = r > 0 && Math.abs(1 - r) > 1e-9 ? (budget * (1 - r)) / (1 - r ** (n - 1)) : r > 0 ? budget / (n - 1) : budget;
     if (Math.abs(next - P) < 1) break;
     P = next;
   }

@@ -19,6 +19,8 @@ export interface PingPlan {
   pauseAt: Picos | undefined;
   resumeAt: Picos | undefined;
   resolution: Picos;
+  /** Marker name for the first reply after the resume (the end of network re-convergence). */
+  resumeMarker?: string;
 }
 
 /** What the ping client saw, from the packets as written (for the truth's downtime). */
@@ -93,6 +95,8 @@ export function* pingFlow(plan: PingPlan, stats: PingStats): Generator<Generated
     else if (plan.resumeAt !== undefined && ts >= plan.resumeAt && stats.firstReplyAfterResume === undefined) {
       stats.firstReplyAfterResume = ts;
       stats.lost = lostSinceReply;
+      const frame = echoFrame(plan.vm, plan.client, 0, plan.ident, s, ipIdVm++ & 0xffff);
+      return plan.resumeMarker !== undefined ? { ts, frame, markers: [plan.resumeMarker] } : { ts, frame };
     }
     return { ts, frame: echoFrame(plan.vm, plan.client, 0, plan.ident, s, ipIdVm++ & 0xffff) };
   }

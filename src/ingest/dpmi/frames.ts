@@ -7,8 +7,11 @@ import {
   NameCache,
   SENDER_FLUSH,
   SENDHEAD_SIZE,
-  SEQUENCE_MODULUS,
 } from './layout.js';
+import { SequenceVerdict, SequenceWindow } from './sequence.js';
+
+/** Senders tracked at most (the native tracker's table holds 16; files may hold more). */
+const MAX_STREAMS = 4096;
 
 const ETHERTYPE_VLAN = 0x8100;
 
@@ -23,11 +26,13 @@ export interface DpmiFrameStats {
   duplicateFrames: number;
   /** Frames whose sendhead or records did not fit (records before the fault are kept). */
   malformedFrames: number;
-  /** A jump backwards/too far to be a gap: the stream restarted; counted, tracking restarts. */
+  /** The sender started a new sequence (after a SENDER_FLUSH frame, or a jump far back). */
   sequenceResets: number;
+  /** Late frames (behind the newest of their sequence): accepted, their loss taken back. */
+  reorderedFrames: number;
   /** Frames with SENDER_FLUSH (the MP closed/flushed a stream). */
   flushes: number;
-  /** Distinct streams (multicast destination MACs) seen. */
+  /** Distinct senders (destination + source MAC) seen. */
   streams: number;
   /** Bytes of malformed frames that did not become packets. */
   skippedBytes: number;
@@ -40,11 +45,6 @@ export interface DpmiUnpackerOptions {
   mampid?: string;
 }
 
-interface StreamState {
-  expected: number;
-  /** The MP flushed the stream: the next frame may restart it at any number. */
-  flushed: boolean;
-}
 
 /**
  * Offset of the sendhead (from the frame's start) if the frame data[off, off + len) is an
@@ -77,6 +77,7 @@ export class DpmiUnpacker {
     duplicateFrames: 0,
     malformedFrames: 0,
     sequenceResets: 0,
+    reorderedFrames: 0,
     flushes: 0,
     streams: 0,
     skippedBytes: 0,
@@ -94,7 +95,7 @@ export class DpmiUnpacker {
     const [sec, psec] = secPsecOf(pkt.ts);
     this.records(pkt.data, 0, pkt.data.length, pkt.wireLength, pkt.linkType, pkt.iface, sec, psec, pkt.nic, pkt.mampid);
   };
-  private readonly streams = new Map<number, StreamState>();
+  private readonly streams = new Map<string, SequenceWindow>();
   private readonly nics = new NameCache();
   private readonly mampids = new NameCache();
 
@@ -117,8 +118,7 @@ export class DpmiUnpacker {
     const seq = dv.getUint32(at, false);
     const nopkts = dv.getUint32(at + 4, false);
     const flags = dv.getUint32(at + 8, false);
-    if (seq >= SEQUENCE_MODULUS) return this.bad(`measurement frame sequence number ${seq} out of range`, d.length);
-    if (!this.sequence(d, seq)) return;
+    if (!this.sequence(d, seq, flags)) return;
     let off = at + SENDHEAD_SIZE;
     for (let i = 0; i < nopkts; i++) {
       if (off + CAP_HEADER_SIZE > d.length) return this.bad(`measurement frame claims ${nopkts} records, holds ${i}`, d.length - off);
@@ -139,45 +139,26 @@ export class DpmiUnpacker {
         this.nics.decode(d, off), mampid);
       off = end;
     }
-    if ((flags & SENDER_FLUSH) !== 0) {
-      this.stats.flushes++;
-      const s = this.streams.get(streamKey(d));
-      if (s) s.flushed = true;
-    }
+    if ((flags & SENDER_FLUSH) !== 0) this.stats.flushes++;
   }
 
-  /** Sequence accounting; false = duplicate, to be ignored. */
-  private sequence(d: Uint8Array, seq: number): boolean {
+  /** Sequence accounting per sender (destination + source MAC); false = drop the frame. */
+  private sequence(d: Uint8Array, seq: number, flags: number): boolean {
     const key = streamKey(d);
-    const s = this.streams.get(key);
+    let s = this.streams.get(key);
     if (!s) {
-      if (!this.seen.has(key)) {
-        this.seen.add(key);
-        this.stats.streams++;
-      }
-      this.streams.set(key, { expected: (seq + 1) % SEQUENCE_MODULUS, flushed: false });
-      return true;
+      if (this.streams.size >= MAX_STREAMS) return true; // cannot track more senders: accept
+      s = new SequenceWindow();
+      this.streams.set(key, s);
+      this.stats.streams++;
     }
-    if (seq === (s.expected + SEQUENCE_MODULUS - 1) % SEQUENCE_MODULUS) {
-      this.stats.duplicateFrames++;
+    const v = s.accept(seq, flags, this.stats);
+    if (v === SequenceVerdict.OutOfRange) {
+      this.bad(`measurement frame sequence number ${seq} out of range`, d.length);
       return false;
     }
-    if (seq === s.expected || s.flushed) {
-      s.expected = (seq + 1) % SEQUENCE_MODULUS;
-      s.flushed = false;
-      return true;
-    }
-    // An MP that never sends 0xFFFF (wraps "at" it) goes 0xFFFE → 0: no loss.
-    const gap = (seq - s.expected + SEQUENCE_MODULUS) % SEQUENCE_MODULUS;
-    if (!(s.expected === 0xffff && seq === 0)) {
-      if (gap < SEQUENCE_MODULUS / 2) this.stats.lostFrames += gap;
-      else this.stats.sequenceResets++;
-    }
-    s.expected = (seq + 1) % SEQUENCE_MODULUS;
-    return true;
+    return v === SequenceVerdict.Accept;
   }
-
-  private readonly seen = new Set<number>();
 
   private bad(reason: string, droppedBytes: number): void {
     this.stats.malformedFrames++;
@@ -187,6 +168,9 @@ export class DpmiUnpacker {
 }
 
 /** The stream a frame belongs to: its 48-bit destination MAC as a number. */
-function streamKey(d: Uint8Array): number {
-  return ((d[0]! << 8) | d[1]!) * 2 ** 32 + (((d[2]! << 24) | (d[3]! << 16) | (d[4]! << 8) | d[5]!) >>> 0);
+/** One sequence per sender: destination (multicast) and source MAC. */
+function streamKey(d: Uint8Array): string {
+  let k = '';
+  for (let i = 0; i < 12; i++) k += String.fromCharCode(d[i]!);
+  return k;
 }

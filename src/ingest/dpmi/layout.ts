@@ -17,8 +17,8 @@ export const ETH_HEADER_SIZE = 14;
 export const SENDHEAD_SIZE = 16;
 /** sendhead.flags bit: the MP is flushing/terminating the stream. */
 export const SENDER_FLUSH = 0x1;
-/** Sequence numbers live in 16 bits: 0xFFFF is followed by 0. */
-export const SEQUENCE_MODULUS = 0x1_0000;
+/** The reference MP counts (seq + 1) mod 0xFFFF: 0xFFFE is followed by 0, 0xFFFF never sent. */
+export const SEQUENCE_MODULUS = 0xffff;
 
 export const DPMI_VERSION_MAJOR = 0;
 export const DPMI_VERSION_MINOR = 7;

@@ -97,7 +97,8 @@ export function startRingPipeline(opts: RingPipelineOptions): RingPipelineHandle
     emitLoss(CaptureAnomaly.DPMI_FRAME_LOSS, s.dpmiLostFrames - reported.frames);
     reported.ring = ringDrops;
     reported.kernel = s.kernelDrops + s.interfaceDrops;
-    reported.frames = s.dpmiLostFrames;
+    // A late frame takes back loss already reported: never report it twice.
+    if (s.dpmiLostFrames > reported.frames) reported.frames = s.dpmiLostFrames;
   };
   const tick = (): void => {
     const s = snapshot();

@@ -8,6 +8,10 @@ export const LibvirtAnomaly = {
   BAD_STATUS: anomalyDef('LIBVIRT_BAD_STATUS', 'protocol-error', 'unknown message status: direction no longer decoded', ['status']),
   /** length: the bytes missing. */
   GAP_IN_FRAMING: anomalyDef('LIBVIRT_GAP_IN_FRAMING', 'protocol-error', 'bytes missing across message framing: direction no longer decoded', ['length']),
+  /** length: header bytes missing (the length word was seen: the next message stays framed). */
+  GAP_IN_HEADER: anomalyDef('LIBVIRT_GAP_IN_HEADER', 'protocol-error', 'bytes missing inside a message header: that message not decoded, framing kept', ['length']),
+  /** length: bytes missing from where a length word was due: resync on the next segment starting with a header. */
+  FRAMING_LOST_RESYNC: anomalyDef('LIBVIRT_FRAMING_LOST_RESYNC', 'protocol-error', 'bytes missing across message framing: resynchronising on the next segment that starts with a header', ['length']),
   ENDED_IN_MESSAGE: anomalyDef('LIBVIRT_ENDED_IN_MESSAGE', 'protocol-error', 'connection ended inside a message'),
   /** A migration call/reply or error body that does not decode. */
   BAD_BODY: anomalyDef('LIBVIRT_BAD_BODY', 'protocol-error', 'migration or error body does not decode', ['program', 'procedure', 'type']),

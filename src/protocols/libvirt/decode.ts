@@ -2,10 +2,10 @@ import type { Picos } from '../../core/time.js';
 import type { Direction, Endpoint, FlowInfo } from '../../decode/types.js';
 import type { AnomalyDef, AnomalyFields } from '../../core/anomaly.js';
 import { streamAnomaly } from '../anomaly.js';
-import type { Emit, LibvirtMigrationInfo, StreamDecoder } from '../types.js';
+import type { Emit, GapKind, LibvirtMigrationInfo, StreamDecoder } from '../types.js';
 import { LibvirtAnomaly } from './anomaly-codes.js';
 import { decodeMigrationBody, decodeRemoteError, isMigrationProc } from './migration.js';
-import { procedureName, programName } from './programs.js';
+import { isKnownProgram, procedureName, programName } from './programs.js';
 import { LIBVIRT_HEADER_BYTES, LIBVIRT_MAX_MESSAGE, MESSAGE_TYPES, REMOTE_PROGRAM, STATUSES } from './types.js';
 
 /** Bodies we keep to decode (migration calls/replies, errors) are bounded by this. */
@@ -25,6 +25,12 @@ class Direction1 {
   bodyFill = 0;
   ts: Picos = 0n;
   dead = false;
+  /** Framing lost (a hole swallowed a header): waiting for a segment that starts with one. */
+  lost = false;
+  /** Bytes of the current message missing from the capture (its body is not decoded). */
+  missing = 0;
+  /** Some of `missing` was lost, not just cut by the snaplen. */
+  anyLost = false;
   // current header
   length = 0; program = 0; version = 0; procedure = 0; type = 0; serial = 0; status = 0;
 }
@@ -48,6 +54,12 @@ export class LibvirtDecoder implements StreamDecoder {
 
   data(dir: Direction, bytes: Uint8Array, ts: Picos): void {
     const d = this.dirs[dir];
+    if (d.lost) {
+      // Chunks after a hole start where a captured segment starts: resume only at one
+      // that begins with a plausible header, else wait for the next.
+      if (!startsWithHeader(bytes)) return;
+      d.lost = false;
+    }
     let off = 0;
     let guard = 0;
     while (off < bytes.length && !d.dead && guard++ < 1_000_000) {
@@ -69,15 +81,37 @@ export class LibvirtDecoder implements StreamDecoder {
     }
   }
 
-  gap(dir: Direction, length: number, ts: Picos): void {
+  /**
+   * The length word says where the next message starts, so bytes missing after it are
+   * passed over: the message is still raised (its body undecoded). Only a hole that
+   * takes (part of) a length word loses the framing, until the next segment that
+   * starts with a header.
+   */
+  gap(dir: Direction, length: number, ts: Picos, kind: GapKind = 'lost'): void {
     const d = this.dirs[dir];
-    if (d.dead) return;
-    if (d.headerFill === LIBVIRT_HEADER_BYTES && !d.body && length <= d.bodyLeft) {
-      d.bodyLeft -= length; // lost bytes inside a body we skip anyway: still in step
+    if (d.dead || d.lost) return;
+    let left = length;
+    if (d.headerFill >= 4 && d.headerFill < LIBVIRT_HEADER_BYTES) {
+      // Length known, rest of the header missing: pass over the message, raise nothing.
+      const len = d.view.getUint32(0);
+      const rest = len - d.headerFill;
+      if (len < LIBVIRT_HEADER_BYTES || len > LIBVIRT_MAX_MESSAGE || rest > left) {
+        this.loseFraming(dir, d, length, ts);
+        return;
+      }
+      left -= rest;
+      d.headerFill = 0;
+      this.emit(streamAnomaly(this.flow, dir, LibvirtAnomaly.GAP_IN_HEADER, ts, { length: rest }));
+    } else if (d.headerFill === LIBVIRT_HEADER_BYTES) {
+      const n = Math.min(d.bodyLeft, left);
+      d.bodyLeft -= n;
+      d.missing += n;
+      d.body = null;
+      if (kind === 'lost') d.anyLost = true;
+      left -= n;
       if (d.bodyLeft === 0) this.finishMessage(dir, d, ts);
-      return;
     }
-    this.fail(dir, d, LibvirtAnomaly.GAP_IN_FRAMING, ts, { length });
+    if (left > 0) this.loseFraming(dir, d, left, ts);
   }
 
   end(dir: Direction, ts: Picos): void {
@@ -104,6 +138,8 @@ export class LibvirtDecoder implements StreamDecoder {
     if (d.status < 0 || d.status >= STATUSES.length) return this.fail(dir, d, LibvirtAnomaly.BAD_STATUS, d.ts, { status: d.status });
     d.bodyLeft = d.length - LIBVIRT_HEADER_BYTES;
     d.bodyFill = 0;
+    d.missing = 0;
+    d.anyLost = false;
     const wanted = d.status === 1 || (d.program === REMOTE_PROGRAM && d.status === 0 && isMigrationProc(d.procedure));
     d.body = wanted && d.bodyLeft <= MAX_DECODED_BODY ? new Uint8Array(d.bodyLeft) : null;
     return true;
@@ -123,6 +159,7 @@ export class LibvirtDecoder implements StreamDecoder {
     }
     let migration: LibvirtMigrationInfo | undefined;
     let error: { code: number; message: string } | undefined;
+    if (d.missing > 0) d.body = null; // a body with a hole does not decode: not its fault
     if (d.body) {
       if (d.status === 1) error = decodeRemoteError(d.body);
       else migration = decodeMigrationBody(d.procedure, isReply, d.body);
@@ -137,6 +174,7 @@ export class LibvirtDecoder implements StreamDecoder {
       procedure: d.procedure, procedureName: procedureName(d.program, d.procedure), serial: d.serial,
       status: STATUSES[d.status]!, length: d.length, ts: d.ts, tsEnd, flowId: this.flow.id, src: ends.src, dst: ends.dst,
       ...(callTs !== undefined ? { callTs } : {}),
+      ...(d.missing > 0 ? { missingBytes: d.missing, missingKind: d.anyLost ? 'lost' as const : 'cut' as const } : {}),
       ...(migration ? { migration } : {}),
       ...(error ? { error } : {}),
     });
@@ -148,6 +186,15 @@ export class LibvirtDecoder implements StreamDecoder {
     return dir === 'c2s' ? { src: this.flow.client, dst: this.flow.server } : { src: this.flow.server, dst: this.flow.client };
   }
 
+  /** A hole took a message's length word: skip to the next segment that starts with a header. */
+  private loseFraming(dir: Direction, d: Direction1, length: number, ts: Picos): void {
+    this.emit(streamAnomaly(this.flow, dir, LibvirtAnomaly.FRAMING_LOST_RESYNC, ts, { length }));
+    d.lost = true;
+    d.headerFill = 0;
+    d.bodyLeft = 0;
+    d.body = null;
+  }
+
   /** Framing is lost: report and stop decoding this direction (always false: "not started"). */
   private fail(dir: Direction, d: Direction1, def: AnomalyDef, ts: Picos, fields?: AnomalyFields): false {
     this.emit(streamAnomaly(this.flow, dir, def, ts, fields));
@@ -155,4 +202,19 @@ export class LibvirtDecoder implements StreamDecoder {
     d.body = null;
     return false;
   }
+}
+
+/**
+ * Does a segment start with a libvirt message header? A known program, version 1, a
+ * message type and status in range and a length the protocol allows (checked on the
+ * first 28 bytes: a chance match inside a body needs all five).
+ */
+export function startsWithHeader(b: Uint8Array): boolean {
+  if (b.length < LIBVIRT_HEADER_BYTES) return false;
+  const v = new DataView(b.buffer, b.byteOffset, LIBVIRT_HEADER_BYTES);
+  const length = v.getUint32(0);
+  const type = v.getInt32(16);
+  const status = v.getInt32(24);
+  return length >= LIBVIRT_HEADER_BYTES && length <= LIBVIRT_MAX_MESSAGE && isKnownProgram(v.getUint32(4))
+    && v.getUint32(8) === 1 && type >= 0 && type < MESSAGE_TYPES.length && status >= 0 && status < STATUSES.length;
 }

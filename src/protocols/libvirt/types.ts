@@ -38,6 +38,12 @@ export interface LibvirtRpcMessage extends MessageBase {
   /** For replies: timestamp of the call with the same serial, if seen. */
   callTs?: Picos;
   migration?: LibvirtMigrationInfo;
+  /**
+   * Bytes of the message missing from the capture (its body was then not decoded):
+   * `cut` by the snaplen, or `lost`. Absent when the message was captured whole.
+   */
+  missingBytes?: number;
+  missingKind?: 'cut' | 'lost';
   /** For status=error replies: virErrorPtr code and message. */
   error?: { code: number; message: string };
 }

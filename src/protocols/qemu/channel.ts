@@ -1,6 +1,6 @@
 import type { Picos } from '../../core/time.js';
 import type { Direction, FlowInfo } from '../../decode/types.js';
-import type { Emit, StreamDecoder } from '../types.js';
+import type { Emit, GapKind, StreamDecoder } from '../types.js';
 import { QemuStreamDecoder } from './decode.js';
 import { MultifdChannelDecoder } from './multifd.js';
 import { EncryptedChannelDecoder, looksLikeTls } from './tls.js';
@@ -31,8 +31,8 @@ export class QemuChannelDecoder implements StreamDecoder {
     this.inner.data(dir, all, all === bytes ? ts : this.headTs);
   }
 
-  gap(dir: Direction, length: number, ts: Picos): void {
-    this.pick().gap(dir, length, ts);
+  gap(dir: Direction, length: number, ts: Picos, kind: GapKind): void {
+    this.pick().gap(dir, length, ts, kind);
   }
 
   end(dir: Direction, ts: Picos): void {

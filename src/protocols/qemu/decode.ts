@@ -3,7 +3,7 @@ import type { AnomalyDef, AnomalyFields } from '../../core/anomaly.js';
 import type { Direction, Endpoint, FlowInfo } from '../../decode/types.js';
 import { streamAnomaly } from '../anomaly.js';
 import { QemuAnomaly } from './anomaly-codes.js';
-import type { Emit, ProtocolMessage, StreamDecoder } from '../types.js';
+import type { Emit, GapKind, ProtocolMessage, StreamDecoder } from '../types.js';
 import { ByteFeeder, NEED_MORE, STOP } from './feeder.js';
 import { readAscii, u32 } from './bytes.js';
 import { parseConfigSubsection, validFooterAt } from './records.js';
@@ -64,6 +64,8 @@ export class QemuStreamDecoder implements StreamDecoder {
   /** Post-copy: capture time of each requested page (by its offset) until it arrives. */
   private readonly requestedAt = new Map<number, Picos>();
   private readonly latency = { served: 0, total: 0n, max: 0n };
+  /** Payload bytes the capture's snaplen cut; >0: records can no longer be followed, bytes are counted. */
+  private cutBytes = 0;
   private readonly src: Endpoint;
   private readonly dst: Endpoint;
 
@@ -80,21 +82,32 @@ export class QemuStreamDecoder implements StreamDecoder {
     if (dir === 's2c') { this.returnPath(bytes, ts); return; }
     if (this.dead || bytes.length === 0) return;
     this.lastTs = ts;
+    if (this.cutBytes > 0) { this.feeder.offset += bytes.length; return; }
     this.feeder.feed(bytes, ts);
     if (this.feeder.stopped && !this.dead) this.fail(QemuAnomaly.ITEM_TOO_LARGE, ts, { limit: MAX_ITEM });
     if (this.vmdescEnd >= 0 && this.feeder.offset >= this.vmdescEnd) this.finish(ts);
   }
 
-  gap(dir: Direction, length: number, ts: Picos): void {
+  gap(dir: Direction, length: number, ts: Picos, kind: GapKind = 'lost'): void {
     if (dir === 's2c') this.rpLost = true;
     if (dir !== 'c2s' || this.dead) return;
-    if (this.feeder.pending === 0 && this.feeder.skip >= length) {
-      // Lost bytes inside page data or JSON we skip anyway: the walk stays in sync.
+    if (this.cutBytes > 0) {
+      // Counted by sequence numbers either way (a lost part is also a tcp-hole anomaly).
+      this.feeder.offset += length;
+      if (kind === 'cut') this.cutBytes += length;
+    } else if (this.feeder.pending === 0 && this.feeder.skip >= length) {
+      // Missing bytes inside page data or JSON we skip anyway: the walk stays in sync.
       this.feeder.skip -= length;
       this.feeder.offset += length;
       if (this.vmdescEnd >= 0 && this.feeder.offset >= this.vmdescEnd) this.finish(ts);
     } else if (this.feeder.pending === 0 && this.feeder.skip === 0 && this.mode === Mode.Opaque) {
       this.feeder.offset += length; // device state is scanned, not walked
+    } else if (kind === 'cut') {
+      // The bytes were sent (the capture kept only each packet's head): from here the
+      // stream is counted by TCP sequence numbers; passes and switch-over are unknown.
+      this.cutBytes = length;
+      this.feeder.offset += this.feeder.pending + length; // the carried head of a record counts too
+      this.out({ kind: 'payload-cut', streamBytes: this.feeder.offset }, ts);
     } else {
       this.fail(QemuAnomaly.GAP_IN_RECORD, ts, { length });
     }
@@ -102,7 +115,10 @@ export class QemuStreamDecoder implements StreamDecoder {
 
   end(dir: Direction, ts: Picos): void {
     if (dir !== 'c2s' || this.dead || this.ended) return;
-    if (this.eofAt >= 0 && this.feeder.skip === 0) this.finish(ts);
+    if (this.cutBytes > 0) {
+      this.ended = true;
+      this.out({ kind: 'cut-end', streamBytes: this.feeder.offset, cutBytes: this.cutBytes }, ts);
+    } else if (this.eofAt >= 0 && this.feeder.skip === 0) this.finish(ts);
     else if (this.mode !== Mode.Magic) this.cut(ts);
   }
 

@@ -10,13 +10,15 @@
  *   SECTION_END(ram) (the pages left when the VM stopped) is the last pass, the
  *   stop-and-copy pass. `pass-started` is raised for pre-copy passes only.
  * - iterations: switchover.iterations = pre-copy passes; eof.iterations = pre-copy
- *   passes + 1 (the stop-and-copy pass). Against QEMU 7.2's query-migrate, for a
- *   migration that converged in pre-copy, eof.iterations = dirty-sync-count − 1:
- *   QEMU syncs the dirty bitmap at setup (pass 1), before each further pre-copy pass,
- *   once in the pending check that decides to stop (no pass follows it), and once in
- *   ram_save_complete (the stop-and-copy pass). This holds when every pass's dirty set
- *   exceeds the stop threshold (bandwidth × downtime-limit); otherwise two syncs can
- *   fall into one wire pass and the count is lower (test/real/qemu-migration.test.ts).
+ *   passes + 1 (the stop-and-copy pass): passes seen on the wire. QEMU 7.2's
+ *   dirty-sync-count counts bitmap syncs: at setup (pass 1), before each further
+ *   pre-copy pass, once in the pending check that decides to stop (no pass follows it),
+ *   and once in ram_save_complete (the stop-and-copy pass). Hence iterations ≤
+ *   dirty-sync-count ≤ iterations + 1 when every pass's dirty set exceeds the stop
+ *   threshold (bandwidth × downtime-limit): iterations + 1 normally, iterations when the
+ *   bulk pass ended before the first threshold was computed (no separate stopping
+ *   check); a sync inside a pass the scanner has not wrapped adds one more
+ *   (test/real/qemu-migration.test.ts holds the range).
  * - passBytes[i]: stream bytes of pass i+1, from the first byte of the record that
  *   carries its first page (the SECTION_PART header when that page is the section's
  *   first page, else the page record) up to the start of the next pass; the last entry
@@ -152,9 +154,22 @@ export interface QemuEncryptedEnd extends QemuBase {
  *  post-copy's page faults. streamBytes: return-path bytes so far. */
 export interface QemuPageRequest extends QemuBase { kind: 'page-request'; bytes: number }
 
+/**
+ * The capture's snaplen cut stream bytes the walk needed (a record header): from here
+ * on the stream is counted from TCP sequence numbers, records are not followed, so
+ * passes, switch-over and QEMU_VM_EOF stay unknown. `streamBytes`: where the walk stopped.
+ */
+export interface QemuPayloadCut extends QemuBase { kind: 'payload-cut' }
+/** End (FIN/RST/timeout) of a stream whose payload was cut: total bytes from sequence numbers. */
+export interface QemuCutStreamEnd extends QemuBase {
+  kind: 'cut-end';
+  /** Of streamBytes, those the capture did not keep. */
+  cutBytes: number;
+}
 export type QemuMessage =
   | QemuStreamHeader | QemuPassStarted | QemuRamChunk | QemuSwitchover | QemuDeviceSection | QemuStreamEnd
-  | QemuStreamCut | MultifdMessage | QemuEncrypted | QemuEncryptedEnd | QemuPageRequest;
+  | QemuStreamCut | MultifdMessage | QemuEncrypted | QemuEncryptedEnd | QemuPageRequest
+  | QemuPayloadCut | QemuCutStreamEnd;
 
 export const QEMU_VM_FILE_MAGIC = 0x5145564d; // 'QEVM'
 export const QEMU_VM_FILE_VERSION = 3;

@@ -2,9 +2,9 @@
 import { intsFrom, seededRandom } from '../../helpers/rng.js';
 import type { Picos } from '../../../src/core/time.js';
 import type { Direction, FlowInfo } from '../../../src/decode/types.js';
-import type { ProtocolAnalyzer, ProtocolMessage, ProtocolName, StreamDecoder } from '../../../src/protocols/types.js';
+import type { GapKind, ProtocolAnalyzer, ProtocolMessage, ProtocolName, StreamDecoder } from '../../../src/protocols/types.js';
 
-export interface StreamEvent { type: 'data' | 'gap' | 'end'; dir: Direction; len: number; ts: Picos; first?: number }
+export interface StreamEvent { type: 'data' | 'gap' | 'end'; dir: Direction; len: number; ts: Picos; first?: number; kind?: GapKind }
 
 export class RecordedFlow implements StreamDecoder {
   readonly events: StreamEvent[] = [];
@@ -14,7 +14,7 @@ export class RecordedFlow implements StreamDecoder {
     this.chunks[dir].push(bytes.slice());
     this.events.push({ type: 'data', dir, len: bytes.length, ts, first: bytes[0] });
   }
-  gap(dir: Direction, length: number, ts: Picos): void { this.events.push({ type: 'gap', dir, len: length, ts }); }
+  gap(dir: Direction, length: number, ts: Picos, kind: GapKind): void { this.events.push({ type: 'gap', dir, len: length, ts, kind }); }
   end(dir: Direction, ts: Picos): void { this.events.push({ type: 'end', dir, len: 0, ts }); }
   bytes(dir: Direction): Uint8Array {
     const parts = this.chunks[dir];
@@ -24,6 +24,7 @@ export class RecordedFlow implements StreamDecoder {
     return out;
   }
   gaps(dir: Direction): number[] { return this.events.filter((e) => e.type === 'gap' && e.dir === dir).map((e) => e.len); }
+  gapKinds(dir: Direction): (GapKind | undefined)[] { return this.events.filter((e) => e.type === 'gap' && e.dir === dir).map((e) => e.kind); }
 }
 
 export class RecordingAnalyzer implements ProtocolAnalyzer {

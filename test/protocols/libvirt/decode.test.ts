@@ -112,6 +112,38 @@ describe('libvirt RPC decoder', () => {
     expect(out[0]).toMatchObject({ procedureName: 'CONNECT_GET_CAPABILITIES', ts: 1n, tsEnd: 3n });
   });
 
+  it('a cut or lost tail of a decoded migration body: the message is still raised, the next one framed', () => {
+    // libvirt 9.0's prepare3 call arrives as 1448 + 652 bytes; a 1448-byte snaplen cuts both.
+    const prepare = conv.find((s) => s.dir === 'c2s' && new DataView(s.bytes.buffer, s.bytes.byteOffset).getInt32(12) === 303)!.bytes;
+    const next = rpcMessage({ procedure: 7, type: 0, serial: 99 });
+    for (const kind of ['cut', 'lost'] as const) {
+      const out: ProtocolMessage[] = [];
+      const d = new LibvirtDecoder(flow, (m) => out.push(m));
+      d.data('c2s', prepare.subarray(0, 60), 1n);
+      d.gap('c2s', prepare.length - 60, 2n, kind);
+      d.data('c2s', next, 3n);
+      expect(out.map((m) => m.protocol), kind).toEqual(['libvirt', 'libvirt']);
+      expect(out[0]).toMatchObject({ procedure: 303, kind: 'call', ts: 1n, missingBytes: prepare.length - 60, missingKind: kind });
+      expect((out[0] as LibvirtRpcMessage).migration).toBeUndefined();
+      expect(out[1]).toMatchObject({ serial: 99, ts: 3n });
+    }
+  });
+
+  it('a hole that swallows a header: resynchronises on the next segment starting with a valid header', () => {
+    const a = rpcMessage({ procedure: 7, type: 0, serial: 1 }, new Uint8Array(100));
+    const b = rpcMessage({ procedure: 8, type: 0, serial: 2 }, new Uint8Array(100));
+    const c = rpcMessage({ procedure: 9, type: 0, serial: 3 });
+    const out: ProtocolMessage[] = [];
+    const d = new LibvirtDecoder(flow, (m) => out.push(m));
+    d.data('c2s', a.subarray(0, 50), 1n);
+    d.gap('c2s', a.length - 50 + 40, 2n, 'lost'); // the rest of a and b's header
+    d.data('c2s', b.subarray(40), 3n); // mid-message: not a header, dropped
+    d.data('c2s', c, 4n);
+    const rpc = out.filter((m): m is LibvirtRpcMessage => m.protocol === 'libvirt');
+    expect(rpc.map((m) => [m.serial, m.ts])).toEqual([[1, 1n], [3, 4n]]);
+    expect(out.filter((m): m is Anomaly => m.protocol === 'anomaly').map((m) => m.code)).toEqual(['LIBVIRT_FRAMING_LOST_RESYNC']);
+  });
+
   it('probes a first CALL of a known program, and names unknown programs and procedures', () => {
     expect(libvirtAnalyzer.probe(conv[0]!.bytes, flow)).toBe(true);
     expect(libvirtAnalyzer.probe(conv[1]!.bytes, flow)).toBe(false); // a reply
