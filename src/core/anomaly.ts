@@ -11,7 +11,8 @@ export type AnomalyKind =
   | 'ring-drop'           // our ring was full
   | 'frame-loss'          // DPMI sequence gap
   | 'malformed-record'    // file record that could not be read
-  | 'truncated-file'
+  | 'truncated-file'      // a capture file that ends inside a record (or a cut .gz)
+  | 'time-out-of-range'   // a packet time before 1970 or from year 10000 on (kept as read)
   | 'malformed-packet'    // bad L2–L4 header
   | 'ip-fragment'         // fragments are counted, not reassembled
   | 'tcp-hole'            // bytes never seen in a TCP stream

@@ -43,6 +43,11 @@ export class CaptureError extends MigscopeError {
   override readonly code = 'MIGSCOPE_CAPTURE';
 }
 
+/** stdout (or an output file) could not be written: disk full, I/O error, closed socket. */
+export class OutputError extends MigscopeError {
+  override readonly code = 'MIGSCOPE_OUTPUT';
+}
+
 export class FilterError extends MigscopeError {
   override readonly code = 'MIGSCOPE_BAD_FILTER';
 }

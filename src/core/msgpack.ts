@@ -8,34 +8,46 @@ import { Decoder, ExtensionCodec } from '@msgpack/msgpack';
  * only ~213 days), so a bigint is written as uint64/int64 when it fits (durations,
  * byte counts) and otherwise as extension type 1: the unsigned value, big-endian, in
  * the fewest bytes (9 for today's timestamps). `decodeMsgpackStream` turns both back
- * into bigint; other readers register ext type 1 the same way.
+ * into bigint; other readers register ext type 1 the same way. A bigint below −2^63
+ * (a capture clock far before the epoch) is extension type 2: its magnitude, the same
+ * way, so that no value is wrapped into another.
  */
 export const WIDE_UINT_EXT = 1;
+export const WIDE_NEGATIVE_EXT = 2;
 const U64_MAX = (1n << 64n) - 1n;
+const I64_MIN = -(1n << 63n);
 
-/** Marks a bigint that needs the extension (a class, so the codec can recognise it). */
-class WideUint {
+/** Marks a bigint that needs an extension (a class, so the codec can recognise it). */
+class WideInt {
   constructor(readonly value: bigint) {}
+}
+
+function magnitudeBytes(value: bigint): Uint8Array {
+  let v = value < 0n ? -value : value;
+  const bytes: number[] = [];
+  while (v > 0n) {
+    bytes.unshift(Number(v & 0xffn));
+    v >>= 8n;
+  }
+  return Uint8Array.from(bytes);
+}
+
+function bytesMagnitude(data: Uint8Array): bigint {
+  let v = 0n;
+  for (const b of data) v = (v << 8n) | BigInt(b);
+  return v;
 }
 
 export const codec = new ExtensionCodec();
 codec.register({
   type: WIDE_UINT_EXT,
-  encode(input: unknown): Uint8Array | null {
-    if (!(input instanceof WideUint)) return null;
-    let v = input.value;
-    const bytes: number[] = [];
-    while (v > 0n) {
-      bytes.unshift(Number(v & 0xffn));
-      v >>= 8n;
-    }
-    return Uint8Array.from(bytes);
-  },
-  decode(data: Uint8Array): bigint {
-    let v = 0n;
-    for (const b of data) v = (v << 8n) | BigInt(b);
-    return v;
-  },
+  encode: (input: unknown): Uint8Array | null => (input instanceof WideInt && input.value > 0n ? magnitudeBytes(input.value) : null),
+  decode: bytesMagnitude,
+});
+codec.register({
+  type: WIDE_NEGATIVE_EXT,
+  encode: (input: unknown): Uint8Array | null => (input instanceof WideInt && input.value < 0n ? magnitudeBytes(input.value) : null),
+  decode: (data: Uint8Array): bigint => -bytesMagnitude(data),
 });
 
 /**
@@ -45,7 +57,7 @@ codec.register({
  * encoder writes any bigint as a 64-bit integer before an extension sees it.
  */
 export function widen(value: unknown): unknown {
-  if (typeof value === 'bigint') return value > U64_MAX ? new WideUint(value) : value;
+  if (typeof value === 'bigint') return value > U64_MAX || value < I64_MIN ? new WideInt(value) : value;
   if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return value;
   if (Array.isArray(value)) {
     let out: unknown[] | undefined;

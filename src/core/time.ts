@@ -15,8 +15,10 @@ export function fromSecPsec(sec: number | bigint, psec: number | bigint): Picos 
   return BigInt(sec) * PS_PER_S + BigInt(psec);
 }
 
+/** Picoseconds → whole seconds (rounded down, also before the epoch) and the picoseconds after them (0 ≤ psec < 10^12). */
 export function toSecPsec(ts: Picos): { sec: bigint; psec: bigint } {
-  return { sec: ts / PS_PER_S, psec: ts % PS_PER_S };
+  const psec = ((ts % PS_PER_S) + PS_PER_S) % PS_PER_S;
+  return { sec: (ts - psec) / PS_PER_S, psec };
 }
 
 export function fromSecUsec(sec: number, usec: number): Picos {
@@ -51,9 +53,50 @@ export function formatSeconds(d: Picos): string {
   return `${neg ? '-' : ''}${a / PS_PER_S}.${frac}`;
 }
 
-/** ISO-8601 UTC with picoseconds, e.g. 2026-11-25T11:00:00.123456789012Z. */
+const SECONDS_PER_DAY = 86_400n;
+
+/**
+ * Wire times from 1970 up to (not including) this, 10000-01-01, are plausible; a
+ * capture's clock outside that range (pcapng if_tsoffset can say anything) is counted as
+ * an anomaly, though the bigint carries it through unchanged.
+ */
+export const WIRE_TIME_END: Picos = 253_402_300_800n * PS_PER_S;
+
+/**
+ * Proleptic Gregorian date of a day count since 1970-01-01, for any count (bigint, so
+ * no range limit: Date stops at ±8.64·10^15 ms). The standard era arithmetic: 400-year
+ * eras of 146 097 days, years counted from March so that the leap day is last.
+ */
+function civilFromDays(days: bigint): { year: bigint; month: number; day: number } {
+  const z = days + 719_468n; // days since 0000-03-01
+  const era = (z >= 0n ? z : z - 146_096n) / 146_097n;
+  const doe = z - era * 146_097n; // [0, 146096]
+  const yoe = (doe - doe / 1_460n + doe / 36_524n - doe / 146_096n) / 365n; // [0, 399]
+  const doy = doe - (365n * yoe + yoe / 4n - yoe / 100n); // [0, 365]
+  const mp = (5n * doy + 2n) / 153n; // month from March, [0, 11]
+  const day = Number(doy - (153n * mp + 2n) / 5n + 1n);
+  const month = Number(mp < 10n ? mp + 3n : mp - 9n);
+  return { year: yoe + era * 400n + (month <= 2 ? 1n : 0n), month, day };
+}
+
+/** ISO 8601 year: four digits for 0000–9999, else the expanded form (sign, at least six digits). */
+function isoYear(year: bigint): string {
+  if (year >= 0n && year <= 9999n) return year.toString().padStart(4, '0');
+  return `${year < 0n ? '-' : '+'}${(year < 0n ? -year : year).toString().padStart(6, '0')}`;
+}
+
+const two = (n: number | bigint): string => n.toString().padStart(2, '0');
+
+/**
+ * ISO-8601 UTC with picoseconds, e.g. 2026-11-25T11:00:00.123456789012Z. Any bigint is
+ * formatted correctly: before the epoch (1969-12-31T23:58:21.300000000000Z) and past
+ * year 9999 (expanded years, +285426-…) alike — a capture's clock can say anything.
+ */
 export function formatIso(ts: Picos): string {
   const { sec, psec } = toSecPsec(ts);
-  const iso = new Date(Number(sec) * 1000).toISOString().slice(0, 19);
-  return `${iso}.${psec.toString().padStart(12, '0')}Z`;
+  const secOfDay = ((sec % SECONDS_PER_DAY) + SECONDS_PER_DAY) % SECONDS_PER_DAY;
+  const { year, month, day } = civilFromDays((sec - secOfDay) / SECONDS_PER_DAY);
+  const s = Number(secOfDay);
+  const time = `${two(Math.floor(s / 3600))}:${two(Math.floor(s / 60) % 60)}:${two(s % 60)}`;
+  return `${isoYear(year)}-${two(month)}-${two(day)}T${time}.${psec.toString().padStart(12, '0')}Z`;
 }

@@ -1,5 +1,6 @@
-import { readSync } from 'node:fs';
+import { createReadStream, readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { MigscopeError, SourceNotFoundError, UnknownFormatError } from '../core/errors.js';
 import { DpmiUnpacker, type DpmiFrameStats } from './dpmi/frames.js';
@@ -76,45 +77,49 @@ async function openFile(path: string): Promise<FileHandle> {
 /** Byte chunks of the file: a reused read buffer, or gunzip output for .gz files. */
 type ChunkSource = () => AsyncIterator<Uint8Array>;
 
-/** Opens a capture file, detecting its format from the magic bytes (gzip transparently). */
+/** Opens a capture file, detecting its format from the magic bytes (gzip transparently).
+ *  `-` is standard input; a pipe, FIFO or socket is read as a stream (no seeking). */
 export async function openCapture(path: string, opts: OpenCaptureOptions = {}): Promise<CaptureFile> {
   const chunkSize = Math.max(64, opts.chunkSize ?? 128 << 10);
   const windowSize = Math.max(64, opts.chunkSize ?? MAP_WINDOW);
-  const fh = await openFile(path);
+  // stdin may be a socket (spawn's 'pipe'), which /dev/stdin cannot open: read fd 0 itself.
+  const fh = path === STDIN || path === '/dev/stdin' ? undefined : await openFile(path);
+  const stream = (start?: number): AsyncIterator<Uint8Array> => (fh
+    ? fh.createReadStream({ autoClose: false, highWaterMark: chunkSize, ...(start !== undefined ? { start } : {}) })
+    : createReadStream('', { fd: 0, autoClose: false, highWaterMark: chunkSize }))[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
   let closed = false;
   let close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
-    await fh.close();
+    await fh?.close();
   };
   try {
-    const head = new Uint8Array(DETECT_BYTES);
-    const { bytesRead } = await fh.read(head, 0, DETECT_BYTES, 0);
-    const gzip = bytesRead >= 2 && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1];
+    const seekable = fh !== undefined && (await fh.stat()).isFile();
     let chunks: ChunkSource;
     let first: Uint8Array;
-    if (gzip) {
-      const it = fh.createReadStream({ autoClose: false, highWaterMark: chunkSize }).pipe(createGunzip({ chunkSize }))[
-        Symbol.asyncIterator
-      ]() as AsyncIterator<Uint8Array>;
-      // Decompressed bytes already pulled to detect the format are replayed first.
-      const pulled: Uint8Array[] = [];
-      let have = 0;
-      while (have < DETECT_BYTES) {
-        const r = await it.next();
-        if (r.done) break;
-        pulled.push(r.value);
-        have += r.value.length;
-      }
-      first = Buffer.concat(pulled).subarray(0, DETECT_BYTES);
-      chunks = () => replayThen(pulled, it);
-    } else {
+    let gzip: boolean;
+    if (seekable) {
+      const head = new Uint8Array(DETECT_BYTES);
+      const { bytesRead } = await fh.read(head, 0, DETECT_BYTES, 0);
       first = head.subarray(0, bytesRead);
-      chunks = () => readChunks(fh, chunkSize);
+      gzip = isGzip(first);
+      chunks = gzip ? () => stream(0) : () => readChunks(fh, chunkSize);
+    } else {
+      // A pipe cannot be read twice: the bytes pulled to look at the magic are replayed.
+      const raw = await peek(stream());
+      first = raw.first;
+      gzip = isGzip(first);
+      chunks = () => replayThen(raw.pulled, raw.rest);
+    }
+    if (gzip) {
+      const compressed = Readable.from({ [Symbol.asyncIterator]: chunks });
+      const inflated = await peek(compressed.pipe(createGunzip({ chunkSize }))[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>);
+      first = inflated.first;
+      chunks = () => replayThen(inflated.pulled, inflated.rest);
     }
     const format = detectFormat(first);
     if (!format) throw new UnknownFormatError(`${path}: not a pcap, pcapng or DPMI capture (${describeMagic(first)})`);
-    const mapping = gzip || !(opts.map ?? process.env.MIGSCOPE_FILE_IO === 'mmap') ? undefined : mapCaptureFile(path);
+    const mapping = gzip || !seekable || !(opts.map ?? process.env.MIGSCOPE_FILE_IO === 'mmap') ? undefined : mapCaptureFile(path);
     if (mapping) {
       chunks = () => asAsync(mapping.windows(windowSize));
       const closeFile = close;
@@ -126,6 +131,26 @@ export async function openCapture(path: string, opts: OpenCaptureOptions = {}): 
     if (err instanceof MigscopeError) throw err;
     throw new MigscopeError(`cannot read capture file ${path}: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/** The source name of standard input. */
+export const STDIN = '-';
+
+function isGzip(first: Uint8Array): boolean {
+  return first.length >= 2 && first[0] === GZIP_MAGIC[0] && first[1] === GZIP_MAGIC[1];
+}
+
+/** Pulls chunks until DETECT_BYTES are in hand (or the input ends), to detect the format. */
+async function peek(it: AsyncIterator<Uint8Array>): Promise<{ first: Uint8Array; pulled: Uint8Array[]; rest: AsyncIterator<Uint8Array> }> {
+  const pulled: Uint8Array[] = [];
+  let have = 0;
+  while (have < DETECT_BYTES) {
+    const r = await it.next();
+    if (r.done) break;
+    pulled.push(r.value);
+    have += r.value.length;
+  }
+  return { first: Buffer.concat(pulled).subarray(0, DETECT_BYTES), pulled, rest: it };
 }
 
 async function* asAsync<T>(it: Iterable<T>): AsyncGenerator<T> {
@@ -230,6 +255,7 @@ function makeCaptureFile(
         lostFrames: f.lostFrames,
         duplicateFrames: f.duplicateFrames,
         skippedBytes: (r.skippedBytes ?? 0) + f.skippedBytes,
+        timesOutOfRange: r.timesOutOfRange ?? 0,
       };
     },
     frameStats: unpacker.stats,

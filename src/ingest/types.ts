@@ -57,6 +57,8 @@ export interface ReaderStats {
   duplicateFrames: number;
   /** Input bytes not delivered as packets: resync scans, bad blocks, the rest after a stop. */
   skippedBytes?: number;
+  /** Packets whose time lies before 1970 or after 9999 (pcapng if_tsoffset): delivered as read, counted. */
+  timesOutOfRange?: number;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { anomalyMessage, type AnomalyDef, type AnomalyFields } from '../core/anomaly.js';
 import { UsageError } from '../core/errors.js';
@@ -5,7 +6,8 @@ import type { Picos } from '../core/time.js';
 import { Dissector } from '../dissect/dissector.js';
 import type { DissectorStats } from '../dissect/stats.js';
 import { CaptureAnomaly } from '../ingest/anomaly-codes.js';
-import { openCapture, type CaptureFile } from '../ingest/file-source.js';
+import { openCapture, STDIN, type CaptureFile } from '../ingest/file-source.js';
+import { libpcapMisreads } from '../ingest/libpcap-fit.js';
 import type { CaptureFormat, ReaderStats } from '../ingest/types.js';
 import type { PacketBatch } from '../ingest/batch.js';
 import { PhaseEngine, type EngineSummary, type HostRoles } from '../phases/engine.js';
@@ -28,6 +30,12 @@ export interface AnalyzeOptions {
   downtimeLimitMs?: number;
   /** Stops reading; what was read is analysed and the summary returned. */
   signal?: AbortSignal;
+  /**
+   * The output's backpressure: undefined when it can take more, else a promise that
+   * resolves once it drained. Awaited between batches of packets, so a slow reader slows
+   * the run instead of the output queueing in the heap (src/output/stream.ts).
+   */
+  backpressure?: () => Promise<void> | undefined;
   /**
    * Decode workers behind the native capture ring. Live sources always use the ring
    * (default 2); a file goes through it only when this is set (libpcap reads it, so
@@ -103,8 +111,21 @@ export async function analyzeSources(sources: string[], opts: AnalyzeOptions): P
     if (parsed.length > 1) throw new UsageError('the native ring path takes one SOURCE (several files merge only without --workers)');
     if (opts.realtime && live.length === 0) throw new UsageError('--realtime paces files in the pure-TS path: drop --workers');
     const only = parsed[0]!;
-    if (only.kind === 'file' && opts.filter === undefined) return analyzeFileWorkers(only.path, engine, onMessage, opts);
-    return analyzeRing(only, sources[0]!, engine, onMessage, opts);
+    if (only.kind !== 'file') return analyzeRing(only, sources[0]!, engine, onMessage, opts);
+    // N workers each read the file: a pipe can be read once only.
+    if (only.path === STDIN || !(await stat(only.path).then((s) => s.isFile(), () => true))) {
+      throw new UsageError(`${only.path}: pipes and FIFOs are read by the pure-TS path only: drop --workers`);
+    }
+    if (opts.filter === undefined) return analyzeFileWorkers(only.path, engine, onMessage, opts);
+    // --filter needs libpcap, which gives up on a whole file at a record it cannot read
+    // (and refuses mixed pcapng sections) where migscope's reader goes on: say so instead
+    // of giving another result than the same file without --filter.
+    const format = await ringFileFormat(only.path);
+    const why = libpcapMisreads(only.path, format);
+    if (why !== undefined) {
+      throw new UsageError(`${only.path}: libpcap would not read it as migscope's reader does (${why}); --filter needs libpcap: prefilter with tcpdump, or drop --filter`);
+    }
+    return analyzeRing(only, sources[0]!, engine, onMessage, opts, format);
   }
   if (opts.filter !== undefined) {
     throw new UsageError('--filter applies to live sources and to files read with --workers; or prefilter with tcpdump -r IN -w OUT FILTER');
@@ -149,6 +170,7 @@ function readerAnomalies(s: ReaderStats, ts: Picos, emit: (msg: ProtocolMessage)
   at(CaptureAnomaly.MALFORMED_RECORDS, s.malformedRecords, { skippedBytes: s.skippedBytes ?? 0 });
   at(CaptureAnomaly.TRUNCATED_FILE, s.truncated ? 1 : 0);
   at(CaptureAnomaly.DPMI_FRAME_LOSS, s.lostFrames);
+  at(CaptureAnomaly.TIME_OUT_OF_RANGE, s.timesOutOfRange ?? 0);
 }
 
 interface Cursor {
@@ -208,6 +230,8 @@ async function mergeByTimestamp(files: CaptureFile[], sink: BatchSink, opts: Ana
     }
     onBatch?.();
     if (c.i >= b.length && !(await advance(c))) cursors.splice(best, 1);
+    const slow = opts.backpressure?.();
+    if (slow) await slow;
   }
 }
 
@@ -245,14 +269,17 @@ async function analyzeFileWorkers(path: string, engine: PhaseEngine, onMessage: 
   const { runFileWorkers } = await import('./ring/file-run.js');
   // Opened here first so that a missing or unknown file fails in one line, as on the pure-TS path.
   await (await openCapture(path)).close();
-  let lastTs: Picos = 0n;
+  // Times before the epoch are negative: the latest is the largest of those seen, not of 0n.
+  let lastTs: Picos | undefined;
   const run: Parameters<typeof runFileWorkers>[0] = {
-    path, workers: opts.workers ?? 2, onMessage: (m) => { if (m.tsEnd > lastTs) lastTs = m.tsEnd; onMessage(m); },
+    path, workers: opts.workers ?? 2,
+    onMessage: (m) => { if (lastTs === undefined || m.tsEnd > lastTs) lastTs = m.tsEnd; onMessage(m); },
   };
   if (opts.signal) run.signal = opts.signal;
+  if (opts.backpressure) run.backpressure = opts.backpressure;
   if (opts.maxMemory !== undefined) run.maxMemory = opts.maxMemory;
   const r = await runFileWorkers(run);
-  readerAnomalies(r.reader, lastTs, onMessage);
+  readerAnomalies(r.reader, lastTs ?? 0n, onMessage);
   const s: SourceSummary = { source: path, format: r.format, stats: { ...r.reader } };
   if (r.problem !== undefined) s.problem = r.problem;
   return { ...engine.end(), sources: [s] };
@@ -260,13 +287,13 @@ async function analyzeFileWorkers(path: string, engine: PhaseEngine, onMessage: 
 
 /** One source through the native capture → rings → decode workers path. */
 async function analyzeRing(src: ParsedSource, text: string, engine: PhaseEngine,
-  onMessage: (msg: ProtocolMessage) => void, opts: AnalyzeOptions): Promise<Summary> {
+  onMessage: (msg: ProtocolMessage) => void, opts: AnalyzeOptions, fileFormat?: CaptureFormat): Promise<Summary> {
   const { runRingPipeline } = await import('./ring/run.js');
   const filter = opts.filter !== undefined ? { filter: opts.filter } : {};
   let source: Parameters<typeof runRingPipeline>[0]['source'];
   let format: SourceSummary['format'] = 'live';
   if (src.kind === 'file') {
-    format = await ringFileFormat(src.path);
+    format = fileFormat ?? await ringFileFormat(src.path);
     source = { kind: 'file', path: src.path, ...filter };
   } else if (src.kind === 'iface') {
     source = { kind: 'iface', name: src.name, ...filter };
@@ -276,6 +303,7 @@ async function analyzeRing(src: ParsedSource, text: string, engine: PhaseEngine,
   const run: Parameters<typeof runRingPipeline>[0] = { source, workers: opts.workers ?? 2, onMessage, handleSigint: true };
   if (opts.maxMemory !== undefined) run.maxMemory = opts.maxMemory;
   if (opts.signal) run.signal = opts.signal;
+  if (opts.backpressure) run.backpressure = opts.backpressure;
   if (opts.onCaptureStats) {
     const report = opts.onCaptureStats;
     run.statsIntervalMs = 500;

@@ -1,8 +1,15 @@
 import { METRICS } from './metrics.js';
 import type { SeriesSummary } from './series.js';
 
-function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+/**
+ * A text cell (label names and values come from event files and --labels CSVs, i.e. from
+ * whoever wrote them). A cell starting with = + - @ tab or CR is a formula to a
+ * spreadsheet: it gets a leading apostrophe (OWASP's CSV-injection advice), unless it
+ * is a plain number such as -5, which no spreadsheet evaluates.
+ */
+export function csvField(value: string): string {
+  const v = /^[=+\-@\t\r]/.test(value) && !/^[-+]?\d+(\.\d+)?$/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
 function num(x: number): string {
@@ -12,7 +19,7 @@ function num(x: number): string {
 /** Long form, one row per group × metric, full float precision (empty where undefined). */
 export function seriesCsv(series: SeriesSummary): string {
   const keyNames = [...new Set(series.groups.flatMap((g) => Object.keys(g.key)))];
-  const rows = [[...keyNames, 'metric', 'unit', 'n', 'mean', 'sd', 'ci95', 'cov', 'uncertain_excluded'].join(',')];
+  const rows = [[...keyNames.map(csvField), 'metric', 'unit', 'n', 'mean', 'sd', 'ci95', 'cov', 'uncertain_excluded'].join(',')];
   for (const g of series.groups) {
     for (const m of METRICS) {
       const s = g.metrics[m.id];

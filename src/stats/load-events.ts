@@ -1,5 +1,4 @@
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import type { Picos } from '../core/time.js';
 import type { Scenario } from '../phases/events.js';
 import {
@@ -116,7 +115,48 @@ export async function* joinMigrationEvents(
   }
 }
 
+/** Longest NDJSON line read (a migration-ended event is a few KB); longer ones are skipped, counted. */
+export const MAX_EVENT_LINE = 4 << 20;
+
+/**
+ * Lines of a byte stream, each at most `maxBytes` long: a longer line is dropped as it
+ * streams by (never held whole: one 300 MB line would otherwise cost a gigabyte of heap)
+ * and reported through `overlong`. A trailing CR is removed (CRLF files).
+ */
+export async function* boundedLines(input: AsyncIterable<Buffer>, maxBytes: number, overlong: () => void): AsyncGenerator<string> {
+  let parts: Buffer[] = [];
+  let size = 0;
+  let skipping = false;
+  const line = (): string => {
+    const text = Buffer.concat(parts, size).toString('utf8');
+    return text.endsWith('\r') ? text.slice(0, -1) : text;
+  };
+  for await (const chunk of input) {
+    for (let start = 0; ;) {
+      const nl = chunk.indexOf(0x0a, start);
+      const end = nl < 0 ? chunk.length : nl;
+      if (!skipping && size + (end - start) > maxBytes) {
+        skipping = true;
+        parts = [];
+        size = 0;
+        overlong();
+      } else if (!skipping && end > start) {
+        parts.push(chunk.subarray(start, end));
+        size += end - start;
+      }
+      if (nl < 0) break;
+      if (!skipping) yield line();
+      parts = [];
+      size = 0;
+      skipping = false;
+      start = nl + 1;
+    }
+  }
+  if (!skipping && size > 0) yield line();
+}
+
 export function readMigrationEventFile(path: string, tally: LoadTally): AsyncGenerator<MigrationRecord> {
-  const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+  const lines = boundedLines(createReadStream(path) as AsyncIterable<Buffer>, MAX_EVENT_LINE,
+    () => tally.count(`line longer than ${MAX_EVENT_LINE >> 20} MiB (skipped unread)`));
   return readMigrationEvents(lines, path, tally);
 }

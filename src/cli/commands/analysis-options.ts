@@ -2,6 +2,7 @@ import { UsageError } from '../../core/errors.js';
 import type { HostRoles } from '../../phases/engine.js';
 import { parseHostsOption } from '../../phases/roles.js';
 import type { AnalyzeOptions } from '../../pipeline/analyze.js';
+import type { OutputStream } from '../../output/stream.js';
 import { numberOption } from '../command.js';
 
 /** Options shared by analyze / decode / watch. */
@@ -80,10 +81,11 @@ export function requireSources(positionals: string[], usage: string): string[] {
   return positionals;
 }
 
-/** Writes to stdout and resolves once the data is flushed (exit code must wait for it). */
-export function drainStdout(): Promise<void> {
-  return new Promise((resolve) => {
-    if (process.stdout.writableLength === 0) resolve();
-    else process.stdout.once('drain', () => resolve());
-  });
+/**
+ * What the run needs to know of its output: stop when the output failed (disk full, the
+ * reader went away), wait when it is slow (backpressure instead of a growing heap).
+ * `signal` (e.g. SIGINT) is combined with the output's own.
+ */
+export function outputOptions(out: OutputStream, signal?: AbortSignal): Pick<AnalyzeOptions, 'signal' | 'backpressure'> {
+  return { signal: signal ? AbortSignal.any([signal, out.signal]) : out.signal, backpressure: () => out.ready() };
 }

@@ -7,8 +7,9 @@ import { NdjsonWriter } from '../../output/ndjson.js';
 import { runSummaryRecord } from '../../output/run-summary.js';
 import { formatSummary } from '../../output/summary.js';
 import { parseCommandArgs, type Command } from '../command.js';
+import { stdout } from '../../output/stream.js';
 import { analyzeMpFilesCli, analyzeSubscribeCli, MP_HELP } from './analyze-mp.js';
-import { captureOptions, drainStdout, parseHosts, parseLabels, requireSources, SOURCE_HELP, sourceOptions } from './analysis-options.js';
+import { captureOptions, outputOptions, parseHosts, parseLabels, requireSources, SOURCE_HELP, sourceOptions } from './analysis-options.js';
 
 const USAGE = 'migscope analyze SOURCE… [--json|--msgpack] [--workers N] [--filter BPF] [--label k=v] [--hosts …] [--mp-from-file [--correct-clocks]] | analyze --subscribe nats://HOST:4222';
 const HELP = `usage: ${USAGE}
@@ -46,35 +47,36 @@ export const command: Command = {
     if (values.json && values.msgpack) throw new UsageError('--json and --msgpack are exclusive');
     const sources = values.subscribe !== undefined && positionals.length === 0 ? [] : requireSources(positionals, USAGE);
     if (values.subscribe !== undefined && sources.length > 0) throw new UsageError('--subscribe takes no SOURCE (the MPs publish theirs)');
+    const out = stdout();
     let onEvent: (ev: PhaseEvent | AggregatorEvent) => void = () => {};
     let writer: NdjsonWriter | MsgpackWriter | undefined;
-    if (values.json) writer = new NdjsonWriter(process.stdout);
-    else if (values.msgpack) writer = new MsgpackWriter(process.stdout);
+    if (values.json) writer = new NdjsonWriter(out);
+    else if (values.msgpack) writer = new MsgpackWriter(out);
     if (writer) {
       const w = writer;
       onEvent = (ev) => w.write(ev);
     }
     if (values.subscribe !== undefined) {
       await analyzeSubscribeCli(values.subscribe, values, onEvent, !values.json && !values.msgpack);
-      await drainStdout();
+      await out.close();
       return 0;
     }
     if (values['mp-from-file']) {
       await analyzeMpFilesCli(sources, values, onEvent, !values.json && !values.msgpack);
-      await drainStdout();
+      await out.close();
       return 0;
     }
     if (values['correct-clocks'] || values.reference !== undefined || values['sample-every'] !== undefined) {
       throw new UsageError('--correct-clocks, --reference and --sample-every need --mp-from-file');
     }
     const opts: Parameters<typeof analyzeSources>[1] = {
-      onEvent, labels: parseLabels(values.label), hosts: parseHosts(values.hosts), ...captureOptions(values),
+      onEvent, labels: parseLabels(values.label), hosts: parseHosts(values.hosts), ...captureOptions(values), ...outputOptions(out),
     };
     // SIGINT stops reading (a file, or a live capture) and still closes the stream.
     const ac = new AbortController();
     const onSigint = (): void => ac.abort();
     process.once('SIGINT', onSigint);
-    opts.signal = ac.signal;
+    Object.assign(opts, outputOptions(out, ac.signal));
     let summary;
     try {
       summary = await analyzeSources(sources, opts);
@@ -82,8 +84,8 @@ export const command: Command = {
       process.off('SIGINT', onSigint);
     }
     if (writer) writer.write(runSummaryRecord(summary)); // every event stream ends with it
-    else process.stdout.write(formatSummary(summary));
-    await drainStdout();
+    else out.write(formatSummary(summary));
+    await out.close();
     return 0;
   },
 };

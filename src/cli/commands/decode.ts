@@ -3,7 +3,8 @@ import { analyzeSources } from '../../pipeline/analyze.js';
 import { NdjsonWriter } from '../../output/ndjson.js';
 import { runSummaryRecord } from '../../output/run-summary.js';
 import { parseCommandArgs, type Command } from '../command.js';
-import { captureOptions, drainStdout, requireSources, SOURCE_HELP, sourceOptions } from './analysis-options.js';
+import { stdout } from '../../output/stream.js';
+import { captureOptions, outputOptions, requireSources, SOURCE_HELP, sourceOptions } from './analysis-options.js';
 
 const USAGE = 'migscope decode SOURCE… [--workers N] [--filter BPF]';
 const HELP = `usage: ${USAGE}
@@ -47,13 +48,14 @@ export const command: Command = {
       return 0;
     }
     const sources = requireSources(positionals, USAGE);
-    const w = new NdjsonWriter(process.stdout);
+    const out = stdout();
+    const w = new NdjsonWriter(out);
     const opts: Parameters<typeof analyzeSources>[1] = {
-      onEvent: () => {}, onMessage: (m) => w.write(messageRecord(m)), ...captureOptions(values),
+      onEvent: () => {}, onMessage: (m) => w.write(messageRecord(m)), ...captureOptions(values), ...outputOptions(out),
     };
     // Like the event streams, the messages end with the summary record (cut bytes included).
     w.write(runSummaryRecord(await analyzeSources(sources, opts)));
-    await drainStdout();
+    await out.close();
     return 0;
   },
 };

@@ -1,6 +1,5 @@
 import { listCaptureDevices, type CaptureDevice } from '../../ingest/live/devices.js';
 import { parseCommandArgs, type Command } from '../command.js';
-import { drainStdout } from './analysis-options.js';
 
 const HELP = `usage: migscope interfaces [--json] [--all]
 
@@ -58,7 +57,6 @@ export const command: Command = {
     }
     const devices = shown(listCaptureDevices(), values.all === true);
     process.stdout.write(values.json ? devices.map((d) => `${JSON.stringify(d)}\n`).join('') : formatTable(devices));
-    await drainStdout();
     return 0;
   },
 };

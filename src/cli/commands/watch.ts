@@ -3,7 +3,8 @@ import { LiveView } from '../../output/live-view.js';
 import { formatSummary } from '../../output/summary.js';
 import { numberOption, parseCommandArgs, type Command } from '../command.js';
 import { UsageError } from '../../core/errors.js';
-import { captureOptions, drainStdout, parseHosts, parseLabels, requireSources, SOURCE_HELP, sourceOptions } from './analysis-options.js';
+import { stdout } from '../../output/stream.js';
+import { captureOptions, outputOptions, parseHosts, parseLabels, requireSources, SOURCE_HELP, sourceOptions } from './analysis-options.js';
 
 const USAGE = 'migscope watch SOURCE [--realtime] [--speed X] [--workers N] [--filter BPF]';
 const HELP = `usage: ${USAGE}
@@ -17,21 +18,27 @@ ${SOURCE_HELP}`;
 
 /** Watches `source`; shared with `demo`. */
 export async function watchSource(source: string, opts: { realtime: boolean; speed: number; hosts?: string; labels?: string[]; filter?: string; workers?: string; 'max-memory'?: string; 'downtime-limit'?: string }): Promise<void> {
+  const out = stdout();
   // A live source or a paced replay has a wire clock to run on between packets.
   const live = source.startsWith('iface:') || source.startsWith('dpmi-iface:');
-  const view = new LiveView(process.stdout, live || opts.realtime ? { clockSpeed: live ? 1 : opts.speed } : {});
+  // Written through the OutputStream (errors, backpressure); the terminal's shape read live.
+  const view = new LiveView({
+    write: (s: string) => out.write(s),
+    get isTTY() { return process.stdout.isTTY; },
+    get columns() { return process.stdout.columns; },
+  }, live || opts.realtime ? { clockSpeed: live ? 1 : opts.speed } : {});
   const ac = new AbortController();
   const onSigint = (): void => ac.abort();
   process.once('SIGINT', onSigint);
   try {
     const run: Parameters<typeof analyzeSources>[1] = {
       onEvent: (ev) => view.onEvent(ev), onMessage: (msg) => view.onWire(msg.ts), realtime: opts.realtime, speed: opts.speed,
-      hosts: parseHosts(opts.hosts), labels: parseLabels(opts.labels), signal: ac.signal, ...captureOptions(opts),
+      hosts: parseHosts(opts.hosts), labels: parseLabels(opts.labels), ...captureOptions(opts), ...outputOptions(out, ac.signal),
     };
     const summary = await analyzeSources([source], run);
     view.close();
-    process.stdout.write(`\n${formatSummary(summary)}`);
-    await drainStdout();
+    out.write(`\n${formatSummary(summary)}`);
+    await out.close();
   } finally {
     process.off('SIGINT', onSigint);
   }

@@ -19,6 +19,17 @@ const MAX_HEADER_OFFSET = 4096;
 
 export type DpmiVersion = '0.7' | '0.6' | '0.5';
 
+const PSEC_LIMIT = 1_000_000_000_000;
+
+/** The u64 picoseconds at `at` as a number (exact below 2^53; valid values are < 10^12). */
+const psecAt = (dv: DataView, at: number, le: boolean): number =>
+  dv.getUint32(at + (le ? 4 : 0), le) * 2 ** 32 + dv.getUint32(at + (le ? 0 : 4), le);
+/** While resynchronising, a candidate record must lie within a day of the last good one. */
+const RESYNC_WINDOW_S = 86_400;
+/** While resynchronising: a record found by scanning must not be empty, have consistent lengths and lie within a day of `refSec`. */
+const candidate = (sec: number, len: number, caplen: number, refSec: number): boolean =>
+  caplen > 0 && caplen <= len && len <= MAX_CAPLEN && (refSec < 0 || Math.abs(sec - refSec) <= RESYNC_WINDOW_S);
+
 /** An mpid field: printable ASCII, then NUL padding to the end (older headers have no magic to go by). */
 function plausibleMpid(bytes: Uint8Array, at: number): boolean {
   let i = at;
@@ -57,7 +68,7 @@ export function sniffDpmiHeader(bytes: Uint8Array, strict = false): { version: D
  * DPMI capture file reader (0.7; 0.6 and 0.5 headers too). Records are the 36-byte
  * capture header + caplen bytes, in the file's byte order. An implausible record
  * header (psec ≥ 10^12, caplen > len or huge) is counted once and the reader scans
- * forward for the next plausible one.
+ * forward for the next plausible one that is followed by another (or by the end).
  */
 export class DpmiFileReader extends PushParser {
   readonly format = 'dpmi' as const;
@@ -66,7 +77,6 @@ export class DpmiFileReader extends PushParser {
   mpid = '';
   comment = '';
   private haveHeader = false;
-  private resyncing = false;
   private lastSec = -1;
   private readonly nics = new NameCache();
   private readonly mampids = new NameCache();
@@ -81,15 +91,10 @@ export class DpmiFileReader extends PushParser {
     const le = this.littleEndian;
     const sec = dv.getUint32(off + 16, le);
     // u64 picoseconds, < 10^12 when valid: two u32 halves keep it a number (no BigInt).
-    const psecLo = dv.getUint32(off + 20 + (le ? 0 : 4), le);
-    const psecHi = dv.getUint32(off + 20 + (le ? 4 : 0), le);
-    const psec = psecHi * 2 ** 32 + psecLo;
+    const psec = psecAt(dv, off + 20, le);
     const len = dv.getUint32(off + 28, le);
     const caplen = dv.getUint32(off + 32, le);
-    const ok =
-      psec < 1_000_000_000_000 &&
-      caplen <= MAX_CAPLEN &&
-      (!this.resyncing || (caplen <= len && len <= MAX_CAPLEN && (this.lastSec < 0 || Math.abs(sec - this.lastSec) <= 86_400)));
+    const ok = psec < PSEC_LIMIT && caplen <= MAX_CAPLEN && (!this.resyncing || candidate(sec, len, caplen, this.lastSec));
     if (!ok) {
       if (!this.resyncing) this.malformed(`implausible DPMI capture header (caplen ${caplen}, len ${len})`);
       this.resyncing = true;
@@ -97,6 +102,13 @@ export class DpmiFileReader extends PushParser {
       return 1;
     }
     const total = CAP_HEADER_SIZE + caplen;
+    if (this.resyncing || caplen === 0 || (this.lastSec >= 0 && Math.abs(sec - this.lastSec) > RESYNC_WINDOW_S)) {
+      const r = this.vetRecord(off, avail, total, CAP_HEADER_SIZE,
+        () => `DPMI record (second ${sec}, caplen ${caplen}) not followed by a plausible record`, (next) => (
+        psecAt(dv, next + 20, le) < PSEC_LIMIT
+        && candidate(dv.getUint32(next + 16, le), dv.getUint32(next + 28, le), dv.getUint32(next + 32, le), sec)));
+      if (r !== 0) return r;
+    }
     if (avail < total) return -total;
     this.resyncing = false;
     this.lastSec = sec;

@@ -15,7 +15,8 @@ const RESYNC_WINDOW_S = 86_400;
 /**
  * libpcap file reader: µs and ns magics, both byte orders. A record with an implausible
  * header (fraction ≥ 1 s, caplen beyond the limit) is counted once and the reader scans
- * forward byte by byte for the next plausible record header.
+ * forward byte by byte for the next plausible record header that is followed by another
+ * plausible one (or by the end of the file).
  */
 export class PcapReader extends PushParser {
   readonly format = 'pcap' as const;
@@ -27,7 +28,6 @@ export class PcapReader extends PushParser {
   recordHeader = 16;
   private haveHeader = false;
   private maxCaplen = MAX_RECORD;
-  private resyncing = false;
   private lastSec = -1;
 
   constructor(sink: RecordSink) {
@@ -50,6 +50,11 @@ export class PcapReader extends PushParser {
       return 1;
     }
     const total = hdr + caplen;
+    if (this.resyncing || caplen === 0 || (this.lastSec >= 0 && Math.abs(sec - this.lastSec) > RESYNC_WINDOW_S)) {
+      const r = this.vetRecord(off, avail, total, hdr, () => `pcap record (second ${sec}, caplen ${caplen}) not followed by a plausible record`,
+        (next) => this.follows(dv, next, sec));
+      if (r !== 0) return r;
+    }
     if (avail < total) return -total;
     this.resyncing = false;
     this.lastSec = sec;
@@ -60,7 +65,22 @@ export class PcapReader extends PushParser {
   private plausible(sec: number, frac: number, caplen: number, orig: number): boolean {
     if (frac >= (this.nanosecond ? 1_000_000_000 : 1_000_000) || caplen > this.maxCaplen) return false;
     if (!this.resyncing) return true;
-    return caplen <= orig && orig <= MAX_RECORD && (this.lastSec < 0 || Math.abs(sec - this.lastSec) <= RESYNC_WINDOW_S);
+    return this.candidate(sec, caplen, orig, this.lastSec);
+  }
+
+  /** Stricter rules for a record found by scanning: not empty (zero runs look like empty records), lengths consistent, near `refSec`. */
+  private candidate(sec: number, caplen: number, orig: number, refSec: number): boolean {
+    return caplen > 0 && caplen <= orig && orig <= MAX_RECORD && (refSec < 0 || Math.abs(sec - refSec) <= RESYNC_WINDOW_S);
+  }
+
+  /** The record header at `next` is what would follow a real record of second `sec`. */
+  private follows(dv: DataView, next: number, sec: number): boolean {
+    const le = this.littleEndian;
+    const nextSec = dv.getUint32(next, le);
+    const frac = dv.getUint32(next + 4, le);
+    const caplen = dv.getUint32(next + 8, le);
+    return frac < (this.nanosecond ? 1_000_000_000 : 1_000_000) && caplen <= this.maxCaplen
+      && this.candidate(nextSec, caplen, dv.getUint32(next + 12, le), sec);
   }
 
   private fileHeader(dv: DataView, off: number, avail: number): StepResult {

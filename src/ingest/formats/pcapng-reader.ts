@@ -1,4 +1,4 @@
-import { PS_PER_S } from '../../core/time.js';
+import { PS_PER_S, WIRE_TIME_END } from '../../core/time.js';
 import type { RecordSink } from '../types.js';
 import { secPsecOf } from '../batch.js';
 import { PCAPNG_BOM, PCAPNG_EPB, PCAPNG_IDB, PCAPNG_SHB, PCAPNG_SPB } from './pcapng-writer.js';
@@ -8,6 +8,8 @@ const PCAPNG_OPB = 0x00000002; // obsolete Packet Block (old Wireshark files)
 /** Largest block we assemble; a bigger length field is corruption, not data. */
 const MAX_BLOCK = 4 << 20;
 const MAX_INTERFACES = 4096;
+/** Block types a resync scan accepts: SHB, IDB, PB, SPB, NRB, ISB, EPB, systemd journal, DSB, custom. */
+const KNOWN_BLOCKS = new Set([PCAPNG_SHB, PCAPNG_IDB, 2, PCAPNG_SPB, 4, 5, PCAPNG_EPB, 9, 0x0a, 0xbad, 0x40000bad]);
 
 interface Iface {
   linkType: number;
@@ -23,10 +25,12 @@ interface Iface {
  * pcapng reader: sections in either byte order, any number of interfaces with their
  * own link type, if_tsresol (powers of 10 and of 2) and if_tsoffset; EPB, SPB and the
  * obsolete PB carry packets, other blocks are skipped. A block with an impossible
- * length ends the parse (pcapng has no way to find the next block), counted.
+ * length or a trailing length that differs is counted and the reader resynchronises on
+ * the next block that checks out (see lost()).
  */
 export class PcapngReader extends PushParser {
   readonly format = 'pcapng' as const;
+  protected override resyncStride = 4;
   /** Blocks of types we do not need (NRB, ISB, custom…), skipped. */
   skippedBlocks = 0;
   sections = 0;
@@ -48,31 +52,27 @@ export class PcapngReader extends PushParser {
 
   protected step(buf: Uint8Array, dv: DataView, off: number, avail: number): StepResult {
     if (avail < 12) return -12;
-    let type = dv.getUint32(off, this.le);
-    if (type === PCAPNG_SHB) {
-      const bom = dv.getUint32(off + 8, true);
-      if (bom === PCAPNG_BOM) this.le = true;
-      else if (bom === 0x4d3c2b1a) this.le = false;
-      else {
-        this.stop(`pcapng section header with bad byte-order magic 0x${bom.toString(16)}`);
+    const head = this.blockHead(dv, off);
+    if (typeof head === 'string') {
+      if (!this.inSection && !this.resyncing) {
+        this.stop(head);
         return avail;
       }
-    } else if (!this.inSection) {
-      this.stop('not a pcapng file (no section header block first)');
-      return avail;
+      return this.lost(head, avail);
     }
-    type = dv.getUint32(off, this.le);
-    const len = dv.getUint32(off + 4, this.le);
-    if (len < 12 || len % 4 !== 0 || len > MAX_BLOCK) {
-      this.stop(`pcapng block of type 0x${type.toString(16)} with impossible length ${len}`);
-      return avail;
+    const { type, len, le } = head;
+    if (this.resyncing && !KNOWN_BLOCKS.has(type)) return this.lost('', avail);
+    if (avail < len) return this.resyncing && this.atEnd ? this.lost('', avail) : -(len + (this.resyncing ? 12 : 0));
+    if (dv.getUint32(off + len - 4, le) !== len) {
+      return this.lost(`pcapng block of type 0x${type.toString(16)}: trailing length differs from ${len}`, avail);
     }
-    if (avail < len) return -len;
-    if (dv.getUint32(off + len - 4, this.le) !== len) {
-      this.malformed(`pcapng block of type 0x${type.toString(16)}: trailing length differs from ${len}`);
-      this.skipped(len);
-      return len;
+    if (this.resyncing) {
+      // The block's own trailer matched; the block after it must look like one too.
+      const r = this.confirmCandidate(off, avail, len, 12, (next) => typeof this.blockHead(dv, next, le) !== 'string');
+      if (r !== 0) return r;
+      this.resyncing = false;
     }
+    this.le = le;
     const delivered = this.stats.packets;
     switch (type) {
       case PCAPNG_SHB:
@@ -97,6 +97,40 @@ export class PcapngReader extends PushParser {
     // A packet block that delivered no packet (bad interface, bad caplen) is dropped data.
     if (type !== PCAPNG_SHB && type !== PCAPNG_IDB && this.stats.packets === delivered) this.skipped(len);
     return len;
+  }
+
+  /**
+   * Type, length and byte order of the block at `off` (an SHB brings its own order), or
+   * why it cannot be a block. `le` is the byte order in force (the section's).
+   */
+  private blockHead(dv: DataView, off: number, le = this.le): { type: number; len: number; le: boolean } | string {
+    let order = le;
+    if (dv.getUint32(off, true) === PCAPNG_SHB) {
+      const bom = dv.getUint32(off + 8, true);
+      if (bom === PCAPNG_BOM) order = true;
+      else if (bom === 0x4d3c2b1a) order = false;
+      else return `pcapng section header with bad byte-order magic 0x${bom.toString(16)}`;
+    } else if (!this.inSection) {
+      return 'not a pcapng file (no section header block first)';
+    }
+    const type = dv.getUint32(off, order);
+    const len = dv.getUint32(off + 4, order);
+    if (len < 12 || len % 4 !== 0 || len > MAX_BLOCK) return `pcapng block of type 0x${type.toString(16)} with impossible length ${len}`;
+    return { type, len, le: order };
+  }
+
+  /**
+   * A block that cannot be read: counted once, then the reader scans forward 4 bytes at a
+   * time (blocks are 32-bit aligned) for a block of a known type whose trailing length
+   * matches and that is followed by another block (pcapng has no sync marker; the two
+   * lengths and the next block are the evidence).
+   */
+  private lost(reason: string, avail: number): StepResult {
+    if (!this.resyncing) this.malformed(reason);
+    this.resyncing = true;
+    const step = Math.min(this.resyncStride, avail);
+    this.skipped(step);
+    return step;
   }
 
   private section(dv: DataView, off: number, len: number): void {
@@ -164,6 +198,7 @@ export class PcapngReader extends PushParser {
     let ts = ticks * iface.mul;
     if (iface.div !== 1n) ts /= iface.div;
     if (iface.offsetPs !== 0n) ts += iface.offsetPs;
+    if (ts < 0n || ts >= WIRE_TIME_END) this.stats.timesOutOfRange = (this.stats.timesOutOfRange ?? 0) + 1;
     [this.lastSec, this.lastPsec] = secPsecOf(ts);
     this.emit(buf, off + dataAt, caplen, Math.max(orig, caplen), iface.linkType, ifaceId, this.lastSec, this.lastPsec);
   }

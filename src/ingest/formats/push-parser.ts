@@ -27,6 +27,12 @@ export abstract class PushParser implements CaptureReader {
   /** Why parsing stopped or the first anomaly, for the one-line report. */
   problem: string | undefined;
   protected stopped = false;
+  /** Scanning for the next good record after a bad one (bytes are skipped one at a time). */
+  protected resyncing = false;
+  /** Bytes a resync scan moves on by: 1, or the format's alignment (pcapng blocks are 32-bit aligned). */
+  protected resyncStride = 1;
+  /** end() was called: a resync candidate is judged on the bytes there are (see confirmCandidate). */
+  protected atEnd = false;
   private readonly bufs: Uint8Array[] = [new Uint8Array(INITIAL_TAIL), new Uint8Array(INITIAL_TAIL)];
   private readonly views: DataView[] = this.bufs.map((b) => new DataView(b.buffer));
   private readonly dirty = [false, false];
@@ -62,6 +68,43 @@ export abstract class PushParser implements CaptureReader {
     this.stats.malformedRecords++;
     this.problem = reason;
     this.stopped = true;
+  }
+
+  /**
+   * Resynchronisation after a bad record: a candidate record of `total` bytes at `off`
+   * whose own header looks right is only taken if the record after it looks right too
+   * (`follows(offset of the next header)`, `nextHeader` bytes), or if the input ends
+   * right after it. A single plausible-looking header inside garbage (zeros, payload)
+   * would otherwise swallow the real records behind it. Returns 0 to take the
+   * candidate, > 0 when the scan moves on (resyncStride bytes, counted), < 0 when more input is needed.
+   */
+  protected confirmCandidate(off: number, avail: number, total: number, nextHeader: number, follows: (next: number) => boolean): StepResult {
+    if (avail >= total + nextHeader) {
+      if (follows(off + total)) return 0;
+    } else if (!this.atEnd) {
+      return -(total + nextHeader);
+    } else if (avail >= total) {
+      return 0; // the last record of the input (a cut header may follow: end() reports it)
+    }
+    const step = Math.min(this.resyncStride, avail);
+    this.skipped(step);
+    return step;
+  }
+
+  /**
+   * A record whose header passed the reader's checks, but that is found by a resync scan
+   * or is odd (empty, or a day away from the previous record: the shape of zeros or of
+   * garbage that happens to parse), is only taken when the record after it agrees (see
+   * confirmCandidate). An odd record that is not confirmed is counted as malformed
+   * (`why`) and starts a resync. Returns 0 to take the record, else the step result.
+   */
+  protected vetRecord(off: number, avail: number, total: number, nextHeader: number, why: () => string, follows: (next: number) => boolean): StepResult {
+    const r = this.confirmCandidate(off, avail, total, nextHeader, follows);
+    if (r > 0 && !this.resyncing) {
+      this.malformed(why());
+      this.resyncing = true;
+    }
+    return r;
   }
 
   get isStopped(): boolean {
@@ -127,7 +170,18 @@ export abstract class PushParser implements CaptureReader {
   }
 
   end(): void {
-    if (!this.stopped && this.tEnd > this.tStart) {
+    this.atEnd = true;
+    // A resync candidate that waited for the record after it is decided on what is there.
+    while (!this.stopped && this.tEnd > this.tStart) {
+      const avail = this.tEnd - this.tStart;
+      const r = this.step(this.bufs[this.cur]!, this.views[this.cur]!, this.tStart, avail);
+      if (r <= 0) break;
+      if (this.stopped) this.skipped(Math.min(r, avail));
+      this.tStart += Math.min(r, avail);
+    }
+    if (!this.stopped && this.tEnd > this.tStart && this.resyncing) {
+      this.skipped(this.tEnd - this.tStart); // the end of the garbage already counted as malformed
+    } else if (!this.stopped && this.tEnd > this.tStart) {
       this.stats.truncated = true;
       this.skipped(this.tEnd - this.tStart);
       this.malformed(`truncated: ${this.tEnd - this.tStart} bytes of an incomplete record at the end`);
@@ -145,12 +199,15 @@ export abstract class PushParser implements CaptureReader {
     const buf = this.bufs[this.cur]!;
     const len = this.tEnd - this.tStart;
     if (this.tEnd + extra <= buf.length) return;
-    if (len + extra <= buf.length && !this.dirty[this.cur]) {
+    // Compacting in place must free at least half the buffer: a resync scan consumes a
+    // byte at a time from a tail that may hold a whole candidate record, and compacting
+    // for every byte would copy the tail once per byte.
+    if (2 * (len + extra) <= buf.length && !this.dirty[this.cur]) {
       buf.copyWithin(0, this.tStart, this.tEnd);
     } else {
       const other = this.cur ^ 1;
-      const size = Math.max(len + extra, buf.length * 2);
-      if (this.dirty[other] || this.bufs[other]!.length < len + extra) this.replace(other, size);
+      const size = Math.max(2 * (len + extra), buf.length);
+      if (this.dirty[other] || this.bufs[other]!.length < 2 * (len + extra)) this.replace(other, size);
       this.bufs[other]!.set(buf.subarray(this.tStart, this.tEnd), 0);
       this.cur = other;
     }

@@ -4,6 +4,7 @@ import type { CapturedPacket } from '../../ingest/types.js';
 import { WorkerOutput } from './worker-output.js';
 import { RingConsumer, readSeqFrontier } from '../../ingest/live/ring.js';
 import { createPacketDecoder } from './packet-decoder.js';
+import { mustWait } from './flow-control.js';
 import { FLUSH_KEY, type DecodeWorkerData, type DoneFromWorker, type WorkerCounters } from './protocol.js';
 
 /**
@@ -17,7 +18,7 @@ if (port === null) throw new Error('decode-worker must run in a worker thread');
 
 const consumer = new RingConsumer(cfg.ring);
 const counters: WorkerCounters = { packets: 0, bytes: 0, byteSum: 0, weightedSum: 0, messages: 0, wraps: 0 };
-const out = new WorkerOutput(port, cfg.index, cfg.workers);
+const out = new WorkerOutput(port, cfg.index, cfg.workers, cfg.flow);
 let watermark = -1;
 
 const decoder = createPacketDecoder(cfg.decoder, out.emit, cfg.maxMemory);
@@ -47,6 +48,8 @@ function post(): void {
 let lastPost = performance.now();
 let idleMs = 0.05;
 for (;;) {
+  // The main thread cannot take more now: leave the packets in the ring.
+  if (mustWait(cfg.flow, cfg.index, 100)) continue;
   const n = consumer.drain(onPacket, 512);
   if (n > 0) {
     watermark = consumer.lastSeq;

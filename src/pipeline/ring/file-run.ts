@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { MigscopeError, UsageError } from '../../core/errors.js';
 import type { CaptureFormat, ReaderStats } from '../../ingest/types.js';
 import type { ProtocolMessage } from '../../protocols/types.js';
+import { FlowControl } from './flow-control.js';
 import { WatermarkMerger } from './merge.js';
 import { compiledWorkerScript } from '../../core/compiled-script.js';
 import type { FileDoneFromWorker, FileWorkerData, FromFileWorker } from './protocol.js';
@@ -15,6 +16,8 @@ export interface FileWorkersOptions {
   map?: boolean;
   /** Stops: the workers are terminated, what was merged stays delivered. */
   signal?: AbortSignal;
+  /** The output's backpressure: while it is blocked the workers stop reading (./flow-control.ts). */
+  backpressure?: () => Promise<void> | undefined;
   /** The Dissectors' memory budget in bytes, split evenly between the workers (default 256 MiB in all). */
   maxMemory?: number;
 }
@@ -40,6 +43,7 @@ export function runFileWorkers(opts: FileWorkersOptions): Promise<FileWorkersRes
   const script = compiledWorkerScript(import.meta.url, 'file-worker.js', 'src/pipeline/ring');
   return new Promise<FileWorkersResult>((resolve, reject) => {
     const merger = new WatermarkMerger(W, opts.onMessage);
+    const flow = new FlowControl(W, opts.backpressure);
     const done: (FileDoneFromWorker | undefined)[] = new Array(W).fill(undefined);
     const workers: Worker[] = [];
     let remaining = W;
@@ -65,15 +69,15 @@ export function runFileWorkers(opts: FileWorkersOptions): Promise<FileWorkersRes
     };
     for (let i = 0; i < W; i++) {
       const data: FileWorkerData = {
-        path: opts.path, index: i, workers: W, batchMessages: 512, postEveryPackets: 8192,
+        path: opts.path, index: i, workers: W, batchMessages: 512, postEveryPackets: 8192, flow: flow.words,
         maxMemory: Math.floor((opts.maxMemory ?? DEFAULT_MAX_MEMORY) / W),
         ...(opts.map !== undefined ? { map: opts.map } : {}),
       };
       const w = new Worker(script, { workerData: data });
       workers.push(w);
       w.on('message', (m: FromFileWorker) => {
-        if (m.type === 'batch') merger.push(m);
-        else { done[m.worker] = m; merger.close(m.worker); }
+        if (m.type === 'batch') { merger.push(m); flow.merged(m.worker, (w) => merger.pendingOf(w)); }
+        else { done[m.worker] = m; merger.close(m.worker); flow.held((w) => merger.pendingOf(w)); }
       });
       w.on('error', (e) => {
         // The reader's own errors (a file that went away, a read failure) keep their text.

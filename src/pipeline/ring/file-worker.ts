@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openCapture } from '../../ingest/file-source.js';
 import { Dissector } from '../../dissect/dissector.js';
 import { WorkerOutput } from './worker-output.js';
+import { mustWait } from './flow-control.js';
 import { FlowSplitter } from './flow-split.js';
 import { FLUSH_KEY, type FileDoneFromWorker, type FileWorkerData } from './protocol.js';
 
@@ -17,7 +18,7 @@ const cfg = workerData as FileWorkerData;
 const port = parentPort;
 if (port === null) throw new Error('file-worker must run in a worker thread');
 
-const out = new WorkerOutput(port, cfg.index, cfg.workers);
+const out = new WorkerOutput(port, cfg.index, cfg.workers, cfg.flow);
 const dissector = new Dissector(out.emit, { maxMemory: cfg.maxMemory });
 const splitter = new FlowSplitter(cfg.workers);
 const capture = await openCapture(cfg.path, cfg.map !== undefined ? { map: cfg.map } : {});
@@ -27,6 +28,8 @@ let bytes = 0;
 let lastPosted = 0;
 let lastTs = 0n;
 for await (const b of capture.packetBatches()) {
+  // The main thread cannot take more (its output is blocked): read on later.
+  while (mustWait(cfg.flow, cfg.index, 100));
   for (let i = 0; i < b.length; i++) {
     seq++;
     const off = b.off[i]!;

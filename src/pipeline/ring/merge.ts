@@ -46,6 +46,11 @@ export class WatermarkMerger {
     this.release();
   }
 
+  /** Messages of `worker` still held back (waiting for a slower worker). */
+  pendingOf(worker: number): number {
+    return this.keys[worker]!.length - this.heads[worker]!;
+  }
+
   /** Messages still held back (waiting for a slower worker). */
   get pending(): number {
     let n = 0;

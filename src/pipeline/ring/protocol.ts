@@ -23,6 +23,13 @@ export interface DecodeWorkerData {
   batchMessages: number;
   /** …or this much time passed; an idle worker posts a watermark this often. */
   flushMs: number;
+  /**
+   * Flow control with the main thread (FLOW_* slots). The worker takes no packets from
+   * its ring while the main thread's output is blocked or while MAX_BATCHES_IN_FLIGHT of
+   * its batches wait in the main thread's queue: the ring fills instead of the main
+   * thread's heap (a file's capture thread then waits, a live one counts ring drops).
+   */
+  flow: Int32Array;
   /** Fault injection for tests: throw after this many packets. */
   crashAfterPackets?: number;
 }
@@ -70,6 +77,8 @@ export interface FileWorkerData {
   batchMessages: number;
   /** Post the watermark at least every this many packets of the file. */
   postEveryPackets: number;
+  /** Flow control with the main thread (./flow-control.ts): the worker stops reading while it is set. */
+  flow: Int32Array;
   /** This worker's share of --max-memory (bytes). */
   maxMemory: number;
 }

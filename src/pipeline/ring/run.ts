@@ -8,7 +8,8 @@ import { createRing } from '../../ingest/live/ring.js';
 import { openNativeCapture, type NativeCapture, type NativeCaptureStats, type NativeSource } from '../../ingest/live/native.js';
 import { WatermarkMerger } from './merge.js';
 import { decodeWorkerScript } from './worker-script.js';
-import type { DecodeWorkerData, FromWorker, WorkerCounters, WorkerDecoder } from './protocol.js';
+import { FlowControl } from './flow-control.js';
+import { type DecodeWorkerData, type FromWorker, type WorkerCounters, type WorkerDecoder } from './protocol.js';
 import { DEFAULT_MAX_MEMORY } from '../../dissect/memory-budget.js';
 
 export type RingSource =
@@ -40,6 +41,12 @@ export interface RingPipelineOptions {
   maxMemory?: number;
   /** Bound on how long workers may take to drain after the capture ended. */
   drainTimeoutMs?: number;
+  /**
+   * The output's backpressure (see AnalyzeOptions): while it is blocked the workers stop
+   * taking packets from their rings, so a slow reader turns into ring drops on a live
+   * source (counted) and into a slower read of a file, never into a growing heap.
+   */
+  backpressure?: () => Promise<void> | undefined;
   /** Test fault injection: worker `worker` throws after `packets` packets. */
   crashWorker?: { worker: number; packets: number };
 }
@@ -80,6 +87,7 @@ export function startRingPipeline(opts: RingPipelineOptions): RingPipelineHandle
   const workers: Worker[] = [];
   let failure: Error | undefined;
   let stopped = false;
+  const flow = new FlowControl(W, opts.backpressure);
 
   const snapshot = (): RingPipelineStats => {
     let slowest: bigint | undefined;
@@ -142,7 +150,7 @@ export function startRingPipeline(opts: RingPipelineOptions): RingPipelineHandle
 
     for (let i = 0; i < W; i++) {
       const data: DecodeWorkerData = {
-        ring: rings[i]!, ring0: rings[0]!, index: i, workers: W, decoder: opts.decoder ?? 'dissector',
+        ring: rings[i]!, ring0: rings[0]!, index: i, workers: W, decoder: opts.decoder ?? 'dissector', flow: flow.words,
         maxMemory: Math.floor((opts.maxMemory ?? DEFAULT_MAX_MEMORY) / W),
         // Messages leave as soon as the ring is drained (the idle branch); while it stays
         // busy, and for an idle worker's watermark (which the merger needs before it can
@@ -153,8 +161,8 @@ export function startRingPipeline(opts: RingPipelineOptions): RingPipelineHandle
       const w = new Worker(script, { workerData: data });
       workers.push(w);
       w.on('message', (m: FromWorker) => {
-        if (m.type === 'batch') merger.push(m);
-        else { counters[m.worker] = m.counters; merger.close(m.worker); }
+        if (m.type === 'batch') { merger.push(m); flow.merged(m.worker, (w) => merger.pendingOf(w)); }
+        else { counters[m.worker] = m.counters; merger.close(m.worker); flow.held((w) => merger.pendingOf(w)); }
       });
       w.on('error', (e) => fail(new CaptureError(`decode worker ${i} crashed: ${e.message}`, { cause: e })));
       w.on('exit', (code) => {
@@ -166,9 +174,15 @@ export function startRingPipeline(opts: RingPipelineOptions): RingPipelineHandle
     }
     capture.ended.then(
       () => {
-        // The capture is over; workers now drain what is left. Bound that wait.
-        drainTimer = setTimeout(() => fail(new CaptureError('decode workers did not drain their rings in time')),
-          opts.drainTimeoutMs ?? 120_000);
+        // The capture is over; workers now drain what is left. Bound that wait (time spent
+        // waiting for a slow reader of the output does not count).
+        const arm = (): void => {
+          drainTimer = setTimeout(() => {
+            if (flow.paused) arm();
+            else fail(new CaptureError('decode workers did not drain their rings in time'));
+          }, opts.drainTimeoutMs ?? 120_000);
+        };
+        arm();
       },
       (e: Error) => fail(e),
     );

@@ -2,6 +2,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { Picos } from '../../core/time.js';
 import type { ProtocolMessage } from '../../protocols/types.js';
 import { MessagePacker } from './batch-codec.js';
+import { batchPosted } from './flow-control.js';
 import type { BatchFromWorker } from './protocol.js';
 
 /**
@@ -17,7 +18,8 @@ export class WorkerOutput {
   private readonly packer = new MessagePacker();
   private lastPostedWatermark = -2;
 
-  constructor(private readonly port: MessagePort, private readonly index: number, private readonly workers: number) {}
+  constructor(private readonly port: MessagePort, private readonly index: number, private readonly workers: number,
+    private readonly flow: Int32Array) {}
 
   /** The decoder's Emit. Flow ids are per worker: made unique over the run (worker index in the low digits). */
   readonly emit = (msg: ProtocolMessage): void => {
@@ -42,6 +44,7 @@ export class WorkerOutput {
     const batch: BatchFromWorker = {
       type: 'batch', worker: this.index, keys: Float64Array.from(this.keys), messages: packed, watermark, watermarkTs,
     };
+    batchPosted(this.flow, this.index);
     // The typed arrays move instead of being copied; the rest is structured-cloned.
     this.port.postMessage(batch, [batch.keys.buffer as ArrayBuffer, packed.kinds.buffer as ArrayBuffer, packed.nums.buffer as ArrayBuffer]);
     this.keys = [];

@@ -25,16 +25,58 @@ function instanceUuid(args: Json): string | undefined {
   return str(args['instance_uuid']);
 }
 
+const FAILURE_CHARS = 256;
+
+/**
+ * The first `limit` characters of JSON.stringify(value), without recursion: a failure
+ * from the wire may nest 500 000 levels deep, which overflows JSON.stringify's stack
+ * (V8's JSON.parse is iterative and reads it fine). Stops once `limit` characters are
+ * out, so the work is bounded whatever the size. `value` comes from JSON.parse: plain
+ * objects, arrays and primitives only.
+ */
+export function jsonPreview(value: unknown, limit: number): string {
+  let out = '';
+  const open: { keys: string[] | undefined; of: unknown; next: number }[] = [];
+  let cur: unknown = value;
+  let pending = true;
+  while (out.length < limit) {
+    if (pending) {
+      pending = false;
+      if (Array.isArray(cur)) { out += '['; open.push({ keys: undefined, of: cur, next: 0 }); }
+      else if (cur !== null && typeof cur === 'object') { out += '{'; open.push({ keys: Object.keys(cur), of: cur, next: 0 }); }
+      else out += JSON.stringify(cur) ?? 'null';
+      continue;
+    }
+    const top = open[open.length - 1];
+    if (top === undefined) break;
+    const size = top.keys ? top.keys.length : (top.of as unknown[]).length;
+    if (top.next >= size) {
+      out += top.keys ? '}' : ']';
+      open.pop();
+      continue;
+    }
+    if (top.next > 0) out += ',';
+    if (top.keys) {
+      const k = top.keys[top.next]!;
+      out += `${JSON.stringify(k)}:`;
+      cur = (top.of as Json)[k];
+    } else cur = (top.of as unknown[])[top.next];
+    top.next++;
+    pending = true;
+  }
+  return out.slice(0, limit);
+}
+
 /** oslo serialises a remote exception as a JSON string {class, module, message, tb}. */
 function failureText(failure: unknown): string | undefined {
   if (failure === null || failure === undefined) return undefined;
-  const raw = typeof failure === 'string' ? failure : JSON.stringify(failure);
+  const raw = typeof failure === 'string' ? failure : jsonPreview(failure, FAILURE_CHARS);
   const parsed = typeof failure === 'string' ? parseJson(failure) : failure;
   if (isObject(parsed) && typeof parsed['class'] === 'string') {
     const message = typeof parsed['message'] === 'string' ? `: ${parsed['message']}` : '';
-    return `${parsed['class']}${message}`.slice(0, 256);
+    return `${parsed['class']}${message}`.slice(0, FAILURE_CHARS);
   }
-  return raw.slice(0, 256);
+  return raw.slice(0, FAILURE_CHARS);
 }
 
 const RPC_KEYS = ['method', '_msg_id', 'result', 'failure', 'ending'];
