@@ -41,6 +41,14 @@ export function renderMarkdown(r: BenchResults): string {
   const d = r.dissector;
   out.push(`Dissector alone (in-process, synthetic ${d.flows}-flow bulk TCP, no I/O, no phase engine): `
     + `${fmt(d.packetsPerSecond / 1e6, 3)} Mpkt/s, ${fmt(d.gbitPerSecond)} Gbit/s on one core.`, '');
+  if (r.nats) {
+    const n = r.nats;
+    out.push(`## Measurement points over NATS (${n.trace})`, '',
+      `One agent → NATS JetStream (nats-server on loopback, file store) → aggregator: ${n.messages} protocol messages `
+      + `(${n.records} records) in ${fmt(n.natsSeconds, 2)} s = ${fmt(n.natsMessagesPerSecond / 1e3, 1)} k messages/s; the same `
+      + `records in-process (MeasurementPoint → Aggregation): ${fmt(n.inProcessSeconds, 2)} s = ${fmt(n.inProcessMessagesPerSecond / 1e3, 1)} k/s. `
+      + `NATS path ÷ in-process wall time: ${fmt(n.ratio, 2)}.`, '');
+  } else if (r.natsSkipped) out.push(`Measurement points over NATS: skipped (${r.natsSkipped}).`, '');
   if (r.latency) {
     const l = r.latency;
     out.push(`## Event latency (${l.trace}, ${l.speed}× wire-speed replay through Dissector → PhaseEngine, ${l.events} phase events)`, '');

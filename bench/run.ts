@@ -23,6 +23,7 @@ import { measureLiveDropFree, type LiveDropFreeResult } from './live.js';
 import { liveRequirement } from './live-replay.js';
 import { runHostileBench } from './hostile.js';
 import { measure, type Measurement } from './measure.js';
+import { measureNatsThroughput, natsRequirement, type NatsThroughput } from './nats.js';
 import { renderMarkdown } from './report.js';
 import { PURE_TS, subjectsFor, verifyPackets, type Subject } from './subjects.js';
 import { evaluateTargets } from './targets.js';
@@ -135,6 +136,17 @@ export async function runBench(argv: string[]): Promise<BenchResults> {
   process.stderr.write(`bench: event latency, ${speed}× wire-speed replay of ${mixed.name} (${mixed.wireSeconds.toFixed(1)} s of wire time)\n`);
   const latency = { ...(await measureEventLatency(mixed.path, speed)), trace: mixed.name, speed };
 
+  let nats: NatsThroughput | undefined;
+  let natsSkipped: string | undefined = natsRequirement();
+  if (natsSkipped === undefined) {
+    process.stderr.write(`bench: agent → NATS JetStream → aggregator vs in-process, ${mixed.name}\n`);
+    try {
+      nats = await measureNatsThroughput(mixed.path, mixed.name);
+    } catch (e) {
+      natsSkipped = `NATS bench failed: ${e instanceof Error ? e.message : String(e)}`;
+    }
+  }
+
   // Live last, so tcpreplay does not share the cores with the offline subjects.
   let live: LiveDropFreeResult | undefined;
   let liveSkipped: string | undefined = values['no-live'] ? '--no-live' : liveRequirement();
@@ -153,6 +165,7 @@ export async function runBench(argv: string[]): Promise<BenchResults> {
     machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', node: process.version, loadavg: { before: loadBefore, after: loadavg()[0]! } },
     traces, runs, dissector, latency, targets: [],
     ...(live ? { live } : {}), ...(liveSkipped !== undefined ? { liveSkipped } : {}),
+    ...(nats ? { nats } : {}), ...(natsSkipped !== undefined ? { natsSkipped } : {}),
     ...(profile ? { profile } : {}),
   };
   results.targets = evaluateTargets(results);

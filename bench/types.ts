@@ -2,6 +2,7 @@ import type { DissectorPps } from './dissector-pps.js';
 import type { LatencyResult } from './latency.js';
 import type { LiveDropFreeResult } from './live.js';
 import type { Measurement } from './measure.js';
+import type { NatsThroughput } from './nats.js';
 import type { TraceInfo } from './traces.js';
 import type { CpuProfileSummary } from './profile.js';
 
@@ -47,6 +48,9 @@ export interface BenchResults {
    *  --no-live or where root, namespaces or tcpreplay are missing (`liveSkipped` says). */
   live?: LiveDropFreeResult;
   liveSkipped?: string;
+  /** Agent → NATS JetStream → aggregator vs the same records in-process (bench/nats.ts). */
+  nats?: NatsThroughput;
+  natsSkipped?: string;
   targets: TargetVerdict[];
   /** Where the pure-TS path's time goes on the first trace (node --cpu-prof). */
   profile?: CpuProfileSummary;

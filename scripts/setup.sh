@@ -19,7 +19,7 @@ if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     nasm qemu-system-x86 qemu-utils openssl \
     libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients \
     rabbitmq-server python3-oslo.messaging \
-    chromium prometheus time tmux >/dev/null
+    chromium prometheus time tmux nats-server >/dev/null
 fi
 
 # node-gyp builds against the headers of the Node.js that runs it.

@@ -17,5 +17,6 @@ export const commands: Record<string, Command> = {
   stats: lazy('per-phase statistics of a series (mean, SD, 95% CI, CoV)', () => import('./commands/stats.js')),
   report: lazy('HTML + SVG report of a series (phase shares, trends, timelines)', () => import('./commands/report.js')),
   interfaces: lazy('capture devices and their addresses (names for iface:NAME)', () => import('./commands/interfaces.js')),
+  agent: lazy('measurement point: dissect captures and publish messages to NATS JetStream', () => import('./commands/agent.js')),
   generate: lazy('write a generated migration trace and its ground truth', () => import('./commands/generate.js')),
 };

@@ -39,6 +39,10 @@ export function formatMigration(rec: MigrationRecord): string {
       notes.push(`${PHASE_TITLES[name]}: ${p.uncertain}`);
       mark = `*${notes.length}`;
     }
+    if (p.clockError !== undefined) {
+      notes.push(`${PHASE_TITLES[name]}: start and end markers from two measurement points, ± ${secondsUs(p.clockError)} s (clock offset)`);
+      mark += `*${notes.length}`;
+    }
     rows.push([PHASE_TITLES[name], secondsUs(p.start - origin!), secondsUs(p.end - p.start), mark]);
   }
   if (ev.libvirtTotal !== undefined) rows.push(['Migration time (libvirt)', '', secondsUs(ev.libvirtTotal), '']);
@@ -59,7 +63,7 @@ export function formatMigration(rec: MigrationRecord): string {
     }
   }
   if (extra.length > 0) lines.push(`  ${extra.join(', ')}`);
-  notes.forEach((n, i) => lines.push(`  *${i + 1} uncertain: ${n}`));
+  notes.forEach((n, i) => lines.push(`  *${i + 1} ${n.includes('(clock offset)') ? '' : 'uncertain: '}${n}`));
   return lines.join('\n');
 }
 

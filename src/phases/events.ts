@@ -68,6 +68,11 @@ export interface PhaseEnded extends EventBase {
   uncertain?: string;
   /** The end boundary was inferred (the start's inference is on phase-started). */
   inferred?: Inference;
+  /**
+   * ± ps on the duration when its start and end markers were seen by different
+   * measurement points: their clock-offset uncertainty (set by src/agent's aggregator).
+   */
+  clockError?: Picos;
 }
 export interface Progress extends EventBase {
   type: 'progress';
@@ -208,7 +213,9 @@ export interface MigrationEnded extends EventBase {
   /** libvirt migration time: Remote connect start → Cleanup end. */
   libvirtTotal?: Picos;
   stream?: StreamSummary;
-  phases: Partial<Record<PhaseName, { start: Picos; end: Picos; uncertain?: string; inferred?: { start?: Inference; end?: Inference } }>>;
+  phases: Partial<Record<PhaseName, {
+    start: Picos; end: Picos; uncertain?: string; inferred?: { start?: Inference; end?: Inference }; clockError?: Picos;
+  }>>;
   /**
    * Post-copy, inside Transfer: from the switch (the VM paused at the source, its device
    * state sent in one package; it runs on the destination right after) to QEMU_VM_EOF

@@ -92,4 +92,16 @@ describe('npm run bench -- --smoke', () => {
     expect(results.profile!.top.reduce((a, t) => a + t.share, 0)).toBeLessThanOrEqual(1.0001);
     expect(markdown).toContain("## Where the pure-TS path's time goes");
   });
+
+  it('measures agent → NATS → aggregator against the same records in-process (or says why not)', () => {
+    if (!has('nats-server')) { expect(results.natsSkipped).toMatch(/nats-server/); return; }
+    expect(results.nats, results.natsSkipped).toBeDefined();
+    const n = results.nats!;
+    expect(n.trace).toBe('mixed-8.pcap');
+    expect(n.messages).toBeGreaterThan(1000);
+    expect(n.natsMessagesPerSecond).toBeCloseTo(n.messages / n.natsSeconds, 6);
+    expect(n.inProcessMessagesPerSecond).toBeCloseTo(n.messages / n.inProcessSeconds, 6);
+    expect(n.ratio).toBeCloseTo(n.natsSeconds / n.inProcessSeconds, 9);
+    expect(markdown).toContain('## Measurement points over NATS');
+  });
 });

@@ -1,4 +1,5 @@
 import { UsageError } from '../../core/errors.js';
+import type { AggregatorEvent } from '../../agent/aggregate.js';
 import type { PhaseEvent } from '../../phases/events.js';
 import { analyzeSources } from '../../pipeline/analyze.js';
 import { MsgpackWriter } from '../../output/msgpack.js';
@@ -7,9 +8,10 @@ import { runSummaryRecord } from '../../output/run-summary.js';
 import { formatSummary } from '../../output/summary.js';
 import { parseCommandArgs, type Command } from '../command.js';
 import { stdout } from '../../output/stream.js';
+import { analyzeMpFilesCli, analyzeSubscribeCli, MP_HELP } from './analyze-mp.js';
 import { captureOptions, outputOptions, parseHosts, parseLabels, requireSources, SOURCE_HELP, sourceOptions } from './analysis-options.js';
 
-const USAGE = 'migscope analyze SOURCE… [--json|--msgpack] [--workers N] [--filter BPF] [--label k=v] [--hosts …]';
+const USAGE = 'migscope analyze SOURCE… [--json|--msgpack] [--workers N] [--filter BPF] [--label k=v] [--hosts …] [--mp-from-file [--correct-clocks]] | analyze --subscribe nats://HOST:4222';
 const HELP = `usage: ${USAGE}
 
 Phase events of every VM live migration in the capture(s). Several SOURCEs are merged
@@ -18,7 +20,8 @@ by wire timestamp.
                totals, downtime, pre-copy iterations and stream bytes
   --json       the events as NDJSON, one per line (timestamps/durations in ps, strings)
   --msgpack    the events as concatenated msgpack maps (ps as uint64)
-${SOURCE_HELP}`;
+${SOURCE_HELP}
+${MP_HELP}`;
 
 export const command: Command = {
   summary: 'phase events of the migrations in captures (table, NDJSON or msgpack)',
@@ -27,21 +30,44 @@ export const command: Command = {
       ...sourceOptions,
       json: { type: 'boolean' },
       msgpack: { type: 'boolean' },
+      'mp-from-file': { type: 'boolean' },
+      'correct-clocks': { type: 'boolean' },
+      reference: { type: 'string' },
+      'sample-every': { type: 'string' },
+      subscribe: { type: 'string' },
+      durable: { type: 'string' },
+      expect: { type: 'string' },
+      idle: { type: 'string' },
+      'mp-timeout': { type: 'string' },
     });
     if (values.help) {
       process.stdout.write(`${HELP}\n`);
       return 0;
     }
     if (values.json && values.msgpack) throw new UsageError('--json and --msgpack are exclusive');
-    const sources = requireSources(positionals, USAGE);
+    const sources = values.subscribe !== undefined && positionals.length === 0 ? [] : requireSources(positionals, USAGE);
+    if (values.subscribe !== undefined && sources.length > 0) throw new UsageError('--subscribe takes no SOURCE (the MPs publish theirs)');
     const out = stdout();
-    let onEvent: (ev: PhaseEvent) => void = () => {};
+    let onEvent: (ev: PhaseEvent | AggregatorEvent) => void = () => {};
     let writer: NdjsonWriter | MsgpackWriter | undefined;
     if (values.json) writer = new NdjsonWriter(out);
     else if (values.msgpack) writer = new MsgpackWriter(out);
     if (writer) {
       const w = writer;
       onEvent = (ev) => w.write(ev);
+    }
+    if (values.subscribe !== undefined) {
+      await analyzeSubscribeCli(values.subscribe, values, onEvent, !values.json && !values.msgpack);
+      await out.close();
+      return 0;
+    }
+    if (values['mp-from-file']) {
+      await analyzeMpFilesCli(sources, values, onEvent, !values.json && !values.msgpack);
+      await out.close();
+      return 0;
+    }
+    if (values['correct-clocks'] || values.reference !== undefined || values['sample-every'] !== undefined) {
+      throw new UsageError('--correct-clocks, --reference and --sample-every need --mp-from-file');
     }
     const opts: Parameters<typeof analyzeSources>[1] = {
       onEvent, labels: parseLabels(values.label), hosts: parseHosts(values.hosts), ...captureOptions(values), ...outputOptions(out),

@@ -1,0 +1,86 @@
+import { UsageError } from '../../core/errors.js';
+import type { AggregatorEvent } from '../../agent/aggregate.js';
+import { formatAggregation } from '../../agent/format.js';
+import { analyzeMpFiles } from '../../agent/mp-files.js';
+import { intOption, numberOption } from '../command.js';
+import { parseHosts, parseLabels } from './analysis-options.js';
+
+export interface MpCliValues {
+  hosts?: string | undefined;
+  label?: string[] | undefined;
+  'correct-clocks'?: boolean | undefined;
+  reference?: string | undefined;
+  'sample-every'?: string | undefined;
+  filter?: string | undefined;
+  workers?: string | undefined;
+  subscribe?: string | undefined;
+  durable?: string | undefined;
+  expect?: string | undefined;
+  idle?: string | undefined;
+  'mp-timeout'?: string | undefined;
+}
+
+export const MP_HELP = `Measurement points (docs/clock-offsets.md):
+  --mp-from-file         each capture file is one measurement point with its own clock:
+                         dissected on its own, merged by wire time, what two MPs both
+                         saw counted once, each MP's clock offset to the reference
+                         estimated from TCP segments both saw (event clock-offset)
+  --correct-clocks       shift each MP's timestamps onto the reference clock
+  --reference NAME       the reference MP (default: the first file / first MP)
+  --sample-every N       use one TCP segment in N for the offset estimate (default 8)
+  --subscribe URL        no SOURCE: aggregate the MPs that \`migscope agent\` publishes to
+                         NATS JetStream (durable consumer), publish the events to
+                         migscope.events.<scenario>, stop when every MP has ended
+  --durable NAME         the durable consumer (default migscope-aggregator); a restart
+                         with the same name resumes without losing or repeating events
+  --expect MP,MP         MPs to wait for before anything is merged
+  --idle S               stop after S seconds without a record (default 10)
+  --mp-timeout S         an MP silent this long stops holding back the others (default 5)`;
+
+/** Merge/estimator options shared by --mp-from-file and --subscribe. */
+export function mpOptions(values: MpCliValues): { correctClocks: boolean; reference?: string; sampleEvery: number } {
+  if (values.filter !== undefined || values.workers !== undefined) throw new UsageError('--filter and --workers do not apply to measurement-point input');
+  const out: { correctClocks: boolean; reference?: string; sampleEvery: number } = {
+    correctClocks: values['correct-clocks'] === true,
+    sampleEvery: intOption(values['sample-every'], 'sample-every', 1, 1_000_000, 8),
+  };
+  if (values.reference !== undefined) out.reference = values.reference;
+  return out;
+}
+
+/** `analyze --subscribe URL`: the one-shot NATS aggregator. */
+export async function analyzeSubscribeCli(url: string, values: MpCliValues, onEvent: (ev: AggregatorEvent) => void, table: boolean): Promise<void> {
+  const { runNatsAggregator } = await import('../../agent/nats/aggregator.js');
+  const opts: Parameters<typeof runNatsAggregator>[0] = {
+    ...mpOptions(values), url, onEvent, labels: parseLabels(values.label), hosts: parseHosts(values.hosts),
+    idleTimeout: numberOption(values.idle, 'idle', 0.1, 86_400, 10) * 1000,
+    mpTimeout: numberOption(values['mp-timeout'], 'mp-timeout', 0.1, 86_400, 5) * 1000,
+  };
+  if (values.durable !== undefined) opts.durable = values.durable;
+  if (values.expect !== undefined) opts.expect = values.expect.split(',').filter((x) => x.length > 0);
+  const ac = new AbortController();
+  const stop = (): void => ac.abort();
+  process.once('SIGINT', stop);
+  opts.signal = ac.signal;
+  try {
+    const s = await runNatsAggregator(opts);
+    if (table && s.aggregation) {
+      process.stdout.write(formatAggregation(s.aggregation, [
+        `NATS ${url}: ${s.records} records${s.replayed > 0 ? ` (${s.replayed} re-read after a restart, ${s.republishSkipped} events already published)` : ''}, ${s.published} events published, ${s.badRecords} undecodable`,
+      ]));
+    }
+  } finally {
+    process.off('SIGINT', stop);
+  }
+}
+
+/** `analyze FILE… --mp-from-file`: events to `onEvent`, the table when `table`. */
+export async function analyzeMpFilesCli(files: string[], values: MpCliValues, onEvent: (ev: AggregatorEvent) => void, table: boolean): Promise<void> {
+  const summary = await analyzeMpFiles(files, {
+    ...mpOptions(values), onEvent, labels: parseLabels(values.label), hosts: parseHosts(values.hosts),
+  });
+  if (table) {
+    const lines = summary.sources.map((s) => `source ${s.source} = MP ${s.mp}: ${s.packets} packets${s.problem ? ` — ${s.problem}` : ''}`);
+    process.stdout.write(formatAggregation(summary, lines));
+  }
+}
