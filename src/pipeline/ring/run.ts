@@ -10,7 +10,7 @@ import { WatermarkMerger } from './merge.js';
 import { decodeWorkerScript } from './worker-script.js';
 import { FlowControl } from './flow-control.js';
 import { type DecodeWorkerData, type FromWorker, type WorkerCounters, type WorkerDecoder } from './protocol.js';
-import { DEFAULT_MAX_MEMORY } from '../../dissect/memory-budget.js';
+import { workerLimits } from '../../dissect/memory-budget.js';
 
 export type RingSource =
   | { kind: 'file'; path: string; filter?: string }
@@ -151,7 +151,7 @@ export function startRingPipeline(opts: RingPipelineOptions): RingPipelineHandle
     for (let i = 0; i < W; i++) {
       const data: DecodeWorkerData = {
         ring: rings[i]!, ring0: rings[0]!, index: i, workers: W, decoder: opts.decoder ?? 'dissector', flow: flow.words,
-        maxMemory: Math.floor((opts.maxMemory ?? DEFAULT_MAX_MEMORY) / W),
+        limits: workerLimits(W, opts.maxMemory),
         // Messages leave as soon as the ring is drained (the idle branch); while it stays
         // busy, and for an idle worker's watermark (which the merger needs before it can
         // release another worker's message), at least every DECODE_FLUSH_MS.
