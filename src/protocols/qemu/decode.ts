@@ -1,10 +1,10 @@
 import type { Picos } from '../../core/time.js';
-import type { AnomalyDef, AnomalyFields } from '../../core/anomaly.js';
-import type { Direction, Endpoint, FlowInfo } from '../../decode/types.js';
+import type { Direction, FlowInfo } from '../../decode/types.js';
 import { streamAnomaly } from '../anomaly.js';
 import { QemuAnomaly } from './anomaly-codes.js';
-import type { Emit, GapKind, ProtocolMessage, StreamDecoder } from '../types.js';
-import { ByteFeeder, NEED_MORE, STOP } from './feeder.js';
+import type { Emit, GapKind } from '../types.js';
+import { NEED_MORE } from './feeder.js';
+import { SourceStreamDecoder, type QemuBody } from './source-decoder.js';
 import { readAscii, u32 } from './bytes.js';
 import { parseConfigSubsection, validFooterAt } from './records.js';
 import { MAX_KEPT_PASSES, RAM_ERROR, RamItem, RamWalker } from './ram.js';
@@ -30,10 +30,8 @@ interface Section { idstr: string; isRam: boolean }
  * scanned for their footer `0x7e + section_id`, validated by a plausible next record.
  * See ./types.ts for the definitions of passes and byte counts.
  */
-export class QemuStreamDecoder implements StreamDecoder {
-  private readonly feeder = new ByteFeeder((b, p, e, ts) => this.step(b, p, e, ts), MAX_ITEM);
+export class QemuStreamDecoder extends SourceStreamDecoder {
   private mode = Mode.Magic;
-  private dead = false;
   private pageSize = DEFAULT_TARGET_PAGE_SIZE;
   private readonly sections = new Map<number, Section>();
   private cur: { id: number; type: number; ram: boolean; ts: Picos } = { id: 0, type: 0, ram: false, ts: 0n };
@@ -66,12 +64,9 @@ export class QemuStreamDecoder implements StreamDecoder {
   private readonly latency = { served: 0, total: 0n, max: 0n };
   /** Payload bytes the capture's snaplen cut; >0: records can no longer be followed, bytes are counted. */
   private cutBytes = 0;
-  private readonly src: Endpoint;
-  private readonly dst: Endpoint;
 
-  constructor(private readonly flow: FlowInfo, private readonly emit: Emit) {
-    this.src = flow.client;
-    this.dst = flow.server;
+  constructor(flow: FlowInfo, emit: Emit) {
+    super(flow, emit, MAX_ITEM);
   }
 
   heldBytes(): number {
@@ -80,11 +75,10 @@ export class QemuStreamDecoder implements StreamDecoder {
 
   data(dir: Direction, bytes: Uint8Array, ts: Picos): void {
     if (dir === 's2c') { this.returnPath(bytes, ts); return; }
-    if (this.dead || bytes.length === 0) return;
+    if (!this.walkable(dir, bytes)) return;
     this.lastTs = ts;
     if (this.cutBytes > 0) { this.feeder.offset += bytes.length; return; }
-    this.feeder.feed(bytes, ts);
-    if (this.feeder.stopped && !this.dead) this.fail(QemuAnomaly.ITEM_TOO_LARGE, ts, { limit: MAX_ITEM });
+    this.walk(bytes, ts, QemuAnomaly.ITEM_TOO_LARGE, { limit: MAX_ITEM });
     if (this.vmdescEnd >= 0 && this.feeder.offset >= this.vmdescEnd) this.finish(ts);
   }
 
@@ -127,7 +121,7 @@ export class QemuStreamDecoder implements StreamDecoder {
     return this.feeder.offset;
   }
 
-  private step(b: Uint8Array, p: number, end: number, ts: Picos): number {
+  protected step(b: Uint8Array, p: number, end: number, ts: Picos): number {
     switch (this.mode) {
       case Mode.Magic: {
         if (end - p < 8) return NEED_MORE;
@@ -422,16 +416,9 @@ export class QemuStreamDecoder implements StreamDecoder {
     this.emit(msg);
   }
 
-  private out(m: DistributiveOmit<QemuMsgBody>, ts: Picos, tsEnd: Picos = this.lastTs > ts ? this.lastTs : ts): void {
-    const msg = { ...m, protocol: 'qemu', ts, tsEnd, flowId: this.flow.id, src: this.src, dst: this.dst } as ProtocolMessage;
-    this.emit(msg);
-  }
-
-  /** The stream has no resync point: report and stop walking it. */
-  private fail(def: AnomalyDef, ts: Picos, fields?: AnomalyFields): number {
-    this.emit(streamAnomaly(this.flow, 'c2s', def, ts, fields));
-    this.dead = true;
-    return STOP;
+  /** A message ends, unless told otherwise, at the latest segment seen. */
+  protected override out(m: QemuBody, ts: Picos, tsEnd: Picos = this.lastTs > ts ? this.lastTs : ts): void {
+    super.out(m, ts, tsEnd);
   }
 }
 
@@ -440,6 +427,4 @@ function isPageRequest(h: readonly number[]): boolean {
   return type === ReturnPathMessage.ReqPages || type === ReturnPathMessage.ReqPagesId;
 }
 
-type QemuMsgBody = import('../types.js').QemuMessage;
 type QemuRamChunk = import('../types.js').QemuRamChunk;
-type DistributiveOmit<T> = T extends unknown ? Omit<T, 'protocol' | 'ts' | 'tsEnd' | 'flowId' | 'src' | 'dst'> : never;
