@@ -1,4 +1,4 @@
-import type { Picos } from '../../core/time.js';
+import { PacketClock, type Picos } from '../../core/time.js';
 import type { AnomalyDef, AnomalyFields } from '../../core/anomaly.js';
 import type { Direction, Endpoint, FlowInfo } from '../../decode/types.js';
 import { streamAnomaly } from '../anomaly.js';
@@ -31,7 +31,7 @@ interface Section { idstr: string; isRam: boolean }
  * See ./types.ts for the definitions of passes and byte counts.
  */
 export class QemuStreamDecoder implements StreamDecoder {
-  private readonly feeder = new ByteFeeder((b, p, e, ts) => this.step(b, p, e, ts), MAX_ITEM);
+  private readonly feeder = new ByteFeeder((b, p, e, at) => this.step(b, p, e, at), MAX_ITEM);
   private mode = Mode.Magic;
   private dead = false;
   private pageSize = DEFAULT_TARGET_PAGE_SIZE;
@@ -50,7 +50,8 @@ export class QemuStreamDecoder implements StreamDecoder {
   private eofTs: Picos = 0n;
   private vmdescEnd = -1;
   private ended = false;
-  private lastTs: Picos = 0n;
+  /** Time of the latest c2s bytes (a message's tsEnd): numbers, its bigint made when a message asks. */
+  private readonly last = new PacketClock();
   private trailingReported = false;
   /** Post-copy: stream offsets of the MIG_CMD_PACKAGED record and of the package's end. */
   private postcopyAt = -1;
@@ -81,11 +82,26 @@ export class QemuStreamDecoder implements StreamDecoder {
   data(dir: Direction, bytes: Uint8Array, ts: Picos): void {
     if (dir === 's2c') { this.returnPath(bytes, ts); return; }
     if (this.dead || bytes.length === 0) return;
-    this.lastTs = ts;
+    this.last.setTs(ts);
     if (this.cutBytes > 0) { this.feeder.offset += bytes.length; return; }
     this.feeder.feed(bytes, ts);
     if (this.feeder.stopped && !this.dead) this.fail(QemuAnomaly.ITEM_TOO_LARGE, ts, { limit: MAX_ITEM });
     if (this.vmdescEnd >= 0 && this.feeder.offset >= this.vmdescEnd) this.finish(ts);
+  }
+
+  /**
+   * data() over buf[start, end), the time a clock: a segment inside RAM page data costs a
+   * subtraction (ByteFeeder.skip), a page header its arithmetic; a bigint is made only
+   * when a message is.
+   */
+  dataAt(dir: Direction, buf: Uint8Array, start: number, end: number, at: PacketClock): void {
+    if (dir === 's2c') { this.returnPath(buf.subarray(start, end), at.ts); return; }
+    if (this.dead || end === start) return;
+    this.last.copyFrom(at);
+    if (this.cutBytes > 0) { this.feeder.offset += end - start; return; }
+    this.feeder.feedAt(buf, start, end, at);
+    if (this.feeder.stopped && !this.dead) this.fail(QemuAnomaly.ITEM_TOO_LARGE, at.ts, { limit: MAX_ITEM });
+    if (this.vmdescEnd >= 0 && this.feeder.offset >= this.vmdescEnd) this.finish(at.ts);
   }
 
   gap(dir: Direction, length: number, ts: Picos, kind: GapKind = 'lost'): void {
@@ -127,8 +143,54 @@ export class QemuStreamDecoder implements StreamDecoder {
     return this.feeder.offset;
   }
 
-  private step(b: Uint8Array, p: number, end: number, ts: Picos): number {
+  private step(b: Uint8Array, p: number, end: number, at: PacketClock): number {
+    // RAM records (one per page) make a bigint only for a message; the rest, rarer, take one.
+    if (this.mode === Mode.Ram) return this.ramStep(b, p, end, at);
+    return this.stepOther(b, p, end, at.ts);
+  }
+
+  private ramStep(b: Uint8Array, p: number, end: number, at: PacketClock): number {
+    const r = this.ram.step(b, p, end, this.pageSize);
+    if (r === NEED_MORE) return NEED_MORE;
+    if (r === RAM_ERROR) return this.fail(this.ram.problem.def, at.ts, this.ram.problem.fields);
+    if (this.ram.item === RamItem.Page) {
+      if (this.postcopyAt >= 0) {
+        // Post-copy: pages the destination asked for come first, out of order; no
+        // passes. A requested page's arrival gives the request's latency.
+        const asked = this.requestedAt.get(this.ram.addr);
+        if (asked !== undefined) {
+          const ts = at.ts;
+          this.requestedAt.delete(this.ram.addr);
+          const wait = ts > asked ? ts - asked : 0n;
+          this.latency.served++;
+          this.latency.total += wait;
+          if (wait > this.latency.max) this.latency.max = wait;
+        }
+        if (this.cur.type !== QemuRecord.SectionPart && this.cur.type !== QemuRecord.SectionEnd) {
+          return this.fail(QemuAnomaly.PAGE_OUTSIDE_SECTION, at.ts);
+        }
+      } else if (this.cur.type === QemuRecord.SectionPart) {
+        const it = this.ram.notePosition(this.ram.block, this.ram.addr, this.feeder.offset, this.sectionAt);
+        if (it > 0 && it <= MAX_KEPT_PASSES) this.out({ kind: 'pass-started', iteration: it, streamBytes: this.feeder.offset + r }, at.ts);
+        else if (it === MAX_KEPT_PASSES + 1) {
+          this.emit(streamAnomaly(this.flow, 'c2s', QemuAnomaly.PASSES_NOT_KEPT, at.ts, { limit: MAX_KEPT_PASSES }));
+        }
+      } else if (this.cur.type !== QemuRecord.SectionEnd) {
+        return this.fail(QemuAnomaly.PAGE_OUTSIDE_SECTION, at.ts);
+      }
+      this.feeder.skip = this.ram.payload;
+    } else if (this.ram.item === RamItem.Eos) {
+      if (this.cur.type === QemuRecord.SectionPart) this.ramChunk(this.feeder.offset + r, at.ts);
+      if (this.cur.type === QemuRecord.SectionEnd) this.ramEndEos = true;
+      this.ram.chunkPages = 0;
+      this.mode = Mode.FooterOpt;
+    }
+    return r;
+  }
+
+  private stepOther(b: Uint8Array, p: number, end: number, ts: Picos): number {
     switch (this.mode) {
+      case Mode.Ram: return NEED_MORE; // never: step() hands RAM records to ramStep
       case Mode.Magic: {
         if (end - p < 8) return NEED_MORE;
         const magic = u32(b, p);
@@ -140,43 +202,6 @@ export class QemuStreamDecoder implements StreamDecoder {
         return 8;
       }
       case Mode.Record: return this.record(b, p, end, ts);
-      case Mode.Ram: {
-        const r = this.ram.step(b, p, end, this.pageSize);
-        if (r === NEED_MORE) return NEED_MORE;
-        if (r === RAM_ERROR) return this.fail(this.ram.problem.def, ts, this.ram.problem.fields);
-        if (this.ram.item === RamItem.Page) {
-          if (this.postcopyAt >= 0) {
-            // Post-copy: pages the destination asked for come first, out of order; no
-            // passes. A requested page's arrival gives the request's latency.
-            const asked = this.requestedAt.get(this.ram.addr);
-            if (asked !== undefined) {
-              this.requestedAt.delete(this.ram.addr);
-              const wait = ts > asked ? ts - asked : 0n;
-              this.latency.served++;
-              this.latency.total += wait;
-              if (wait > this.latency.max) this.latency.max = wait;
-            }
-            if (this.cur.type !== QemuRecord.SectionPart && this.cur.type !== QemuRecord.SectionEnd) {
-              return this.fail(QemuAnomaly.PAGE_OUTSIDE_SECTION, ts);
-            }
-          } else if (this.cur.type === QemuRecord.SectionPart) {
-            const it = this.ram.notePosition(this.ram.block, this.ram.addr, this.feeder.offset, this.sectionAt);
-            if (it > 0 && it <= MAX_KEPT_PASSES) this.out({ kind: 'pass-started', iteration: it, streamBytes: this.feeder.offset + r }, ts);
-            else if (it === MAX_KEPT_PASSES + 1) {
-              this.emit(streamAnomaly(this.flow, 'c2s', QemuAnomaly.PASSES_NOT_KEPT, ts, { limit: MAX_KEPT_PASSES }));
-            }
-          } else if (this.cur.type !== QemuRecord.SectionEnd) {
-            return this.fail(QemuAnomaly.PAGE_OUTSIDE_SECTION, ts);
-          }
-          this.feeder.skip = this.ram.payload;
-        } else if (this.ram.item === RamItem.Eos) {
-          if (this.cur.type === QemuRecord.SectionPart) this.ramChunk(this.feeder.offset + r, ts);
-          if (this.cur.type === QemuRecord.SectionEnd) this.ramEndEos = true;
-          this.ram.chunkPages = 0;
-          this.mode = Mode.FooterOpt;
-        }
-        return r;
-      }
       case Mode.FooterOpt: {
         if (end - p < 1) return NEED_MORE;
         if (b[p] !== QemuRecord.SectionFooter) { this.footers = false; this.mode = Mode.Record; return 0; }
@@ -422,7 +447,7 @@ export class QemuStreamDecoder implements StreamDecoder {
     this.emit(msg);
   }
 
-  private out(m: DistributiveOmit<QemuMsgBody>, ts: Picos, tsEnd: Picos = this.lastTs > ts ? this.lastTs : ts): void {
+  private out(m: DistributiveOmit<QemuMsgBody>, ts: Picos, tsEnd: Picos = maxTs(this.last.ts, ts)): void {
     const msg = { ...m, protocol: 'qemu', ts, tsEnd, flowId: this.flow.id, src: this.src, dst: this.dst } as ProtocolMessage;
     this.emit(msg);
   }
@@ -443,3 +468,7 @@ function isPageRequest(h: readonly number[]): boolean {
 type QemuMsgBody = import('../types.js').QemuMessage;
 type QemuRamChunk = import('../types.js').QemuRamChunk;
 type DistributiveOmit<T> = T extends unknown ? Omit<T, 'protocol' | 'ts' | 'tsEnd' | 'flowId' | 'src' | 'dst'> : never;
+
+function maxTs(a: Picos, b: Picos): Picos {
+  return a > b ? a : b;
+}

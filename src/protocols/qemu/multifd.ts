@@ -1,4 +1,4 @@
-import type { Picos } from '../../core/time.js';
+import type { PacketClock, Picos } from '../../core/time.js';
 import type { AnomalyDef, AnomalyFields } from '../../core/anomaly.js';
 import type { Direction, Endpoint, FlowInfo } from '../../decode/types.js';
 import { streamAnomaly } from '../anomaly.js';
@@ -34,7 +34,7 @@ const MAX_ITEM = MULTIFD_PACKET_HEADER_BYTES + 8;
  * anomaly and the channel is no longer decoded.
  */
 export class MultifdChannelDecoder implements StreamDecoder {
-  private readonly feeder = new ByteFeeder((b, p, e, ts) => this.step(b, p, e, ts), MAX_ITEM);
+  private readonly feeder = new ByteFeeder((b, p, e, at) => this.step(b, p, e, at.ts), MAX_ITEM);
   private mode = Mode.Init;
   private dead = false;
   private ended = false;
@@ -53,6 +53,13 @@ export class MultifdChannelDecoder implements StreamDecoder {
     if (dir !== 'c2s' || this.dead || bytes.length === 0) return;
     this.feeder.feed(bytes, ts);
     if (this.feeder.stopped && !this.dead) this.fail(QemuAnomaly.MULTIFD_NO_PROGRESS, ts);
+  }
+
+  /** data() over buf[start, end): page data is skipped without a view or a bigint. */
+  dataAt(dir: Direction, buf: Uint8Array, start: number, end: number, at: PacketClock): void {
+    if (dir !== 'c2s' || this.dead || end === start) return;
+    this.feeder.feedAt(buf, start, end, at);
+    if (this.feeder.stopped && !this.dead) this.fail(QemuAnomaly.MULTIFD_NO_PROGRESS, at.ts);
   }
 
   gap(dir: Direction, length: number, ts: Picos): void {
