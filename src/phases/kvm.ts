@@ -1,7 +1,7 @@
 import { PS_PER_MS, toSeconds, type Picos } from '../core/time.js';
 import type { Endpoint } from '../decode/types.js';
 import type {
-  LibvirtMigrationInfo, LibvirtRpcMessage, MultifdMessage, QemuMessage, TcpSegmentMarker,
+  LibvirtMigrationInfo, LibvirtRpcMessage, QemuMessage, TcpSegmentMarker,
 } from '../protocols/types.js';
 import { namedPair, type EngineContext } from './context.js';
 import { estimateConvergence, type PassStart } from './convergence.js';
@@ -9,14 +9,10 @@ import { FifoQueue } from './fifo.js';
 import type { StreamSummary } from './events.js';
 import type { Migration } from './migration.js';
 import { PhaseAnomaly } from './anomaly-codes.js';
-import { MultifdAccount } from './multifd.js';
+import { BareQemuMigrations } from './bare-qemu.js';
+import { EncryptedStreams } from './encrypted.js';
+import { MultifdChannels } from './multifd-channels.js';
 
-/** How long a QMP-driven migration's close waits for its channels (and a cut summary). */
-const DEFER_LIMIT: Picos = 2_000n * PS_PER_MS;
-/** Least bytes an encrypted connection must carry to be reported as a migration without libvirt. */
-const MIN_ENCRYPTED_BYTES = 1 << 20;
-/** Destinations with multifd channels waiting for their main stream. */
-const MAX_UNCLAIMED = 64;
 
 /** Page counts by encoding, when the stream used XBZRLE or compression. */
 function encodings(msg: { xbzrlePages?: number; xbzrleBytes?: number; compressedPages?: number }): Partial<StreamSummary> {
@@ -24,10 +20,6 @@ function encodings(msg: { xbzrlePages?: number; xbzrleBytes?: number; compressed
     ...(msg.xbzrlePages !== undefined ? { xbzrlePages: msg.xbzrlePages, xbzrleBytes: msg.xbzrleBytes ?? 0 } : {}),
     ...(msg.compressedPages !== undefined ? { compressedPages: msg.compressedPages } : {}),
   };
-}
-
-function channelKey(client: string, server: Endpoint): string {
-  return `${client}>${server.ip}:${server.port}`;
 }
 
 const LIBVIRT_PORTS: ReadonlySet<number> = new Set([16509, 16514]);
@@ -94,17 +86,20 @@ export class KvmTracker {
   /** Flow ids of `opens` in insertion order (a Map used as a queue costs O(deleted) per oldest-lookup in V8). */
   private readonly openOrder = new FifoQueue<number>();
   private readonly progressState = new WeakMap<Migration, { ts: Picos; bytes: number; mainBytes: number; iteration: number }>();
-  /** multifd channels not yet claimed by a main stream, by source>destination:port. */
-  private readonly unclaimed = new Map<string, { account: MultifdAccount; flows: number[] }>();
-  private readonly unclaimedFlows = new Map<number, { account: MultifdAccount; flows: number[] }>();
-  /** QMP-driven migrations whose stream closed before QEMU_VM_EOF, until its summary comes. */
-  private readonly deferred = new Set<Migration>();
+  private readonly bare: BareQemuMigrations;
+  private readonly encrypted: EncryptedStreams;
+  private readonly channels: MultifdChannels;
 
   /** The last two pre-copy pass starts (all the convergence estimate needs) and the
    *  latest pre-copy packet, which bounds when the VM paused. */
   private readonly passes = new WeakMap<Migration, PassState>();
 
-  constructor(private readonly ctx: EngineContext, private readonly downtimeLimit: Picos) {}
+  constructor(private readonly ctx: EngineContext, private readonly downtimeLimit: Picos) {
+    const openedAt = (flowId: number): Picos | undefined => this.opens.get(flowId)?.ts;
+    this.bare = new BareQemuMigrations(ctx);
+    this.encrypted = new EncryptedStreams(ctx, this.bare, openedAt);
+    this.channels = new MultifdChannels(ctx, openedAt, (m, ts) => this.progress(m, ts), (m) => this.bare.settle(m));
+  }
 
   private passState(m: Migration): PassState {
     let s = this.passes.get(m);
@@ -211,24 +206,19 @@ export class KvmTracker {
 
   onQemu(msg: QemuMessage): void {
     if (msg.kind === 'multifd-channel' || msg.kind === 'multifd-packet' || msg.kind === 'multifd-end') {
-      this.onMultifd(msg);
+      this.channels.on(msg);
       return;
     }
     if (msg.kind === 'encrypted' || msg.kind === 'encrypted-end') {
-      this.onEncrypted(msg);
+      this.encrypted.on(msg);
       return;
     }
     let m = this.ctx.flowOwner.get(msg.flowId);
     if (!m) {
       if (this.ctx.retiredFlows.has(msg.flowId)) return;
-      m = this.ctx.open.find((x) => x.streamFlow === undefined && x.libvirtFlow !== undefined
-        && x.source === msg.src.ip && x.destination === msg.dst.ip)
-        ?? this.ctx.candidateFor(msg.src.ip, msg.dst.ip);
-      if (!m) {
-        // Only the stream's first record proves a migration began on this connection.
-        if (msg.kind !== 'header' || this.libvirtMayOwn(msg.src.ip)) return;
-        m = this.qemuOnlyMigration(msg.src.ip, msg.dst.ip);
-      }
+      // Only the stream's first record proves a migration began on this connection.
+      m = this.bare.ownerFor(msg.src.ip, msg.dst.ip, msg.kind === 'header');
+      if (!m) return;
       const open = this.opens.get(msg.flowId);
       if (open && !open.synLost) this.attachStream(m, msg.flowId, msg.src.ip, msg.dst, open.ts);
       else this.attachStream(m, msg.flowId, msg.src.ip, msg.dst, open?.ts ?? msg.ts,
@@ -271,7 +261,7 @@ export class KvmTracker {
         break;
       case 'cut-end':
         m.stream = { bytes: msg.streamBytes, payloadCutBytes: msg.cutBytes };
-        if (this.deferred.delete(m)) this.ctx.close(m, m.closeAt!, 'stream payload cut by the capture: QEMU_VM_EOF not visible');
+        this.bare.cutCounted(m);
         break;
       case 'eof':
         m.streamEof = true;
@@ -300,120 +290,11 @@ export class KvmTracker {
           precopyBytes: msg.precopyBytes, stopCopyBytes: msg.stopCopyBytes, ...encodings(msg),
         };
         m.awaitingCut = false;
-        this.settleDeferred(m);
+        this.bare.settle(m);
         break;
       default:
         break;
     }
-  }
-
-  /**
-   * A multifd channel belongs to the migration whose main stream goes from the same
-   * source to the same destination address and port and began before it (QEMU opens
-   * the main channel first); with several, the one that began last.
-   */
-  private onMultifd(msg: MultifdMessage): void {
-    let m = this.ctx.flowOwner.get(msg.flowId);
-    if (!m) {
-      const waiting = this.unclaimedFlows.get(msg.flowId);
-      if (waiting) { this.count(waiting.account, msg); return; }
-      if (msg.kind !== 'multifd-channel' || this.ctx.retiredFlows.has(msg.flowId)) return;
-      const opened = this.opens.get(msg.flowId)?.ts ?? msg.ts;
-      let best: Migration | undefined;
-      for (const x of this.ctx.open) {
-        const start = x.phases.get('transfer')?.start;
-        if (x.streamFlow === undefined || x.streamEof || start === undefined || start > opened) continue;
-        if (x.source !== msg.src.ip || x.streamServer?.ip !== msg.dst.ip || x.streamServer.port !== msg.dst.port) continue;
-        if (!best || start > best.phases.get('transfer')!.start!) best = x;
-      }
-      if (!best) { this.holdChannel(msg); return; }
-      best.multifd ??= new MultifdAccount();
-      if (!best.multifd.open(msg.flowId, msg.channel, msg.streamBytes)) return;
-      this.ctx.flowOwner.set(msg.flowId, best);
-      return;
-    }
-    const mf = m.multifd;
-    if (!mf?.has(msg.flowId)) return;
-    if (this.count(mf, msg)) this.progress(m, msg.ts);
-    if (msg.kind === 'multifd-end') this.settleDeferred(m);
-  }
-
-  /**
-   * A TLS migration connection (QEMU native TLS). Its stream cannot be read: Transfer is
-   * the connection's SYN → FIN, each boundary marked inferred with its error bound (the
-   * TLS handshake before the first application-data record; the time from the last one
-   * to the FIN), the bytes come from the TCP sequence space. Without libvirt, a
-   * migration is only reported once the connection closed having carried at least
-   * MIN_ENCRYPTED_BYTES (any TLS service on a migration port is not one).
-   */
-  private onEncrypted(msg: Extract<QemuMessage, { kind: 'encrypted' | 'encrypted-end' }>): void {
-    let m = this.ctx.flowOwner.get(msg.flowId);
-    if (msg.kind === 'encrypted') {
-      if (m && m.streamFlow === msg.flowId) m.encryptedStream = true;
-      return;
-    }
-    if (!m) {
-      if (this.ctx.retiredFlows.has(msg.flowId) || msg.streamBytes < MIN_ENCRYPTED_BYTES) return;
-      m = this.ctx.open.find((x) => x.streamFlow === undefined && x.libvirtFlow !== undefined
-        && x.source === msg.src.ip && x.destination === msg.dst.ip)
-        ?? this.ctx.candidateFor(msg.src.ip, msg.dst.ip);
-      if (!m) {
-        if (this.libvirtMayOwn(msg.src.ip)) return;
-        m = this.qemuOnlyMigration(msg.src.ip, msg.dst.ip);
-      }
-      const open = this.opens.get(msg.flowId);
-      const start = open?.ts ?? msg.firstData ?? msg.ts;
-      m.streamFlow = msg.flowId;
-      m.streamServer = msg.dst;
-      m.encryptedStream = true;
-      this.ctx.flowOwner.set(msg.flowId, m);
-      m.beginPhase('transfer', start, open ? undefined : 'connection opening not captured', {
-        how: 'encrypted stream (TLS): the connection\'s SYN; the stream proper begins with the first application-data record',
-        errorBound: (msg.firstData ?? start) - start,
-      });
-      this.ctx.tryAnnounce(m);
-    }
-    if (m.streamFlow !== msg.flowId) return;
-    m.encrypted = { transport: msg.transport, bytes: msg.streamBytes, returnBytes: msg.returnBytes, records: msg.records };
-    m.streamEof = true; // as far as can be known: an orderly close
-    if (!m.ended('transfer')) {
-      m.endPhaseInferred('transfer', msg.ts, {
-        how: 'encrypted stream (TLS): the connection\'s close; QEMU_VM_EOF is not visible, the last application-data record came errorBound before',
-        errorBound: msg.ts - (msg.lastData ?? msg.ts),
-      });
-    }
-    if (m.qemuOnly) this.ctx.close(m, msg.ts);
-  }
-
-  /** Counts a channel's packet or end; true when a new pass began. */
-  private count(mf: MultifdAccount, msg: MultifdMessage): boolean {
-    if (msg.kind === 'multifd-packet') return mf.packet(msg.flowId, msg);
-    if (msg.kind === 'multifd-end') mf.end(msg.flowId, msg.streamBytes);
-    return false;
-  }
-
-  /**
-   * A channel that opened before its main stream's first record was decoded (QEMU
-   * buffers the main stream; the channels' setup packets can come first): counted
-   * aside until a main stream from the same source to the same address and port claims it.
-   */
-  private holdChannel(msg: Extract<MultifdMessage, { kind: 'multifd-channel' }>): void {
-    const key = channelKey(msg.src.ip, msg.dst);
-    let waiting = this.unclaimed.get(key);
-    if (!waiting) {
-      if (this.unclaimed.size >= MAX_UNCLAIMED) {
-        const oldest = this.unclaimed.entries().next().value;
-        if (oldest) {
-          this.unclaimed.delete(oldest[0]);
-          for (const f of oldest[1].flows) this.unclaimedFlows.delete(f);
-        }
-      }
-      waiting = { account: new MultifdAccount(), flows: [] };
-      this.unclaimed.set(key, waiting);
-    }
-    if (!waiting.account.open(msg.flowId, msg.channel, msg.streamBytes)) return;
-    waiting.flows.push(msg.flowId);
-    this.unclaimedFlows.set(msg.flowId, waiting);
   }
 
   /**
@@ -506,40 +387,11 @@ export class KvmTracker {
     if (m) this.attachStream(m, flowId, open.client.ip, open.server, open.ts, uncertain);
   }
 
-  /**
-   * Could a libvirt (or OpenStack) migration from `source` still claim a QEMU stream?
-   * Then a stream it did not claim is left alone, as before; a bare migration is only
-   * made when no such migration is open (QEMU driven over QMP alone).
-   */
-  private libvirtMayOwn(source: string): boolean {
-    return this.ctx.hasCandidateFrom(source) || this.ctx.open.some((x) => !x.qemuOnly && x.outcome === undefined
-      && (x.source === undefined || x.source === source || x.novaSource === source));
-  }
-
-  /** A migration seen from its QEMU stream alone (driven over QMP, or libvirt's part not captured). */
-  private qemuOnlyMigration(source: string, destination: string): Migration {
-    const m = this.ctx.create('kvm');
-    m.qemuOnly = true;
-    m.recognised = true;
-    m.source = source;
-    m.destination = destination;
-    return m;
-  }
-
   private attachStream(m: Migration, flowId: number, client: string, server: Endpoint, ts: Picos, uncertain?: string): void {
     m.streamFlow = flowId;
     m.streamServer = server;
     // Channels whose first packets came before the main stream's first record.
-    const key = channelKey(client, server);
-    const waiting = this.unclaimed.get(key);
-    if (waiting) {
-      this.unclaimed.delete(key);
-      m.multifd = waiting.account;
-      for (const f of waiting.flows) {
-        this.unclaimedFlows.delete(f);
-        this.ctx.flowOwner.set(f, m);
-      }
-    }
+    this.channels.claim(m, client, server);
     this.ctx.flowOwner.set(flowId, m);
     m.beginPhase('transfer', ts, uncertain);
   }
@@ -559,7 +411,7 @@ export class KvmTracker {
     if (m.streamCut && !m.streamEof) {
       // How the stream ended is not in the capture; libvirt's replies will tell. A bare
       // stream closes with the decoder's byte count, which follows this marker.
-      if (m.qemuOnly) { m.closeAt = ts; this.deferred.add(m); }
+      if (m.qemuOnly) this.bare.deferCut(m, ts);
       return;
     }
     if (rst && !m.streamEof) m.fail('failed', 'migration stream reset (RST) before QEMU_VM_EOF');
@@ -567,35 +419,16 @@ export class KvmTracker {
     if (!m.qemuOnly) return;
     // The decoder's summary of a cut stream follows this marker, and multifd channels
     // may close after the main stream: close when they are in.
-    m.closeAt = ts;
-    m.awaitingCut = !m.streamEof;
-    this.deferred.add(m);
-    this.settleDeferred(m);
+    this.bare.defer(m, ts, !m.streamEof);
   }
 
-  /** Closes a deferred migration once its cut summary and its channels' ends are in. */
-  private settleDeferred(m: Migration): void {
-    if (!this.deferred.has(m) || m.awaitingCut || (m.multifd && !m.multifd.allEnded())) return;
-    this.deferred.delete(m);
-    this.ctx.close(m, m.closeAt!);
-  }
-
-  /**
-   * Closes the migrations still waiting (for a cut stream's summary, or their channels'
-   * ends) once a message from another flow, or any message DEFER_LIMIT after the close,
-   * or the end of input shows that what they wait for is not coming.
-   */
+  /** Closes the bare migrations whose close waits for what is not coming (see BareQemuMigrations.flush). */
   flushDeferred(next?: { flowId: number; ts: Picos }): void {
-    for (const m of this.deferred) {
-      if (next !== undefined && next.ts - m.closeAt! < DEFER_LIMIT
-        && (next.flowId === m.streamFlow || m.multifd?.has(next.flowId))) continue;
-      this.deferred.delete(m);
-      this.ctx.close(m, m.closeAt!);
-    }
+    this.bare.flush(next);
   }
 
   get hasDeferred(): boolean {
-    return this.deferred.size > 0;
+    return this.bare.hasDeferred;
   }
 
   private libvirtClosed(m: Migration, ts: Picos, rst: boolean, why?: string): void {

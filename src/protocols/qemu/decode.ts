@@ -1,10 +1,10 @@
 import { PacketClock, type Picos } from '../../core/time.js';
-import type { AnomalyDef, AnomalyFields } from '../../core/anomaly.js';
-import type { Direction, Endpoint, FlowInfo } from '../../decode/types.js';
+import type { Direction, FlowInfo } from '../../decode/types.js';
 import { streamAnomaly } from '../anomaly.js';
 import { QemuAnomaly } from './anomaly-codes.js';
-import type { Emit, GapKind, ProtocolMessage, StreamDecoder } from '../types.js';
-import { ByteFeeder, NEED_MORE, STOP } from './feeder.js';
+import type { Emit, GapKind } from '../types.js';
+import { NEED_MORE } from './feeder.js';
+import { SourceStreamDecoder, type QemuBody } from './source-decoder.js';
 import { readAscii, u32 } from './bytes.js';
 import { parseConfigSubsection, validFooterAt } from './records.js';
 import { MAX_KEPT_PASSES, RAM_ERROR, RamItem, RamWalker } from './ram.js';
@@ -30,10 +30,8 @@ interface Section { idstr: string; isRam: boolean }
  * scanned for their footer `0x7e + section_id`, validated by a plausible next record.
  * See ./types.ts for the definitions of passes and byte counts.
  */
-export class QemuStreamDecoder implements StreamDecoder {
-  private readonly feeder = new ByteFeeder((b, p, e, at) => this.step(b, p, e, at), MAX_ITEM);
+export class QemuStreamDecoder extends SourceStreamDecoder {
   private mode = Mode.Magic;
-  private dead = false;
   private pageSize = DEFAULT_TARGET_PAGE_SIZE;
   private readonly sections = new Map<number, Section>();
   private cur: { id: number; type: number; ram: boolean; ts: Picos } = { id: 0, type: 0, ram: false, ts: 0n };
@@ -50,7 +48,7 @@ export class QemuStreamDecoder implements StreamDecoder {
   private eofTs: Picos = 0n;
   private vmdescEnd = -1;
   private ended = false;
-  /** Time of the latest c2s bytes (a message's tsEnd): numbers, its bigint made when a message asks. */
+  /** Time of the latest source bytes (a message's tsEnd): numbers, the bigint made when a message asks. */
   private readonly last = new PacketClock();
   private trailingReported = false;
   /** Post-copy: stream offsets of the MIG_CMD_PACKAGED record and of the package's end. */
@@ -67,12 +65,9 @@ export class QemuStreamDecoder implements StreamDecoder {
   private readonly latency = { served: 0, total: 0n, max: 0n };
   /** Payload bytes the capture's snaplen cut; >0: records can no longer be followed, bytes are counted. */
   private cutBytes = 0;
-  private readonly src: Endpoint;
-  private readonly dst: Endpoint;
 
-  constructor(private readonly flow: FlowInfo, private readonly emit: Emit) {
-    this.src = flow.client;
-    this.dst = flow.server;
+  constructor(flow: FlowInfo, emit: Emit) {
+    super(flow, emit, MAX_ITEM);
   }
 
   heldBytes(): number {
@@ -81,26 +76,19 @@ export class QemuStreamDecoder implements StreamDecoder {
 
   data(dir: Direction, bytes: Uint8Array, ts: Picos): void {
     if (dir === 's2c') { this.returnPath(bytes, ts); return; }
-    if (this.dead || bytes.length === 0) return;
+    if (!this.walkable(dir, bytes)) return;
     this.last.setTs(ts);
     if (this.cutBytes > 0) { this.feeder.offset += bytes.length; return; }
-    this.feeder.feed(bytes, ts);
-    if (this.feeder.stopped && !this.dead) this.fail(QemuAnomaly.ITEM_TOO_LARGE, ts, { limit: MAX_ITEM });
+    this.walk(bytes, ts, QemuAnomaly.ITEM_TOO_LARGE, { limit: MAX_ITEM });
     if (this.vmdescEnd >= 0 && this.feeder.offset >= this.vmdescEnd) this.finish(ts);
   }
 
-  /**
-   * data() over buf[start, end), the time a clock: a segment inside RAM page data costs a
-   * subtraction (ByteFeeder.skip), a page header its arithmetic; a bigint is made only
-   * when a message is.
-   */
   dataAt(dir: Direction, buf: Uint8Array, start: number, end: number, at: PacketClock): void {
     if (dir === 's2c') { this.returnPath(buf.subarray(start, end), at.ts); return; }
     if (this.dead || end === start) return;
     this.last.copyFrom(at);
     if (this.cutBytes > 0) { this.feeder.offset += end - start; return; }
-    this.feeder.feedAt(buf, start, end, at);
-    if (this.feeder.stopped && !this.dead) this.fail(QemuAnomaly.ITEM_TOO_LARGE, at.ts, { limit: MAX_ITEM });
+    this.walkAt(buf, start, end, at, QemuAnomaly.ITEM_TOO_LARGE, { limit: MAX_ITEM });
     if (this.vmdescEnd >= 0 && this.feeder.offset >= this.vmdescEnd) this.finish(at.ts);
   }
 
@@ -143,23 +131,23 @@ export class QemuStreamDecoder implements StreamDecoder {
     return this.feeder.offset;
   }
 
-  private step(b: Uint8Array, p: number, end: number, at: PacketClock): number {
-    // RAM records (one per page) make a bigint only for a message; the rest, rarer, take one.
-    if (this.mode === Mode.Ram) return this.ramStep(b, p, end, at);
-    return this.stepOther(b, p, end, at.ts);
+  /** RAM records (one per page) make a bigint only for a message; the rest, rarer, take one. */
+  protected override stepAt(b: Uint8Array, p: number, end: number, at: PacketClock): number {
+    return this.mode === Mode.Ram ? this.ramStep(b, p, end, at) : this.step(b, p, end, at.ts);
   }
 
-  private ramStep(b: Uint8Array, p: number, end: number, at: PacketClock): number {
+  /** One RAM record; `at` is the time (a clock on the hot path, a bigint from step()). */
+  private ramStep(b: Uint8Array, p: number, end: number, at: PacketClock | Picos): number {
     const r = this.ram.step(b, p, end, this.pageSize);
     if (r === NEED_MORE) return NEED_MORE;
-    if (r === RAM_ERROR) return this.fail(this.ram.problem.def, at.ts, this.ram.problem.fields);
+    if (r === RAM_ERROR) return this.fail(this.ram.problem.def, tsOf(at), this.ram.problem.fields);
     if (this.ram.item === RamItem.Page) {
       if (this.postcopyAt >= 0) {
         // Post-copy: pages the destination asked for come first, out of order; no
         // passes. A requested page's arrival gives the request's latency.
         const asked = this.requestedAt.get(this.ram.addr);
         if (asked !== undefined) {
-          const ts = at.ts;
+          const ts = tsOf(at);
           this.requestedAt.delete(this.ram.addr);
           const wait = ts > asked ? ts - asked : 0n;
           this.latency.served++;
@@ -167,20 +155,20 @@ export class QemuStreamDecoder implements StreamDecoder {
           if (wait > this.latency.max) this.latency.max = wait;
         }
         if (this.cur.type !== QemuRecord.SectionPart && this.cur.type !== QemuRecord.SectionEnd) {
-          return this.fail(QemuAnomaly.PAGE_OUTSIDE_SECTION, at.ts);
+          return this.fail(QemuAnomaly.PAGE_OUTSIDE_SECTION, tsOf(at));
         }
       } else if (this.cur.type === QemuRecord.SectionPart) {
         const it = this.ram.notePosition(this.ram.block, this.ram.addr, this.feeder.offset, this.sectionAt);
-        if (it > 0 && it <= MAX_KEPT_PASSES) this.out({ kind: 'pass-started', iteration: it, streamBytes: this.feeder.offset + r }, at.ts);
+        if (it > 0 && it <= MAX_KEPT_PASSES) this.out({ kind: 'pass-started', iteration: it, streamBytes: this.feeder.offset + r }, tsOf(at));
         else if (it === MAX_KEPT_PASSES + 1) {
-          this.emit(streamAnomaly(this.flow, 'c2s', QemuAnomaly.PASSES_NOT_KEPT, at.ts, { limit: MAX_KEPT_PASSES }));
+          this.emit(streamAnomaly(this.flow, 'c2s', QemuAnomaly.PASSES_NOT_KEPT, tsOf(at), { limit: MAX_KEPT_PASSES }));
         }
       } else if (this.cur.type !== QemuRecord.SectionEnd) {
-        return this.fail(QemuAnomaly.PAGE_OUTSIDE_SECTION, at.ts);
+        return this.fail(QemuAnomaly.PAGE_OUTSIDE_SECTION, tsOf(at));
       }
       this.feeder.skip = this.ram.payload;
     } else if (this.ram.item === RamItem.Eos) {
-      if (this.cur.type === QemuRecord.SectionPart) this.ramChunk(this.feeder.offset + r, at.ts);
+      if (this.cur.type === QemuRecord.SectionPart) this.ramChunk(this.feeder.offset + r, tsOf(at));
       if (this.cur.type === QemuRecord.SectionEnd) this.ramEndEos = true;
       this.ram.chunkPages = 0;
       this.mode = Mode.FooterOpt;
@@ -188,9 +176,8 @@ export class QemuStreamDecoder implements StreamDecoder {
     return r;
   }
 
-  private stepOther(b: Uint8Array, p: number, end: number, ts: Picos): number {
+  protected step(b: Uint8Array, p: number, end: number, ts: Picos): number {
     switch (this.mode) {
-      case Mode.Ram: return NEED_MORE; // never: step() hands RAM records to ramStep
       case Mode.Magic: {
         if (end - p < 8) return NEED_MORE;
         const magic = u32(b, p);
@@ -202,6 +189,7 @@ export class QemuStreamDecoder implements StreamDecoder {
         return 8;
       }
       case Mode.Record: return this.record(b, p, end, ts);
+      case Mode.Ram: return this.ramStep(b, p, end, ts);
       case Mode.FooterOpt: {
         if (end - p < 1) return NEED_MORE;
         if (b[p] !== QemuRecord.SectionFooter) { this.footers = false; this.mode = Mode.Record; return 0; }
@@ -447,16 +435,9 @@ export class QemuStreamDecoder implements StreamDecoder {
     this.emit(msg);
   }
 
-  private out(m: DistributiveOmit<QemuMsgBody>, ts: Picos, tsEnd: Picos = maxTs(this.last.ts, ts)): void {
-    const msg = { ...m, protocol: 'qemu', ts, tsEnd, flowId: this.flow.id, src: this.src, dst: this.dst } as ProtocolMessage;
-    this.emit(msg);
-  }
-
-  /** The stream has no resync point: report and stop walking it. */
-  private fail(def: AnomalyDef, ts: Picos, fields?: AnomalyFields): number {
-    this.emit(streamAnomaly(this.flow, 'c2s', def, ts, fields));
-    this.dead = true;
-    return STOP;
+  /** A message ends, unless told otherwise, at the latest segment seen. */
+  protected override out(m: QemuBody, ts: Picos, tsEnd: Picos = maxTs(this.last.ts, ts)): void {
+    super.out(m, ts, tsEnd);
   }
 }
 
@@ -465,10 +446,12 @@ function isPageRequest(h: readonly number[]): boolean {
   return type === ReturnPathMessage.ReqPages || type === ReturnPathMessage.ReqPagesId;
 }
 
-type QemuMsgBody = import('../types.js').QemuMessage;
 type QemuRamChunk = import('../types.js').QemuRamChunk;
-type DistributiveOmit<T> = T extends unknown ? Omit<T, 'protocol' | 'ts' | 'tsEnd' | 'flowId' | 'src' | 'dst'> : never;
 
 function maxTs(a: Picos, b: Picos): Picos {
   return a > b ? a : b;
+}
+
+function tsOf(at: PacketClock | Picos): Picos {
+  return typeof at === 'bigint' ? at : at.ts;
 }

@@ -1,14 +1,13 @@
 import type { PacketClock, Picos } from '../../core/time.js';
-import type { AnomalyDef, AnomalyFields } from '../../core/anomaly.js';
-import type { Direction, Endpoint, FlowInfo } from '../../decode/types.js';
-import { streamAnomaly } from '../anomaly.js';
+import type { Direction, FlowInfo } from '../../decode/types.js';
 import { QemuAnomaly } from './anomaly-codes.js';
-import type { Emit, ProtocolMessage, StreamDecoder } from '../types.js';
-import { ByteFeeder, NEED_MORE, STOP } from './feeder.js';
+import type { Emit } from '../types.js';
+import { NEED_MORE } from './feeder.js';
 import { u32, u64 } from './bytes.js';
+import { SourceStreamDecoder } from './source-decoder.js';
 import {
   MULTIFD_COMPRESSION_MASK, MULTIFD_FLAG_SYNC, MULTIFD_INIT_BYTES, MULTIFD_MAGIC, MULTIFD_PACKET_HEADER_BYTES,
-  MULTIFD_VERSION, type MultifdMessage,
+  MULTIFD_VERSION,
 } from './types.js';
 
 const enum Mode { Init, Packet }
@@ -33,33 +32,23 @@ const MAX_ITEM = MULTIFD_PACKET_HEADER_BYTES + 8;
  * Anything else (other versions, e.g. the zero-page fields of 9.0) is rejected with an
  * anomaly and the channel is no longer decoded.
  */
-export class MultifdChannelDecoder implements StreamDecoder {
-  private readonly feeder = new ByteFeeder((b, p, e, at) => this.step(b, p, e, at.ts), MAX_ITEM);
+export class MultifdChannelDecoder extends SourceStreamDecoder {
   private mode = Mode.Init;
-  private dead = false;
   private ended = false;
   private channel = -1;
   private packets = 0;
   private pages = 0;
-  private readonly src: Endpoint;
-  private readonly dst: Endpoint;
 
-  constructor(private readonly flow: FlowInfo, private readonly emit: Emit) {
-    this.src = flow.client;
-    this.dst = flow.server;
+  constructor(flow: FlowInfo, emit: Emit) {
+    super(flow, emit, MAX_ITEM);
   }
 
   data(dir: Direction, bytes: Uint8Array, ts: Picos): void {
-    if (dir !== 'c2s' || this.dead || bytes.length === 0) return;
-    this.feeder.feed(bytes, ts);
-    if (this.feeder.stopped && !this.dead) this.fail(QemuAnomaly.MULTIFD_NO_PROGRESS, ts);
+    if (this.walkable(dir, bytes)) this.walk(bytes, ts, QemuAnomaly.MULTIFD_NO_PROGRESS);
   }
 
-  /** data() over buf[start, end): page data is skipped without a view or a bigint. */
   dataAt(dir: Direction, buf: Uint8Array, start: number, end: number, at: PacketClock): void {
-    if (dir !== 'c2s' || this.dead || end === start) return;
-    this.feeder.feedAt(buf, start, end, at);
-    if (this.feeder.stopped && !this.dead) this.fail(QemuAnomaly.MULTIFD_NO_PROGRESS, at.ts);
+    if (dir === 'c2s' && !this.dead && end > start) this.walkAt(buf, start, end, at, QemuAnomaly.MULTIFD_NO_PROGRESS);
   }
 
   gap(dir: Direction, length: number, ts: Picos): void {
@@ -81,7 +70,7 @@ export class MultifdChannelDecoder implements StreamDecoder {
     }, ts);
   }
 
-  private step(b: Uint8Array, p: number, end: number, ts: Picos): number {
+  protected step(b: Uint8Array, p: number, end: number, ts: Picos): number {
     if (end - p < 8) return NEED_MORE;
     const magic = u32(b, p);
     const version = u32(b, p + 4);
@@ -126,15 +115,6 @@ export class MultifdChannelDecoder implements StreamDecoder {
     return MAX_ITEM;
   }
 
-  private out(m: DistributiveOmit<MultifdMessage>, ts: Picos): void {
-    this.emit({ ...m, protocol: 'qemu', ts, tsEnd: ts, flowId: this.flow.id, src: this.src, dst: this.dst } as ProtocolMessage);
-  }
-
-  private fail(def: AnomalyDef, ts: Picos, fields?: AnomalyFields): number {
-    this.emit(streamAnomaly(this.flow, 'c2s', def, ts, fields));
-    this.dead = true;
-    return STOP;
-  }
 }
 
 function isPageSize(n: number): boolean {
@@ -152,5 +132,3 @@ function blockName(b: Uint8Array, p: number): string | undefined {
   }
   return undefined;
 }
-
-type DistributiveOmit<T> = T extends unknown ? Omit<T, 'protocol' | 'ts' | 'tsEnd' | 'flowId' | 'src' | 'dst'> : never;
