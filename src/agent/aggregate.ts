@@ -16,13 +16,16 @@ export interface ClockOffsetEvent extends ClockOffset {
   corrected: boolean;
 }
 
-/** An MP went silent past the timeout (stops holding the merge back) or came back. */
+/**
+ * An MP went silent past the timeout (stops holding the merge back) or came back
+ * (wall-clock decisions), or sent its end record (its source is exhausted).
+ */
 export interface MpStatusEvent {
   type: 'mp-status';
   migration: '';
   ts: Picos;
   mp: string;
-  status: 'silent' | 'live';
+  status: 'silent' | 'live' | 'ended';
 }
 
 export type AggregatorEvent = PhaseEvent | ClockOffsetEvent | MpStatusEvent;
@@ -72,7 +75,7 @@ export class Aggregation {
       }
     }, (o) => opts.onEvent({
       type: 'clock-offset', migration: '', ts: this.now(), corrected: opts.correctClocks === true, ...o,
-    }), opts);
+    }), opts, (mp) => opts.onEvent({ type: 'mp-status', migration: '', ts: this.now(), mp, status: 'ended' }));
   }
 
   record(r: MpRecord): void {
@@ -80,12 +83,15 @@ export class Aggregation {
   }
 
   silent(mp: string): void {
+    // An MP that ended is expected to be quiet.
+    if (this.merger.hasEnded(mp)) return;
     this.opts.onEvent({ type: 'mp-status', migration: '', ts: this.now(), mp, status: 'silent' });
     this.merger.silent(mp);
   }
 
   /** A silent MP sends again (the merge takes it back on its next record by itself). */
   live(mp: string): void {
+    if (this.merger.hasEnded(mp)) return;
     this.opts.onEvent({ type: 'mp-status', migration: '', ts: this.now(), mp, status: 'live' });
   }
 

@@ -75,11 +75,15 @@ export class MpMerger {
   private est: ClockOffsetEstimator | undefined;
   /** Samples per MP since its offset was last reported. */
   private readonly sinceReport = new Map<string, number>();
+  /** MPs whose end record was applied, reported once their messages are released. */
+  private justEnded: string[] = [];
 
   constructor(
     private readonly deliver: DeliverFn,
     private readonly onOffset: (o: ClockOffset) => void,
     private readonly opts: MergeOptions = {},
+    /** An MP's end record (its source is exhausted), after what it released. */
+    private readonly onEnded: (mp: string) => void = () => {},
   ) {
     this.maxHeld = opts.maxHeld ?? 200_000;
     this.maxReorder = opts.maxReorder ?? 10_000;
@@ -124,6 +128,16 @@ export class MpMerger {
       this.apply(s, n);
     }
     this.release(false);
+    if (this.justEnded.length > 0) {
+      const ended = this.justEnded;
+      this.justEnded = [];
+      for (const mp of ended) this.onEnded(mp);
+    }
+  }
+
+  /** Whether the MP's last record is its end record. */
+  hasEnded(mp: string): boolean {
+    return this.mps.get(mp)?.ended === true;
   }
 
   /** Every MP met (and expected) has sent its end record. */
@@ -202,6 +216,7 @@ export class MpMerger {
       case 'end':
         if (r.watermark > s.watermark) s.watermark = r.watermark;
         s.ended = true;
+        this.justEnded.push(s.name);
         break;
     }
   }

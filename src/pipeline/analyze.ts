@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { anomalyMessage, type AnomalyDef, type AnomalyFields } from '../core/anomaly.js';
 import { UsageError } from '../core/errors.js';
-import type { Picos } from '../core/time.js';
+import { PS_PER_S, type Picos } from '../core/time.js';
 import { Dissector } from '../dissect/dissector.js';
 import type { DissectorStats } from '../dissect/stats.js';
 import { CaptureAnomaly } from '../ingest/anomaly-codes.js';
@@ -42,6 +42,8 @@ export interface AnalyzeOptions {
    * --filter applies), otherwise through the pure-TS reader in this thread.
    */
   workers?: number;
+  /** `--capture`: live interfaces read AF_PACKET rings in place ('auto', the default, falls back to libpcap). */
+  capture?: 'auto' | 'af-packet' | 'pcap';
   /** `--max-memory`: the Dissector's memory budget in bytes, split between workers (default 256 MiB). */
   maxMemory?: number;
   /** Cumulative capture counters while the run goes on (serve's metrics): after each
@@ -62,8 +64,11 @@ export interface SourceSummary {
   format: CaptureFormat | 'live';
   stats?: ReaderStats;
   problem?: string;
-  /** Native ring path: packets captured, ring-full drops, kernel drops (pcap_stats). */
-  ring?: { packets: number; ringDrops: number; kernelDrops: number; lostFrames?: number };
+  /**
+   * Native path: packets captured, ring-full drops, kernel drops (pcap_stats, or the
+   * AF_PACKET sockets' PACKET_STATISTICS summed), and which capture path it was.
+   */
+  ring?: { packets: number; ringDrops: number; kernelDrops: number; lostFrames?: number; path?: 'af-packet' | 'libpcap' };
 }
 
 export interface Summary extends EngineSummary {
@@ -137,11 +142,15 @@ export async function analyzeSources(sources: string[], opts: AnalyzeOptions): P
     const report = opts.onCaptureStats
       ? () => opts.onCaptureStats!({ packets: dissector.stats.packets, bytes: dissector.stats.bytes, ringDrops: 0, kernelDrops: 0 })
       : undefined;
-    let lastTs: Picos = 0n;
+    // The time of the last packet handed on (the end of the input), as the readers give it.
+    let lastSec = 0, lastPsec = 0;
     await mergeByTimestamp(files, (b, i) => {
-      lastTs = b.ts(i);
-      dissector.record(b.buf[i]!, b.off[i]!, b.off[i]! + b.len[i]!, b.wire[i]!, b.linkType[i]!, lastTs);
+      const off = b.off[i]!;
+      lastSec = b.sec[i]!;
+      lastPsec = b.psec[i]!;
+      dissector.recordAt(b.buf[i]!, off, off + b.len[i]!, b.wire[i]!, b.linkType[i]!, lastSec, lastPsec);
     }, opts, report);
+    const lastTs = BigInt(lastSec) * PS_PER_S + BigInt(lastPsec);
     for (const f of files) readerAnomalies(f.stats, lastTs, onMessage);
     dissector.finish();
     report?.();
@@ -302,6 +311,7 @@ async function analyzeRing(src: ParsedSource, text: string, engine: PhaseEngine,
   }
   const run: Parameters<typeof runRingPipeline>[0] = { source, workers: opts.workers ?? 2, onMessage, handleSigint: true };
   if (opts.maxMemory !== undefined) run.maxMemory = opts.maxMemory;
+  if (opts.capture !== undefined) run.capture = opts.capture;
   if (opts.signal) run.signal = opts.signal;
   if (opts.backpressure) run.backpressure = opts.backpressure;
   if (opts.onCaptureStats) {
@@ -314,7 +324,7 @@ async function analyzeRing(src: ParsedSource, text: string, engine: PhaseEngine,
   const { stats } = await runRingPipeline(run);
   const s: SourceSummary = { source: text, format, ring: {
     packets: stats.packets, ringDrops: stats.rings.reduce((a, r) => a + r.dropped, 0), kernelDrops: stats.kernelDrops,
-    lostFrames: stats.dpmiLostFrames,
+    lostFrames: stats.dpmiLostFrames, path: stats.capturePath,
   } };
   return { ...engine.end(), sources: [s] };
 }

@@ -1,4 +1,4 @@
-import type { Picos } from '../core/time.js';
+import type { PacketClock, Picos } from '../core/time.js';
 import type { Direction } from '../decode/types.js';
 import type { GapKind, StreamDecoder } from './types.js';
 
@@ -43,6 +43,13 @@ export class ChosenByFirstBytes implements StreamDecoder {
     this.inner = this.choose(all, first);
     this.head = new Uint8Array(0);
     this.inner.data(dir, all, first);
+  }
+
+  /** Once the decoder is chosen, straight to it (in place, when it takes offsets). */
+  dataAt(dir: Direction, buf: Uint8Array, start: number, end: number, at: PacketClock): void {
+    const inner = this.inner;
+    if (inner?.dataAt !== undefined) inner.dataAt(dir, buf, start, end, at);
+    else this.data(dir, buf.subarray(start, end), at.ts);
   }
 
   gap(dir: Direction, length: number, ts: Picos, kind: GapKind): void {

@@ -5,6 +5,7 @@ import { WireClock } from './clock.js';
 import { EventLog } from './event-log.js';
 import type { ServeItem } from './items.js';
 import { ServeMetrics } from './metrics.js';
+import { MeasurementPointBoard } from './measurement-points.js';
 import { findStalls } from './stall.js';
 
 export interface ServeCoreOptions {
@@ -29,6 +30,8 @@ export class ServeCore {
   readonly metrics: ServeMetrics;
   readonly log: EventLog;
   readonly clock: WireClock;
+  /** Measurement points and their clock offsets (fed by `serve --subscribe` only). */
+  readonly mps = new MeasurementPointBoard();
 
   get paced(): boolean { return this.opts.paced; }
   get speed(): number { return this.opts.speed ?? 1; }
@@ -43,6 +46,12 @@ export class ServeCore {
   push(item: ServeItem): void {
     if (item.kind === 'capture') {
       this.metrics.onCapture(item.capture);
+      return;
+    }
+    if (item.kind === 'mp') {
+      // Past the board's MP bound the events still stream, but add no metric series.
+      if (this.mps.apply(item.event)) this.metrics.onMpEvent(item.event);
+      this.log.append(item.event);
       return;
     }
     this.event(item.event);

@@ -1,7 +1,11 @@
 import type { PhaseEvent } from '../phases/events.js';
+import type { MpEvent } from './measurement-points.js';
+
+/** What the service's event stream carries: phase events, and an aggregator's own. */
+export type ServedEvent = PhaseEvent | MpEvent;
 
 /** An event with its position in the service's stream (the `since` cursor of /api/events). */
-export interface LoggedEvent { seq: number; event: PhaseEvent }
+export interface LoggedEvent { seq: number; event: ServedEvent }
 
 export interface Subscriber {
   /** Called for every new event; returns false when the subscriber is gone. */
@@ -26,7 +30,7 @@ export class EventLog {
   /** Oldest sequence number still held. */
   get firstSeq(): number { return Math.max(1, this.next - this.capacity); }
 
-  append(event: PhaseEvent): LoggedEvent {
+  append(event: ServedEvent): LoggedEvent {
     const e: LoggedEvent = { seq: this.next++, event };
     this.ring[e.seq % this.capacity] = e;
     for (const s of this.subscribers) if (!s.deliver(e)) this.subscribers.delete(s);

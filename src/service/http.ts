@@ -124,6 +124,10 @@ export class ServeHttp {
         res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
         res.end(toNdjsonLine(this.snapshot()));
         return;
+      case '/api/measurement-points':
+        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+        res.end(toNdjsonLine({ reference: this.core.mps.reference ?? null, measurementPoints: this.core.mps.all() }));
+        return;
       case '/api/events':
         await this.events(req, res, url);
         return;
@@ -192,7 +196,7 @@ export class ServeHttp {
     ws.send(toNdjsonLine({ type: 'snapshot', paced: this.core.paced, speed: this.core.speed, ...this.snapshot() }));
     const client = new StreamClient({
       out: { write: (t) => ws.send(t), buffered: () => ws.bufferedAmount, close: () => ws.terminate() },
-      format: (e) => toNdjsonLine({ seq: e.seq, now: this.core.clock.now(), event: e.event, view: this.core.board.get(e.event.migration) }),
+      format: (e) => toNdjsonLine({ seq: e.seq, now: this.core.clock.now(), event: e.event, view: e.event.migration === '' ? undefined : this.core.board.get(e.event.migration) }),
       maxBuffered: this.maxBuffer,
       onDropped: () => this.core.metrics.clientsDropped.inc({ endpoint: 'ws', reason: 'slow' }),
     });

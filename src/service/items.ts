@@ -1,4 +1,5 @@
 import type { PhaseEvent } from '../phases/events.js';
+import type { MpEvent } from './measurement-points.js';
 
 /** Cumulative counters of one capture source (they only grow while it runs). */
 export interface CaptureSnapshot {
@@ -17,7 +18,9 @@ export interface CaptureSnapshot {
  */
 export type ServeItem =
   | { kind: 'event'; event: PhaseEvent }
-  | { kind: 'capture'; capture: CaptureSnapshot };
+  | { kind: 'capture'; capture: CaptureSnapshot }
+  /** From an aggregator (`serve --subscribe`): clock offsets, MPs silent or back. */
+  | { kind: 'mp'; event: MpEvent };
 
 /**
  * Push → pull adapter for callback-based producers (the analysis pipeline calls

@@ -3,6 +3,7 @@ import { toSeconds } from '../core/time.js';
 import { PHASES, type PhaseEvent, type PhaseName } from '../phases/events.js';
 import type { MigrationView } from './board.js';
 import type { CaptureSnapshot } from './items.js';
+import type { MpEvent } from './measurement-points.js';
 
 /** Phase durations in the study span 0.5 ms (remote connect) to minutes (transfer of a loaded xlarge). */
 const PHASE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 60, 120, 300, 600];
@@ -40,6 +41,11 @@ export class ServeMetrics {
   private readonly ringDrops: Counter<'source'>;
   private readonly kernelDrops: Counter<'source'>;
   private readonly frameLoss: Counter;
+  private readonly clockOffset: Gauge<'mp' | 'reference'>;
+  private readonly clockSpread: Gauge<'mp' | 'reference'>;
+  private readonly clockBound: Gauge<'mp' | 'reference'>;
+  private readonly mpSilent: Gauge<'mp'>;
+  private readonly mpEnded: Gauge<'mp'>;
   readonly clients: Gauge<'endpoint'>;
   readonly clientsDropped: Counter<'endpoint' | 'reason'>;
   private readonly captureSeen = new Map<string, CaptureSnapshot>();
@@ -80,6 +86,11 @@ export class ServeMetrics {
     this.ringDrops = new Counter({ name: 'migscope_capture_ring_drops_total', help: 'Packets dropped because a decode ring was full', labelNames: ['source'], registers });
     this.kernelDrops = new Counter({ name: 'migscope_capture_kernel_drops_total', help: 'Packets dropped by the kernel or interface (pcap_stats)', labelNames: ['source'], registers });
     this.frameLoss = new Counter({ name: 'migscope_capture_frame_loss_total', help: 'DPMI measurement frames lost (sequence gaps)', registers });
+    this.clockOffset = new Gauge({ name: 'migscope_clock_offset_seconds', help: 'Measurement point clock minus the reference MP\'s clock, estimated from TCP segments both saw (docs/clock-offsets.md)', labelNames: ['mp', 'reference'], registers });
+    this.clockSpread = new Gauge({ name: 'migscope_clock_offset_spread_seconds', help: 'Scatter of the clock-offset samples (half the larger inter-quartile range of the two directions)', labelNames: ['mp', 'reference'], registers });
+    this.clockBound = new Gauge({ name: 'migscope_clock_offset_bound_seconds', help: 'Guaranteed bound on the clock-offset error whatever the delay asymmetry: one-way delay + spread', labelNames: ['mp', 'reference'], registers });
+    this.mpSilent = new Gauge({ name: 'migscope_measurement_point_silent', help: 'Measurement point: 1 while it sent nothing for the MP timeout (it no longer holds the merge back)', labelNames: ['mp'], registers });
+    this.mpEnded = new Gauge({ name: 'migscope_measurement_point_ended', help: 'Measurement point: 1 once it sent its end record (its source is exhausted), 0 while it publishes', labelNames: ['mp'], registers });
     this.clients = new Gauge({ name: 'migscope_http_stream_clients', help: 'Connected live-stream clients', labelNames: ['endpoint'], registers });
     this.clientsDropped = new Counter({ name: 'migscope_http_stream_clients_dropped_total', help: 'Live-stream clients disconnected because they fell behind', labelNames: ['endpoint', 'reason'], registers });
     const info = new Gauge({ name: 'migscope_build_info', help: 'migscope build: version and Node.js', labelNames: ['version', 'nodejs'], registers });
@@ -152,6 +163,20 @@ export class ServeMetrics {
       default:
         break;
     }
+  }
+
+  /** An aggregator's event (serve --subscribe): clock offsets and MP status. */
+  onMpEvent(ev: MpEvent): void {
+    this.events.inc({ type: ev.type });
+    if (ev.type === 'mp-status') {
+      this.mpSilent.set({ mp: ev.mp }, ev.status === 'silent' ? 1 : 0);
+      this.mpEnded.set({ mp: ev.mp }, ev.status === 'ended' ? 1 : 0);
+      return;
+    }
+    const l = { mp: ev.mp, reference: ev.reference };
+    this.clockOffset.set(l, toSeconds(ev.offset));
+    this.clockSpread.set(l, toSeconds(ev.spread));
+    this.clockBound.set(l, toSeconds(ev.bound));
   }
 
   /** The board dropped a running migration whose end never came: drop its series too. */

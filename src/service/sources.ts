@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { NatsAggregatorOptions } from '../agent/nats/aggregator.js';
 import type { PhaseEvent } from '../phases/events.js';
 import { analyzeSources, parseSource, type AnalyzeOptions } from '../pipeline/analyze.js';
 import { ItemQueue, type ServeItem } from './items.js';
@@ -81,4 +82,21 @@ export function demoItems(opts: DemoOptions, signal: AbortSignal): AsyncIterable
     }
   })().catch(() => queue.end());
   return queue;
+}
+
+export type NatsItemOptions = Omit<NatsAggregatorOptions, 'onMessage' | 'onEvent' | 'backpressure' | 'idleTimeout' | 'signal'>;
+
+/**
+ * `serve --subscribe URL`: the NATS aggregator's events as items (docs/agents.md),
+ * phase events for the board and metrics, clock offsets and MP status for the
+ * measurement points. Runs until `signal` aborts; a slow service slows the reading
+ * from NATS (natsAggregation's high-water mark) instead of queueing.
+ */
+export async function* natsItems(opts: NatsItemOptions, signal: AbortSignal): AsyncIterable<ServeItem> {
+  const { natsAggregation } = await import('../agent/nats/messages.js');
+  for await (const item of natsAggregation({ ...opts, signal }, 4096, false)) {
+    if (item.kind !== 'event') continue;
+    const ev = item.value;
+    yield ev.type === 'clock-offset' || ev.type === 'mp-status' ? { kind: 'mp', event: ev } : { kind: 'event', event: ev };
+  }
 }

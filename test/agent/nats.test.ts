@@ -97,6 +97,7 @@ describe.skipIf(missing !== undefined)(`agents → NATS JetStream → aggregator
     await nc.close();
     const events: AggregatorEvent[] = [];
     const s = await aggregate(nats.url, events);
+    expect(s.stopped).toBe('ended'); // on the MPs' end records, not on the idle timeout
     expect(s.badRecords).toBe(3);
     const agg = s.aggregation!;
     expect(agg.merge.lostRecords).toBe(0);
@@ -119,6 +120,7 @@ describe.skipIf(missing !== undefined)(`agents → NATS JetStream → aggregator
     }
     expect(messages).toBe(fx.truthMessages);
     expect(it.summary?.aggregation?.messages).toBe(fx.truthMessages);
+    expect(it.summary?.stopped).toBe('ended');
     expectTruthPhases(fx.truth, iterated);
   });
 
@@ -140,6 +142,7 @@ describe.skipIf(missing !== undefined)(`agents → NATS JetStream → aggregator
     expect(before).toBeGreaterThan(0);
     const events: AggregatorEvent[] = [];
     const s = await aggregate(nats.url, events);
+    expect(s.stopped).toBe('ended');
     expect(s.aggregation!.merge.lostRecords).toBe(0);
     expect(s.aggregation!.merge.duplicateRecords).toBe(0);
     expect(s.aggregation!.messages).toBe(fx.truthMessages);
@@ -159,9 +162,11 @@ describe.skipIf(missing !== undefined)(`agents → NATS JetStream → aggregator
       onEvent: (e) => { first.push(e); if (e.type === 'phase-ended' && e.phase === 'transfer') stop.abort(); },
     });
     expect(s1.aggregation).toBeUndefined();
+    expect(s1.stopped).toBe('signal');
     const second: AggregatorEvent[] = [];
     const s2 = await aggregate(nats.url, second, { durable: 'restarted' });
     expect(s2.replayed).toBeGreaterThan(0);
+    expect(s2.stopped).toBe('ended');
     expect(s2.republishSkipped).toBe(first.length);
     const strip = (evs: AggregatorEvent[]) => evs.map((e) => JSON.stringify(e, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
     expect(strip([...first, ...second])).toEqual(strip(whole));
@@ -176,6 +181,8 @@ describe.skipIf(missing !== undefined)(`agents → NATS JetStream → aggregator
       runAgent([fx.a], { url: nats.url, mp: 'src', speed: 2, maxBuffered: 2000, ackTimeout: 500 }),
       runAgent([fx.b], { url: nats.url, mp: 'dst', speed: 2, maxBuffered: 2000, ackTimeout: 500 }),
     ]);
+    // A rejection before the await below must fail this test, not surface as unhandled.
+    runs.catch(() => undefined);
     for (let i = 0; i < 200 && (await storedSeq(nats.url, 'src')) < 2000; i++) await sleep(50);
     await nats.stop();
     await sleep(1500);
@@ -188,6 +195,7 @@ describe.skipIf(missing !== undefined)(`agents → NATS JetStream → aggregator
     expect(rb.publisher.acked).toBe(rb.publisher.accepted);
     const events: AggregatorEvent[] = [];
     const s = await aggregate(nats.url, events);
+    expect(s.stopped).toBe('ended');
     expect(s.aggregation!.merge.lostRecords).toBe(0);
     expect(s.aggregation!.messages).toBe(fx.truthMessages);
     expectTruthPhases(fx.truth, events);

@@ -3,10 +3,11 @@
  * as a user runs it) on a loopback port it picks itself, and stop it by its pid.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { PhaseEvent } from '../../src/phases/events.js';
+import { freePort } from '../real/harness/qemu-migration.js';
 
 export const repoRoot = resolve(__dirname, '../..');
 export const cli = join(repoRoot, 'bin/migscope.js');
@@ -65,4 +66,58 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>,
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+export interface PrometheusProcess {
+  /** Instant query through Prometheus' HTTP API. */
+  query: (q: string) => Promise<{ metric: Record<string, string>; value: [number, string] }[]>;
+  /** The one series a query must return, as a number. */
+  one: (q: string) => Promise<number>;
+  stop: () => Promise<void>;
+}
+
+export const PROMETHEUS = '/usr/bin/prometheus';
+
+/**
+ * A real Prometheus scraping `target` (host:port) every second, its TSDB in `dir`,
+ * returned once the target is up.
+ */
+export async function startPrometheus(dir: string, target: string): Promise<PrometheusProcess> {
+  const promPort = await freePort();
+  const config = join(dir, 'prometheus.yml');
+  writeFileSync(config, [
+    'global:', '  scrape_interval: 1s', '  evaluation_interval: 1s', 'scrape_configs:',
+    '  - job_name: migscope', '    static_configs:', `      - targets: ['${target}']`, '',
+  ].join('\n'));
+  let promLog = '';
+  const prom = spawn(PROMETHEUS, [`--config.file=${config}`, `--web.listen-address=127.0.0.1:${promPort}`,
+    `--storage.tsdb.path=${join(dir, 'tsdb')}`, '--log.level=warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  prom.stderr!.on('data', (b: Buffer) => { promLog += b.toString(); });
+  const stop = async (): Promise<void> => {
+    if (prom.exitCode !== null || prom.signalCode !== null) return;
+    const exited = new Promise((r) => prom.once('exit', r));
+    prom.kill('SIGTERM');
+    await exited;
+  };
+  const api = `http://127.0.0.1:${promPort}/api/v1`;
+  const query: PrometheusProcess['query'] = async (q) => {
+    const r = await fetch(`${api}/query?query=${encodeURIComponent(q)}`);
+    const body = await r.json() as { status: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+    if (body.status !== 'success') throw new Error(`query ${q}: ${JSON.stringify(body)}`);
+    return body.data.result;
+  };
+  try {
+    await waitFor('Prometheus ready', async () => (await fetch(`http://127.0.0.1:${promPort}/-/ready`).then((r) => r.ok, () => false)) || undefined, 60_000)
+      .catch((e: Error) => { throw new Error(`${e.message}: ${promLog}`); });
+    await waitFor('the scrape target up', async () => ((await query('up{job="migscope"}'))[0]?.value[1] === '1') || undefined, 30_000);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  const one = async (q: string): Promise<number> => {
+    const r = await query(q);
+    if (r.length !== 1) throw new Error(`${q}: ${r.length} series, expected 1: ${JSON.stringify(r)}`);
+    return Number(r[0]!.value[1]);
+  };
+  return { query, one, stop };
 }

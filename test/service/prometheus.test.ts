@@ -3,18 +3,16 @@
  * a generated migration replays in real time; the series it stored, read back through
  * its HTTP API, must agree with `migscope analyze --json` of the same trace.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { toSeconds } from '../../src/core/time.js';
 import type { Convergence, Downtime, MigrationEnded, PhaseEnded } from '../../src/phases/events.js';
 import { writeTrace } from '../../src/generate/write-trace.js';
-import { freePort } from '../real/harness/qemu-migration.js';
-import { cli, parseEvents, startServe, tempDir, waitFor, type ServeProcess } from './helpers.js';
+import { cli, parseEvents, PROMETHEUS, startPrometheus, startServe, tempDir, type PrometheusProcess, type ServeProcess } from './helpers.js';
 
-const PROMETHEUS = '/usr/bin/prometheus';
 const have = existsSync(PROMETHEUS);
 if (!have && process.env.CI !== 'true') console.warn(`skipping Prometheus test: ${PROMETHEUS} missing (apt-get install prometheus)`);
 const exec = promisify(execFile);
@@ -22,13 +20,10 @@ const exec = promisify(execFile);
 describe.runIf(have || process.env.CI === 'true')('Prometheus scrapes migscope serve', () => {
   const tmp = tempDir('migscope-prom-');
   let serve: ServeProcess | undefined;
-  let prom: ChildProcess | undefined;
+  let prom: PrometheusProcess | undefined;
   afterAll(async () => {
     await serve?.stop();
-    if (prom && prom.exitCode === null) {
-      prom.kill('SIGTERM');
-      await new Promise((r) => prom!.once('exit', r));
-    }
+    await prom?.stop();
     tmp.cleanup();
   });
 
@@ -42,34 +37,12 @@ describe.runIf(have || process.env.CI === 'true')('Prometheus scrapes migscope s
 
     // Wire speed: each Transfer (~3.6 s) spans several 1 s scrapes even on a busy machine.
     serve = await startServe([file, '--realtime', '--speed', '1']);
-    const promPort = await freePort();
-    const config = join(tmp.dir, 'prometheus.yml');
-    writeFileSync(config, [
-      'global:', '  scrape_interval: 1s', '  evaluation_interval: 1s', 'scrape_configs:',
-      '  - job_name: migscope', '    static_configs:', `      - targets: ['${serve.url.replace('http://', '')}']`, '',
-    ].join('\n'));
-    let promLog = '';
-    prom = spawn(PROMETHEUS, [`--config.file=${config}`, `--web.listen-address=127.0.0.1:${promPort}`,
-      `--storage.tsdb.path=${join(tmp.dir, 'tsdb')}`, '--log.level=warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    prom.stderr!.on('data', (b: Buffer) => { promLog += b.toString(); });
-    const api = `http://127.0.0.1:${promPort}/api/v1`;
-    const query = async (q: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> => {
-      const r = await fetch(`${api}/query?query=${encodeURIComponent(q)}`);
-      const body = await r.json() as { status: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
-      if (body.status !== 'success') throw new Error(`query ${q}: ${JSON.stringify(body)}`);
-      return body.data.result;
-    };
-    await waitFor('Prometheus ready', async () => (await fetch(`http://127.0.0.1:${promPort}/-/ready`).then((r) => r.ok, () => false)) || undefined, 60_000)
-      .catch((e: Error) => { throw new Error(`${e.message}: ${promLog}`); });
-    await waitFor('the scrape target up', async () => ((await query('up{job="migscope"}'))[0]?.value[1] === '1') || undefined, 30_000);
+    prom = await startPrometheus(tmp.dir, serve.url.replace('http://', ''));
+    const { query } = prom;
     await serve.drained;
     // Two more scrapes after the last event.
     await new Promise((r) => setTimeout(r, 2500));
-    const one = async (q: string): Promise<number> => {
-      const r = await query(q);
-      expect(r, q).toHaveLength(1);
-      return Number(r[0]!.value[1]);
-    };
+    const { one } = prom;
 
     expect(await one('sum(migscope_migrations_started_total)')).toBe(events.filter((e) => e.type === 'migration-started').length);
     expect(await one('migscope_migrations_ended_total{outcome="completed",scenario="openstack"}')).toBe(2);

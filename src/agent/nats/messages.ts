@@ -15,9 +15,10 @@ export type MergedItem = { kind: 'message'; value: MergedMessage } | { kind: 'ev
  * consumers): the merged protocol messages, each followed by the events it raised, in
  * order. Reading from NATS waits while `highWater` items are unconsumed, so a slow
  * consumer slows the aggregator instead of filling memory. Ends when the aggregator does
- * (one-shot options, or `signal`); its summary is then in `summary`.
+ * (one-shot options, or `signal`); its summary is then in `summary`. Without
+ * `withMessages` only the events are queued (serve needs no messages).
  */
-export function natsAggregation(opts: Omit<NatsAggregatorOptions, 'onMessage' | 'onEvent' | 'backpressure'>, highWater = 4096): AsyncIterable<MergedItem> & { summary?: NatsAggregatorSummary } {
+export function natsAggregation(opts: Omit<NatsAggregatorOptions, 'onMessage' | 'onEvent' | 'backpressure'>, highWater = 4096, withMessages = true): AsyncIterable<MergedItem> & { summary?: NatsAggregatorSummary } {
   const queue: MergedItem[] = [];
   let head = 0;
   let done = false;
@@ -29,7 +30,7 @@ export function natsAggregation(opts: Omit<NatsAggregatorOptions, 'onMessage' | 
     [Symbol.asyncIterator]: () => {
       runNatsAggregator({
         ...opts,
-        onMessage: (msg, mp) => { queue.push({ kind: 'message', value: { msg, mp } }); wake(); },
+        ...(withMessages ? { onMessage: (msg: ProtocolMessage, mp: string) => { queue.push({ kind: 'message', value: { msg, mp } }); wake(); } } : {}),
         onEvent: (ev) => { queue.push({ kind: 'event', value: ev }); wake(); },
         backpressure: () => (queue.length - head < highWater ? Promise.resolve() : new Promise<void>((r) => { wakeWriter = r; })),
       }).then((s) => { out.summary = s; }, (e: unknown) => { failure = e; }).finally(() => { done = true; wake(); });

@@ -2,12 +2,27 @@ import { UsageError } from '../../core/errors.js';
 import type { AggregatorEvent } from '../../agent/aggregate.js';
 import { formatAggregation } from '../../agent/format.js';
 import { analyzeMpFiles } from '../../agent/mp-files.js';
+import type { NatsAggregatorOptions } from '../../agent/nats/aggregator.js';
 import { intOption, numberOption } from '../command.js';
 import { parseHosts, parseLabels } from './analysis-options.js';
+
+/** The measurement-point options, one spec for analyze and serve. */
+export const mpOptionSpecs = {
+  'mp-from-file': { type: 'boolean' },
+  'correct-clocks': { type: 'boolean' },
+  reference: { type: 'string' },
+  'sample-every': { type: 'string' },
+  subscribe: { type: 'string' },
+  durable: { type: 'string' },
+  expect: { type: 'string' },
+  idle: { type: 'string' },
+  'mp-timeout': { type: 'string' },
+} as const;
 
 export interface MpCliValues {
   hosts?: string | undefined;
   label?: string[] | undefined;
+  'mp-from-file'?: boolean | undefined;
   'correct-clocks'?: boolean | undefined;
   reference?: string | undefined;
   'sample-every'?: string | undefined;
@@ -20,22 +35,29 @@ export interface MpCliValues {
   'mp-timeout'?: string | undefined;
 }
 
-export const MP_HELP = `Measurement points (docs/clock-offsets.md):
+const SUBSCRIBE_HELP = `  --subscribe URL        no SOURCE: aggregate the MPs that \`migscope agent\` publishes to
+                         NATS JetStream (durable consumer), publish the events to
+                         migscope.events.<scenario>
+  --durable NAME         the durable consumer (default migscope-aggregator); a restart
+                         with the same name resumes without losing or repeating events
+  --expect MP,MP         MPs to wait for before anything is merged
+  --mp-timeout S         an MP silent this long stops holding back the others (default 5)
+  --correct-clocks       shift each MP's timestamps onto the reference clock
+  --reference NAME       the reference MP (default: the first MP met)`;
+
+export const MP_HELP = `Measurement points (docs/agents.md, docs/clock-offsets.md):
   --mp-from-file         each capture file is one measurement point with its own clock:
                          dissected on its own, merged by wire time, what two MPs both
                          saw counted once, each MP's clock offset to the reference
                          estimated from TCP segments both saw (event clock-offset)
-  --correct-clocks       shift each MP's timestamps onto the reference clock
-  --reference NAME       the reference MP (default: the first file / first MP)
   --sample-every N       use one TCP segment in N for the offset estimate (default 8)
-  --subscribe URL        no SOURCE: aggregate the MPs that \`migscope agent\` publishes to
-                         NATS JetStream (durable consumer), publish the events to
-                         migscope.events.<scenario>, stop when every MP has ended
-  --durable NAME         the durable consumer (default migscope-aggregator); a restart
-                         with the same name resumes without losing or repeating events
-  --expect MP,MP         MPs to wait for before anything is merged
-  --idle S               stop after S seconds without a record (default 10)
-  --mp-timeout S         an MP silent this long stops holding back the others (default 5)`;
+${SUBSCRIBE_HELP}
+  --idle S               --subscribe stops when every MP has sent its end, or after S
+                         seconds without a record (default 10)`;
+
+/** `serve --subscribe`: the same options, without the one-shot ones. */
+export const SERVE_MP_HELP = `Measurement points (docs/agents.md):
+${SUBSCRIBE_HELP}`;
 
 /** Merge/estimator options shared by --mp-from-file and --subscribe. */
 export function mpOptions(values: MpCliValues): { correctClocks: boolean; reference?: string; sampleEvery: number } {
@@ -48,16 +70,33 @@ export function mpOptions(values: MpCliValues): { correctClocks: boolean; refere
   return out;
 }
 
-/** `analyze --subscribe URL`: the one-shot NATS aggregator. */
-export async function analyzeSubscribeCli(url: string, values: MpCliValues, onEvent: (ev: AggregatorEvent) => void, table: boolean): Promise<void> {
-  const { runNatsAggregator } = await import('../../agent/nats/aggregator.js');
-  const opts: Parameters<typeof runNatsAggregator>[0] = {
-    ...mpOptions(values), url, onEvent, labels: parseLabels(values.label), hosts: parseHosts(values.hosts),
-    idleTimeout: numberOption(values.idle, 'idle', 0.1, 86_400, 10) * 1000,
+/** Options that only mean something with --subscribe or --mp-from-file, given without them. */
+export function checkMpOptions(values: MpCliValues): void {
+  const subscribeOnly = (['durable', 'expect', 'idle', 'mp-timeout'] as const).filter((k) => values[k] !== undefined);
+  if (values.subscribe === undefined && subscribeOnly.length > 0) throw new UsageError(`--${subscribeOnly[0]} needs --subscribe`);
+  if (values.subscribe === undefined && values['mp-from-file'] !== true
+    && (values['correct-clocks'] || values.reference !== undefined || values['sample-every'] !== undefined)) {
+    throw new UsageError('--correct-clocks, --reference and --sample-every need --mp-from-file or --subscribe');
+  }
+}
+
+/** `--subscribe URL` and its options, checked, as aggregator options (no one-shot timeout). */
+export function subscribeOptions(url: string, values: MpCliValues): Omit<NatsAggregatorOptions, 'onEvent'> {
+  const opts: Omit<NatsAggregatorOptions, 'onEvent'> = {
+    ...mpOptions(values), url, labels: parseLabels(values.label), hosts: parseHosts(values.hosts),
     mpTimeout: numberOption(values['mp-timeout'], 'mp-timeout', 0.1, 86_400, 5) * 1000,
   };
   if (values.durable !== undefined) opts.durable = values.durable;
   if (values.expect !== undefined) opts.expect = values.expect.split(',').filter((x) => x.length > 0);
+  return opts;
+}
+
+/** `analyze --subscribe URL`: the one-shot NATS aggregator. */
+export async function analyzeSubscribeCli(url: string, values: MpCliValues, onEvent: (ev: AggregatorEvent) => void, table: boolean): Promise<void> {
+  const { runNatsAggregator } = await import('../../agent/nats/aggregator.js');
+  const opts: Parameters<typeof runNatsAggregator>[0] = {
+    ...subscribeOptions(url, values), onEvent, idleTimeout: numberOption(values.idle, 'idle', 0.1, 86_400, 10) * 1000,
+  };
   const ac = new AbortController();
   const stop = (): void => ac.abort();
   process.once('SIGINT', stop);
@@ -66,7 +105,7 @@ export async function analyzeSubscribeCli(url: string, values: MpCliValues, onEv
     const s = await runNatsAggregator(opts);
     if (table && s.aggregation) {
       process.stdout.write(formatAggregation(s.aggregation, [
-        `NATS ${url}: ${s.records} records${s.replayed > 0 ? ` (${s.replayed} re-read after a restart, ${s.republishSkipped} events already published)` : ''}, ${s.published} events published, ${s.badRecords} undecodable`,
+        `NATS ${url}: ${s.stopped === 'ended' ? 'every MP ended' : s.stopped === 'idle' ? 'stopped after --idle without a record (some MP did not end)' : 'stopped'}, ${s.records} records${s.replayed > 0 ? ` (${s.replayed} re-read after a restart, ${s.republishSkipped} events already published)` : ''}, ${s.published} events published, ${s.badRecords} undecodable`,
       ]));
     }
   } finally {

@@ -8,7 +8,7 @@ import { runSummaryRecord } from '../../output/run-summary.js';
 import { formatSummary } from '../../output/summary.js';
 import { parseCommandArgs, type Command } from '../command.js';
 import { stdout } from '../../output/stream.js';
-import { analyzeMpFilesCli, analyzeSubscribeCli, MP_HELP } from './analyze-mp.js';
+import { analyzeMpFilesCli, analyzeSubscribeCli, checkMpOptions, MP_HELP, mpOptionSpecs } from './analyze-mp.js';
 import { captureOptions, outputOptions, parseHosts, parseLabels, requireSources, SOURCE_HELP, sourceOptions } from './analysis-options.js';
 
 const USAGE = 'migscope analyze SOURCE… [--json|--msgpack] [--workers N] [--filter BPF] [--label k=v] [--hosts …] [--mp-from-file [--correct-clocks]] | analyze --subscribe nats://HOST:4222';
@@ -30,21 +30,14 @@ export const command: Command = {
       ...sourceOptions,
       json: { type: 'boolean' },
       msgpack: { type: 'boolean' },
-      'mp-from-file': { type: 'boolean' },
-      'correct-clocks': { type: 'boolean' },
-      reference: { type: 'string' },
-      'sample-every': { type: 'string' },
-      subscribe: { type: 'string' },
-      durable: { type: 'string' },
-      expect: { type: 'string' },
-      idle: { type: 'string' },
-      'mp-timeout': { type: 'string' },
+      ...mpOptionSpecs,
     });
     if (values.help) {
       process.stdout.write(`${HELP}\n`);
       return 0;
     }
     if (values.json && values.msgpack) throw new UsageError('--json and --msgpack are exclusive');
+    checkMpOptions(values);
     const sources = values.subscribe !== undefined && positionals.length === 0 ? [] : requireSources(positionals, USAGE);
     if (values.subscribe !== undefined && sources.length > 0) throw new UsageError('--subscribe takes no SOURCE (the MPs publish theirs)');
     const out = stdout();
@@ -65,9 +58,6 @@ export const command: Command = {
       await analyzeMpFilesCli(sources, values, onEvent, !values.json && !values.msgpack);
       await out.close();
       return 0;
-    }
-    if (values['correct-clocks'] || values.reference !== undefined || values['sample-every'] !== undefined) {
-      throw new UsageError('--correct-clocks, --reference and --sample-every need --mp-from-file');
     }
     const opts: Parameters<typeof analyzeSources>[1] = {
       onEvent, labels: parseLabels(values.label), hosts: parseHosts(values.hosts), ...captureOptions(values), ...outputOptions(out),

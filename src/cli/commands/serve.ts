@@ -3,11 +3,12 @@ import { UsageError } from '../../core/errors.js';
 import { checkBind, DEFAULT_LISTEN, isLoopback, parseListen } from '../../service/auth.js';
 import { packageVersion } from '../../service/package-root.js';
 import { Service } from '../../service/service.js';
-import { demoItems, pipelineItems } from '../../service/sources.js';
+import { demoItems, natsItems, pipelineItems } from '../../service/sources.js';
 import { numberOption, parseCommandArgs, type Command } from '../command.js';
 import { captureOptions, parseHosts, parseLabels, SOURCE_HELP, sourceOptions } from './analysis-options.js';
+import { checkMpOptions, mpOptionSpecs, SERVE_MP_HELP, subscribeOptions } from './analyze-mp.js';
 
-const USAGE = 'migscope serve SOURCE…|--demo [--listen HOST:PORT] [--token-file F|--token T|--insecure] [--realtime] [--speed X] [--stall-after S] [--downtime-limit MS]';
+const USAGE = 'migscope serve SOURCE…|--demo|--subscribe nats://HOST:4222 [--listen HOST:PORT] [--token-file F|--token T|--insecure] [--realtime] [--speed X] [--stall-after S] [--downtime-limit MS]';
 const HELP = `usage: ${USAGE}
 
 Runs as a service: keeps analysing the SOURCEs and serves, on ${DEFAULT_LISTEN} by default,
@@ -24,9 +25,12 @@ served; SIGTERM or SIGINT stops the service cleanly.
   --token T             the same, on the command line (visible in ps: prefer the file)
   --insecure            serve a non-loopback address without a token
   --demo                replay generated migrations in real time, in a loop (no SOURCE)
+  --subscribe URL       no SOURCE: serve what \`migscope agent\`s publish to NATS, through
+                        the aggregator (clock offsets as metrics and at /api/measurement-points)
   --realtime            replay files at wire speed; --speed X: X times faster
   --stall-after S       'stalled' alert after S s without progress (default 30)
-${SOURCE_HELP}`;
+${SOURCE_HELP}
+${SERVE_MP_HELP}`;
 
 export const command: Command = {
   summary: 'run as a service: Prometheus metrics, live dashboard, event API, alerts',
@@ -41,13 +45,20 @@ export const command: Command = {
       realtime: { type: 'boolean' },
       speed: { type: 'string' },
       'stall-after': { type: 'string' },
+      ...mpOptionSpecs,
     });
     if (values.help) {
       process.stdout.write(`${HELP}\n`);
       return 0;
     }
+    const subscribe = values.subscribe;
     if (values.demo && positionals.length > 0) throw new UsageError('--demo takes no SOURCE');
-    if (!values.demo && positionals.length === 0) throw new UsageError(`no SOURCE given (usage: ${USAGE})`);
+    if (subscribe !== undefined && (positionals.length > 0 || values.demo)) throw new UsageError('--subscribe takes no SOURCE and no --demo (the MPs publish theirs)');
+    if (!values.demo && subscribe === undefined && positionals.length === 0) throw new UsageError(`no SOURCE given (usage: ${USAGE})`);
+    if (values['mp-from-file'] || values.idle !== undefined) throw new UsageError('--mp-from-file and --idle are for analyze (serve runs until stopped)');
+    checkMpOptions(values);
+    // Checked before listening: a bad option is one line, not a service that then fails.
+    const natsOptions = subscribe !== undefined ? subscribeOptions(subscribe, values) : undefined;
     if (values.token !== undefined && values['token-file'] !== undefined) throw new UsageError('--token and --token-file are exclusive');
     const listen = parseListen(values.listen ?? DEFAULT_LISTEN);
     let token = values.token;
@@ -62,7 +73,7 @@ export const command: Command = {
     const speed = numberOption(values.speed, 'speed', 0.01, 1e6, 1);
     const stallAfter = numberOption(values['stall-after'], 'stall-after', 0.001, 86_400, 30);
     const live = positionals.some((s) => s.startsWith('iface:') || s.startsWith('dpmi-iface:'));
-    const paced = values.demo === true || values.realtime === true || live;
+    const paced = values.demo === true || values.realtime === true || live || subscribe !== undefined;
 
     const service = new Service({
       listen, version: packageVersion(), stallAfterSeconds: stallAfter, paced, speed,
@@ -78,7 +89,7 @@ export const command: Command = {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     try {
-      const items = values.demo
+      const items = natsOptions ? natsItems(natsOptions, ac.signal) : values.demo
         ? demoItems({ speed }, ac.signal)
         : pipelineItems(positionals, {
           realtime: values.realtime ?? false, speed, hosts: parseHosts(values.hosts), labels: parseLabels(values.label),
