@@ -1,4 +1,5 @@
-// migscope native addon: libpcap capture threads feeding SPSC rings in SharedArrayBuffers.
+// migscope native addon: AF_PACKET rings read in place by decode workers (packet_ring.h),
+// and libpcap capture threads feeding SPSC rings in SharedArrayBuffers (the fallback).
 // JS surface (typed in src/ingest/live/native.ts):
 //   new Capture(options, rings: Uint8Array[] over SharedArrayBuffers, onEnd(err|null))
 //   capture.start(), capture.stop(), capture.stats()
@@ -15,6 +16,7 @@
 
 #include "capture_session.h"
 #include "mapped_file.h"
+#include "packet_ring.h"
 #include "ring_format.h"
 
 namespace migscope {
@@ -252,6 +254,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   for (const auto& [name, value] : constants) layout.Set(name, Napi::Number::New(env, value));
   exports.Set("ringLayout", layout);
   InitMappedFile(env, exports);
+  InitPacketRing(env, exports);
   return exports;
 }
 

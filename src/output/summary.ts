@@ -81,7 +81,7 @@ export function formatSummary(summary: Summary): string {
   if (cut > 0) out.push(`payload cut by the capture's snaplen: ${cut} TCP bytes (phases whose marker header was captured are exact)`);
   for (const s of summary.sources) {
     const st = s.stats;
-    out.push(`source ${s.source} (${s.format})${st ? `: ${st.packets} packets, ${st.malformedRecords} malformed records${st.truncated ? ', truncated' : ''}` : ''}${s.ring ? `: ${s.ring.packets} packets via the native ring, ${s.ring.ringDrops} ring drops, ${s.ring.kernelDrops} kernel drops` : ''}${s.problem ? ` — ${s.problem}` : ''}`);
+    out.push(`source ${s.source} (${s.format})${st ? `: ${st.packets} packets, ${st.malformedRecords} malformed records${st.truncated ? ', truncated' : ''}` : ''}${s.ring ? `: ${s.ring.packets} packets via ${s.ring.path === 'af-packet' ? 'AF_PACKET rings (zero copy)' : 'the native ring'}, ${s.ring.ringDrops} ring drops, ${s.ring.kernelDrops} kernel drops` : ''}${s.problem ? ` — ${s.problem}` : ''}`);
   }
   return `${out.join('\n').replace(/\n+$/, '')}\n`;
 }

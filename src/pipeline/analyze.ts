@@ -42,6 +42,8 @@ export interface AnalyzeOptions {
    * --filter applies), otherwise through the pure-TS reader in this thread.
    */
   workers?: number;
+  /** `--capture`: live interfaces read AF_PACKET rings in place ('auto', the default, falls back to libpcap). */
+  capture?: 'auto' | 'af-packet' | 'pcap';
   /** `--max-memory`: the Dissector's memory budget in bytes, split between workers (default 256 MiB). */
   maxMemory?: number;
   /** Cumulative capture counters while the run goes on (serve's metrics): after each
@@ -62,8 +64,11 @@ export interface SourceSummary {
   format: CaptureFormat | 'live';
   stats?: ReaderStats;
   problem?: string;
-  /** Native ring path: packets captured, ring-full drops, kernel drops (pcap_stats). */
-  ring?: { packets: number; ringDrops: number; kernelDrops: number; lostFrames?: number };
+  /**
+   * Native path: packets captured, ring-full drops, kernel drops (pcap_stats, or the
+   * AF_PACKET sockets' PACKET_STATISTICS summed), and which capture path it was.
+   */
+  ring?: { packets: number; ringDrops: number; kernelDrops: number; lostFrames?: number; path?: 'af-packet' | 'libpcap' };
 }
 
 export interface Summary extends EngineSummary {
@@ -302,6 +307,7 @@ async function analyzeRing(src: ParsedSource, text: string, engine: PhaseEngine,
   }
   const run: Parameters<typeof runRingPipeline>[0] = { source, workers: opts.workers ?? 2, onMessage, handleSigint: true };
   if (opts.maxMemory !== undefined) run.maxMemory = opts.maxMemory;
+  if (opts.capture !== undefined) run.capture = opts.capture;
   if (opts.signal) run.signal = opts.signal;
   if (opts.backpressure) run.backpressure = opts.backpressure;
   if (opts.onCaptureStats) {
@@ -314,7 +320,7 @@ async function analyzeRing(src: ParsedSource, text: string, engine: PhaseEngine,
   const { stats } = await runRingPipeline(run);
   const s: SourceSummary = { source: text, format, ring: {
     packets: stats.packets, ringDrops: stats.rings.reduce((a, r) => a + r.dropped, 0), kernelDrops: stats.kernelDrops,
-    lostFrames: stats.dpmiLostFrames,
+    lostFrames: stats.dpmiLostFrames, path: stats.capturePath,
   } };
   return { ...engine.end(), sources: [s] };
 }

@@ -70,9 +70,9 @@ async function analyzeUntilSigint(pair: VethPair, file: string, as: string[], ex
   }
 }
 
-/** The summary's source line: "N packets via the native ring, R ring drops, K kernel drops". */
+/** The summary's source line: "N packets via AF_PACKET rings (zero copy), R ring drops, K kernel drops" (libpcap: "via the native ring"). */
 function ringLine(stdout: string): { packets: number; ringDrops: number; kernelDrops: number } | undefined {
-  const m = /(\d+) packets via the native ring, (\d+) ring drops, (\d+) kernel drops/.exec(stdout);
+  const m = /(\d+) packets via AF_PACKET rings \(zero copy\), (\d+) ring drops, (\d+) kernel drops/.exec(stdout);
   return m ? { packets: Number(m[1]), ringDrops: Number(m[2]), kernelDrops: Number(m[3]) } : undefined;
 }
 

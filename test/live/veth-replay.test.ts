@@ -25,10 +25,14 @@ const timeless = (lines: string[]): string[] => lines.map((l) => l.replace(/"-?\
 const unpaced = (lines: string[]): string[] => lines.filter((l) => !l.includes('"type":"progress"') && !l.includes('"type":"convergence"'));
 
 /** Starts the capture, replays `file` into the veth, waits (bounded) for every packet. */
-async function captureReplay(pair: VethPair, source: RingSource, file: string, expectPackets: number, workers: number) {
+async function captureReplay(pair: VethPair, source: RingSource, file: string, expectPackets: number, workers: number,
+  capture?: 'pcap') {
   const messages: ProtocolMessage[] = [];
   let last: RingPipelineStats | undefined;
-  const run = startRingPipeline({ source, workers, onMessage: (m) => messages.push(m), onStats: (s) => { last = s; }, statsIntervalMs: 50 });
+  const run = startRingPipeline({
+    source, workers, onMessage: (m) => messages.push(m), onStats: (s) => { last = s; }, statsIntervalMs: 50,
+    ...(capture !== undefined ? { capture } : {}),
+  });
   try {
     await new Promise((r) => setTimeout(r, 200)); // capture thread and workers up
     replay(pair, file);
@@ -93,11 +97,13 @@ describe.skipIf(missing !== undefined && !isCI)('live capture on a veth between 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('iface: replayed trace gives the offline messages and phase events, no ring drops', async () => {
+  // The AF_PACKET path (the default for iface:) is test/live/af-packet.test.ts.
+  it('iface --capture pcap (the libpcap fallback): replayed trace gives the offline messages and phase events, no ring drops', async () => {
     const file = path.join(dir, 'openstack.pcap');
     const { packets } = writeGeneratedTrace(file, 'pcap');
     const reference = await offlineMessages(file);
-    const { messages, res } = await captureReplay(pair!, { kind: 'iface', name: pair!.rxIf, netns: pair!.rxNs }, file, packets, 2);
+    const { messages, res } = await captureReplay(pair!, { kind: 'iface', name: pair!.rxIf, netns: pair!.rxNs }, file, packets, 2, 'pcap');
+    expect(res.stats.capturePath).toBe('libpcap');
     expect(res.stats.packets).toBe(packets);
     expect(res.stats.rings.map((r) => r.dropped)).toEqual([0, 0]);
     expect(res.stats.kernelDrops).toBe(0); // reported by pcap_stats; 13k packets fit the 32 MiB buffer

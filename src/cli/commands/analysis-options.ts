@@ -9,6 +9,7 @@ import { numberOption } from '../command.js';
 export const sourceOptions = {
   filter: { type: 'string' },
   workers: { type: 'string' },
+  capture: { type: 'string' },
   'max-memory': { type: 'string' },
   hosts: { type: 'string' },
   label: { type: 'string', multiple: true },
@@ -23,6 +24,9 @@ accepted), or a live source 'iface:NAME' / 'dpmi-iface:NAME[/MAMPID]'.
                          (live sources always are, default 2; a pcap/pcapng file
                          only with this option, else the pure-TS path)
   --filter BPF           libpcap filter for live sources and --workers files
+  --capture PATH         live iface: 'auto' (default: AF_PACKET rings read in place
+                         by the workers, libpcap where AF_PACKET is unavailable),
+                         'af-packet' (never fall back) or 'pcap' (libpcap)
   --hosts IP,IP[,controller=IP]   (or source=IP,destination=IP,controller=IP)
                          the hypervisors (default: inferred from the traffic);
                          which is the source is found per migration, so both
@@ -46,11 +50,18 @@ export function parseMemorySize(text: string): number {
   return n;
 }
 
-/** --filter, --workers and --max-memory, checked, as analyzeSources options. */
+/** --filter, --workers, --capture and --max-memory, checked, as analyzeSources options. */
 export function captureOptions(values: {
   filter?: string | undefined; workers?: string | undefined; 'max-memory'?: string | undefined; 'downtime-limit'?: string | undefined;
-}): Pick<AnalyzeOptions, 'filter' | 'workers' | 'maxMemory' | 'downtimeLimitMs'> {
-  const out: Pick<AnalyzeOptions, 'filter' | 'workers' | 'maxMemory' | 'downtimeLimitMs'> = {};
+  capture?: string | undefined;
+}): Pick<AnalyzeOptions, 'filter' | 'workers' | 'maxMemory' | 'downtimeLimitMs' | 'capture'> {
+  const out: Pick<AnalyzeOptions, 'filter' | 'workers' | 'maxMemory' | 'downtimeLimitMs' | 'capture'> = {};
+  if (values.capture !== undefined) {
+    if (values.capture !== 'auto' && values.capture !== 'af-packet' && values.capture !== 'pcap') {
+      throw new UsageError(`--capture must be auto, af-packet or pcap (got '${values.capture}')`);
+    }
+    out.capture = values.capture;
+  }
   if (values['downtime-limit'] !== undefined) out.downtimeLimitMs = numberOption(values['downtime-limit'], 'downtime-limit', 0.001, 600_000, 300);
   if (values['max-memory'] !== undefined) out.maxMemory = parseMemorySize(values['max-memory']);
   if (values.filter !== undefined) out.filter = values.filter;

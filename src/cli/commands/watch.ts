@@ -17,7 +17,7 @@ stdout is not a terminal. The summary table follows at the end.
 ${SOURCE_HELP}`;
 
 /** Watches `source`; shared with `demo`. */
-export async function watchSource(source: string, opts: { realtime: boolean; speed: number; hosts?: string; labels?: string[]; filter?: string; workers?: string; 'max-memory'?: string; 'downtime-limit'?: string }): Promise<void> {
+export async function watchSource(source: string, opts: { realtime: boolean; speed: number; hosts?: string; labels?: string[]; filter?: string; workers?: string; capture?: string; 'max-memory'?: string; 'downtime-limit'?: string }): Promise<void> {
   const out = stdout();
   // A live source or a paced replay has a wire clock to run on between packets.
   const live = source.startsWith('iface:') || source.startsWith('dpmi-iface:');
@@ -64,6 +64,7 @@ export const command: Command = {
     if (values.label !== undefined) opts.labels = values.label;
     if (values.filter !== undefined) opts.filter = values.filter;
     if (values.workers !== undefined) opts.workers = values.workers;
+    if (values.capture !== undefined) opts.capture = values.capture;
     if (values['max-memory'] !== undefined) opts['max-memory'] = values['max-memory'];
     if (values['downtime-limit'] !== undefined) opts['downtime-limit'] = values['downtime-limit'];
     await watchSource(sources[0]!, opts);

@@ -47,6 +47,17 @@ interface Addon {
   /** Every constant of native/ring_format.h, by name (see RING_LAYOUT_CONSTANTS). */
   ringLayout: Record<string, number>;
   Capture: new (options: Record<string, unknown>, rings: Uint8Array[], onEnd: (err: string | null) => void) => AddonCapture;
+  /** AF_PACKET rings read in place (native/packet_ring.h; wrapped by ./packet-ring.ts). */
+  openPacketRings(options: Record<string, unknown>): { ids: number[]; linkType: number; fanout: number };
+  packetRingView(id: number): { buffer: ArrayBuffer; blockSize: number; blockCount: number; linkType: number; loopback: boolean };
+  packetRingNext(id: number): number;
+  packetRingRelease(id: number): void;
+  packetRingWait(id: number, timeoutUs: number): number;
+  packetRingFrontier(id: number, baseSec: number): number;
+  packetRingStats(id: number): { received: number; drops: number; freezes: number };
+  packetRingStop(id: number): void;
+  packetRingWake(id: number): void;
+  packetRingClose(id: number): void;
 }
 
 let cached: Addon | undefined;
@@ -145,7 +156,8 @@ export function openNativeCapture(source: NativeSource, rings: Uint8Array[]): Na
   return { start: () => handle.start(), stop: () => handle.stop(), stats: () => handle.stats(), ended };
 }
 
-function toTypedError(e: unknown, source: NativeSource): MigscopeError {
+/** The addon's error codes (NOT_FOUND, PERMISSION, BAD_FILTER …) as migscope's typed errors. */
+export function toTypedError(e: unknown, source: NativeSource): MigscopeError {
   const code = (e as { code?: string }).code;
   const msg = e instanceof Error ? e.message : String(e);
   const what = source.kind === 'file' ? source.path : source.kind === 'synthetic' ? 'synthetic' : source.name;

@@ -58,6 +58,24 @@ export class WatermarkMerger {
     return n;
   }
 
+  /**
+   * The workers the merge waits for: nothing of theirs queued and a watermark below the
+   * smallest key queued by another worker.
+   */
+  blockers(): number[] {
+    let bestKey = Infinity;
+    for (let w = 0; w < this.keys.length; w++) {
+      const h = this.heads[w]!;
+      if (h < this.keys[w]!.length && this.keys[w]![h]! < bestKey) bestKey = this.keys[w]![h]!;
+    }
+    const out: number[] = [];
+    if (bestKey === Infinity) return out;
+    for (let w = 0; w < this.keys.length; w++) {
+      if (this.heads[w]! >= this.keys[w]!.length && this.watermarks[w]! < bestKey) out.push(w);
+    }
+    return out;
+  }
+
   private release(): void {
     const W = this.keys.length;
     for (;;) {

@@ -99,3 +99,32 @@ export interface FileDoneFromWorker {
 export type FromFileWorker = BatchFromWorker | FileDoneFromWorker;
 
 export const FLUSH_KEY = Number.MAX_SAFE_INTEGER;
+
+/** A live decode worker reading its own AF_PACKET ring in place (./packet-worker.ts). */
+export interface PacketWorkerData {
+  /** Its ring (src/ingest/live/packet-ring.ts), opened by the main thread. */
+  ringId: number;
+  index: number;
+  workers: number;
+  decoder: WorkerDecoder;
+  maxMemory: number;
+  /** Flow control with the main thread (./flow-control.ts). */
+  flow: Int32Array;
+  /**
+   * Merge keys are the kernel's time stamps in ns since this second (a Float64 holds
+   * 104 days of them exactly): there is no capture-wide sequence number across sockets.
+   */
+  baseSec: number;
+  /** An idle worker promises no packet older than its clock minus this (ns). */
+  slackNs: number;
+  /** Shared with the main thread: [2w] packets and [2w + 1] bytes worker w decoded. */
+  counts: Float64Array;
+  /** Shared: want[w] ≠ 0 while the main thread's merge waits for worker w's watermark. */
+  want: Int32Array;
+  /** End rendezvous: endCount[0] counts workers done reading; endTs[w] is worker w's last packet time. */
+  endCount: Int32Array;
+  endTs: BigInt64Array;
+  /** Run a small generated migration through a throwaway Dissector before capturing. */
+  warmUp: boolean;
+  crashAfterPackets?: number;
+}

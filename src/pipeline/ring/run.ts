@@ -4,12 +4,14 @@ import type { ProtocolMessage } from '../../protocols/types.js';
 import { CaptureAnomaly } from '../../ingest/anomaly-codes.js';
 import { CaptureError, UsageError } from '../../core/errors.js';
 import { channels } from '../../core/diagnostics.js';
-import { createRing } from '../../ingest/live/ring.js';
-import { openNativeCapture, type NativeCapture, type NativeCaptureStats, type NativeSource } from '../../ingest/live/native.js';
+import type { NativeCapture, NativeCaptureStats, NativeSource } from '../../ingest/live/native.js';
+import { PacketRingUnavailable } from '../../ingest/live/packet-ring.js';
 import { WatermarkMerger } from './merge.js';
-import { decodeWorkerScript } from './worker-script.js';
 import { FlowControl } from './flow-control.js';
-import { type DecodeWorkerData, type FromWorker, type WorkerCounters, type WorkerDecoder } from './protocol.js';
+import { type FromWorker, type WorkerCounters, type WorkerDecoder } from './protocol.js';
+import {
+  libpcapBackend, packetRingBackend, type CaptureBackend, type CaptureBackendStats, type CapturePath, type WorkerCommon,
+} from './capture-backend.js';
 import { DEFAULT_MAX_MEMORY } from '../../dissect/memory-budget.js';
 
 export type RingSource =
@@ -17,7 +19,7 @@ export type RingSource =
   | { kind: 'iface'; name: string; filter?: string; snaplen?: number; promisc?: boolean; bufferSize?: number; netns?: string }
   | { kind: 'dpmi-iface'; name: string; mampid?: string; multicast?: string; netns?: string };
 
-export interface RingPipelineStats extends NativeCaptureStats {
+export interface RingPipelineStats extends CaptureBackendStats {
   /** Messages merged and handed to onMessage so far. */
   messages: number;
   /** Wire time of the slowest worker's newest packet (ps). */
@@ -47,6 +49,13 @@ export interface RingPipelineOptions {
    * source (counted) and into a slower read of a file, never into a growing heap.
    */
   backpressure?: () => Promise<void> | undefined;
+  /**
+   * Live interfaces: 'auto' (default) reads AF_PACKET rings in place, falling back to
+   * libpcap where AF_PACKET is unavailable; 'pcap' forces libpcap; 'af-packet' never falls back.
+   */
+  capture?: 'auto' | 'af-packet' | 'pcap';
+  /** AF_PACKET workers warm their decoders up before capturing (default true). */
+  warmUp?: boolean;
   /** Test fault injection: worker `worker` throws after `packets` packets. */
   crashWorker?: { worker: number; packets: number };
 }
@@ -68,7 +77,10 @@ export interface RingPipelineHandle {
  */
 export const DECODE_FLUSH_MS = 1;
 
-/** Capture → W rings → W decode workers → merged ProtocolMessages, in capture order. */
+/**
+ * Capture → W decode workers → merged ProtocolMessages, in capture order: W AF_PACKET
+ * rings of one fanout group read in place (live interfaces), or libpcap → W rings.
+ */
 export function runRingPipeline(opts: RingPipelineOptions): Promise<RingPipelineResult> {
   return startRingPipeline(opts).done;
 }
@@ -76,9 +88,7 @@ export function runRingPipeline(opts: RingPipelineOptions): Promise<RingPipeline
 export function startRingPipeline(opts: RingPipelineOptions): RingPipelineHandle {
   const W = opts.workers;
   if (!Number.isInteger(W) || W < 1 || W > 64) throw new UsageError(`--workers must be 1…64, got ${W}`);
-  const rings = Array.from({ length: W }, () => createRing(opts.ringBytes ?? 16 << 20));
-  const capture = openNativeCapture(opts.source as NativeSource, rings); // typed errors throw here
-  const script = decodeWorkerScript();
+  const backend = openBackend(opts);
   let merged = 0;
   let lastTs = 0n;
   const merger = new WatermarkMerger(W, (msg) => { merged++; if (msg.tsEnd > lastTs) lastTs = msg.tsEnd; opts.onMessage(msg); });
@@ -92,7 +102,7 @@ export function startRingPipeline(opts: RingPipelineOptions): RingPipelineHandle
   const snapshot = (): RingPipelineStats => {
     let slowest: bigint | undefined;
     for (const ts of merger.watermarkTs) if (slowest === undefined || ts < slowest) slowest = ts;
-    return { ...capture.stats(), messages: merged, watermarkTs: slowest ?? 0n };
+    return { ...backend.stats(), messages: merged, watermarkTs: slowest ?? 0n };
   };
   const reportLosses = (s: NativeCaptureStats): void => {
     const ringDrops = s.rings.reduce((a, r) => a + r.dropped, 0);
@@ -118,7 +128,7 @@ export function startRingPipeline(opts: RingPipelineOptions): RingPipelineHandle
   const stop = (): void => {
     if (stopped) return;
     stopped = true;
-    capture.stop(); // breakloop + join; every ring gets its EOF record
+    backend.stop();
   };
   const fail = (err: Error): void => {
     if (failure === undefined) failure = err;
@@ -139,6 +149,7 @@ export function startRingPipeline(opts: RingPipelineOptions): RingPipelineHandle
       if (drainTimer) clearTimeout(drainTimer);
       opts.signal?.removeEventListener('abort', onAbort);
       process.off('SIGINT', onSigint);
+      backend.close();
       if (failure) { reject(failure); return; }
       const stats = snapshot();
       reportLosses(stats);
@@ -148,21 +159,18 @@ export function startRingPipeline(opts: RingPipelineOptions): RingPipelineHandle
     };
     const workerEnded = (): void => { if (--remaining === 0) finish(); };
 
+    const common: WorkerCommon = {
+      workers: W, decoder: opts.decoder ?? 'dissector', flow: flow.words,
+      maxMemory: Math.floor((opts.maxMemory ?? DEFAULT_MAX_MEMORY) / W),
+    };
     for (let i = 0; i < W; i++) {
-      const data: DecodeWorkerData = {
-        ring: rings[i]!, ring0: rings[0]!, index: i, workers: W, decoder: opts.decoder ?? 'dissector', flow: flow.words,
-        maxMemory: Math.floor((opts.maxMemory ?? DEFAULT_MAX_MEMORY) / W),
-        // Messages leave as soon as the ring is drained (the idle branch); while it stays
-        // busy, and for an idle worker's watermark (which the merger needs before it can
-        // release another worker's message), at least every DECODE_FLUSH_MS.
-        batchMessages: 256, flushMs: DECODE_FLUSH_MS,
-        ...(opts.crashWorker?.worker === i ? { crashAfterPackets: opts.crashWorker.packets } : {}),
-      };
-      const w = new Worker(script, { workerData: data });
+      const data = backend.workerData(i, opts.crashWorker?.worker === i ? { ...common, crashAfterPackets: opts.crashWorker.packets } : common);
+      const w = new Worker(backend.script, { workerData: data });
       workers.push(w);
       w.on('message', (m: FromWorker) => {
         if (m.type === 'batch') { merger.push(m); flow.merged(m.worker, (w) => merger.pendingOf(w)); }
         else { counters[m.worker] = m.counters; merger.close(m.worker); flow.held((w) => merger.pendingOf(w)); }
+        if (merger.pending > 0) backend.wantWatermark(merger.blockers());
       });
       w.on('error', (e) => fail(new CaptureError(`decode worker ${i} crashed: ${e.message}`, { cause: e })));
       w.on('exit', (code) => {
@@ -172,7 +180,7 @@ export function startRingPipeline(opts: RingPipelineOptions): RingPipelineHandle
         workerEnded();
       });
     }
-    capture.ended.then(
+    backend.ended.then(
       () => {
         // The capture is over; workers now drain what is left. Bound that wait (time spent
         // waiting for a slow reader of the output does not count).
@@ -186,9 +194,28 @@ export function startRingPipeline(opts: RingPipelineOptions): RingPipelineHandle
       },
       (e: Error) => fail(e),
     );
-    capture.start();
+    backend.start();
   });
   return { stop, done };
 }
 
-export type { NativeCapture };
+/**
+ * The capture path of a run: a live interface reads AF_PACKET rings in place unless
+ * `capture: 'pcap'` asks for libpcap, or AF_PACKET is unavailable here (then libpcap,
+ * unless `capture: 'af-packet'` insisted). Files and DPMI interfaces take libpcap.
+ */
+function openBackend(opts: RingPipelineOptions): CaptureBackend {
+  const src = opts.source;
+  const mode = opts.capture ?? 'auto';
+  if (src.kind === 'iface' && mode !== 'pcap') {
+    try {
+      return packetRingBackend(src, opts.workers, opts.warmUp ?? true);
+    } catch (e) {
+      if (!(e instanceof PacketRingUnavailable) || mode === 'af-packet') throw e;
+    }
+  }
+  if (mode === 'af-packet') throw new UsageError(`--capture af-packet reads live interfaces only, not ${src.kind} sources`);
+  return libpcapBackend(src as NativeSource, opts.workers, opts.ringBytes, DECODE_FLUSH_MS);
+}
+
+export type { NativeCapture, CapturePath };

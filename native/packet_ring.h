@@ -1,0 +1,29 @@
+// AF_PACKET TPACKET_V3 receive rings read in place by the decode workers (zero copy).
+// Each decode worker owns one socket of a PACKET_FANOUT group; the kernel writes packets
+// into the socket's mapped ring and the worker's JavaScript walks them there (an external
+// ArrayBuffer over the mapping), then hands each block back. Nothing is copied.
+// JS surface (typed in src/ingest/live/packet-ring.ts), main thread:
+//   openPacketRings(options) -> { ids, linkType, fanout }   (throws with code NOT_FOUND/
+//                         PERMISSION/BAD_FILTER/UNSUPPORTED/CAPTURE)
+//   packetRingStats(id) -> { received, drops, freezes }     (PACKET_STATISTICS, cumulative)
+//   packetRingStop(id)  the worker's wait returns STOPPED from now on
+//   packetRingWake(id)  the worker's current wait returns WOKEN
+//   packetRingClose(id) drops the opener's reference (the worker's views keep the ring)
+// and in the worker that reads ring `id`:
+//   packetRingView(id) -> { buffer, blockSize, blockCount, linkType, loopback }  (buffer: the mapping)
+//   packetRingNext(id) -> byte offset of the next block if the kernel handed it over, else -1
+//   packetRingRelease(id)          hands that block back to the kernel, moves to the next
+//   packetRingWait(id, timeoutUs) -> READY | TIMEOUT | WOKEN | STOPPED (see kWait*)
+//   packetRingFrontier(id, baseSec) -> CLOCK_REALTIME in ns since baseSec (> 0), read
+//                         just before finding no block handed over and the kernel's
+//                         current block empty (so every packet stamped before it has been
+//                         read); the same negated while the kernel's block holds packets;
+//                         0 when a block is waiting to be read
+#pragma once
+#include <napi.h>
+
+namespace migscope {
+
+void InitPacketRing(Napi::Env env, Napi::Object exports);
+
+}  // namespace migscope

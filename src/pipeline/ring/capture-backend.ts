@@ -1,0 +1,146 @@
+import { createRing } from '../../ingest/live/ring.js';
+import { openNativeCapture, type NativeCaptureStats, type NativeSource } from '../../ingest/live/native.js';
+import {
+  closePacketRing, openPacketRings, packetRingStats, stopPacketRing, wakePacketRing, type PacketRingSocketStats,
+} from '../../ingest/live/packet-ring.js';
+import { compiledWorkerScript } from '../../core/compiled-script.js';
+import { decodeWorkerScript } from './worker-script.js';
+import type { DecodeWorkerData, PacketWorkerData, WorkerDecoder } from './protocol.js';
+
+/** Which capture path a live run took. */
+export type CapturePath = 'af-packet' | 'libpcap';
+
+export interface CaptureBackendStats extends NativeCaptureStats {
+  capturePath: CapturePath;
+  /** AF_PACKET: each socket's PACKET_STATISTICS (worker w reads socket w). */
+  sockets?: PacketRingSocketStats[];
+}
+
+/** What the worker pipeline (./run.ts) needs from a capture path. */
+export interface CaptureBackend {
+  readonly path: CapturePath;
+  readonly script: string;
+  workerData(index: number, common: WorkerCommon): DecodeWorkerData | PacketWorkerData;
+  start(): void;
+  /** Stops capturing; workers drain what was captured and end. Idempotent. */
+  stop(): void;
+  stats(): CaptureBackendStats;
+  /** Resolves once the capture ended (EOF or stop), rejects on a capture error. */
+  readonly ended: Promise<void>;
+  /** The merge waits for these workers' watermarks: ask them for it. */
+  wantWatermark(workers: readonly number[]): void;
+  /** After every worker ended. */
+  close(): void;
+}
+
+export interface WorkerCommon {
+  workers: number;
+  decoder: WorkerDecoder;
+  flow: Int32Array;
+  maxMemory: number;
+  crashAfterPackets?: number;
+}
+
+/**
+ * The libpcap path (the fallback where AF_PACKET is unavailable, and files read with
+ * --filter): one native capture thread copies each packet into the ring of its flow.
+ */
+export function libpcapBackend(source: NativeSource, workers: number, ringBytes: number | undefined,
+  flushMs: number): CaptureBackend {
+  const rings = Array.from({ length: workers }, () => createRing(ringBytes ?? 16 << 20));
+  const capture = openNativeCapture(source, rings); // typed errors throw here
+  return {
+    path: 'libpcap',
+    script: decodeWorkerScript(),
+    workerData: (i, c) => ({
+      ring: rings[i]!, ring0: rings[0]!, index: i, workers: c.workers, decoder: c.decoder, flow: c.flow, maxMemory: c.maxMemory,
+      // Messages leave as soon as the ring is drained (the idle branch); while it stays
+      // busy, and for an idle worker's watermark, at least every flushMs.
+      batchMessages: 256, flushMs,
+      ...(c.crashAfterPackets !== undefined ? { crashAfterPackets: c.crashAfterPackets } : {}),
+    }),
+    start: () => capture.start(),
+    stop: () => capture.stop(), // breakloop + join; every ring gets its EOF record
+    stats: () => ({ ...capture.stats(), capturePath: 'libpcap' }),
+    ended: capture.ended,
+    wantWatermark: () => undefined, // libpcap workers post it at least every flushMs
+    close: () => undefined,
+  };
+}
+
+export interface PacketRingSource {
+  name: string;
+  netns?: string;
+  filter?: string;
+  promisc?: boolean;
+  snaplen?: number;
+}
+
+/**
+ * An idle worker's watermark lags its clock by this much: the time a packet may sit
+ * between the kernel's time stamp and its ring's packet count (µs, unless the stamp is
+ * taken on an early queue of a loaded host).
+ */
+export const IDLE_SLACK_NS = 200_000;
+
+/**
+ * The zero-copy live path: one AF_PACKET socket per worker in a PACKET_FANOUT group,
+ * each worker reading its own mapped ring in place. Throws PacketRingUnavailable where
+ * AF_PACKET cannot be used (the caller falls back to libpcapBackend).
+ */
+export function packetRingBackend(source: PacketRingSource, workers: number, warmUp: boolean): CaptureBackend {
+  const group = openPacketRings({ iface: source.name, count: workers, ...source });
+  const baseSec = Math.floor(Date.now() / 1000) - 1;
+  const counts = new Float64Array(new SharedArrayBuffer(16 * workers));
+  const want = new Int32Array(new SharedArrayBuffer(4 * workers));
+  const endCount = new Int32Array(new SharedArrayBuffer(4));
+  const endTs = new BigInt64Array(new SharedArrayBuffer(8 * workers));
+  const sockets = (): PacketRingSocketStats[] => group.ids.map((id) => packetRingStats(id));
+  let lastSockets: PacketRingSocketStats[] = group.ids.map(() => ({ received: 0, drops: 0, freezes: 0 }));
+  let closed = false;
+  let resolveEnded!: () => void;
+  const ended = new Promise<void>((r) => { resolveEnded = r; });
+  const stats = (): CaptureBackendStats => {
+    if (!closed) lastSockets = sockets();
+    let packets = 0;
+    let bytes = 0;
+    for (let w = 0; w < workers; w++) { packets += counts[2 * w]!; bytes += counts[2 * w + 1]!; }
+    return {
+      capturePath: 'af-packet', sockets: lastSockets, packets, bytes,
+      kernelReceived: lastSockets.reduce((a, s) => a + s.received, 0),
+      kernelDrops: lastSockets.reduce((a, s) => a + s.drops, 0),
+      interfaceDrops: 0, dpmiFrames: 0, dpmiLostFrames: 0, dpmiDuplicateFrames: 0, dpmiMalformedFrames: 0,
+      dpmiFilteredRecords: 0, blockedWaits: 0, linkType: group.linkType,
+      rings: Array.from({ length: workers }, (_, w) => ({ written: counts[2 * w]!, dropped: 0, droppedBytes: 0 })),
+    };
+  };
+  return {
+    path: 'af-packet',
+    script: compiledWorkerScript(import.meta.url, 'packet-worker.js', 'src/pipeline/ring'),
+    workerData: (i, c) => ({
+      ringId: group.ids[i]!, index: i, workers: c.workers, decoder: c.decoder, flow: c.flow, maxMemory: c.maxMemory,
+      baseSec, slackNs: IDLE_SLACK_NS, counts, want, endCount, endTs, warmUp,
+      ...(c.crashAfterPackets !== undefined ? { crashAfterPackets: c.crashAfterPackets } : {}),
+    }),
+    start: () => undefined, // the sockets capture from the moment they are open
+    stop: () => {
+      if (!closed) for (const id of group.ids) stopPacketRing(id);
+      resolveEnded();
+    },
+    stats,
+    ended,
+    wantWatermark: (ws) => {
+      for (const w of ws) {
+        if (closed || Atomics.load(want, w) !== 0) continue;
+        Atomics.store(want, w, 1);
+        wakePacketRing(group.ids[w]!);
+      }
+    },
+    close: () => {
+      if (closed) return;
+      lastSockets = sockets(); // the final counts, before the sockets go
+      closed = true;
+      for (const id of group.ids) closePacketRing(id);
+    },
+  };
+}

@@ -1,0 +1,144 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import { PS_PER_S, type Picos } from '../../core/time.js';
+import { PacketRingReader, RingWait } from '../../ingest/live/packet-ring.js';
+import { WorkerOutput } from './worker-output.js';
+import { createPacketDecoder } from './packet-decoder.js';
+import { mustWait } from './flow-control.js';
+import { warmUpDissector } from './warm-up.js';
+import { FLUSH_KEY, type DoneFromWorker, type PacketWorkerData, type WorkerCounters } from './protocol.js';
+
+/**
+ * One live decode worker: owns one AF_PACKET socket of the fanout group (so a fixed set
+ * of flows: the kernel's flow hash is symmetric) and decodes the packets in place in its
+ * mapped ring, block by block, handing each block back to the kernel once decoded.
+ * Messages are keyed by the packet's kernel time stamp and leave as soon as a block is
+ * drained; the main thread merges the workers back into time order.
+ */
+const cfg = workerData as PacketWorkerData;
+const port = parentPort;
+if (port === null) throw new Error('packet-worker must run in a worker thread');
+
+if (cfg.warmUp) warmUpDissector();
+const reader = new PacketRingReader(cfg.ringId);
+const counters: WorkerCounters = { packets: 0, bytes: 0, byteSum: 0, weightedSum: 0, messages: 0, wraps: 0 };
+const out = new WorkerOutput(port, cfg.index, cfg.workers, cfg.flow);
+const decoder = createPacketDecoder(cfg.decoder, out.emit, cfg.maxMemory);
+const linkType = reader.linkType;
+const baseSec = cfg.baseSec;
+const at = 2 * cfg.index;
+
+/** Promise to the merge: no message with a key ≤ this will come from this worker. */
+let watermark = -1;
+let lastKey = -1;
+let lastTs: Picos = 0n;
+let lastSec = -1;
+let secPs = 0n;
+
+function onPacket(u8: Uint8Array, off: number, len: number, wireLength: number, sec: number, nsec: number): void {
+  // Kernel time stamps of one socket may step back a little (packets stamped on
+  // different CPUs): keys never do, so the merge's order holds.
+  let key = (sec - baseSec) * 1e9 + nsec;
+  if (key < lastKey) key = lastKey;
+  lastKey = key;
+  out.key = key;
+  if (sec !== lastSec) { lastSec = sec; secPs = BigInt(sec) * PS_PER_S; }
+  const ts = secPs + BigInt(nsec * 1000);
+  lastTs = ts;
+  counters.packets++;
+  counters.bytes += len;
+  if (cfg.crashAfterPackets !== undefined && counters.packets > cfg.crashAfterPackets) {
+    throw new Error(`fault injection: worker ${cfg.index} crashes after ${cfg.crashAfterPackets} packets`);
+  }
+  decoder.record(u8, off, off + len, wireLength, linkType, ts);
+}
+
+function post(): void {
+  Atomics.store(cfg.want, cfg.index, 0); // a request after this is answered by a later post
+  cfg.counts[at] = counters.packets;
+  cfg.counts[at + 1] = counters.bytes;
+  out.post(watermark, lastTs);
+  lastPost = performance.now();
+}
+
+/** Reads every block the kernel handed over; true if there was one. */
+function drainBlocks(): boolean {
+  let any = false;
+  for (let block = reader.next(); block >= 0; block = reader.next()) {
+    reader.walk(block, onPacket);
+    reader.release();
+    any = true;
+    watermark = lastKey;
+    // The block is drained: its messages leave now (no flush timer), as does the
+    // watermark when the merge waits for it.
+    if (out.pending > 0 || Atomics.load(cfg.want, cfg.index) !== 0) post();
+    if (mustWait(cfg.flow, cfg.index, 0)) break;
+  }
+  return any;
+}
+
+/**
+ * Idle: every packet stamped before the clock reading has been read (the kernel's
+ * current block is empty), so the watermark moves to it, less the slack for a packet
+ * stamped just before it was queued. While the kernel's block holds packets the block
+ * retires within its timeout; only a block left stale by a ring that was full can
+ * keep that up, and after STALE_MS the clock minus STALE_MS is taken instead.
+ */
+const STALE_MS = 50;
+let heldSince = -1;
+function idleWatermark(): void {
+  const f = reader.frontier(baseSec);
+  if (f === 0) return; // a block is ready
+  const now = performance.now();
+  let promise: number;
+  if (f > 0) { heldSince = -1; promise = f - cfg.slackNs; }
+  else {
+    if (heldSince < 0) heldSince = now;
+    if (now - heldSince < STALE_MS) return;
+    promise = -f - STALE_MS * 1e6;
+  }
+  if (promise > watermark) watermark = promise;
+}
+
+/** An idle worker still posts its watermark this often (stats, and the merge of quiet workers). */
+const IDLE_POST_MS = 10;
+let lastPost = performance.now();
+let stopping = false;
+const stopDeadline = { at: 0 };
+for (;;) {
+  if (mustWait(cfg.flow, cfg.index, 100)) continue;
+  if (drainBlocks()) continue;
+  idleWatermark();
+  if (stopping) {
+    // Stopped: the kernel still hands over the blocks holding packets stamped before the
+    // stop (each within its retire timeout); read them, then end.
+    if (heldSince < 0 || performance.now() > stopDeadline.at) break;
+    reader.wait(1000);
+    continue;
+  }
+  if (out.pending > 0 || (out.newWatermark(watermark) && (Atomics.load(cfg.want, cfg.index) !== 0 || performance.now() - lastPost >= IDLE_POST_MS))) {
+    post();
+  }
+  const r = reader.wait(IDLE_POST_MS * 1000);
+  if (r === RingWait.Stopped) { stopping = true; stopDeadline.at = performance.now() + 200; }
+}
+
+// Every worker ends its flows at the capture's last packet time, as one Dissector would:
+// publish ours, wait (bounded) for the others, take the latest.
+cfg.endTs[cfg.index] = lastTs;
+Atomics.add(cfg.endCount, 0, 1);
+Atomics.notify(cfg.endCount, 0);
+const endBy = performance.now() + 5000;
+for (let n = Atomics.load(cfg.endCount, 0); n < cfg.workers && performance.now() < endBy; n = Atomics.load(cfg.endCount, 0)) {
+  Atomics.wait(cfg.endCount, 0, n, 100);
+}
+let endTs = 0n;
+for (const ts of cfg.endTs) if (ts > endTs) endTs = ts;
+out.key = FLUSH_KEY;
+decoder.finish(endTs);
+watermark = FLUSH_KEY;
+post();
+counters.messages = out.messages;
+counters.wraps = reader.malformed;
+const done: DoneFromWorker = { type: 'done', worker: cfg.index, counters };
+port.postMessage(done);
