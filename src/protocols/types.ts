@@ -1,5 +1,5 @@
 import type { Anomaly } from '../core/anomaly.js';
-import type { Picos } from '../core/time.js';
+import type { PacketClock, Picos } from '../core/time.js';
 import type { ArpAnnouncement } from '../decode/arp.js';
 import type { IcmpEcho } from '../decode/icmp.js';
 import type { Direction, FlowInfo, TcpSegmentMarker } from '../decode/types.js';
@@ -46,6 +46,13 @@ export type GapKind = 'lost' | 'cut';
  */
 export interface StreamDecoder {
   data(dir: Direction, bytes: Uint8Array, ts: Picos): void;
+  /**
+   * The same bytes as buf[start, end), their time a clock whose bigint `at.ts` is made
+   * only if asked for (bulk streams: most segments make no message). Optional: the
+   * Dissector calls `data` with a view when it is missing. Neither `buf` nor `at` may be
+   * kept after returning (keep `at.ts` or copy the clock).
+   */
+  dataAt?(dir: Direction, buf: Uint8Array, start: number, end: number, at: PacketClock): void;
   /**
    * `length` bytes in direction `dir` are missing from the capture: `lost` (never
    * seen) or `cut` (sent, but the capture's snaplen kept only the packet's first bytes).

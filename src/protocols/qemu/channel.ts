@@ -1,4 +1,4 @@
-import type { Picos } from '../../core/time.js';
+import type { PacketClock, Picos } from '../../core/time.js';
 import type { Direction, FlowInfo } from '../../decode/types.js';
 import type { Emit, GapKind, StreamDecoder } from '../types.js';
 import { QemuStreamDecoder } from './decode.js';
@@ -29,6 +29,13 @@ export class QemuChannelDecoder implements StreamDecoder {
       : magicOf(all) === MULTIFD_MAGIC ? new MultifdChannelDecoder(this.flow, this.emit) : new QemuStreamDecoder(this.flow, this.emit);
     this.head = new Uint8Array(0);
     this.inner.data(dir, all, all === bytes ? ts : this.headTs);
+  }
+
+  /** Once the channel is known, straight to its decoder (in place, when it takes offsets). */
+  dataAt(dir: Direction, buf: Uint8Array, start: number, end: number, at: PacketClock): void {
+    const inner = this.inner;
+    if (inner?.dataAt !== undefined) inner.dataAt(dir, buf, start, end, at);
+    else this.data(dir, buf.subarray(start, end), at.ts);
   }
 
   gap(dir: Direction, length: number, ts: Picos, kind: GapKind): void {
