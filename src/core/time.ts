@@ -100,3 +100,67 @@ export function formatIso(ts: Picos): string {
   const time = `${two(Math.floor(s / 3600))}:${two(Math.floor(s / 60) % 60)}:${two(s % 60)}`;
   return `${isoYear(year)}-${two(month)}-${two(day)}T${time}.${psec.toString().padStart(12, '0')}Z`;
 }
+
+/**
+ * The wire time of the packet being handled, kept as integer seconds + picoseconds
+ * (< 10^12) so that the per-packet path makes no bigint: comparisons use the two numbers
+ * and `ts` builds the bigint on first use only (a message or anomaly being made, bytes
+ * held out of order). One clock per Dissector, reset at every packet; a consumer that
+ * keeps a time keeps `ts` (or the two numbers), never the clock.
+ */
+export class PacketClock {
+  sec = 0;
+  psec = 0;
+  /** Set from a bigint whose seconds exceed 2^53 (a pcapng offset can say anything): only `ts` is exact. */
+  wide = false;
+  private made = false;
+  private big: Picos = 0n;
+  /** sec·10^12 of the last second a bigint was made for: packets of one second share it. */
+  private cachedSec = Number.NaN;
+  private cachedSecPs = 0n;
+
+  set(sec: number, psec: number): void {
+    this.sec = sec;
+    this.psec = psec;
+    this.wide = false;
+    this.made = false;
+  }
+
+  /** Takes the other clock's time (exact bigint included). */
+  copyFrom(o: PacketClock): void {
+    this.sec = o.sec;
+    this.psec = o.psec;
+    this.wide = o.wide;
+    this.made = o.made;
+    this.big = o.big;
+  }
+
+  /** Sets the clock from a bigint time (callers that hold one already). */
+  setTs(ts: Picos): void {
+    let sec = ts / PS_PER_S;
+    let psec = ts % PS_PER_S;
+    if (psec < 0n) { psec += PS_PER_S; sec -= 1n; }
+    this.sec = Number(sec);
+    this.psec = Number(psec);
+    this.wide = !Number.isSafeInteger(this.sec);
+    this.big = ts;
+    this.made = true;
+  }
+
+  get ts(): Picos {
+    if (!this.made) {
+      if (this.sec !== this.cachedSec) {
+        this.cachedSec = this.sec;
+        this.cachedSecPs = BigInt(this.sec) * PS_PER_S;
+      }
+      this.big = this.cachedSecPs + BigInt(this.psec);
+      this.made = true;
+    }
+    return this.big;
+  }
+
+  /** Is this clock's time earlier than (sec, psec)? */
+  before(sec: number, psec: number): boolean {
+    return this.sec < sec || (this.sec === sec && this.psec < psec);
+  }
+}

@@ -1,5 +1,5 @@
 import type { CapturedPacket } from '../ingest/types.js';
-import { PS_PER_S, type Picos } from '../core/time.js';
+import { PacketClock, PS_PER_S, type Picos } from '../core/time.js';
 import { analyzers as registeredAnalyzers } from '../protocols/registry.js';
 import type { AnomalyDef } from '../core/anomaly.js';
 import type { Emit, ProtocolAnalyzer, ProtocolMessage } from '../protocols/types.js';
@@ -41,9 +41,11 @@ const HOUSEKEEPING_INTERVAL = PS_PER_S;
  * the choice of stream decoder, plus the datagram decoders (ICMP echo, ARP/RARP).
  *
  * Per-packet cost on the hot path (a known TCP flow, in-order segment): no allocation
- * for parsing, lookup or reassembly; one Uint8Array view of the payload for the
- * decoder (the StreamDecoder contract takes a Uint8Array). Strings (IP text) are built
- * once per flow. Out-of-order segments are copied once into the flow's buffer.
+ * for parsing, lookup or reassembly, and no bigint: the packet's time is a PacketClock
+ * (seconds + picoseconds as numbers; the bigint is made only when a message, an anomaly
+ * or held bytes need it), its payload an offset pair handed to decoders that take one
+ * (`StreamDecoder.dataAt`; the others get a view). Strings (IP text) are built once per
+ * flow. Out-of-order segments are copied once into the flow's buffer.
  * `packet()` never throws.
  */
 export class Dissector {
@@ -58,8 +60,15 @@ export class Dissector {
   private readonly flowTimeout: Picos;
   private readonly maxFlows: number;
   private nextFlowId = 1;
-  private nextHousekeeping: Picos = -1n;
-  private lastTs: Picos = 0n;
+  /** The packet being handled (also the time housekeeping runs at). */
+  private readonly clock = new PacketClock();
+  /** Wire time (s, ps) at which housekeeping runs next; -Infinity: at the first packet. */
+  private nextHkSec = Number.NEGATIVE_INFINITY;
+  private nextHkPsec = 0;
+  /** Latest wire time seen (s, ps), and whether any packet was. */
+  private lastSec = 0;
+  private lastPsec = 0;
+  private lastExact: Picos | undefined;
   private readonly hostEndpoints = new Map<number, Endpoint>();
 
   constructor(emit: Emit, opts: DissectorOptions = {}) {
@@ -92,21 +101,53 @@ export class Dissector {
 
   /**
    * One packet given as b[start, end) (captured bytes, link header first) and its
-   * fields: the hot path of the file and ring readers, which hold many packets in one
-   * buffer and make no object or view per packet.
+   * fields, its time a bigint (the ring readers).
    */
   record(b: Uint8Array, start: number, end: number, wireLength: number, linkType: number, ts: Picos): void {
+    this.clock.setTs(ts);
+    this.handle(b, start, end, wireLength, linkType);
+  }
+
+  /**
+   * The same with the time as integer seconds + picoseconds (< 10^12): the hot path of
+   * the file readers, which hold many packets in one buffer and make no object, view or
+   * bigint per packet.
+   */
+  recordAt(b: Uint8Array, start: number, end: number, wireLength: number, linkType: number, sec: number, psec: number): void {
+    this.clock.set(sec, psec);
+    this.handle(b, start, end, wireLength, linkType);
+  }
+
+  /** Latest wire time seen (0 before any packet). */
+  get lastTs(): Picos {
+    return this.lastExact ?? fromSecPsecNumbers(this.lastSec, this.lastPsec);
+  }
+
+  private handle(b: Uint8Array, start: number, end: number, wireLength: number, linkType: number): void {
     const stats = this.stats;
     stats.packets++;
     stats.bytes += wireLength;
-    if (ts > this.lastTs) this.lastTs = ts;
+    this.noteTime();
     try {
-      if (ts >= this.nextHousekeeping) this.housekeeping(ts);
-      this.dispatch(b, start, end, wireLength, linkType, ts);
-      if (this.memory.used > this.memory.max) this.relieve(ts);
+      const clock = this.clock;
+      if (!clock.before(this.nextHkSec, this.nextHkPsec)) this.housekeeping(clock.ts);
+      this.dispatch(b, start, end, wireLength, linkType);
+      if (this.memory.used > this.memory.max) this.relieve(clock.ts);
     } catch {
       // A bug of ours must not stop the capture: count the packet as lost.
-      this.anomaly(DissectAnomaly.DISSECTOR_INTERNAL, ts);
+      this.anomaly(DissectAnomaly.DISSECTOR_INTERNAL);
+    }
+  }
+
+  /** The clock's time, if later than any seen, becomes the latest. */
+  private noteTime(): void {
+    const c = this.clock;
+    if (c.sec > this.lastSec || (c.sec === this.lastSec && c.psec > this.lastPsec)) {
+      this.lastSec = c.sec;
+      this.lastPsec = c.psec;
+      // A time from record() may lie beyond what two numbers hold exactly (a pcapng
+      // offset can say anything): keep its bigint then.
+      this.lastExact = c.wide ? c.ts : undefined;
     }
   }
 
@@ -116,12 +157,24 @@ export class Dissector {
    * anomaly counts flush at the same packets as in one dissector over everything.
    */
   passed(ts: Picos): void {
-    if (ts > this.lastTs) this.lastTs = ts;
-    if (ts >= this.nextHousekeeping) {
+    this.clock.setTs(ts);
+    this.passedClock();
+  }
+
+  /** passed() with the time as integer seconds + picoseconds. */
+  passedAt(sec: number, psec: number): void {
+    this.clock.set(sec, psec);
+    this.passedClock();
+  }
+
+  private passedClock(): void {
+    this.noteTime();
+    const clock = this.clock;
+    if (!clock.before(this.nextHkSec, this.nextHkPsec)) {
       try {
-        this.housekeeping(ts);
+        this.housekeeping(clock.ts);
       } catch {
-        this.anomaly(DissectAnomaly.DISSECTOR_INTERNAL, ts);
+        this.anomaly(DissectAnomaly.DISSECTOR_INTERNAL);
       }
     }
   }
@@ -150,15 +203,22 @@ export class Dissector {
     return this.table.all();
   }
 
+  /** Runs at the clock's time `ts`. */
   private housekeeping(ts: Picos): void {
-    this.nextHousekeeping = ts + HOUSEKEEPING_INTERVAL;
+    // HOUSEKEEPING_INTERVAL is one second: the next run is at (sec + 1, psec).
+    this.nextHkSec = this.clock.sec + HOUSEKEEPING_SECONDS;
+    this.nextHkPsec = this.clock.psec;
     this.expire(ts);
     this.aggregator.flushDirty();
   }
 
   private expire(now: Picos): void {
     const limit = now - this.flowTimeout;
-    for (let f = this.table.oldest(); f !== null && f.lastTs < limit; f = this.table.oldest()) {
+    let limSec = limit / PS_PER_S;
+    let limPsec = limit % PS_PER_S;
+    if (limPsec < 0n) { limPsec += PS_PER_S; limSec -= 1n; }
+    const ls = Number(limSec), lp = Number(limPsec);
+    for (let f = this.table.oldest(); f !== null && (f.lastSec < ls || (f.lastSec === ls && f.lastPsec < lp)); f = this.table.oldest()) {
       if (!f.closed) this.stats.flows.timedOut++;
       this.drop(f, now);
     }
@@ -189,37 +249,39 @@ export class Dissector {
     f.finalize(ts);
   }
 
-  private anomaly(def: AnomalyDef, ts: Picos): void {
+  /** One anomaly of the dissector itself, at the clock's time unless told. */
+  private anomaly(def: AnomalyDef, ts: Picos = this.clock.ts): void {
     this.aggregator.report(this.global, def, 1, ts);
   }
 
-  private dispatch(b: Uint8Array, start: number, end: number, wireLength: number, linkType: number, ts: Picos): void {
+  private dispatch(b: Uint8Array, start: number, end: number, wireLength: number, linkType: number): void {
     const pv = this.pv;
     const err = parsePacket(b, linkType, wireLength, pv, start, end);
     if (err !== null) {
       this.stats.malformedPackets++;
-      this.anomaly(err, ts);
+      this.anomaly(err);
       return;
     }
     if (pv.ipVersion === 0) {
       const et = pv.etherType;
-      if (et === EtherType.ARP || et === EtherType.RARP) this.arp(b, end, ts);
+      if (et === EtherType.ARP || et === EtherType.RARP) this.arp(b, end, this.clock.ts);
       else this.stats.otherPackets++;
       return;
     }
     if (pv.fragment) {
       this.stats.fragments++;
-      this.anomaly(DissectAnomaly.IP_FRAGMENT, ts);
+      this.anomaly(DissectAnomaly.IP_FRAGMENT);
       return;
     }
     const proto = pv.ipProto;
-    if (proto === IpProto.TCP) this.tcp(b, wireLength, ts);
-    else if (proto === IpProto.UDP) this.udp(wireLength, ts);
-    else if (proto === (pv.ipVersion === 6 ? IpProto.ICMPv6 : IpProto.ICMP)) this.icmp(b, ts);
+    if (proto === IpProto.TCP) this.tcp(b, wireLength);
+    else if (proto === IpProto.UDP) this.udp(wireLength);
+    else if (proto === (pv.ipVersion === 6 ? IpProto.ICMPv6 : IpProto.ICMP)) this.icmp(b, this.clock.ts);
     else this.stats.otherPackets++;
   }
 
-  private tcp(b: Uint8Array, wireLength: number, ts: Picos): void {
+  private tcp(b: Uint8Array, wireLength: number): void {
+    const clock = this.clock;
     const pv = this.pv;
     this.stats.tcpPackets++;
     const flags = pv.tcpFlags;
@@ -229,37 +291,36 @@ export class Dissector {
     let c2s = this.table.lastWasC2s;
     if (f !== null && synOnly && f.isNewConnection(pv.seq)) {
       // The 5-tuple is reused by a new connection: end the old one first.
-      this.drop(f, ts);
+      this.drop(f, clock.ts);
       f = null;
     }
     if (f === null) {
-      f = this.newFlow(hash, ts, synOnly ? 'src' : (flags & TcpFlag.SYN) !== 0 ? 'dst' : 'guess');
+      f = this.newFlow(hash, synOnly ? 'src' : (flags & TcpFlag.SYN) !== 0 ? 'dst' : 'guess');
       c2s = this.table.lastWasC2s;
-    } else this.table.touch(f, ts);
+    } else this.table.touch(f, clock.sec, clock.psec);
     if (c2s) { f.c2sPackets++; f.c2sBytes += wireLength; } else { f.s2cPackets++; f.s2cBytes += wireLength; }
     const wireLen = pv.payloadWireLength;
-    let payload: Uint8Array | null = null;
-    if (wireLen > 0 && pv.payloadLength > 0) {
-      const cap = pv.payloadLength < wireLen ? pv.payloadLength : wireLen;
-      payload = b.subarray(pv.payloadOffset, pv.payloadOffset + cap);
-    }
+    // The captured payload as an offset pair (no view): b[payloadOffset, + cap).
+    let cap = 0;
+    if (wireLen > 0 && pv.payloadLength > 0) cap = pv.payloadLength < wireLen ? pv.payloadLength : wireLen;
     const before = f.c2s!.retransmissions + f.s2c!.retransmissions;
-    f.tcpSegment(c2s, flags, pv.seq, pv.ack, payload ?? EMPTY, wireLen, ts);
+    f.tcpSegment(c2s, flags, pv.seq, pv.ack, b, pv.payloadOffset, cap, wireLen, clock);
     this.stats.tcp.retransmissions += f.c2s!.retransmissions + f.s2c!.retransmissions - before;
   }
 
-  private udp(wireLength: number, ts: Picos): void {
+  private udp(wireLength: number): void {
     const pv = this.pv;
+    const clock = this.clock;
     this.stats.udpPackets++;
     const hash = symmetricHash(pv);
     let f = this.table.lookup(pv, hash);
     let c2s = this.table.lastWasC2s;
     if (f === null) {
-      f = this.newFlow(hash, ts, 'guess');
+      f = this.newFlow(hash, 'guess');
       c2s = this.table.lastWasC2s;
-    } else this.table.touch(f, ts);
+    } else this.table.touch(f, clock.sec, clock.psec);
     if (c2s) { f.c2sPackets++; f.c2sBytes += wireLength; } else { f.s2cPackets++; f.s2cBytes += wireLength; }
-    if (pv.payloadWireLength > 0) f.udpDatagram(ts);
+    if (pv.payloadWireLength > 0) f.udpDatagram(clock);
   }
 
   /**
@@ -267,8 +328,9 @@ export class Dissector {
    * 'guess' (mid-stream): the side on an analyzer's port is the server, else the higher
    * port is the client. Sets `table.lastWasC2s` for the packet.
    */
-  private newFlow(hash: number, ts: Picos, client: 'src' | 'dst' | 'guess'): Flow {
+  private newFlow(hash: number, client: 'src' | 'dst' | 'guess'): Flow {
     const pv = this.pv;
+    const ts = this.clock.ts;
     if (this.table.size >= this.maxFlows) {
       const victim = this.table.oldest()!;
       if (!victim.closed) {
@@ -293,7 +355,7 @@ export class Dissector {
       srcIsClient ? src : dst, srcIsClient ? dst : src, client === 'guess', this.ctx, ts,
     );
     FlowTable.setKey(f, pv, hash, srcIsClient);
-    this.table.insert(f, ts);
+    this.table.insert(f, this.clock.sec, this.clock.psec);
     this.table.lastWasC2s = srcIsClient;
     this.stats.flows.created++;
     this.stats.flows.active = this.table.size;
@@ -346,5 +408,9 @@ export class Dissector {
   }
 }
 
-const EMPTY = new Uint8Array(0);
 const HOST_ENDPOINTS = 4096;
+const HOUSEKEEPING_SECONDS = Number(HOUSEKEEPING_INTERVAL / PS_PER_S);
+
+function fromSecPsecNumbers(sec: number, psec: number): Picos {
+  return BigInt(sec) * PS_PER_S + BigInt(psec);
+}

@@ -1,4 +1,3 @@
-import type { Picos } from '../core/time.js';
 import type { PacketView } from '../decode/packet-view.js';
 import type { Endpoint, Transport } from '../decode/types.js';
 
@@ -20,7 +19,9 @@ export class FlowEntry {
   nextInBucket: FlowEntry | null = null;
   lruPrev: FlowEntry | null = null;
   lruNext: FlowEntry | null = null;
-  lastTs: Picos = 0n;
+  /** Wire time of the flow's last packet, as seconds + picoseconds (no bigint per packet). */
+  lastSec = 0;
+  lastPsec = 0;
   inTable = false;
 
   constructor(
@@ -74,11 +75,12 @@ export class FlowTable<F extends FlowEntry> {
     }
   }
 
-  insert(e: F, ts: Picos): void {
+  insert(e: F, sec: number, psec: number): void {
     e.nextInBucket = this.buckets.get(e.hash) ?? null;
     this.buckets.set(e.hash, e);
     e.inTable = true;
-    e.lastTs = ts;
+    e.lastSec = sec;
+    e.lastPsec = psec;
     this.linkTail(e);
     this.size++;
   }
@@ -101,8 +103,9 @@ export class FlowTable<F extends FlowEntry> {
   }
 
   /** A packet for this flow: now the most recently used. */
-  touch(e: F, ts: Picos): void {
-    e.lastTs = ts;
+  touch(e: F, sec: number, psec: number): void {
+    e.lastSec = sec;
+    e.lastPsec = psec;
     if (this.tail === e) return;
     this.unlink(e);
     this.linkTail(e);

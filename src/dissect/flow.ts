@@ -1,4 +1,4 @@
-import type { Picos } from '../core/time.js';
+import type { PacketClock, Picos } from '../core/time.js';
 import type { AnomalyDef } from '../core/anomaly.js';
 import type { Emit, GapKind, ProtocolAnalyzer, ProtocolName, StreamDecoder, TcpSegmentMarker } from '../protocols/types.js';
 import { DissectAnomaly } from './anomaly-codes.js';
@@ -42,6 +42,7 @@ interface PendingChunk { dir: Direction; data: Uint8Array | null; len: number; t
 class DirectionSink implements ReassemblySink {
   constructor(private readonly flow: Flow, private readonly dir: Direction) {}
   deliver(bytes: Uint8Array, ts: Picos): void { this.flow.onData(this.dir, bytes, ts); }
+  deliverAt(buf: Uint8Array, start: number, end: number, at: PacketClock): void { this.flow.onDataAt(this.dir, buf, start, end, at); }
   gap(length: number, ts: Picos, reason: AnomalyDef): void { this.flow.onGap(this.dir, length, ts, reason === GAP_SNAPLEN ? 'cut' : 'lost'); }
   anomaly(def: AnomalyDef, count: number, ts: Picos): void {
     this.flow.ctx.anomalies.report(this.flow, def, count, ts);
@@ -105,10 +106,25 @@ export class Flow extends FlowEntry implements FlowInfo, AnomalySite {
   }
 
   /**
-   * One TCP segment. `payload` is the captured payload view, `wireLen` its length on
-   * the wire; seq/ack/flags come from the parsed header.
+   * One TCP segment. Its captured payload is buf[off, off + cap), `wireLen` its length on
+   * the wire; seq/ack/flags come from the parsed header; `at` is the packet's time.
    */
-  tcpSegment(c2s: boolean, flags: number, seq: number, ack: number, payload: Uint8Array | null, wireLen: number, ts: Picos): void {
+  tcpSegment(c2s: boolean, flags: number, seq: number, ack: number, buf: Uint8Array, off: number, cap: number,
+    wireLen: number, at: PacketClock): void {
+    if ((flags & 0x07) === 0) {
+      // No SYN, FIN or RST (nearly every segment): no marker, no bigint.
+      const live = this.state === ProtoState.Decoding || this.state === ProtoState.Undecided;
+      if (!live) return;
+      if ((flags & 0x10) !== 0) (c2s ? this.s2c! : this.c2s!).acked(ack, at);
+      if (wireLen > 0) (c2s ? this.c2s! : this.s2c!).segmentAt(seq, buf, off, cap, wireLen, at);
+      // An ACK or the bytes may have completed a direction whose FIN came earlier.
+      if (this.c2s!.ended && this.s2c!.ended && !this.closed) {
+        this.closed = true;
+        this.ctx.anomalies.flush(this);
+      }
+      return;
+    }
+    const ts = at.ts;
     const dir: Direction = c2s ? 'c2s' : 's2c';
     const r = c2s ? this.c2s! : this.s2c!;
     const peer = c2s ? this.s2c! : this.c2s!;
@@ -124,9 +140,9 @@ export class Flow extends FlowEntry implements FlowInfo, AnomalySite {
       r.initFromSyn(seq);
     }
     const live = this.state === ProtoState.Decoding || this.state === ProtoState.Undecided;
-    if (live && (flags & 0x10) !== 0) peer.acked(ack, ts);
+    if (live && (flags & 0x10) !== 0) peer.acked(ack, at);
     const dataSeq = syn ? (seq + 1) >>> 0 : seq;
-    if (live && wireLen > 0 && payload !== null) r.segment(dataSeq, payload, wireLen, ts);
+    if (live && wireLen > 0) r.segmentAt(dataSeq, buf, off, cap, wireLen, at);
     if ((flags & 0x01) !== 0) {
       const bit = c2s ? M_FIN_C2S : M_FIN_S2C;
       if ((this.markers & bit) === 0) {
@@ -160,8 +176,8 @@ export class Flow extends FlowEntry implements FlowInfo, AnomalySite {
   }
 
   /** A UDP datagram: no decoder exists for UDP yet, so its payload is counted and skipped. */
-  udpDatagram(ts: Picos): void {
-    if (this.state === ProtoState.Undecided) this.giveUp(ts);
+  udpDatagram(at: PacketClock): void {
+    if (this.state === ProtoState.Undecided) this.giveUp(at.ts);
   }
 
   /** End of the flow (timeout, eviction, end of capture): deliver, declare holes, end decoders. */
@@ -202,6 +218,24 @@ export class Flow extends FlowEntry implements FlowInfo, AnomalySite {
       this.dec().data(dir, bytes, ts);
     } catch {
       this.fail(ts);
+    }
+    this.syncDecoderCost();
+  }
+
+  /**
+   * In-order bytes buf[start, end) at the clock's time: a decoder that takes an offset
+   * pair (`dataAt`) gets them without a view or a bigint; anything else goes by onData.
+   */
+  onDataAt(dir: Direction, buf: Uint8Array, start: number, end: number, at: PacketClock): void {
+    if (this.state !== ProtoState.Decoding) { this.onData(dir, buf.subarray(start, end), at.ts); return; }
+    this.hadData = true;
+    this.ctx.stats.tcp.deliveredBytes += end - start;
+    try {
+      const d = this.dec();
+      if (d.dataAt !== undefined) d.dataAt(dir, buf, start, end, at);
+      else d.data(dir, buf.subarray(start, end), at.ts);
+    } catch {
+      this.fail(at.ts);
     }
     this.syncDecoderCost();
   }

@@ -1,4 +1,4 @@
-import type { Picos } from '../core/time.js';
+import type { PacketClock, Picos } from '../core/time.js';
 import type { AnomalyDef } from '../core/anomaly.js';
 import { DissectAnomaly } from './anomaly-codes.js';
 import { HeldRange } from './held-range.js';
@@ -18,6 +18,8 @@ import { OffsetTree } from './offset-tree.js';
  */
 export interface ReassemblySink {
   deliver(bytes: Uint8Array, ts: Picos): void;
+  /** In-order bytes buf[start, end) of the packet being handled (no view, no bigint made). */
+  deliverAt(buf: Uint8Array, start: number, end: number, at: PacketClock): void;
   /**
    * `length` stream bytes will never be seen: lost (the tcp-hole anomaly is reported
    * separately), or cut by the capture's snaplen (reason GAP_SNAPLEN: they were on the
@@ -91,10 +93,11 @@ export class StreamReassembler {
   }
 
   /**
-   * A segment with `wireLen` payload bytes starting at `seq`, of which the first
-   * `bytes.length` were captured.
+   * A segment with `wireLen` payload bytes starting at `seq`, of which the first `cap`
+   * were captured, as buf[off, off + cap); `at` is the packet's time. In order (the common
+   * case) the bytes go to the sink in place, and no bigint is made.
    */
-  segment(seq: number, bytes: Uint8Array, wireLen: number, ts: Picos): void {
+  segmentAt(seq: number, buf: Uint8Array, off: number, cap: number, wireLen: number, at: PacketClock): void {
     if (this.ended || wireLen <= 0) return;
     if (!this.initialized) {
       // Mid-stream: the first data we see defines offset 0.
@@ -106,17 +109,20 @@ export class StreamReassembler {
     if (end <= this.nextOff) { this.retransmissions++; return; }
     if (this.held.size === 0 && start <= this.nextOff) {
       const skip = this.nextOff - start;
-      const cap = bytes.length;
-      if (skip < cap) this.push(skip === 0 ? bytes : bytes.subarray(skip), ts);
+      if (skip < cap) {
+        this.deliveredBytes += cap - skip;
+        this.sink.deliverAt(buf, off + skip, off + cap, at);
+      }
       const captured = start + cap > this.nextOff ? start + cap : this.nextOff;
       this.advance(end);
-      if (captured < end) this.hole(end - captured, ts, GAP_SNAPLEN);
+      if (captured < end) this.hole(end - captured, at.ts, GAP_SNAPLEN);
     } else {
-      this.insert(start, bytes, wireLen, ts);
+      const ts = at.ts;
+      this.insert(start, buf.subarray(off, off + cap), wireLen, ts);
       this.drain();
       this.enforceBudget(ts);
     }
-    this.checkFin(ts);
+    if (this.finOff >= 0) this.checkFin(at.ts);
   }
 
   /** FIN at `seq` (the sequence number after the segment's payload). */
@@ -127,11 +133,12 @@ export class StreamReassembler {
     this.checkFin(ts);
   }
 
-  /** The peer acknowledged up to `ack`: any byte before it that we lack will never come. */
-  acked(ack: number, ts: Picos): void {
+  /** The peer acknowledged up to `ack` (at `at`): any byte before it that we lack will never come. */
+  acked(ack: number, at: PacketClock): void {
     if (!this.initialized || this.ended) return;
     const d = (ack - this.nextSeq) | 0;
     if (d <= 0 || d > MAX_ACK_JUMP) return;
+    const ts = at.ts;
     // A FIN occupies one sequence number past the data: don't count it as a byte.
     let target = this.nextOff + d;
     if (this.finOff >= 0 && target > this.finOff) target = this.finOff;

@@ -1,6 +1,6 @@
 import { PS_PER_US, type Picos } from '../core/time.js';
 import type { ArpAnnouncement } from '../decode/arp.js';
-import type { IcmpEcho } from '../protocols/types.js';
+import type { Endpoint, IcmpEcho } from '../protocols/types.js';
 import type { Downtime } from './events.js';
 import type { Migration } from './migration.js';
 
@@ -44,6 +44,9 @@ class PingStream {
   }
 }
 
+/** The stream last found for (client, target, id), by endpoint object. */
+interface StreamMemo { client: Endpoint | undefined; target: Endpoint | undefined; id: number; stream: PingStream | undefined }
+
 interface Waiter {
   migration: Migration;
   switchover: Picos;
@@ -61,25 +64,40 @@ interface Waiter {
  */
 export class DowntimeTracker {
   private readonly streams = new Map<string, PingStream>();
+  private readonly requestMemo: StreamMemo = { client: undefined, target: undefined, id: -1, stream: undefined };
+  private readonly replyMemo: StreamMemo = { client: undefined, target: undefined, id: -1, stream: undefined };
   private readonly waiters: Waiter[] = [];
 
   onEcho(msg: IcmpEcho): void {
     if (msg.kind === 'echo-request') {
-      const key = `${msg.src.ip}>${msg.dst.ip}#${msg.id}`;
-      let s = this.streams.get(key);
-      if (!s) {
-        s = new PingStream();
-        this.streams.set(key, s);
-      }
-      s.request(msg);
+      this.streamOf(msg.src, msg.dst, msg.id, true)!.request(msg);
       return;
     }
-    const s = this.streams.get(`${msg.dst.ip}>${msg.src.ip}#${msg.id}`);
+    const s = this.streamOf(msg.dst, msg.src, msg.id, false);
     if (!s) return;
     const before = s.lastReplyTs;
     const lost = s.reply(msg.seq);
     if (before !== undefined) this.resolve(s, before, msg.ts, lost);
     s.lastReplyTs = msg.ts;
+  }
+
+  /**
+   * The ping stream client → target with this identifier (made for a request, else
+   * undefined when unknown). A pinger's messages share their endpoint objects (the
+   * Dissector keeps one per host), so the last stream found per direction is kept by
+   * object and most echoes build no key string (one per packet was 5 % of a file run).
+   */
+  private streamOf(client: Endpoint, target: Endpoint, id: number, make: boolean): PingStream | undefined {
+    const memo = make ? this.requestMemo : this.replyMemo;
+    if (memo.client === client && memo.target === target && memo.id === id && memo.stream !== undefined) return memo.stream;
+    const key = `${client.ip}>${target.ip}#${id}`;
+    let s = this.streams.get(key);
+    if (!s && make) {
+      s = new PingStream();
+      this.streams.set(key, s);
+    }
+    if (s) { memo.client = client; memo.target = target; memo.id = id; memo.stream = s; }
+    return s;
   }
 
   /**

@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { anomalyMessage, type AnomalyDef, type AnomalyFields } from '../core/anomaly.js';
 import { UsageError } from '../core/errors.js';
-import type { Picos } from '../core/time.js';
+import { PS_PER_S, type Picos } from '../core/time.js';
 import { Dissector } from '../dissect/dissector.js';
 import type { DissectorStats } from '../dissect/stats.js';
 import { CaptureAnomaly } from '../ingest/anomaly-codes.js';
@@ -142,11 +142,15 @@ export async function analyzeSources(sources: string[], opts: AnalyzeOptions): P
     const report = opts.onCaptureStats
       ? () => opts.onCaptureStats!({ packets: dissector.stats.packets, bytes: dissector.stats.bytes, ringDrops: 0, kernelDrops: 0 })
       : undefined;
-    let lastTs: Picos = 0n;
+    // The time of the last packet handed on (the end of the input), as the readers give it.
+    let lastSec = 0, lastPsec = 0;
     await mergeByTimestamp(files, (b, i) => {
-      lastTs = b.ts(i);
-      dissector.record(b.buf[i]!, b.off[i]!, b.off[i]! + b.len[i]!, b.wire[i]!, b.linkType[i]!, lastTs);
+      const off = b.off[i]!;
+      lastSec = b.sec[i]!;
+      lastPsec = b.psec[i]!;
+      dissector.recordAt(b.buf[i]!, off, off + b.len[i]!, b.wire[i]!, b.linkType[i]!, lastSec, lastPsec);
     }, opts, report);
+    const lastTs = BigInt(lastSec) * PS_PER_S + BigInt(lastPsec);
     for (const f of files) readerAnomalies(f.stats, lastTs, onMessage);
     dissector.finish();
     report?.();

@@ -1,11 +1,11 @@
 import type { Anomaly } from '../core/anomaly.js';
-import type { Picos } from '../core/time.js';
+import type { PacketClock, Picos } from '../core/time.js';
 import type { ArpAnnouncement } from '../decode/arp.js';
 import type { IcmpEcho } from '../decode/icmp.js';
 import type { Direction, FlowInfo, TcpSegmentMarker } from '../decode/types.js';
 import type { AmqpMessage } from './amqp/types.js';
 import type { HttpMessage } from './http/types.js';
-import type { LibvirtRpcMessage } from './libvirt/types.js';
+import type { LibvirtMessage } from './libvirt/types.js';
 import type { QemuMessage } from './qemu/types.js';
 
 /**
@@ -22,13 +22,15 @@ export type { IcmpEcho } from '../decode/icmp.js';
 export type { TcpSegmentMarker } from '../decode/types.js';
 export type { AmqpMessage, OsloEnvelope } from './amqp/types.js';
 export type { HttpMessage, HttpRequest, HttpResponse } from './http/types.js';
-export type { LibvirtMessageType, LibvirtMigrationInfo, LibvirtRpcMessage, LibvirtStatus } from './libvirt/types.js';
+export type {
+  LibvirtMessage, LibvirtMessageType, LibvirtMigrationInfo, LibvirtRpcMessage, LibvirtStatus, LibvirtTlsRecord,
+} from './libvirt/types.js';
 export type {
   MultifdMessage, MultifdPacket, QemuDeviceSection, QemuMessage, QemuPassStarted, QemuRamChunk, QemuStreamCut, QemuStreamEnd, QemuStreamHeader, QemuSwitchover,
 } from './qemu/types.js';
 
 export type ProtocolMessage =
-  | TcpSegmentMarker | LibvirtRpcMessage | QemuMessage | HttpMessage | AmqpMessage
+  | TcpSegmentMarker | LibvirtMessage | QemuMessage | HttpMessage | AmqpMessage
   | IcmpEcho | ArpAnnouncement | Anomaly;
 
 export type ProtocolName = 'libvirt' | 'qemu' | 'http' | 'amqp';
@@ -46,6 +48,13 @@ export type GapKind = 'lost' | 'cut';
  */
 export interface StreamDecoder {
   data(dir: Direction, bytes: Uint8Array, ts: Picos): void;
+  /**
+   * The same bytes as buf[start, end), their time a clock whose bigint `at.ts` is made
+   * only if asked for (bulk streams: most segments make no message). Optional: the
+   * Dissector calls `data` with a view when it is missing. Neither `buf` nor `at` may be
+   * kept after returning (keep `at.ts` or copy the clock).
+   */
+  dataAt?(dir: Direction, buf: Uint8Array, start: number, end: number, at: PacketClock): void;
   /**
    * `length` bytes in direction `dir` are missing from the capture: `lost` (never
    * seen) or `cut` (sent, but the capture's snaplen kept only the packet's first bytes).

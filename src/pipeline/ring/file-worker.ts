@@ -35,16 +35,16 @@ for await (const b of capture.packetBatches()) {
     const off = b.off[i]!;
     const end = off + b.len[i]!;
     const buf = b.buf[i]!;
-    const ts = b.ts(i);
+    const sec = b.sec[i]!, psec = b.psec[i]!;
     // Housekeeping (flow expiry, anomaly flushes) runs at every packet's time in every
     // worker, keyed just before the packet: one dissector runs it before decoding it.
     out.key = seq - 0.5;
-    dissector.passed(ts);
+    dissector.passedAt(sec, psec);
     if (splitter.owner(buf, off, end, b.wire[i]!, b.linkType[i]!) !== cfg.index) continue;
     out.key = seq;
     packets++;
     bytes += b.len[i]!;
-    dissector.record(buf, off, end, b.wire[i]!, b.linkType[i]!, ts);
+    dissector.recordAt(buf, off, end, b.wire[i]!, b.linkType[i]!, sec, psec);
   }
   // Post every few thousand packets: the merger needs the watermark even from a worker
   // whose flows are quiet, and postMessage costs ~20 µs, too much per 128 KiB chunk.

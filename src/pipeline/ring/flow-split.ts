@@ -5,9 +5,9 @@ import { IpProto, PacketView } from '../../decode/packet-view.js';
  * Which of `workers` decode workers owns a packet of a capture file: a symmetric hash
  * of the TCP/UDP 5-tuple (both directions of a connection go to the same worker, which
  * then sees the whole flow), the same for every worker of the run (no random key: each
- * worker decides alone, for every packet of the file). Packets without a 5-tuple — ARP,
- * ICMP echo, fragments, other protocols, unparseable ones — go to worker 0, in file
- * order, as the native capture's fixed ring (native/flow_hash.h).
+ * worker decides alone, for every packet of the file). ICMP echo messages are spread by
+ * host pair (see owner); other packets without a 5-tuple — ARP, fragments, other
+ * protocols, unparseable ones — go to worker 0, in file order.
  *
  * A sender who chooses addresses can only crowd flows onto one worker (the pure-TS
  * speed): the split decides where work runs, not what is kept.
@@ -22,9 +22,18 @@ export class FlowSplitter {
     const pv = this.pv;
     if (parsePacket(b, linkType, wireLength, pv, start, end) !== null || pv.ipVersion === 0 || pv.fragment) return 0;
     const proto = pv.ipProto;
-    if (proto !== IpProto.TCP && proto !== IpProto.UDP) return 0;
-    const a = endpoint(pv.src0, pv.src1, pv.src2, pv.src3, pv.srcPort);
-    const z = endpoint(pv.dst0, pv.dst1, pv.dst2, pv.dst3, pv.dstPort);
+    let srcPort = pv.srcPort, dstPort = pv.dstPort;
+    if (proto !== IpProto.TCP && proto !== IpProto.UDP) {
+      // A whole ICMP echo (request or reply) is one message of its own, no flow state
+      // and nothing aggregated: spread by host pair, so that a ping flood (a migration
+      // capture's second largest share of packets) does not hold worker 0 back while
+      // the others wait for its watermark. Any other packet goes to worker 0.
+      if (!isWholeEcho(b, pv)) return 0;
+      srcPort = 0;
+      dstPort = 0;
+    }
+    const a = endpoint(pv.src0, pv.src1, pv.src2, pv.src3, srcPort);
+    const z = endpoint(pv.dst0, pv.dst1, pv.dst2, pv.dst3, dstPort);
     return (fmix(((a + z) >>> 0) ^ Math.imul(proto, 0x27d4eb2d)) >>> 0) % this.workers;
   }
 }
@@ -42,4 +51,15 @@ function endpoint(w0: number, w1: number, w2: number, w3: number, port: number):
   h = fmix(h ^ w1) + 2;
   h = fmix(h ^ w2) + 3;
   return fmix(h ^ w3);
+}
+
+/**
+ * An ICMP or ICMPv6 echo request/reply whose 8-byte header was captured: the Dissector
+ * makes exactly one message of it (src/decode/icmp.ts), whichever worker decodes it.
+ */
+function isWholeEcho(b: Uint8Array, pv: PacketView): boolean {
+  const v6 = pv.ipVersion === 6;
+  if (pv.ipProto !== (v6 ? IpProto.ICMPv6 : IpProto.ICMP) || pv.l4End - pv.l4Offset < 8) return false;
+  const t = b[pv.l4Offset];
+  return v6 ? t === 128 || t === 129 : t === 8 || t === 0;
 }

@@ -1,4 +1,4 @@
-import type { Picos } from '../../core/time.js';
+import { PacketClock, type Picos } from '../../core/time.js';
 import type { Direction, FlowInfo } from '../../decode/types.js';
 import { streamAnomaly } from '../anomaly.js';
 import { QemuAnomaly } from './anomaly-codes.js';
@@ -48,7 +48,8 @@ export class QemuStreamDecoder extends SourceStreamDecoder {
   private eofTs: Picos = 0n;
   private vmdescEnd = -1;
   private ended = false;
-  private lastTs: Picos = 0n;
+  /** Time of the latest source bytes (a message's tsEnd): numbers, the bigint made when a message asks. */
+  private readonly last = new PacketClock();
   private trailingReported = false;
   /** Post-copy: stream offsets of the MIG_CMD_PACKAGED record and of the package's end. */
   private postcopyAt = -1;
@@ -76,10 +77,19 @@ export class QemuStreamDecoder extends SourceStreamDecoder {
   data(dir: Direction, bytes: Uint8Array, ts: Picos): void {
     if (dir === 's2c') { this.returnPath(bytes, ts); return; }
     if (!this.walkable(dir, bytes)) return;
-    this.lastTs = ts;
+    this.last.setTs(ts);
     if (this.cutBytes > 0) { this.feeder.offset += bytes.length; return; }
     this.walk(bytes, ts, QemuAnomaly.ITEM_TOO_LARGE, { limit: MAX_ITEM });
     if (this.vmdescEnd >= 0 && this.feeder.offset >= this.vmdescEnd) this.finish(ts);
+  }
+
+  dataAt(dir: Direction, buf: Uint8Array, start: number, end: number, at: PacketClock): void {
+    if (dir === 's2c') { this.returnPath(buf.subarray(start, end), at.ts); return; }
+    if (this.dead || end === start) return;
+    this.last.copyFrom(at);
+    if (this.cutBytes > 0) { this.feeder.offset += end - start; return; }
+    this.walkAt(buf, start, end, at, QemuAnomaly.ITEM_TOO_LARGE, { limit: MAX_ITEM });
+    if (this.vmdescEnd >= 0 && this.feeder.offset >= this.vmdescEnd) this.finish(at.ts);
   }
 
   gap(dir: Direction, length: number, ts: Picos, kind: GapKind = 'lost'): void {
@@ -121,6 +131,51 @@ export class QemuStreamDecoder extends SourceStreamDecoder {
     return this.feeder.offset;
   }
 
+  /** RAM records (one per page) make a bigint only for a message; the rest, rarer, take one. */
+  protected override stepAt(b: Uint8Array, p: number, end: number, at: PacketClock): number {
+    return this.mode === Mode.Ram ? this.ramStep(b, p, end, at) : this.step(b, p, end, at.ts);
+  }
+
+  /** One RAM record; `at` is the time (a clock on the hot path, a bigint from step()). */
+  private ramStep(b: Uint8Array, p: number, end: number, at: PacketClock | Picos): number {
+    const r = this.ram.step(b, p, end, this.pageSize);
+    if (r === NEED_MORE) return NEED_MORE;
+    if (r === RAM_ERROR) return this.fail(this.ram.problem.def, tsOf(at), this.ram.problem.fields);
+    if (this.ram.item === RamItem.Page) {
+      if (this.postcopyAt >= 0) {
+        // Post-copy: pages the destination asked for come first, out of order; no
+        // passes. A requested page's arrival gives the request's latency.
+        const asked = this.requestedAt.get(this.ram.addr);
+        if (asked !== undefined) {
+          const ts = tsOf(at);
+          this.requestedAt.delete(this.ram.addr);
+          const wait = ts > asked ? ts - asked : 0n;
+          this.latency.served++;
+          this.latency.total += wait;
+          if (wait > this.latency.max) this.latency.max = wait;
+        }
+        if (this.cur.type !== QemuRecord.SectionPart && this.cur.type !== QemuRecord.SectionEnd) {
+          return this.fail(QemuAnomaly.PAGE_OUTSIDE_SECTION, tsOf(at));
+        }
+      } else if (this.cur.type === QemuRecord.SectionPart) {
+        const it = this.ram.notePosition(this.ram.block, this.ram.addr, this.feeder.offset, this.sectionAt);
+        if (it > 0 && it <= MAX_KEPT_PASSES) this.out({ kind: 'pass-started', iteration: it, streamBytes: this.feeder.offset + r }, tsOf(at));
+        else if (it === MAX_KEPT_PASSES + 1) {
+          this.emit(streamAnomaly(this.flow, 'c2s', QemuAnomaly.PASSES_NOT_KEPT, tsOf(at), { limit: MAX_KEPT_PASSES }));
+        }
+      } else if (this.cur.type !== QemuRecord.SectionEnd) {
+        return this.fail(QemuAnomaly.PAGE_OUTSIDE_SECTION, tsOf(at));
+      }
+      this.feeder.skip = this.ram.payload;
+    } else if (this.ram.item === RamItem.Eos) {
+      if (this.cur.type === QemuRecord.SectionPart) this.ramChunk(this.feeder.offset + r, tsOf(at));
+      if (this.cur.type === QemuRecord.SectionEnd) this.ramEndEos = true;
+      this.ram.chunkPages = 0;
+      this.mode = Mode.FooterOpt;
+    }
+    return r;
+  }
+
   protected step(b: Uint8Array, p: number, end: number, ts: Picos): number {
     switch (this.mode) {
       case Mode.Magic: {
@@ -134,43 +189,7 @@ export class QemuStreamDecoder extends SourceStreamDecoder {
         return 8;
       }
       case Mode.Record: return this.record(b, p, end, ts);
-      case Mode.Ram: {
-        const r = this.ram.step(b, p, end, this.pageSize);
-        if (r === NEED_MORE) return NEED_MORE;
-        if (r === RAM_ERROR) return this.fail(this.ram.problem.def, ts, this.ram.problem.fields);
-        if (this.ram.item === RamItem.Page) {
-          if (this.postcopyAt >= 0) {
-            // Post-copy: pages the destination asked for come first, out of order; no
-            // passes. A requested page's arrival gives the request's latency.
-            const asked = this.requestedAt.get(this.ram.addr);
-            if (asked !== undefined) {
-              this.requestedAt.delete(this.ram.addr);
-              const wait = ts > asked ? ts - asked : 0n;
-              this.latency.served++;
-              this.latency.total += wait;
-              if (wait > this.latency.max) this.latency.max = wait;
-            }
-            if (this.cur.type !== QemuRecord.SectionPart && this.cur.type !== QemuRecord.SectionEnd) {
-              return this.fail(QemuAnomaly.PAGE_OUTSIDE_SECTION, ts);
-            }
-          } else if (this.cur.type === QemuRecord.SectionPart) {
-            const it = this.ram.notePosition(this.ram.block, this.ram.addr, this.feeder.offset, this.sectionAt);
-            if (it > 0 && it <= MAX_KEPT_PASSES) this.out({ kind: 'pass-started', iteration: it, streamBytes: this.feeder.offset + r }, ts);
-            else if (it === MAX_KEPT_PASSES + 1) {
-              this.emit(streamAnomaly(this.flow, 'c2s', QemuAnomaly.PASSES_NOT_KEPT, ts, { limit: MAX_KEPT_PASSES }));
-            }
-          } else if (this.cur.type !== QemuRecord.SectionEnd) {
-            return this.fail(QemuAnomaly.PAGE_OUTSIDE_SECTION, ts);
-          }
-          this.feeder.skip = this.ram.payload;
-        } else if (this.ram.item === RamItem.Eos) {
-          if (this.cur.type === QemuRecord.SectionPart) this.ramChunk(this.feeder.offset + r, ts);
-          if (this.cur.type === QemuRecord.SectionEnd) this.ramEndEos = true;
-          this.ram.chunkPages = 0;
-          this.mode = Mode.FooterOpt;
-        }
-        return r;
-      }
+      case Mode.Ram: return this.ramStep(b, p, end, ts);
       case Mode.FooterOpt: {
         if (end - p < 1) return NEED_MORE;
         if (b[p] !== QemuRecord.SectionFooter) { this.footers = false; this.mode = Mode.Record; return 0; }
@@ -417,7 +436,7 @@ export class QemuStreamDecoder extends SourceStreamDecoder {
   }
 
   /** A message ends, unless told otherwise, at the latest segment seen. */
-  protected override out(m: QemuBody, ts: Picos, tsEnd: Picos = this.lastTs > ts ? this.lastTs : ts): void {
+  protected override out(m: QemuBody, ts: Picos, tsEnd: Picos = maxTs(this.last.ts, ts)): void {
     super.out(m, ts, tsEnd);
   }
 }
@@ -428,3 +447,11 @@ function isPageRequest(h: readonly number[]): boolean {
 }
 
 type QemuRamChunk = import('../types.js').QemuRamChunk;
+
+function maxTs(a: Picos, b: Picos): Picos {
+  return a > b ? a : b;
+}
+
+function tsOf(at: PacketClock | Picos): Picos {
+  return typeof at === 'bigint' ? at : at.ts;
+}

@@ -1,4 +1,4 @@
-import type { Picos } from '../../core/time.js';
+import { PacketClock, type Picos } from '../../core/time.js';
 
 /** Returned by a step when the item at `p` is not complete in the window yet. */
 export const NEED_MORE = -1;
@@ -8,9 +8,10 @@ export const STOP = -2;
 /**
  * Parses one item (a record header, a page header…) at buf[p..end). Returns the bytes
  * consumed (0 is allowed when only the parser state changed), NEED_MORE, or STOP.
- * `ts` is the capture time of the segment that carried buf[p].
+ * `at` is the capture time of the segment that carried buf[p] (`at.ts` makes its bigint:
+ * only when a message needs it); valid during the call only.
  */
-export type Step = (buf: Uint8Array, p: number, end: number, ts: Picos) => number;
+export type Step = (buf: Uint8Array, p: number, end: number, at: PacketClock) => number;
 
 /**
  * Drives a step parser over arbitrarily chunked in-order bytes. Items are parsed in
@@ -26,7 +27,9 @@ export class ByteFeeder {
   stopped = false;
   private readonly carry: Uint8Array;
   private carryLen = 0;
-  private carryTs: Picos = 0n;
+  private readonly carryAt = new PacketClock();
+  /** The time of a feed() given as a bigint. */
+  private readonly fedAt = new PacketClock();
 
   constructor(private readonly step: Step, readonly maxItem: number) {
     this.carry = new Uint8Array(maxItem);
@@ -38,21 +41,30 @@ export class ByteFeeder {
   }
 
   feed(bytes: Uint8Array, ts: Picos): void {
-    let off = 0;
+    this.fedAt.setTs(ts);
+    this.feedAt(bytes, 0, bytes.length, this.fedAt);
+  }
+
+  /**
+   * In-order bytes buf[start, end) at time `at`. Bytes inside a skipped payload cost one
+   * subtraction per segment: a segment within a RAM page's data never reaches the step.
+   */
+  feedAt(bytes: Uint8Array, start: number, end: number, at: PacketClock): void {
+    let off = start;
     let idle = 0;
-    while (off < bytes.length && !this.stopped) {
+    while (off < end && !this.stopped) {
       if (this.skip > 0) {
-        const n = Math.min(this.skip, bytes.length - off);
+        const n = Math.min(this.skip, end - off);
         this.skip -= n;
         this.offset += n;
         off += n;
         continue;
       }
       if (this.carryLen > 0) {
-        const take = Math.min(this.carry.length - this.carryLen, bytes.length - off);
+        const take = Math.min(this.carry.length - this.carryLen, end - off);
         this.carry.set(bytes.subarray(off, off + take), this.carryLen);
         const avail = this.carryLen + take;
-        const r = this.step(this.carry, 0, avail, this.carryTs);
+        const r = this.step(this.carry, 0, avail, this.carryAt);
         if (r === STOP) { this.stopped = true; return; }
         if (r === NEED_MORE) {
           if (avail >= this.carry.length) { this.stopped = true; return; } // item larger than any header
@@ -72,14 +84,14 @@ export class ByteFeeder {
         }
         continue;
       }
-      const r = this.step(bytes, off, bytes.length, ts);
+      const r = this.step(bytes, off, end, at);
       if (r === STOP) { this.stopped = true; return; }
       if (r === NEED_MORE) {
-        const rest = bytes.length - off;
+        const rest = end - off;
         if (rest >= this.carry.length) { this.stopped = true; return; }
-        this.carry.set(bytes.subarray(off), 0);
+        this.carry.set(bytes.subarray(off, end), 0);
         this.carryLen = rest;
-        this.carryTs = ts;
+        this.carryAt.copyFrom(at);
         return;
       }
       idle = r === 0 ? idle + 1 : 0;
@@ -92,6 +104,6 @@ export class ByteFeeder {
   /** Runs the step once more over the carried tail at end of stream (no more bytes). */
   flushTail(): number {
     if (this.carryLen === 0 || this.stopped) return 0;
-    return this.step(this.carry, 0, this.carryLen, this.carryTs);
+    return this.step(this.carry, 0, this.carryLen, this.carryAt);
   }
 }

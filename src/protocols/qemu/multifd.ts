@@ -1,4 +1,4 @@
-import type { Picos } from '../../core/time.js';
+import type { PacketClock, Picos } from '../../core/time.js';
 import type { Direction, FlowInfo } from '../../decode/types.js';
 import { QemuAnomaly } from './anomaly-codes.js';
 import type { Emit } from '../types.js';
@@ -45,6 +45,10 @@ export class MultifdChannelDecoder extends SourceStreamDecoder {
 
   data(dir: Direction, bytes: Uint8Array, ts: Picos): void {
     if (this.walkable(dir, bytes)) this.walk(bytes, ts, QemuAnomaly.MULTIFD_NO_PROGRESS);
+  }
+
+  dataAt(dir: Direction, buf: Uint8Array, start: number, end: number, at: PacketClock): void {
+    if (dir === 'c2s' && !this.dead && end > start) this.walkAt(buf, start, end, at, QemuAnomaly.MULTIFD_NO_PROGRESS);
   }
 
   gap(dir: Direction, length: number, ts: Picos): void {

@@ -1,4 +1,4 @@
-import type { Picos } from '../../core/time.js';
+import type { PacketClock, Picos } from '../../core/time.js';
 import type { AnomalyDef, AnomalyFields } from '../../core/anomaly.js';
 import type { Direction, Endpoint, FlowInfo } from '../../decode/types.js';
 import { streamAnomaly } from '../anomaly.js';
@@ -21,7 +21,7 @@ export abstract class SourceStreamDecoder implements StreamDecoder {
   protected readonly dst: Endpoint;
 
   constructor(protected readonly flow: FlowInfo, protected readonly emit: Emit, maxItem: number) {
-    this.feeder = new ByteFeeder((b, p, e, ts) => this.step(b, p, e, ts), maxItem);
+    this.feeder = new ByteFeeder((b, p, e, at) => this.stepAt(b, p, e, at), maxItem);
     this.src = flow.client;
     this.dst = flow.server;
   }
@@ -30,8 +30,20 @@ export abstract class SourceStreamDecoder implements StreamDecoder {
   abstract gap(dir: Direction, length: number, ts: Picos, kind?: GapKind): void;
   abstract end(dir: Direction, ts: Picos): void;
 
+  /**
+   * data() over buf[start, end), the time a clock (StreamDecoder.dataAt): a segment
+   * inside page data costs a subtraction (ByteFeeder.skip), a page header its
+   * arithmetic, and a bigint is made only when a message is.
+   */
+  abstract dataAt(dir: Direction, buf: Uint8Array, start: number, end: number, at: PacketClock): void;
+
   /** Parses one item at b[p..end): bytes consumed, NEED_MORE or STOP (see ByteFeeder). */
   protected abstract step(b: Uint8Array, p: number, end: number, ts: Picos): number;
+
+  /** step() with the segment's clock; a decoder whose frequent items make no message overrides it. */
+  protected stepAt(b: Uint8Array, p: number, end: number, at: PacketClock): number {
+    return this.step(b, p, end, at.ts);
+  }
 
   /** Is there source data to walk? (not from the destination, not empty, the walk not given up) */
   protected walkable(dir: Direction, bytes: Uint8Array): boolean {
@@ -42,6 +54,12 @@ export abstract class SourceStreamDecoder implements StreamDecoder {
   protected walk(bytes: Uint8Array, ts: Picos, stalled: AnomalyDef, fields?: AnomalyFields): void {
     this.feeder.feed(bytes, ts);
     if (this.feeder.stopped && !this.dead) this.fail(stalled, ts, fields);
+  }
+
+  /** walk() over buf[start, end) at `at`. */
+  protected walkAt(buf: Uint8Array, start: number, end: number, at: PacketClock, stalled: AnomalyDef, fields?: AnomalyFields): void {
+    this.feeder.feedAt(buf, start, end, at);
+    if (this.feeder.stopped && !this.dead) this.fail(stalled, at.ts, fields);
   }
 
   protected out(m: QemuBody, ts: Picos, tsEnd: Picos = ts): void {
