@@ -70,6 +70,7 @@ export async function measureLiveLatency(pair: VethPair, trace: TraceTotals, wor
   const done = run.done;
   done.catch(() => undefined);
   try {
+    await run.ready;
     await new Promise((r) => setTimeout(r, 500));
     // No --pps/--topspeed: tcpreplay keeps the trace's own inter-packet gaps.
     await tcpreplay(pair.txNs, pair.txIf, trace.file, { loops: 1, wireSpeed: true }, 120_000);

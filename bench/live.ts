@@ -148,7 +148,8 @@ function migscopeTrial(workers: number, bufferBytes: number, warmupPackets: numb
     let replay: ReplayOutcome;
     let base = { packets: 0, messages: 0, ring: 0, kernel: 0 };
     try {
-      await sleep(300); // workers up (the rings and the kernel buffer would hold the start anyway)
+      await run.ready; // AF_PACKET: the workers warmed up and the sockets take packets
+      await sleep(300); // libpcap: workers up (the rings and the kernel buffer would hold the start anyway)
       await warmUp(pair, trace, warmupPackets, () => last?.packets ?? 0);
       base = { packets: last?.packets ?? 0, messages, ...drops(last) };
       replay = await tcpreplay(pair.txNs, pair.txIf, trace.file, { ...(targetPps === null ? {} : { pps: targetPps }), loops }, 120_000);

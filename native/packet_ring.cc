@@ -13,7 +13,9 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <linux/capability.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -48,6 +50,7 @@ struct Ring {
   bool loopback = false;  // outgoing copies of loopback packets are skipped, as libpcap does
   uint32_t next = 0;  // the reading worker's next block (that thread only)
   std::atomic<bool> stopped{false};
+  std::vector<sock_filter> filter;  // attached by packetRingArm (empty: accept all)
   std::mutex statsMu;
   uint64_t received = 0, drops = 0, freezes = 0;
 
@@ -101,6 +104,7 @@ struct OpenConfig {
   uint32_t count = 1, blockSize = 1 << 18, blockCount = 128, retireMs = 1, snaplen = 262144;
   bool promisc = true;
   bool dpmiMulticast = false;  // dpmi-iface without promiscuous mode: join all multicast
+  bool checkOnly = false;      // validate name, link type, filter and right; open nothing
 };
 
 struct OpenFailure {
@@ -205,6 +209,21 @@ bool OpenGroup(const OpenConfig& cfg, std::vector<std::shared_ptr<Ring>>& rings,
     pcap_freecode(&prog);
     pcap_close(dead);
   }
+  if (cfg.checkOnly) {
+    // No packet socket (it would be visible, and closing one waits for an RCU grace
+    // period): the device's type through an inet socket, the right from capget.
+    auto r = std::make_shared<Ring>();
+    r->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (r->fd < 0) return f.Errno("socket");
+    if (!LinkTypeOf(r->fd, cfg.iface, *r, f)) return false;
+    __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct caps[2]{};
+    if (syscall(SYS_capget, &hdr, caps) == 0 && (caps[CAP_NET_RAW / 32].effective & (1u << (CAP_NET_RAW % 32))) == 0) {
+      return f.Set("PERMISSION", "AF_PACKET needs CAP_NET_RAW");
+    }
+    rings.push_back(r);
+    return true;
+  }
   for (uint32_t i = 0; i < cfg.count; i++) {
     auto r = std::make_shared<Ring>();
     rings.push_back(r);
@@ -229,15 +248,15 @@ bool OpenGroup(const OpenConfig& cfg, std::vector<std::shared_ptr<Ring>>& rings,
       fanoutId = static_cast<uint32_t>(got) & 0xffffu;
     }
   }
-  // Every socket is in the group: now let packets in.
-  for (auto& r : rings) {
-    if (!filter.empty()) {
-      if (!SetFilter(r->fd, filter.data(), filter.size(), f)) return false;
-    } else {
-      const int unused = 0;  // the option takes no value, but an int-sized one
-      if (setsockopt(r->fd, SOL_SOCKET, SO_DETACH_FILTER, &unused, sizeof unused) != 0) return f.Errno("SO_DETACH_FILTER");
-    }
-  }
+  // Packets are let in by Arm, once every socket has joined and its worker is ready.
+  for (auto& r : rings) r->filter = filter;
+  return true;
+}
+
+bool Arm(Ring& r, OpenFailure& f) {
+  if (!r.filter.empty()) return SetFilter(r.fd, r.filter.data(), r.filter.size(), f);
+  const int unused = 0;  // the option takes no value, but an int-sized one
+  if (setsockopt(r.fd, SOL_SOCKET, SO_DETACH_FILTER, &unused, sizeof unused) != 0) return f.Errno("SO_DETACH_FILTER");
   return true;
 }
 
@@ -265,6 +284,8 @@ Napi::Value OpenPacketRings(const Napi::CallbackInfo& info) {
   cfg.filter = str("filter");
   Napi::Value pv = o.Get("promisc");
   cfg.promisc = pv.IsBoolean() ? pv.As<Napi::Boolean>().Value() : true;
+  Napi::Value cv = o.Get("checkOnly");
+  cfg.checkOnly = cv.IsBoolean() && cv.As<Napi::Boolean>().Value();
   Napi::Value mv = o.Get("allMulticast");
   cfg.dpmiMulticast = mv.IsBoolean() && mv.As<Napi::Boolean>().Value();
   if (!OptU32(env, o, "count", 1, 64, cfg.count) || !OptU32(env, o, "blockSize", 1 << 16, 1 << 28, cfg.blockSize) ||
@@ -292,6 +313,13 @@ Napi::Value OpenPacketRings(const Napi::CallbackInfo& info) {
   if (!ok) {
     ThrowCode(env, failure.code != nullptr ? failure.code : "CAPTURE", failure.message);
     return env.Null();  // the rings opened so far close as `rings` goes
+  }
+  if (cfg.checkOnly) {
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("ids", Napi::Array::New(env, 0));
+    out.Set("linkType", Napi::Number::New(env, rings[0]->linkType));
+    out.Set("fanout", Napi::Number::New(env, 0));
+    return out;
   }
   Napi::Array ids = Napi::Array::New(env, rings.size());
   {
@@ -411,6 +439,14 @@ void Signal(Ring& r) {
   (void)n;  // EAGAIN: the counter is already non-zero, a wake-up is pending anyway
 }
 
+Napi::Value PacketRingArm(const Napi::CallbackInfo& info) {
+  std::shared_ptr<Ring> r = Find(info);
+  if (!r) return info.Env().Null();
+  OpenFailure f;
+  if (!Arm(*r, f)) ThrowCode(info.Env(), f.code, f.message);
+  return info.Env().Undefined();
+}
+
 Napi::Value PacketRingStop(const Napi::CallbackInfo& info) {
   std::shared_ptr<Ring> r = Find(info);
   if (!r) return info.Env().Null();
@@ -452,6 +488,7 @@ void InitPacketRing(Napi::Env env, Napi::Object exports) {
   exports.Set("packetRingWait", Napi::Function::New(env, PacketRingWait));
   exports.Set("packetRingFrontier", Napi::Function::New(env, PacketRingFrontier));
   exports.Set("packetRingStats", Napi::Function::New(env, PacketRingStats));
+  exports.Set("packetRingArm", Napi::Function::New(env, PacketRingArm));
   exports.Set("packetRingStop", Napi::Function::New(env, PacketRingStop));
   exports.Set("packetRingWake", Napi::Function::New(env, PacketRingWake));
   exports.Set("packetRingClose", Napi::Function::New(env, PacketRingClose));

@@ -4,8 +4,11 @@
 // ArrayBuffer over the mapping), then hands each block back. Nothing is copied.
 // JS surface (typed in src/ingest/live/packet-ring.ts), main thread:
 //   openPacketRings(options) -> { ids, linkType, fanout }   (throws with code NOT_FOUND/
-//                         PERMISSION/BAD_FILTER/UNSUPPORTED/CAPTURE)
+//                         PERMISSION/BAD_FILTER/UNSUPPORTED/CAPTURE; with checkOnly the
+//                         same checks, and no socket opened: ids is empty)
 //   packetRingStats(id) -> { received, drops, freezes }     (PACKET_STATISTICS, cumulative)
+//   packetRingArm(id)   attaches the filter: the sockets receive nothing before (all of
+//                       the group joined and the workers warmed up first)
 //   packetRingStop(id)  the worker's wait returns STOPPED from now on
 //   packetRingWake(id)  the worker's current wait returns WOKEN
 //   packetRingClose(id) drops the opener's reference (the worker's views keep the ring)

@@ -181,6 +181,8 @@ describe.skipIf(missing !== undefined)(`agents → NATS JetStream → aggregator
       runAgent([fx.a], { url: nats.url, mp: 'src', speed: 2, maxBuffered: 2000, ackTimeout: 500 }),
       runAgent([fx.b], { url: nats.url, mp: 'dst', speed: 2, maxBuffered: 2000, ackTimeout: 500 }),
     ]);
+    // A rejection before the await below must fail this test, not surface as unhandled.
+    runs.catch(() => undefined);
     for (let i = 0; i < 200 && (await storedSeq(nats.url, 'src')) < 2000; i++) await sleep(50);
     await nats.stop();
     await sleep(1500);

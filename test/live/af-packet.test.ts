@@ -31,7 +31,7 @@ async function capture(pair: VethPair, file: string, expectPackets: number, extr
     onMessage: (m) => messages.push(m), onStats: (s) => { last = s; }, statsIntervalMs: 50, ...extra,
   });
   try {
-    await new Promise((r) => setTimeout(r, 300)); // workers up (and warmed)
+    await run.ready; // every worker warmed up, the sockets armed
     replay(pair, file);
     const deadline = Date.now() + 20_000;
     while ((last?.packets ?? 0) < expectPackets && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));

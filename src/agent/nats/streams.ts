@@ -70,17 +70,36 @@ export async function connectNats(url: string, name: string, opts: { signal?: Ab
   }
 }
 
-/** Creates the record and event streams when missing (file storage, dedupe window, age limits). */
+/** How often stream creation is tried before the agent or aggregator gives up. */
+const ENSURE_ATTEMPTS = 5;
+
+/**
+ * Creates the record and event streams when missing (file storage, dedupe window, age
+ * limits). Two agents starting together race to create them, and a loaded or just
+ * restarted server can answer a JetStream API request late: a timeout or "already in
+ * use" is retried (bounded) instead of ending the agent.
+ */
 export async function ensureStreams(nc: NatsConnection): Promise<JetStreamManager> {
-  const jsm = await jetstreamManager(nc);
+  const jsm = await jetstreamManager(nc, { timeout: 15_000 });
   for (const [name, subjects, maxAgeMs] of [[RECORD_STREAM, RECORD_SUBJECTS, RECORD_MAX_AGE_MS], [EVENT_STREAM, EVENT_SUBJECTS, EVENT_MAX_AGE_MS]] as const) {
-    try {
-      await jsm.streams.info(name);
-    } catch {
-      await jsm.streams.add({
-        name, subjects: [subjects], storage: StorageType.File, retention: RetentionPolicy.Limits,
-        duplicate_window: nanos(DUPLICATE_WINDOW_MS), max_age: nanos(maxAgeMs),
-      });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await jsm.streams.info(name);
+        break;
+      } catch {
+        try {
+          await jsm.streams.add({
+            name, subjects: [subjects], storage: StorageType.File, retention: RetentionPolicy.Limits,
+            duplicate_window: nanos(DUPLICATE_WINDOW_MS), max_age: nanos(maxAgeMs),
+          });
+          break;
+        } catch (err) {
+          if (attempt >= ENSURE_ATTEMPTS) {
+            throw new MigscopeError(`NATS: cannot create JetStream stream ${name}: ${err instanceof Error ? err.message : String(err)}`);
+          }
+          await sleep(250 * attempt);
+        }
+      }
     }
   }
   return jsm;

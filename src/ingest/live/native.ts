@@ -55,6 +55,7 @@ interface Addon {
   packetRingWait(id: number, timeoutUs: number): number;
   packetRingFrontier(id: number, baseSec: number): number;
   packetRingStats(id: number): { received: number; drops: number; freezes: number };
+  packetRingArm(id: number): void;
   packetRingStop(id: number): void;
   packetRingWake(id: number): void;
   packetRingClose(id: number): void;

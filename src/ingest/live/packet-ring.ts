@@ -24,6 +24,8 @@ export interface PacketRingOptions {
   /** The kernel hands a block over at most this long after it opened (ms). */
   retireMs?: number;
   snaplen?: number;
+  /** Check the interface, its link type, the filter and CAP_NET_RAW; open nothing. */
+  checkOnly?: boolean;
 }
 
 export interface PacketRingGroup {
@@ -46,10 +48,12 @@ export interface PacketRingSocketStats {
 export class PacketRingUnavailable extends CaptureError {}
 
 /**
- * 256 KiB blocks, 128 of them (32 MiB per socket, as libpcap's default buffer), handed
- * over at most 1 ms after they opened: at low rates that is the floor of event latency.
+ * 128 KiB blocks, 256 of them (32 MiB per socket, as libpcap's default buffer), handed
+ * over at most 1 ms after they opened: at low rates that is the floor of event latency,
+ * and a block then holds a millisecond of packets, so the ring holds ≥ 256 ms of them
+ * whatever the rate (a reader stalled longer loses packets, counted as kernel drops).
  */
-export const PACKET_RING_DEFAULTS = { blockSize: 1 << 18, blockCount: 128, retireMs: 1 } as const;
+export const PACKET_RING_DEFAULTS = { blockSize: 1 << 17, blockCount: 256, retireMs: 1 } as const;
 
 /** Opens the group (synchronously: bad names and filters throw typed errors here). */
 export function openPacketRings(opts: PacketRingOptions): PacketRingGroup {
@@ -66,6 +70,18 @@ export function openPacketRings(opts: PacketRingOptions): PacketRingGroup {
 
 export function packetRingStats(id: number): PacketRingSocketStats {
   return loadNative().packetRingStats(id);
+}
+/**
+ * Lets packets in (the filter is attached). A group receives nothing before: every
+ * socket must have joined (or a flow could start on a socket outside the split) and
+ * every worker be ready to read (a ring with 1 ms blocks holds little at low rates).
+ */
+export function armPacketRing(id: number): void {
+  try {
+    loadNative().packetRingArm(id);
+  } catch (e) {
+    throw new CaptureError(`cannot start the AF_PACKET capture: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
 }
 /** The reading worker's wait returns STOPPED from now on; it drains what the kernel still hands over. */
 export function stopPacketRing(id: number): void {

@@ -1,11 +1,12 @@
 import { createRing } from '../../ingest/live/ring.js';
 import { openNativeCapture, type NativeCaptureStats, type NativeSource } from '../../ingest/live/native.js';
 import {
-  closePacketRing, openPacketRings, packetRingStats, stopPacketRing, wakePacketRing, type PacketRingSocketStats,
+  armPacketRing, closePacketRing, openPacketRings, packetRingStats, stopPacketRing, wakePacketRing,
+  type PacketRingGroup, type PacketRingOptions, type PacketRingSocketStats,
 } from '../../ingest/live/packet-ring.js';
 import { compiledWorkerScript } from '../../core/compiled-script.js';
 import { decodeWorkerScript } from './worker-script.js';
-import type { DecodeWorkerData, PacketWorkerData, WorkerDecoder } from './protocol.js';
+import { NO_RING, type DecodeWorkerData, type PacketWorkerData, type WorkerDecoder } from './protocol.js';
 
 /** Which capture path a live run took. */
 export type CapturePath = 'af-packet' | 'libpcap';
@@ -22,6 +23,8 @@ export interface CaptureBackend {
   readonly script: string;
   workerData(index: number, common: WorkerCommon): DecodeWorkerData | PacketWorkerData;
   start(): void;
+  /** Every worker reported ready (AF_PACKET: packets are let in now). */
+  workersReady(): void;
   /** Stops capturing; workers drain what was captured and end. Idempotent. */
   stop(): void;
   stats(): CaptureBackendStats;
@@ -60,6 +63,7 @@ export function libpcapBackend(source: NativeSource, workers: number, ringBytes:
       ...(c.crashAfterPackets !== undefined ? { crashAfterPackets: c.crashAfterPackets } : {}),
     }),
     start: () => capture.start(),
+    workersReady: () => undefined, // libpcap's thread fills the rings from start()
     stop: () => capture.stop(), // breakloop + join; every ring gets its EOF record
     stats: () => ({ ...capture.stats(), capturePath: 'libpcap' }),
     ended: capture.ended,
@@ -89,17 +93,26 @@ export const IDLE_SLACK_NS = 200_000;
  * AF_PACKET cannot be used (the caller falls back to libpcapBackend).
  */
 export function packetRingBackend(source: PacketRingSource, workers: number, warmUp: boolean): CaptureBackend {
-  const group = openPacketRings({ iface: source.name, count: workers, ...source });
+  const options: PacketRingOptions = { ...source, iface: source.name, count: workers };
+  // Checked now so that a bad name, right or filter fails here, synchronously; the group
+  // is opened when every worker is warm (packets arriving before would wait in rings
+  // whose 1 ms blocks hold little), and its ids handed over then.
+  openPacketRings({ ...options, checkOnly: true });
+  const ringIds = new Int32Array(new SharedArrayBuffer(4 * workers));
+  let group: PacketRingGroup | undefined;
   const baseSec = Math.floor(Date.now() / 1000) - 1;
   const counts = new Float64Array(new SharedArrayBuffer(16 * workers));
   const want = new Int32Array(new SharedArrayBuffer(4 * workers));
   const endCount = new Int32Array(new SharedArrayBuffer(4));
   const endTs = new BigInt64Array(new SharedArrayBuffer(8 * workers));
-  const sockets = (): PacketRingSocketStats[] => group.ids.map((id) => packetRingStats(id));
-  let lastSockets: PacketRingSocketStats[] = group.ids.map(() => ({ received: 0, drops: 0, freezes: 0 }));
+  const sockets = (): PacketRingSocketStats[] => group?.ids.map((id) => packetRingStats(id)) ?? [];
+  let lastSockets: PacketRingSocketStats[] = [];
   let closed = false;
   let resolveEnded!: () => void;
   const ended = new Promise<void>((r) => { resolveEnded = r; });
+  const handOver = (ids: readonly number[]): void => {
+    for (let w = 0; w < workers; w++) { Atomics.store(ringIds, w, ids[w] ?? NO_RING); Atomics.notify(ringIds, w); }
+  };
   const stats = (): CaptureBackendStats => {
     if (!closed) lastSockets = sockets();
     let packets = 0;
@@ -110,7 +123,7 @@ export function packetRingBackend(source: PacketRingSource, workers: number, war
       kernelReceived: lastSockets.reduce((a, s) => a + s.received, 0),
       kernelDrops: lastSockets.reduce((a, s) => a + s.drops, 0),
       interfaceDrops: 0, dpmiFrames: 0, dpmiLostFrames: 0, dpmiDuplicateFrames: 0, dpmiMalformedFrames: 0,
-      dpmiFilteredRecords: 0, blockedWaits: 0, linkType: group.linkType,
+      dpmiFilteredRecords: 0, blockedWaits: 0, linkType: group?.linkType ?? 1,
       rings: Array.from({ length: workers }, (_, w) => ({ written: counts[2 * w]!, dropped: 0, droppedBytes: 0 })),
     };
   };
@@ -118,18 +131,31 @@ export function packetRingBackend(source: PacketRingSource, workers: number, war
     path: 'af-packet',
     script: compiledWorkerScript(import.meta.url, 'packet-worker.js', 'src/pipeline/ring'),
     workerData: (i, c) => ({
-      ringId: group.ids[i]!, index: i, workers: c.workers, decoder: c.decoder, flow: c.flow, maxMemory: c.maxMemory,
+      ringIds, index: i, workers: c.workers, decoder: c.decoder, flow: c.flow, maxMemory: c.maxMemory,
       baseSec, slackNs: IDLE_SLACK_NS, counts, want, endCount, endTs, warmUp,
       ...(c.crashAfterPackets !== undefined ? { crashAfterPackets: c.crashAfterPackets } : {}),
     }),
-    start: () => undefined, // the sockets capture from the moment they are open
+    start: () => undefined,
+    workersReady: () => {
+      if (closed || group !== undefined) return;
+      try {
+        group = openPacketRings(options);
+        for (const id of group.ids) armPacketRing(id);
+      } catch (e) {
+        handOver([]);
+        throw e;
+      }
+      handOver(group.ids);
+    },
     stop: () => {
-      if (!closed) for (const id of group.ids) stopPacketRing(id);
+      if (group === undefined) handOver([]); // workers waiting for a ring end at once
+      else if (!closed) for (const id of group.ids) stopPacketRing(id);
       resolveEnded();
     },
     stats,
     ended,
     wantWatermark: (ws) => {
+      if (group === undefined) return;
       for (const w of ws) {
         if (closed || Atomics.load(want, w) !== 0) continue;
         Atomics.store(want, w, 1);
@@ -140,7 +166,7 @@ export function packetRingBackend(source: PacketRingSource, workers: number, war
       if (closed) return;
       lastSockets = sockets(); // the final counts, before the sockets go
       closed = true;
-      for (const id of group.ids) closePacketRing(id);
+      for (const id of group?.ids ?? []) closePacketRing(id);
     },
   };
 }

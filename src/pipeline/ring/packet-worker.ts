@@ -6,7 +6,7 @@ import { WorkerOutput } from './worker-output.js';
 import { createPacketDecoder } from './packet-decoder.js';
 import { mustWait } from './flow-control.js';
 import { warmUpDissector } from './warm-up.js';
-import { FLUSH_KEY, type DoneFromWorker, type PacketWorkerData, type WorkerCounters } from './protocol.js';
+import { FLUSH_KEY, NO_RING, type DoneFromWorker, type PacketWorkerData, type ReadyFromWorker, type WorkerCounters } from './protocol.js';
 
 /**
  * One live decode worker: owns one AF_PACKET socket of the fanout group (so a fixed set
@@ -20,11 +20,14 @@ const port = parentPort;
 if (port === null) throw new Error('packet-worker must run in a worker thread');
 
 if (cfg.warmUp) warmUpDissector();
-const reader = new PacketRingReader(cfg.ringId);
+const ready: ReadyFromWorker = { type: 'ready', worker: cfg.index };
+port.postMessage(ready); // the main thread opens the capture once every worker is ready
+while (Atomics.load(cfg.ringIds, cfg.index) === 0) Atomics.wait(cfg.ringIds, cfg.index, 0, 1000);
+const ringId = Atomics.load(cfg.ringIds, cfg.index);
+
 const counters: WorkerCounters = { packets: 0, bytes: 0, byteSum: 0, weightedSum: 0, messages: 0, wraps: 0 };
 const out = new WorkerOutput(port, cfg.index, cfg.workers, cfg.flow);
 const decoder = createPacketDecoder(cfg.decoder, out.emit, cfg.maxMemory);
-const linkType = reader.linkType;
 const baseSec = cfg.baseSec;
 const at = 2 * cfg.index;
 
@@ -34,24 +37,7 @@ let lastKey = -1;
 let lastTs: Picos = 0n;
 let lastSec = -1;
 let secPs = 0n;
-
-function onPacket(u8: Uint8Array, off: number, len: number, wireLength: number, sec: number, nsec: number): void {
-  // Kernel time stamps of one socket may step back a little (packets stamped on
-  // different CPUs): keys never do, so the merge's order holds.
-  let key = (sec - baseSec) * 1e9 + nsec;
-  if (key < lastKey) key = lastKey;
-  lastKey = key;
-  out.key = key;
-  if (sec !== lastSec) { lastSec = sec; secPs = BigInt(sec) * PS_PER_S; }
-  const ts = secPs + BigInt(nsec * 1000);
-  lastTs = ts;
-  counters.packets++;
-  counters.bytes += len;
-  if (cfg.crashAfterPackets !== undefined && counters.packets > cfg.crashAfterPackets) {
-    throw new Error(`fault injection: worker ${cfg.index} crashes after ${cfg.crashAfterPackets} packets`);
-  }
-  decoder.record(u8, off, off + len, wireLength, linkType, ts);
-}
+let lastPost = performance.now();
 
 function post(): void {
   Atomics.store(cfg.want, cfg.index, 0); // a request after this is answered by a later post
@@ -61,67 +47,84 @@ function post(): void {
   lastPost = performance.now();
 }
 
-/** Reads every block the kernel handed over; true if there was one. */
-function drainBlocks(): boolean {
-  let any = false;
-  for (let block = reader.next(); block >= 0; block = reader.next()) {
-    reader.walk(block, onPacket);
-    reader.release();
-    any = true;
-    watermark = lastKey;
-    // The block is drained: its messages leave now (no flush timer), as does the
-    // watermark when the merge waits for it.
-    if (out.pending > 0 || Atomics.load(cfg.want, cfg.index) !== 0) post();
-    if (mustWait(cfg.flow, cfg.index, 0)) break;
-  }
-  return any;
-}
-
 /**
- * Idle: every packet stamped before the clock reading has been read (the kernel's
- * current block is empty), so the watermark moves to it, less the slack for a packet
- * stamped just before it was queued. While the kernel's block holds packets the block
- * retires within its timeout; only a block left stale by a ring that was full can
- * keep that up, and after STALE_MS the clock minus STALE_MS is taken instead.
+ * An idle worker promises nothing older than its clock once the kernel's current block
+ * is empty (less the slack for a packet stamped just before it was queued). While that
+ * block holds packets it retires within its timeout; only a block left stale by a ring
+ * that was full can keep that up, and after STALE_MS the clock minus STALE_MS is taken.
  */
 const STALE_MS = 50;
-let heldSince = -1;
-function idleWatermark(): void {
-  const f = reader.frontier(baseSec);
-  if (f === 0) return; // a block is ready
-  const now = performance.now();
-  let promise: number;
-  if (f > 0) { heldSince = -1; promise = f - cfg.slackNs; }
-  else {
-    if (heldSince < 0) heldSince = now;
-    if (now - heldSince < STALE_MS) return;
-    promise = -f - STALE_MS * 1e6;
-  }
-  if (promise > watermark) watermark = promise;
-}
-
 /** An idle worker still posts its watermark this often (stats, and the merge of quiet workers). */
 const IDLE_POST_MS = 10;
-let lastPost = performance.now();
-let stopping = false;
-const stopDeadline = { at: 0 };
-for (;;) {
-  if (mustWait(cfg.flow, cfg.index, 100)) continue;
-  if (drainBlocks()) continue;
-  idleWatermark();
-  if (stopping) {
-    // Stopped: the kernel still hands over the blocks holding packets stamped before the
-    // stop (each within its retire timeout); read them, then end.
-    if (heldSince < 0 || performance.now() > stopDeadline.at) break;
-    reader.wait(1000);
-    continue;
+
+function capture(reader: PacketRingReader): void {
+  const linkType = reader.linkType;
+  const onPacket = (u8: Uint8Array, off: number, len: number, wireLength: number, sec: number, nsec: number): void => {
+    // Kernel time stamps of one socket may step back a little (packets stamped on
+    // different CPUs): keys never do, so the merge's order holds.
+    let key = (sec - baseSec) * 1e9 + nsec;
+    if (key < lastKey) key = lastKey;
+    lastKey = key;
+    out.key = key;
+    if (sec !== lastSec) { lastSec = sec; secPs = BigInt(sec) * PS_PER_S; }
+    const ts = secPs + BigInt(nsec * 1000);
+    lastTs = ts;
+    counters.packets++;
+    counters.bytes += len;
+    if (cfg.crashAfterPackets !== undefined && counters.packets > cfg.crashAfterPackets) {
+      throw new Error(`fault injection: worker ${cfg.index} crashes after ${cfg.crashAfterPackets} packets`);
+    }
+    decoder.record(u8, off, off + len, wireLength, linkType, ts);
+  };
+  /** Reads every block the kernel handed over; true if there was one. */
+  const drainBlocks = (): boolean => {
+    let any = false;
+    for (let block = reader.next(); block >= 0; block = reader.next()) {
+      reader.walk(block, onPacket);
+      reader.release();
+      any = true;
+      watermark = lastKey;
+      // The block is drained: its messages leave now (no flush timer), and the
+      // watermark when the merge waits for it.
+      if (out.pending > 0 || Atomics.load(cfg.want, cfg.index) !== 0) post();
+      if (mustWait(cfg.flow, cfg.index, 0)) break;
+    }
+    return any;
+  };
+  let heldSince = -1;
+  const idleWatermark = (): void => {
+    const f = reader.frontier(baseSec);
+    if (f === 0) return; // a block is ready
+    const now = performance.now();
+    let promise: number;
+    if (f > 0) { heldSince = -1; promise = f - cfg.slackNs; }
+    else {
+      if (heldSince < 0) heldSince = now;
+      if (now - heldSince < STALE_MS) return;
+      promise = -f - STALE_MS * 1e6;
+    }
+    if (promise > watermark) watermark = promise;
+  };
+
+  let stopAt = -1;
+  for (;;) {
+    if (mustWait(cfg.flow, cfg.index, 100)) continue;
+    if (drainBlocks()) continue;
+    idleWatermark();
+    if (stopAt >= 0) {
+      // Stopped: the kernel still hands over the blocks holding packets stamped before
+      // the stop (each within its retire timeout); read them, then end.
+      if (heldSince < 0 || performance.now() > stopAt) break;
+      reader.wait(1000);
+      continue;
+    }
+    const asked = Atomics.load(cfg.want, cfg.index) !== 0;
+    if (out.pending > 0 || (out.newWatermark(watermark) && (asked || performance.now() - lastPost >= IDLE_POST_MS))) post();
+    if (reader.wait(IDLE_POST_MS * 1000) === RingWait.Stopped) stopAt = performance.now() + 200;
   }
-  if (out.pending > 0 || (out.newWatermark(watermark) && (Atomics.load(cfg.want, cfg.index) !== 0 || performance.now() - lastPost >= IDLE_POST_MS))) {
-    post();
-  }
-  const r = reader.wait(IDLE_POST_MS * 1000);
-  if (r === RingWait.Stopped) { stopping = true; stopDeadline.at = performance.now() + 200; }
 }
+
+if (ringId !== NO_RING) capture(new PacketRingReader(ringId));
 
 // Every worker ends its flows at the capture's last packet time, as one Dissector would:
 // publish ours, wait (bounded) for the others, take the latest.
@@ -139,6 +142,5 @@ decoder.finish(endTs);
 watermark = FLUSH_KEY;
 post();
 counters.messages = out.messages;
-counters.wraps = reader.malformed;
 const done: DoneFromWorker = { type: 'done', worker: cfg.index, counters };
 port.postMessage(done);

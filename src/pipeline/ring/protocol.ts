@@ -65,7 +65,13 @@ export interface DoneFromWorker {
   counters: WorkerCounters;
 }
 
-export type FromWorker = BatchFromWorker | DoneFromWorker;
+/** An AF_PACKET worker warmed up and holds its ring: the capture may start. */
+export interface ReadyFromWorker {
+  type: 'ready';
+  worker: number;
+}
+
+export type FromWorker = BatchFromWorker | DoneFromWorker | ReadyFromWorker;
 
 /** A worker of a capture file split by flows (./file-worker.ts). */
 export interface FileWorkerData {
@@ -100,10 +106,16 @@ export type FromFileWorker = BatchFromWorker | FileDoneFromWorker;
 
 export const FLUSH_KEY = Number.MAX_SAFE_INTEGER;
 
+/** PacketWorkerData.ringIds: no ring will come (stopped or failed before the capture started). */
+export const NO_RING = -1;
+
 /** A live decode worker reading its own AF_PACKET ring in place (./packet-worker.ts). */
 export interface PacketWorkerData {
-  /** Its ring (src/ingest/live/packet-ring.ts), opened by the main thread. */
-  ringId: number;
+  /**
+   * ringIds[w]: worker w's ring (src/ingest/live/packet-ring.ts), set by the main thread
+   * once every worker reported ready (0 until then; NO_RING: the capture ended first).
+   */
+  ringIds: Int32Array;
   index: number;
   workers: number;
   decoder: WorkerDecoder;

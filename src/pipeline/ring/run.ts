@@ -67,6 +67,8 @@ export interface RingPipelineResult {
 
 export interface RingPipelineHandle {
   stop(): void;
+  /** Resolves once the capture takes packets (AF_PACKET: every worker warmed up). */
+  readonly ready: Promise<void>;
   readonly done: Promise<RingPipelineResult>;
 }
 
@@ -98,6 +100,9 @@ export function startRingPipeline(opts: RingPipelineOptions): RingPipelineHandle
   let failure: Error | undefined;
   let stopped = false;
   const flow = new FlowControl(W, opts.backpressure);
+  let readyWorkers = 0;
+  let resolveReady!: () => void;
+  const ready = new Promise<void>((r) => { resolveReady = r; });
 
   const snapshot = (): RingPipelineStats => {
     let slowest: bigint | undefined;
@@ -168,6 +173,12 @@ export function startRingPipeline(opts: RingPipelineOptions): RingPipelineHandle
       const w = new Worker(backend.script, { workerData: data });
       workers.push(w);
       w.on('message', (m: FromWorker) => {
+        if (m.type === 'ready') {
+          if (++readyWorkers === W && !stopped) {
+            try { backend.workersReady(); resolveReady(); } catch (e) { fail(e as Error); }
+          }
+          return;
+        }
         if (m.type === 'batch') { merger.push(m); flow.merged(m.worker, (w) => merger.pendingOf(w)); }
         else { counters[m.worker] = m.counters; merger.close(m.worker); flow.held((w) => merger.pendingOf(w)); }
         if (merger.pending > 0) backend.wantWatermark(merger.blockers());
@@ -195,8 +206,10 @@ export function startRingPipeline(opts: RingPipelineOptions): RingPipelineHandle
       (e: Error) => fail(e),
     );
     backend.start();
+    if (backend.path === 'libpcap') resolveReady();
   });
-  return { stop, done };
+  done.then(() => resolveReady(), () => resolveReady());
+  return { stop, done, ready };
 }
 
 /**
