@@ -54,7 +54,8 @@ export class Deduplicator {
 /** Fields that differ between MPs for the same message: wire times and local flow ids. */
 const LOCAL_FIELDS = new Set(['ts', 'tsEnd', 'flowId', 'requestTs', 'callTs']);
 
-function contentKey(msg: ProtocolMessage): string {
+/** A message's identity across MPs: its content without wire times and local flow ids. */
+export function contentKey(msg: ProtocolMessage): string {
   return JSON.stringify(msg, (k, v: unknown) => {
     if (LOCAL_FIELDS.has(k)) return undefined;
     return typeof v === 'bigint' ? `${v}n` : v;

@@ -32,6 +32,8 @@ interface MpState {
   watermark: Picos;
   ended: boolean;
   silent: boolean;
+  /** It has sent a message (an MP that has not needs no offset yet: an idle live MP). */
+  hasMessages: boolean;
   offset: ClockOffset | undefined;
 }
 
@@ -168,7 +170,7 @@ export class MpMerger {
     if (s === undefined) {
       s = {
         name: mp, nextSeq: 1, early: new Map(), queue: [], head: 0,
-        watermark: -1n, ended: false, silent: false, offset: undefined,
+        watermark: -1n, ended: false, silent: false, hasMessages: false, offset: undefined,
       };
       this.mps.set(mp, s);
       if (this.reference === undefined) {
@@ -197,6 +199,7 @@ export class MpMerger {
     if (r.t !== 'end') s.ended = false;
     switch (r.t) {
       case 'msg':
+        s.hasMessages = true;
         s.queue.push(r);
         this.held++;
         // Later messages of this MP have wire ≥ this one: it is a watermark (exclusive).
@@ -244,7 +247,7 @@ export class MpMerger {
   private awaitingOffsets(): boolean {
     if (!this.opts.correctClocks) return false;
     for (const s of this.mps.values()) {
-      if (s.name !== this.reference && s.offset === undefined && !s.ended && !s.silent) return true;
+      if (s.name !== this.reference && s.hasMessages && s.offset === undefined && !s.ended && !s.silent) return true;
     }
     return false;
   }

@@ -23,20 +23,28 @@ export class NatsServer {
   /** 0 until the first start: nats-server picks a free port itself (no race with other tests). */
   port = 0;
 
+  /** `netns`: run inside that network namespace (its loopback), for agents capturing there. */
+  constructor(private readonly netns?: string) {}
+
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
   }
 
   async start(): Promise<void> {
     this.log = '';
-    this.proc = spawn('nats-server', ['-a', '127.0.0.1', '-p', this.port === 0 ? '-1' : String(this.port), '-js', '-sd', this.store], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = ['-a', '127.0.0.1', '-p', this.port === 0 ? '-1' : String(this.port), '-js', '-sd', this.store];
+    // `ip netns exec` execs the server: the child's pid is the server's.
+    this.proc = this.netns === undefined
+      ? spawn('nats-server', args, { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('ip', ['netns', 'exec', this.netns, 'nats-server', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc.stdout!.on('data', (d: Buffer) => { this.log += d.toString(); });
     this.proc.stderr!.on('data', (d: Buffer) => { this.log += d.toString(); });
     for (let i = 0; i < 300; i++) {
       const m = /Listening for client connections on 127\.0\.0\.1:(\d+)/.exec(this.log);
       if (m && this.log.includes('Server is ready')) {
         this.port = Number(m[1]);
-        if (await this.accepting()) return;
+        // From the root namespace the server's loopback is out of reach: its log must do.
+        if (this.netns !== undefined || await this.accepting()) return;
       }
       await sleep(100);
     }

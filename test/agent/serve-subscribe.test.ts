@@ -13,16 +13,9 @@ import { toSeconds } from '../../src/core/time.js';
 import { tempDir } from '../phases/generated.js';
 import { PROMETHEUS, startPrometheus, startServe, waitFor, type PrometheusProcess, type ServeProcess } from '../service/helpers.js';
 import { NatsServer, natsServerMissing } from './nats-server.js';
-import { abs, expectTruthPhases, makeTwoMpTrace, phasesEnded, SHIFT, US, type TwoMpTrace } from './shared-trace.js';
+import { abs, expectTruthPhases, makeTwoMpTrace, parseNdjson, phasesEnded, SHIFT, US, type TwoMpTrace } from './shared-trace.js';
 
 const missing = natsServerMissing() ?? (existsSync(PROMETHEUS) ? undefined : `${PROMETHEUS} missing (apt-get install prometheus)`);
-
-/** Picosecond fields of the events (JSON strings) back to bigints. */
-const BIG = new Set(['ts', 'duration', 'total', 'libvirtTotal', 'clockError', 'offset', 'spread', 'delay', 'bound', 'start', 'end', 'passStart', 'passDuration', 'eta']);
-function parseNdjson(text: string): (AggregatorEvent & { seq: number })[] {
-  return text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l, (k, v: unknown) =>
-    (BIG.has(k) && typeof v === 'string' && /^-?\d+$/.test(v) ? BigInt(v) : v)) as AggregatorEvent & { seq: number });
-}
 
 describe.skipIf(missing !== undefined)(`serve --subscribe (real nats-server, real Prometheus)${missing ? ` — skipped: ${missing}` : ''}`, () => {
   const { dir, cleanup } = tempDir();
@@ -46,7 +39,7 @@ describe.skipIf(missing !== undefined)(`serve --subscribe (real nats-server, rea
     const url = serve.url;
     // End of stream, explicit: both MPs' end records reached the aggregator.
     const events = await waitFor('both MPs to end in /api/events', async () => {
-      const evs = parseNdjson(await (await fetch(`${url}/api/events?since=0&follow=false`)).text());
+      const evs = parseNdjson<AggregatorEvent & { seq: number }>(await (await fetch(`${url}/api/events?since=0&follow=false`)).text());
       return evs.filter((e) => e.type === 'mp-status' && e.status === 'ended').length === 2 ? evs : undefined;
     }, 60_000);
     expect(events.filter((e) => e.type === 'mp-status').map((e) => `${(e as { mp: string }).mp}:${(e as { status: string }).status}`).sort()).toEqual(['dst:ended', 'src:ended']);

@@ -9,7 +9,8 @@ import type { AggregatorEvent } from '../../src/agent/aggregate.js';
 import type { PhaseEvent } from '../../src/phases/events.js';
 import { analyzeSources } from '../../src/pipeline/analyze.js';
 import { generateFile } from '../phases/generated.js';
-import { splitCapture } from './split.js';
+import type { GenerateOptions } from '../../src/generate/types.js';
+import { splitCapture, type SplitOptions } from './split.js';
 
 export const US = 1_000_000n;
 export const SHIFT = 350n * US;
@@ -24,11 +25,19 @@ export interface TwoMpTrace {
   truthMessages: number;
 }
 
-export async function makeTwoMpTrace(dir: string): Promise<TwoMpTrace> {
-  const { file } = generateFile(dir, 'truth.pcapng', { scenario: 'openstack', flavor: 1, load: 50, seed: 7, format: 'pcapng' });
-  const a = join(dir, 'src-link.pcapng');
-  const b = join(dir, 'dst-link.pcapng');
-  await splitCapture(file, a, b, { sourceHost: '10.10.0.11', destinationHost: '10.10.0.12', shift: SHIFT, clockJitter: 2n * US, seed: 3 });
+export interface TwoMpOptions {
+  /** Generator options (a smaller trace, a start time). */
+  generate?: Partial<GenerateOptions>;
+  /** The two captures as DPMI measurement frames (`dpmi-frames`), each MP with its MAMPID. */
+  split?: Pick<SplitOptions, 'format' | 'writerOptions'>;
+}
+
+export async function makeTwoMpTrace(dir: string, opts: TwoMpOptions = {}): Promise<TwoMpTrace> {
+  const { file } = generateFile(dir, 'truth.pcapng', { scenario: 'openstack', flavor: 1, load: 50, seed: 7, ...opts.generate, format: 'pcapng' });
+  const ext = opts.split?.format === 'dpmi-frames' ? 'pcap' : 'pcapng';
+  const a = join(dir, `src-link.${ext}`);
+  const b = join(dir, `dst-link.${ext}`);
+  await splitCapture(file, a, b, { sourceHost: '10.10.0.11', destinationHost: '10.10.0.12', shift: SHIFT, clockJitter: 2n * US, seed: 3, ...opts.split });
   const truth: PhaseEvent[] = [];
   const s = await analyzeSources([file], { onEvent: (e) => truth.push(e) });
   return { truthFile: file, a, b, truth, truthMessages: s.messages };
@@ -53,4 +62,13 @@ export function expectTruthPhases(truth: readonly PhaseEvent[], events: readonly
   }
   const outcome = (evs: readonly AggregatorEvent[]) => evs.filter((e) => e.type === 'migration-ended').map((e) => (e as { outcome: string }).outcome);
   expect(outcome(events)).toEqual(outcome(truth));
+}
+
+/** Picosecond fields of NDJSON events (decimal strings) back to bigints. */
+const BIG = new Set(['ts', 'duration', 'total', 'libvirtTotal', 'clockError', 'offset', 'spread', 'delay', 'bound', 'start', 'end', 'passStart', 'passDuration', 'eta']);
+
+/** NDJSON lines (analyze --json, /api/events) → events with bigint times. */
+export function parseNdjson<T = AggregatorEvent>(text: string): T[] {
+  return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l, (k, v: unknown) =>
+    (BIG.has(k) && typeof v === 'string' && /^-?\d+$/.test(v) ? BigInt(v) : v)) as T);
 }

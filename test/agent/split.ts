@@ -16,6 +16,8 @@
  */
 import { openCapture } from '../../src/ingest/file-source.js';
 import { createCaptureWriter } from '../../src/ingest/formats/writers.js';
+import type { CaptureWriterOptions } from '../../src/ingest/formats/writer-common.js';
+import type { WriteFormat } from '../../src/ingest/types.js';
 import { fileSink } from '../../src/ingest/formats/sink.js';
 import { PacketView } from '../../src/decode/packet-view.js';
 import { parsePacket } from '../../src/decode/parse.js';
@@ -30,6 +32,9 @@ export interface SplitOptions {
   /** B's timestamping noise: uniform in [-this, +this] (ps). */
   clockJitter: Picos;
   seed: number;
+  /** Output format (default pcapng) and per-side writer options (a DPMI MP's MAMPID and MAC). */
+  format?: WriteFormat;
+  writerOptions?: [CaptureWriterOptions, CaptureWriterOptions];
 }
 
 const NS = 1000n;
@@ -47,8 +52,8 @@ export async function splitCapture(input: string, outA: string, outB: string, o:
   const uniform = noise(o.seed);
   const pv = new PacketView();
   const f = await openCapture(input);
-  const wa = createCaptureWriter('pcapng', fileSink(outA));
-  const wb = createCaptureWriter('pcapng', fileSink(outB));
+  const wa = createCaptureWriter(o.format ?? 'pcapng', fileSink(outA), o.writerOptions?.[0]);
+  const wb = createCaptureWriter(o.format ?? 'pcapng', fileSink(outB), o.writerOptions?.[1]);
   let a = 0;
   let b = 0;
   let lastB = 0n;

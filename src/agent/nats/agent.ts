@@ -4,12 +4,10 @@ import { UsageError } from '../../core/errors.js';
 import type { Picos } from '../../core/time.js';
 import { openCapture } from '../../ingest/file-source.js';
 import { MeasurementPoint, type MeasurementPointOptions } from '../measurement-point.js';
-import { decodeRecords, encodeRecords, type MpRecord } from '../records.js';
+import type { MpRecord } from '../records.js';
+import { aborted as abortedPromise, BATCH, lastStoredSeq, MpOutbox } from './outbox.js';
 import { JetStreamPublisher, type PublisherCounts, type PublisherOptions } from './publisher.js';
-import { connectNats, ensureStreams, RECORD_STREAM, recordSubject } from './streams.js';
-
-/** Records per NATS message at most (a sightings record is ~20 kB: 64 stay far below 1 MB). */
-const BATCH = 32;
+import { connectNats, ensureStreams } from './streams.js';
 
 export interface AgentOptions extends MeasurementPointOptions, PublisherOptions {
   url: string;
@@ -47,29 +45,14 @@ export interface AgentSummary {
 export async function runAgent(files: readonly string[], opts: AgentOptions): Promise<AgentSummary> {
   if (files.length === 0) throw new UsageError('no SOURCE given');
   if (opts.mp.length === 0 || opts.mp.length > 200) throw new UsageError('--mp NAME: 1 to 200 characters');
-  for (const f of files) if (/^(dpmi-)?iface:/.test(f)) throw new UsageError(`${f}: the agent reads capture files (live sources: not yet)`);
+  for (const f of files) if (/^(dpmi-)?iface:/.test(f)) throw new UsageError(`${f}: a live source (runLiveAgent)`);
   const nc = await connectNats(opts.url, `migscope-agent-${opts.mp}`, { signal: opts.signal });
-  const subject = recordSubject(opts.mp);
   try {
     const jsm = await ensureStreams(nc);
     const publisher = new JetStreamPublisher(jetstream(nc), opts);
-    const stored = await lastStoredSeq(jsm, subject);
-    const skipUpTo = opts.resume ? stored : 0;
-    let records = 0;
-    let skipped = 0;
-    let pending: MpRecord[] = [];
-    const mp = new MeasurementPoint(opts.mp, (r) => pending.push(r), { ...opts, firstSeq: opts.resume ? 0 : stored });
-    const publishPending = async (): Promise<void> => {
-      const batch = pending.filter((r) => r.seq > skipUpTo);
-      skipped += pending.length - batch.length;
-      pending = [];
-      for (let i = 0; i < batch.length; i += BATCH) {
-        const run = batch.slice(i, i + BATCH);
-        records += run.length;
-        await publisher.push(subject, encodeRecords(run), `${opts.mp}/${run[0]!.seq}-${run.at(-1)!.seq}`);
-        if (opts.onRecord) for (const r of run) opts.onRecord(r);
-      }
-    };
+    const stored = await lastStoredSeq(jsm, opts.mp);
+    const outbox = new MpOutbox(opts.mp, publisher, opts.resume ? stored : 0, opts.onRecord);
+    const mp = new MeasurementPoint(opts.mp, outbox.push, { ...opts, firstSeq: opts.resume ? 0 : stored });
     let packets = 0;
     let aborted = false;
     const pace = opts.speed !== undefined ? pacer(opts.speed) : undefined;
@@ -82,45 +65,26 @@ export async function runAgent(files: readonly string[], opts: AgentOptions): Pr
             if (pace) await pace(pkt.ts);
             mp.packet(pkt);
             packets++;
-            if (pending.length >= BATCH || pace) await publishPending();
+            if (outbox.pending.length >= BATCH || pace) await outbox.publish();
           }
           mp.heartbeat();
-          await publishPending();
+          await outbox.publish();
         }
       } finally {
         await file.close();
       }
     }
     if (!aborted) mp.finish();
-    await publishPending();
+    await outbox.publish();
     await Promise.race([publisher.flush(), abortedPromise(opts.signal)]);
     publisher.close();
     return {
-      mp: opts.mp, packets, records, skipped, firstSeq: stored + 1, lastSeq: mp.lastSeq,
+      mp: opts.mp, packets, records: outbox.records, skipped: outbox.skipped, firstSeq: stored + 1, lastSeq: mp.lastSeq,
       publisher: { ...publisher.counts }, aborted,
     };
   } finally {
     await nc.close();
   }
-}
-
-/** The sequence number of the last record JetStream holds for this MP (0: none). */
-async function lastStoredSeq(jsm: Awaited<ReturnType<typeof ensureStreams>>, subject: string): Promise<number> {
-  let m;
-  try {
-    m = await jsm.streams.getMessage(RECORD_STREAM, { last_by_subj: subject });
-  } catch {
-    return 0;
-  }
-  if (!m) return 0;
-  const r = decodeRecords(m.data);
-  return typeof r === 'string' || r.length === 0 ? 0 : r.at(-1)!.seq;
-}
-
-function abortedPromise(signal: AbortSignal | undefined): Promise<void> {
-  if (!signal) return new Promise(() => {});
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }
 
 /** Sleeps so that packets go out at their wire time divided by `speed`. */
