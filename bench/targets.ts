@@ -57,7 +57,7 @@ export function evaluateTargets(r: BenchResults): TargetVerdict[] {
       l ? `marker wire time → event, ${l.speed}× replay of ${l.trace} (pure-TS path)` : 'not measured'),
     liveVerdict(r),
     verdict('live marker → event p99 < 1 ms', r.live?.latency ? r.live.latency.allUs.p99 / 1000 : Number.NaN, 'ms', 1, false,
-      r.live?.latency ? `wire-timing replay on a veth, AF_PACKET path, ${r.live.latency.events} phase events` : 'not measured'),
+      r.live?.latency ? `wire-timing replay on a veth, AF_PACKET path, ${r.live.latency.events} phase events` : r.liveSkipped ?? 'not measured'),
   ];
 }
 
