@@ -1,7 +1,7 @@
 import { PS_PER_MS, toSeconds, type Picos } from '../core/time.js';
 import type { Endpoint } from '../decode/types.js';
 import type {
-  LibvirtMigrationInfo, LibvirtRpcMessage, QemuMessage, TcpSegmentMarker,
+  LibvirtMessage, LibvirtMigrationInfo, LibvirtRpcMessage, QemuMessage, TcpSegmentMarker,
 } from '../protocols/types.js';
 import { namedPair, type EngineContext } from './context.js';
 import { estimateConvergence, type PassStart } from './convergence.js';
@@ -11,6 +11,7 @@ import type { Migration } from './migration.js';
 import { PhaseAnomaly } from './anomaly-codes.js';
 import { BareQemuMigrations } from './bare-qemu.js';
 import { EncryptedStreams } from './encrypted.js';
+import { LibvirtTlsRounds } from './libvirt-tls.js';
 import { MultifdChannels } from './multifd-channels.js';
 
 
@@ -89,6 +90,7 @@ export class KvmTracker {
   private readonly bare: BareQemuMigrations;
   private readonly encrypted: EncryptedStreams;
   private readonly channels: MultifdChannels;
+  private readonly tlsRounds: LibvirtTlsRounds;
 
   /** The last two pre-copy pass starts (all the convergence estimate needs) and the
    *  latest pre-copy packet, which bounds when the VM paused. */
@@ -97,6 +99,7 @@ export class KvmTracker {
   constructor(private readonly ctx: EngineContext, private readonly downtimeLimit: Picos) {
     const openedAt = (flowId: number): Picos | undefined => this.opens.get(flowId)?.ts;
     this.bare = new BareQemuMigrations(ctx);
+    this.tlsRounds = new LibvirtTlsRounds(ctx);
     this.encrypted = new EncryptedStreams(ctx, this.bare, openedAt);
     this.channels = new MultifdChannels(ctx, openedAt, (m, ts) => this.progress(m, ts), (m) => this.bare.settle(m));
   }
@@ -144,25 +147,31 @@ export class KvmTracker {
     else if (m.streamFlow === msg.flowId) this.streamClosed(m, msg.ts, msg.kind === 'rst', why);
   }
 
-  onLibvirt(msg: LibvirtRpcMessage): void {
+  onLibvirt(msg: LibvirtMessage): void {
     if (this.ctx.retiredFlows.has(msg.flowId)) return;
     let m = this.ctx.flowOwner.get(msg.flowId);
     if (m && m.libvirtFlow !== msg.flowId) return;
-    const proc = classify(msg);
     if (!m) {
-      if (msg.program !== REMOTE_PROGRAM) return;
+      if (msg.kind !== 'tls-record' && msg.program !== REMOTE_PROGRAM) return;
       const open = this.opens.get(msg.flowId);
       if (open && !open.synLost) {
         this.openLibvirt(msg.flowId, open.client.ip, open.server.ip, open.ts);
       } else {
-        const client = msg.kind === 'reply' ? msg.dst.ip : msg.src.ip;
-        const server = msg.kind === 'reply' ? msg.src.ip : msg.dst.ip;
+        const fromServer = msg.kind === 'tls-record' ? !msg.fromClient : msg.kind === 'reply';
+        const client = fromServer ? msg.dst.ip : msg.src.ip;
+        const server = fromServer ? msg.src.ip : msg.dst.ip;
         this.openLibvirt(msg.flowId, client, server, open?.ts ?? msg.ts,
           'libvirt connection opening not captured; started at its first captured packet (duration is a lower bound)');
       }
       m = this.ctx.flowOwner.get(msg.flowId);
       if (!m) return;
     }
+    if (msg.kind === 'tls-record') {
+      m.libvirtTls = true;
+      this.tlsRounds.on(m, msg);
+      return;
+    }
+    const proc = classify(msg);
     if (proc === undefined) return;
     if (msg.migration) this.absorb(m, msg.migration);
     const isReply = msg.kind === 'reply' || msg.kind === 'reply-with-fds';
@@ -438,6 +447,7 @@ export class KvmTracker {
       this.ctx.discard(m);
       return;
     }
+    if (m.libvirtTls) this.tlsRounds.closed(m);
     if (m.outcome === undefined) {
       if (rst && !m.ended('finish')) m.fail('failed', 'libvirt connection reset (RST)');
       else if (!m.has('preparation')) m.fail('cancelled', 'libvirt connection closed before prepare3');

@@ -69,6 +69,8 @@ export class Migration {
   /** The migration's multifd channels, once one was seen. */
   multifd?: MultifdAccount;
   libvirtDone = false;
+  /** The libvirt connection is TLS: its phases come from the RPC round trips' records. */
+  libvirtTls = false;
   /** A QEMU stream seen without any libvirt migration (QMP-driven `migrate`): its
    *  timeline is the Transfer phase alone and it closes with the stream. */
   qemuOnly = false;

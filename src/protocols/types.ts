@@ -5,7 +5,7 @@ import type { IcmpEcho } from '../decode/icmp.js';
 import type { Direction, FlowInfo, TcpSegmentMarker } from '../decode/types.js';
 import type { AmqpMessage } from './amqp/types.js';
 import type { HttpMessage } from './http/types.js';
-import type { LibvirtRpcMessage } from './libvirt/types.js';
+import type { LibvirtMessage } from './libvirt/types.js';
 import type { QemuMessage } from './qemu/types.js';
 
 /**
@@ -22,13 +22,15 @@ export type { IcmpEcho } from '../decode/icmp.js';
 export type { TcpSegmentMarker } from '../decode/types.js';
 export type { AmqpMessage, OsloEnvelope } from './amqp/types.js';
 export type { HttpMessage, HttpRequest, HttpResponse } from './http/types.js';
-export type { LibvirtMessageType, LibvirtMigrationInfo, LibvirtRpcMessage, LibvirtStatus } from './libvirt/types.js';
+export type {
+  LibvirtMessage, LibvirtMessageType, LibvirtMigrationInfo, LibvirtRpcMessage, LibvirtStatus, LibvirtTlsRecord,
+} from './libvirt/types.js';
 export type {
   MultifdMessage, MultifdPacket, QemuDeviceSection, QemuMessage, QemuPassStarted, QemuRamChunk, QemuStreamCut, QemuStreamEnd, QemuStreamHeader, QemuSwitchover,
 } from './qemu/types.js';
 
 export type ProtocolMessage =
-  | TcpSegmentMarker | LibvirtRpcMessage | QemuMessage | HttpMessage | AmqpMessage
+  | TcpSegmentMarker | LibvirtMessage | QemuMessage | HttpMessage | AmqpMessage
   | IcmpEcho | ArpAnnouncement | Anomaly;
 
 export type ProtocolName = 'libvirt' | 'qemu' | 'http' | 'amqp';

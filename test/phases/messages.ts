@@ -41,6 +41,15 @@ export class Trace {
     return this;
   }
 
+  /** A record of a libvirt TLS connection (after the handshake), `plaintext` bytes in it (TLS 1.3: +17). */
+  tlsRecord(t: number, flowId: number, fromClient: boolean, client: Endpoint, server: Endpoint, plaintext: number): this {
+    this.msgs.push({
+      protocol: 'libvirt', kind: 'tls-record', fromClient, recordLength: plaintext + 17, plaintext,
+      ts: us(t), tsEnd: us(t), flowId, src: fromClient ? client : server, dst: fromClient ? server : client,
+    });
+    return this;
+  }
+
   qemu(t: number, flowId: number, src: Endpoint, dst: Endpoint, body: Record<string, unknown> & { kind: QemuMessage['kind'] }): this {
     this.msgs.push({ protocol: 'qemu', ts: us(t), tsEnd: us(t), flowId, src, dst, streamBytes: 0, ...body } as QemuMessage);
     return this;

@@ -19,7 +19,7 @@ ${SOURCE_HELP}`;
 /** A short name saying what the message is (procedure, RPC method, request line…). */
 export function messageName(msg: ProtocolMessage): string | undefined {
   switch (msg.protocol) {
-    case 'libvirt': return msg.procedureName;
+    case 'libvirt': return msg.kind === 'tls-record' ? undefined : msg.procedureName;
     case 'http': return msg.kind === 'request' ? `${msg.method} ${msg.path}` : `${msg.status}`;
     case 'amqp': return msg.oslo?.method ?? (msg.oslo?.isReply ? 'reply' : msg.routingKey);
     case 'anomaly': return msg.code;

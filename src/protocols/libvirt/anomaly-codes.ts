@@ -15,4 +15,6 @@ export const LibvirtAnomaly = {
   ENDED_IN_MESSAGE: anomalyDef('LIBVIRT_ENDED_IN_MESSAGE', 'protocol-error', 'connection ended inside a message'),
   /** A migration call/reply or error body that does not decode. */
   BAD_BODY: anomalyDef('LIBVIRT_BAD_BODY', 'protocol-error', 'migration or error body does not decode', ['program', 'procedure', 'type']),
+  /** A TLS handshake on the plaintext port: counted as TLS, never decoded as RPC. */
+  TLS_ON_PLAIN_PORT: anomalyDef('LIBVIRT_TLS_ON_PLAIN_PORT', 'protocol-error', 'TLS on the plaintext libvirt port (16509): records counted, RPC not decoded'),
 } as const;

@@ -1,13 +1,13 @@
 import type { FlowInfo } from '../../decode/types.js';
 import type { Emit, ProtocolAnalyzer, StreamDecoder } from '../types.js';
-import { LibvirtDecoder } from './decode.js';
+import { libvirtConnectionDecoder } from './connection.js';
 import { isKnownProgram } from './programs.js';
 import { LIBVIRT_HEADER_BYTES, LIBVIRT_MAX_MESSAGE } from './types.js';
 
-/** libvirt RPC over plain TCP (16509); TLS (16514) cannot be decoded. */
+/** libvirt RPC over plain TCP (16509), and over TLS (16514: records only, see ./tls.ts). */
 export const libvirtAnalyzer: ProtocolAnalyzer = {
   name: 'libvirt',
-  ports: [16509],
+  ports: [16509, 16514],
   /** A plausible length word followed by a known program number, version 1, a CALL. */
   probe(firstClientBytes: Uint8Array, _flow: FlowInfo): boolean {
     const b = firstClientBytes;
@@ -18,7 +18,7 @@ export const libvirtAnalyzer: ProtocolAnalyzer = {
       && isKnownProgram(v.getUint32(4)) && v.getUint32(8) === 1 && v.getInt32(16) === 0;
   },
   create(flow: FlowInfo, emit: Emit): StreamDecoder {
-    return new LibvirtDecoder(flow, emit);
+    return libvirtConnectionDecoder(flow, emit);
   },
 };
 

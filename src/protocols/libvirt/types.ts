@@ -48,6 +48,24 @@ export interface LibvirtRpcMessage extends MessageBase {
   error?: { code: number; message: string };
 }
 
+/**
+ * A record of a libvirt connection over TLS (16514), after the TLS handshake: its RPC
+ * cannot be read, only when each record went which way and how long it was. The phase
+ * engine reads the RPC round trips from them (docs/phase-markers.md).
+ */
+export interface LibvirtTlsRecord extends MessageBase {
+  protocol: 'libvirt';
+  kind: 'tls-record';
+  /** Sent by the connection's client (calls) or by its server (replies, the check byte). */
+  fromClient: boolean;
+  /** Ciphertext length of the record. */
+  recordLength: number;
+  /** Its plaintext bytes (the record minus the suite's expansion), when the suite is known. */
+  plaintext?: number;
+}
+
+export type LibvirtMessage = LibvirtRpcMessage | LibvirtTlsRecord;
+
 export const REMOTE_PROGRAM = 0x20008086;
 export const QEMU_PROGRAM = 0x20008087;
 export const LXC_PROGRAM = 0x00068000;

@@ -1,6 +1,6 @@
 import type { FlowInfo } from '../../decode/types.js';
 import type { Emit, ProtocolAnalyzer, StreamDecoder } from '../types.js';
-import { QemuChannelDecoder } from './channel.js';
+import { qemuChannelDecoder } from './channel.js';
 import { MULTIFD_MAGIC, QEMU_VM_FILE_MAGIC } from './types.js';
 
 /** libvirt's default migration port range (qemu.conf migration_port_min..max). */
@@ -17,7 +17,7 @@ export const qemuAnalyzer: ProtocolAnalyzer = {
     return magic === QEMU_VM_FILE_MAGIC || magic === MULTIFD_MAGIC;
   },
   create(flow: FlowInfo, emit: Emit): StreamDecoder {
-    return new QemuChannelDecoder(flow, emit);
+    return qemuChannelDecoder(flow, emit);
   },
 };
 

@@ -16,8 +16,8 @@ export function tsharkAvailable(): boolean {
 }
 
 /** Runs tshark -T fields and returns one string[] per packet (tab-separated fields). */
-export function tsharkFields(pcap: string, fields: string[], displayFilter?: string): string[][] {
-  const args = ['-r', pcap, '-T', 'fields', '-E', 'separator=/t', '-E', 'occurrence=a', '-E', 'aggregator=,'];
+export function tsharkFields(pcap: string, fields: string[], displayFilter?: string, options: string[] = []): string[][] {
+  const args = ['-r', pcap, ...options, '-T', 'fields', '-E', 'separator=/t', '-E', 'occurrence=a', '-E', 'aggregator=,'];
   if (displayFilter) args.push('-Y', displayFilter);
   for (const f of fields) args.push('-e', f);
   const out = execFileSync('tshark', args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, timeout: 120_000 });
