@@ -71,5 +71,46 @@ export function renderMarkdown(r: BenchResults): string {
     for (const t of p.top) out.push(`| ${t.fn} | ${t.where} | ${fmt(t.ms, 0)} | ${fmt(t.share * 100, 1)} % |`);
     out.push('');
   }
+  const w = r.workersProfile;
+  if (w) {
+    out.push(`## Where --workers 2 spends its time (${w.trace}, node --cpu-prof, every thread)`, '',
+      'Per thread: sampled time, of it waiting (idle event loop, Atomics.wait on flow control), and the top functions by self time.', '');
+    for (const t of w.threads) {
+      out.push(`**${t.thread}**: ${fmt(t.totalMs / 1000)} s sampled, ${fmt(t.idleMs / 1000)} s waiting; `
+        + t.top.slice(0, 8).map((f) => `${f.fn} ${f.where ? `(${f.where}) ` : ''}${fmt(f.share * 100, 1)} %`).join(', '), '');
+    }
+  }
+  const lines = shortfallLines(r);
+  if (lines.length > 0) out.push('## Shortfalls', '', ...lines.map((l) => `- ${l}`), '');
   return out.join('\n');
+}
+
+/** The throughput targets a profile explains: one thread (pure-TS) or two workers. */
+const PROFILED: Record<string, 'profile' | 'workersProfile'> = {
+  '≥ 1.0× tcpdump, one thread': 'profile',
+  '≥ 0.5× tcpdump read rate (issue 7)': 'profile',
+  '≥ 20× tshark -Y libvirt': 'profile',
+  '≥ 2 Mpps on 2 cores': 'profile',
+  '≥ 1.6× tcpdump, --workers 2': 'workersProfile',
+};
+
+/**
+ * One line per missed target: the factor still needed and, for the throughput targets,
+ * the top self-time functions of the path's profile (what to make faster first).
+ */
+export function shortfallLines(r: BenchResults): string[] {
+  const lines: string[] = [];
+  for (const v of r.targets) {
+    if (v.met !== false) continue;
+    let line = `${v.target}: measured ${fmt(v.measured)} ${v.unit}, ${shortfall(v)} (${v.note})`;
+    const which = PROFILED[v.target];
+    const p = which !== undefined ? r[which] : undefined;
+    if (p) {
+      const threads = p.threads.length > 0 ? p.threads : [{ thread: 'main', top: p.top, totalMs: p.totalMs, idleMs: 0 }];
+      line += `; time goes to ${threads.map((t) => `${p.threads.length > 1 ? `${t.thread}: ` : ''}${t.top.slice(0, 5)
+        .map((f) => `${f.fn}${f.where ? ` ${f.where}` : ''} ${fmt(f.share * 100, 1)} %`).join(', ')}`).join('; ')}`;
+    }
+    lines.push(line);
+  }
+  return lines;
 }

@@ -9,7 +9,8 @@
  *   options: --out DIR (default bench/results), --repeat N (best of N; default 2, smoke 1;
  *            runs over 60 s once), --limit S (kill a subject's run after S s; default 300),
  *            --baseline DIR (a built checkout of another migscope version, e.g. before an
- *            optimisation: its three paths join the run as "baseline …" subjects)
+ *            optimisation: its three paths join the run as "baseline …" subjects),
+ *            --traces NAME,… (measure the subjects on these traces only, e.g. realshape-56,xlarge-10g.pcap)
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -17,14 +18,14 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { measureDissectorPps } from './dissector-pps.js';
-import { profilePureTs, type CpuProfileSummary } from './profile.js';
+import { profileMigscope, profilePureTs, type CpuProfileSummary } from './profile.js';
 import { measureEventLatency } from './latency.js';
 import { measureLiveDropFree, type LiveDropFreeResult } from './live.js';
 import { liveRequirement } from './live-replay.js';
 import { runHostileBench } from './hostile.js';
 import { measure, type Measurement } from './measure.js';
 import { measureNatsThroughput, natsRequirement, type NatsThroughput } from './nats.js';
-import { renderMarkdown } from './report.js';
+import { renderMarkdown, shortfallLines } from './report.js';
 import { PURE_TS, subjectsFor, verifyPackets, type Subject } from './subjects.js';
 import { evaluateTargets } from './targets.js';
 import { ensureTrace, traceSpecs, type TraceInfo } from './traces.js';
@@ -87,7 +88,7 @@ function fillRatios(runs: SubjectResult[]): void {
 
 export async function runBench(argv: string[]): Promise<BenchResults> {
   const { values } = parseArgs({ args: argv, options: {
-    smoke: { type: 'boolean' }, repeat: { type: 'string' }, out: { type: 'string' }, baseline: { type: 'string' }, limit: { type: 'string' },
+    smoke: { type: 'boolean' }, traces: { type: 'string' }, repeat: { type: 'string' }, out: { type: 'string' }, baseline: { type: 'string' }, limit: { type: 'string' },
     'no-live': { type: 'boolean' },
   } });
   const baselineCli = values.baseline !== undefined ? join(resolve(values.baseline), 'bin/migscope.js') : undefined;
@@ -105,9 +106,13 @@ export async function runBench(argv: string[]): Promise<BenchResults> {
   const cpu = cpus();
   const loadBefore = loadavg()[0]!;
   const traces = traceSpecs(smoke).map((spec) => ensureTrace(spec, dataDir, cli));
+  // --traces NAME,…: the subjects run on these only (the latency replay still uses mixed-8).
+  const only = values.traces?.split(',').map((t) => t.trim()).filter((t) => t !== '');
+  const measured = only === undefined ? traces : traces.filter((t) => only.includes(t.name) || only.includes(t.name.replace(/\.[a-z]+$/, '')));
+  if (measured.length === 0) throw new Error(`--traces ${values.traces}: no such trace (${traces.map((t) => t.name).join(', ')})`);
   const runs: SubjectResult[] = [];
   try {
-    for (const trace of traces) {
+    for (const trace of measured) {
       const perTrace: SubjectResult[] = [];
       for (const s of subjectsFor(trace, cli, pcapParserScript, baselineCli)) {
         process.stderr.write(`bench: ${trace.name}: ${s.name}\n`);
@@ -120,9 +125,12 @@ export async function runBench(argv: string[]): Promise<BenchResults> {
     rmSync(scratch, { recursive: true, force: true });
   }
   let profile: CpuProfileSummary | undefined;
+  let workersProfile: CpuProfileSummary | undefined;
+  const first = measured[0]!;
   try {
-    process.stderr.write(`bench: CPU profile of migscope pure-TS on ${traces[0]!.name}\n`);
-    profile = profilePureTs(cli, traces[0]!.path, traces[0]!.name);
+    process.stderr.write(`bench: CPU profiles of migscope pure-TS and --workers 2 on ${first.name}\n`);
+    profile = profilePureTs(cli, first.path, first.name);
+    if (first.format === 'pcap') workersProfile = profileMigscope(cli, first.path, first.name, 'migscope --workers 2', ['--workers', '2']);
   } catch (e) {
     process.stderr.write(`bench: no profile: ${e instanceof Error ? e.message : String(e)}\n`);
   }
@@ -163,10 +171,10 @@ export async function runBench(argv: string[]): Promise<BenchResults> {
     when: new Date().toISOString(), mode: smoke ? 'smoke' : 'full', repeat, limitSeconds: limitS,
     ...(values.baseline !== undefined ? { baseline: resolve(values.baseline) } : {}),
     machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', node: process.version, loadavg: { before: loadBefore, after: loadavg()[0]! } },
-    traces, runs, dissector, latency, targets: [],
+    traces: measured, runs, dissector, latency, targets: [],
     ...(live ? { live } : {}), ...(liveSkipped !== undefined ? { liveSkipped } : {}),
     ...(nats ? { nats } : {}), ...(natsSkipped !== undefined ? { natsSkipped } : {}),
-    ...(profile ? { profile } : {}),
+    ...(profile ? { profile } : {}), ...(workersProfile ? { workersProfile } : {}),
   };
   results.targets = evaluateTargets(results);
   const stamp = results.when.replace(/[:.]/g, '-');
@@ -174,6 +182,7 @@ export async function runBench(argv: string[]): Promise<BenchResults> {
   const md = renderMarkdown(results);
   writeFileSync(join(outDir, smoke ? 'latest-smoke.md' : 'latest.md'), md);
   process.stdout.write(md);
+  for (const line of shortfallLines(results)) process.stderr.write(`bench: ${line}\n`);
   return results;
 }
 

@@ -54,6 +54,8 @@ export interface BenchResults {
   targets: TargetVerdict[];
   /** Where the pure-TS path's time goes on the first trace (node --cpu-prof). */
   profile?: CpuProfileSummary;
+  /** The same for --workers 2 on the first pcap trace (main thread and each worker). */
+  workersProfile?: CpuProfileSummary;
 }
 
 /** One product goal from issue #7, checked against this run's numbers. */
