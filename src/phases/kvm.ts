@@ -173,6 +173,13 @@ export class KvmTracker {
     }
     const proc = classify(msg);
     if (proc === undefined) return;
+    if (msg.kind === 'stream') {
+      // A tunnelled migration's stream: the source finishing it ends Transfer.
+      if (proc === 'prepare' && msg.status === 'ok' && m.tunnelled && msg.src.ip === m.source && !m.ended('transfer')) {
+        m.endPhase('transfer', msg.ts);
+      }
+      return;
+    }
     if (msg.migration) this.absorb(m, msg.migration);
     const isReply = msg.kind === 'reply' || msg.kind === 'reply-with-fds';
     const isCall = msg.kind === 'call' || msg.kind === 'call-with-fds';
@@ -223,6 +230,13 @@ export class KvmTracker {
       return;
     }
     let m = this.ctx.flowOwner.get(msg.flowId);
+    if (m && m.libvirtFlow === msg.flowId && m.streamFlow === undefined && msg.kind === 'header') {
+      // Tunnelled (VIR_MIGRATE_TUNNELLED): the stream travels in the libvirt connection's
+      // stream messages; Transfer runs from its first data to the source finishing it.
+      m.tunnelled = true;
+      m.streamFlow = msg.flowId;
+      m.beginPhase('transfer', msg.ts);
+    }
     if (!m) {
       if (this.ctx.retiredFlows.has(msg.flowId)) return;
       // Only the stream's first record proves a migration began on this connection.
