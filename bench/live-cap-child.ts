@@ -24,6 +24,8 @@ export interface CapChildReport {
   bytes: number;
   /** Protocol messages from the Dissector (0 in count mode). */
   messages: number;
+  /** CPU time of this process so far (user + system, µs). */
+  cpuUs: number;
   final?: boolean;
 }
 
@@ -34,7 +36,7 @@ if (iface === undefined || bufText === undefined || (mode !== 'decode' && mode !
 }
 
 const { Cap } = createRequire(import.meta.url)('cap') as CapModule;
-const report: CapChildReport = { packets: 0, bytes: 0, messages: 0 };
+const report: CapChildReport = { packets: 0, bytes: 0, messages: 0, cpuUs: 0 };
 const dissector = mode === 'decode' ? new Dissector(() => { report.messages++; }) : undefined;
 // cap reuses one Buffer for every packet (its own per-packet copy out of libpcap).
 const buffer = Buffer.alloc(65536);
@@ -55,7 +57,10 @@ cap.on('packet', (nbytes) => {
   }
 });
 
-const line = (r: CapChildReport): void => { process.stdout.write(`${JSON.stringify(r)}\n`); };
+const line = (r: CapChildReport): void => {
+  const c = process.cpuUsage();
+  process.stdout.write(`${JSON.stringify({ ...r, cpuUs: c.user + c.system })}\n`);
+};
 const ticker = setInterval(() => line(report), 100);
 process.once('SIGINT', () => {
   clearInterval(ticker);

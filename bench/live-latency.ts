@@ -53,7 +53,8 @@ function truthHosts(traceFile: string): HostRoles {
   return hosts;
 }
 
-export async function measureLiveLatency(pair: VethPair, trace: TraceTotals, workers: number): Promise<LiveLatency> {
+export async function measureLiveLatency(pair: VethPair, trace: TraceTotals, workers: number,
+  capture: 'af-packet' | 'pcap' = 'af-packet'): Promise<LiveLatency> {
   const all: number[] = [];
   const started: number[] = [];
   const engine = new PhaseEngine({
@@ -65,7 +66,7 @@ export async function measureLiveLatency(pair: VethPair, trace: TraceTotals, wor
     },
   });
   const run = startRingPipeline({
-    source: { kind: 'iface', name: pair.rxIf, netns: pair.rxNs }, workers, onMessage: (m) => engine.push(m),
+    source: { kind: 'iface', name: pair.rxIf, netns: pair.rxNs }, workers, capture, onMessage: (m) => engine.push(m),
   });
   const done = run.done;
   done.catch(() => undefined);

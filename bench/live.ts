@@ -23,7 +23,7 @@ import type { CapChildReport } from './live-cap-child.js';
 import { measureLiveLatency, type LiveLatency } from './live-latency.js';
 import { generateTrace, liveRequirement, settle, tcpreplay, type ReplayOutcome, type TraceTotals } from './live-replay.js';
 
-export type LivePath = 'migscope' | 'cap-count' | 'cap-decode';
+export type LivePath = 'migscope' | 'migscope-pcap' | 'cap-count' | 'cap-decode';
 
 export interface LiveDropFreeOptions {
   /** Tiny trace, few short steps: seconds, for CI. */
@@ -60,6 +60,12 @@ export interface LiveTrial {
   kernelDrops: number | null;
   /** Protocol messages decoded (null when the path only counts). */
   messages: number | null;
+  /**
+   * CPU time (user + system, all threads of the capturing process) from the end of the
+   * warm-up to the last packet counted, per packet captured (µs). The veth's softirq
+   * work and tcpreplay run elsewhere or are charged to whoever they interrupt.
+   */
+  cpuUsPerPacket: number | null;
   dropFree: boolean;
 }
 
@@ -90,8 +96,16 @@ export interface LiveDropFreeResult {
   /** migscope's drop-free pps over cap's (null when either has none). */
   ratioVsCapDecode: number | null;
   ratioVsCapCount: number | null;
-  /** migscope's live event latency with the trace replayed at its own timing. */
+  /**
+   * CPU per packet of migscope (AF_PACKET) ÷ that of cap + the same Dissector, and of
+   * migscope's libpcap path ÷ cap + Dissector, in the first trial (the same asked rate
+   * for every path, drop-free for all of them on any machine the bench is meant for).
+   */
+  cpuRatioVsCapDecode: number | null;
+  cpuRatioPcapVsCapDecode: number | null;
+  /** migscope's live event latency with the trace replayed at its own timing (AF_PACKET, and libpcap). */
   latency?: LiveLatency;
+  latencyPcap?: LiveLatency;
   /**
    * 1-minute load average before and after: every path shares this machine's cores
    * with tcpreplay and the veth's softirq work, so other load lowers every figure.
@@ -100,7 +114,8 @@ export interface LiveDropFreeResult {
 }
 
 const DESCRIPTION: Record<LivePath, string> = {
-  migscope: 'native ring path: libpcap thread → SPSC rings → decode workers (Dissector)',
+  migscope: 'zero copy: one AF_PACKET ring per decode worker (PACKET_FANOUT), read in place (Dissector)',
+  'migscope-pcap': 'libpcap fallback (--capture pcap): libpcap thread copies into SPSC rings → decode workers (Dissector)',
   'cap-count': 'cap: per-packet JS callback, counting only',
   'cap-decode': 'cap: per-packet JS callback + Dissector (same decoding as migscope)',
 };
@@ -130,13 +145,13 @@ async function warmUp(pair: VethPair, trace: TraceTotals, packets: number, count
   await sleep(250); // kernel drop counters are polled every 100 ms, stats every 50 ms
 }
 
-function migscopeTrial(workers: number, bufferBytes: number, warmupPackets: number): Trial {
+function migscopeTrial(workers: number, bufferBytes: number, warmupPackets: number, capture: 'af-packet' | 'pcap'): Trial {
   return async (pair, trace, targetPps, loops) => {
     let messages = 0;
     let last: RingPipelineStats | undefined;
     const run = startRingPipeline({
       source: { kind: 'iface', name: pair.rxIf, netns: pair.rxNs, bufferSize: bufferBytes },
-      workers, onMessage: () => { messages++; }, onStats: (s) => { last = s; }, statsIntervalMs: 50,
+      workers, capture, onMessage: () => { messages++; }, onStats: (s) => { last = s; }, statsIntervalMs: 50,
     });
     // A worker crash rejects `done` while we are still replaying: observe it from the start.
     const done = run.done;
@@ -147,13 +162,18 @@ function migscopeTrial(workers: number, bufferBytes: number, warmupPackets: numb
     });
     let replay: ReplayOutcome;
     let base = { packets: 0, messages: 0, ring: 0, kernel: 0 };
+    let cpuStart = process.cpuUsage();
+    let cpuUs = 0;
     try {
       await run.ready; // AF_PACKET: the workers warmed up and the sockets take packets
       await sleep(300); // libpcap: workers up (the rings and the kernel buffer would hold the start anyway)
       await warmUp(pair, trace, warmupPackets, () => last?.packets ?? 0);
       base = { packets: last?.packets ?? 0, messages, ...drops(last) };
+      cpuStart = process.cpuUsage();
       replay = await tcpreplay(pair.txNs, pair.txIf, trace.file, { ...(targetPps === null ? {} : { pps: targetPps }), loops }, 120_000);
       await settle(() => (last?.packets ?? 0) - base.packets, replay.sent, 1000, 10_000);
+      const c = process.cpuUsage(cpuStart);
+      cpuUs = c.user + c.system;
     } finally {
       run.stop();
     }
@@ -163,6 +183,7 @@ function migscopeTrial(workers: number, bufferBytes: number, warmupPackets: numb
     const kernelDrops = drops(stats).kernel - base.kernel;
     return {
       targetPps, replay, captured, ringDrops, kernelDrops, messages: messages - base.messages,
+      cpuUsPerPacket: captured > 0 ? cpuUs / captured : null,
       dropFree: captured === replay.sent && ringDrops === 0 && kernelDrops === 0 && replay.failed === 0,
     };
   };
@@ -172,7 +193,7 @@ function capTrial(mode: 'count' | 'decode', bufferBytes: number, warmupPackets: 
   return async (pair, trace, targetPps, loops) => {
     const child = spawn('ip', ['netns', 'exec', pair.rxNs, 'node', capChildScript, pair.rxIf, String(bufferBytes), mode],
       { stdio: ['ignore', 'pipe', 'pipe'] });
-    let last: CapChildReport = { packets: 0, bytes: 0, messages: 0 };
+    let last: CapChildReport = { packets: 0, bytes: 0, messages: 0, cpuUs: 0 };
     let final: CapChildReport | undefined;
     let ready = false;
     let buf = '';
@@ -206,7 +227,9 @@ function capTrial(mode: 'count' | 'decode', bufferBytes: number, warmupPackets: 
       const captured = r.packets - base.packets;
       return {
         targetPps, replay, captured, ringDrops: 0, kernelDrops: null,
-        messages: mode === 'decode' ? r.messages - base.messages : null, dropFree: captured === replay.sent && replay.failed === 0,
+        messages: mode === 'decode' ? r.messages - base.messages : null,
+        cpuUsPerPacket: captured > 0 ? (r.cpuUs - base.cpuUs) / captured : null,
+        dropFree: captured === replay.sent && replay.failed === 0,
       };
     } finally {
       clearTimeout(guard);
@@ -273,7 +296,7 @@ export async function measureLiveDropFree(opts: LiveDropFreeOptions = {}): Promi
   if (missing) throw new Error(`live benchmark ${missing}`);
   const smoke = opts.smoke ?? false;
   const log = opts.log ?? (() => undefined);
-  const paths = opts.paths ?? (smoke ? ['migscope', 'cap-count'] : ['migscope', 'cap-decode', 'cap-count']);
+  const paths = opts.paths ?? (smoke ? ['migscope', 'cap-count'] : ['migscope', 'migscope-pcap', 'cap-decode', 'cap-count']);
   const bufferBytes = opts.bufferBytes ?? 32 << 20;
   const loadStart = loadavg()[0] ?? 0;
   const dir = mkdtempSync(path.join(tmpdir(), 'migscope-live-bench-'));
@@ -297,16 +320,21 @@ export async function measureLiveDropFree(opts: LiveDropFreeOptions = {}): Promi
     const results: LivePathResult[] = [];
     for (const name of paths) {
       const warm = opts.warmupPackets ?? (smoke ? 2000 : 20_000);
-      const trial = name === 'migscope' ? migscopeTrial(opts.workers ?? 2, bufferBytes, warm)
+      const trial = name === 'migscope' || name === 'migscope-pcap'
+        ? migscopeTrial(opts.workers ?? 2, bufferBytes, warm, name === 'migscope' ? 'af-packet' : 'pcap')
         : capTrial(name === 'cap-decode' ? 'decode' : 'count', bufferBytes, warm);
       results.push(await searchDropFree(trial, p, trace, search, log, name));
     }
     let latency: LiveLatency | undefined;
+    let latencyPcap: LiveLatency | undefined;
     if ((opts.latency ?? !smoke) && paths.includes('migscope')) {
-      latency = await measureLiveLatency(p, trace, opts.workers ?? 2);
-      log(`latency at wire timing: ${latency.events} events, all p50 ${latency.allUs.p50.toFixed(0)} µs `
-        + `p99 ${latency.allUs.p99.toFixed(0)} µs; started/progress p50 ${latency.startedUs.p50.toFixed(0)} µs `
-        + `p99 ${latency.startedUs.p99.toFixed(0)} µs`);
+      for (const capture of ['af-packet', 'pcap'] as const) {
+        const l = await measureLiveLatency(p, trace, opts.workers ?? 2, capture);
+        log(`latency at wire timing (${capture}): ${l.events} events, all p50 ${l.allUs.p50.toFixed(0)} µs `
+          + `p99 ${l.allUs.p99.toFixed(0)} µs max ${l.allUs.max.toFixed(0)} µs; started/progress p50 ${l.startedUs.p50.toFixed(0)} µs `
+          + `p99 ${l.startedUs.p99.toFixed(0)} µs`);
+        if (capture === 'af-packet') latency = l; else latencyPcap = l;
+      }
     }
     const pps = (n: LivePath): number | null => results.find((r) => r.path === n)?.dropFreePps ?? null;
     const ratio = (other: LivePath): number | null => {
@@ -314,9 +342,17 @@ export async function measureLiveDropFree(opts: LiveDropFreeOptions = {}): Promi
       const c = pps(other);
       return m !== null && c !== null && c > 0 ? m / c : null;
     };
+    const firstCpu = (n: LivePath): number | null => results.find((r) => r.path === n)?.trials[0]?.cpuUsPerPacket ?? null;
+    const cpuRatio = (a: LivePath, b: LivePath): number | null => {
+      const x = firstCpu(a);
+      const y = firstCpu(b);
+      return x !== null && y !== null && y > 0 ? x / y : null;
+    };
     return {
       smoke, trace, sender, paths: results, ratioVsCapDecode: ratio('cap-decode'), ratioVsCapCount: ratio('cap-count'),
+      cpuRatioVsCapDecode: cpuRatio('migscope', 'cap-decode'), cpuRatioPcapVsCapDecode: cpuRatio('migscope-pcap', 'cap-decode'),
       ...(latency ? { latency } : {}),
+      ...(latencyPcap ? { latencyPcap } : {}),
       loadAverage: { start: loadStart, end: loadavg()[0] ?? 0 },
     };
   } finally {
@@ -330,19 +366,22 @@ export async function measureLiveDropFree(opts: LiveDropFreeOptions = {}): Promi
 export function formatLiveResult(r: LiveDropFreeResult): string {
   const num = (v: number | null, d = 0): string => (v === null ? '—' : v.toFixed(d));
   const rows = r.paths.map((p) => `| ${p.path} | ${num(p.dropFreePps)} | ${num(p.dropFreeGbps, 2)} | `
-    + `${num(p.firstDropPps)} | ${p.senderLimited ? 'yes' : 'no'} | ${p.trials.length} | ${p.description} |`);
+    + `${num(p.firstDropPps)} | ${p.senderLimited ? 'yes' : 'no'} | ${num(p.trials[0]?.cpuUsPerPacket ?? null, 2)} | ${p.trials.length} | ${p.description} |`);
+  const latencyLine = (name: string, l: LiveLatency): string => `${name} event latency at wire timing (marker → event, ${l.events} events): `
+    + `all p50 ${(l.allUs.p50 / 1000).toFixed(2)} ms, p99 ${(l.allUs.p99 / 1000).toFixed(2)} ms, max ${(l.allUs.max / 1000).toFixed(2)} ms; `
+    + `started/progress p50 ${(l.startedUs.p50 / 1000).toFixed(2)} ms, p99 ${(l.startedUs.p99 / 1000).toFixed(2)} ms`;
   return [
     `Live drop-free replay rate${r.smoke ? ' (smoke)' : ''}: trace ${r.trace.packets} packets, mean frame `
       + `${r.trace.meanFrameBytes.toFixed(0)} B; sender ceiling ${Math.round(r.sender.pps)} pps (${r.sender.gbps.toFixed(2)} Gbit/s)`,
     '',
-    '| path | drop-free pps | Gbit/s | first drop at (target pps) | sender-limited | trials | what |',
-    '| --- | ---: | ---: | ---: | --- | ---: | --- |',
+    '| path | drop-free pps | Gbit/s | first drop at (target pps) | sender-limited | CPU µs/packet (first trial) | trials | what |',
+    '| --- | ---: | ---: | ---: | --- | ---: | ---: | --- |',
     ...rows,
     '',
-    `migscope / cap (with Dissector): ${num(r.ratioVsCapDecode, 2)}×; migscope / cap (count only): ${num(r.ratioVsCapCount, 2)}×`,
-    ...(r.latency ? [`migscope event latency at wire timing (marker → event, ${r.latency.events} events): `
-      + `all p50 ${(r.latency.allUs.p50 / 1000).toFixed(2)} ms, p99 ${(r.latency.allUs.p99 / 1000).toFixed(2)} ms; `
-      + `started/progress p50 ${(r.latency.startedUs.p50 / 1000).toFixed(2)} ms, p99 ${(r.latency.startedUs.p99 / 1000).toFixed(2)} ms`] : []),
+    `drop-free rate, migscope / cap (with Dissector): ${num(r.ratioVsCapDecode, 2)}×; migscope / cap (count only): ${num(r.ratioVsCapCount, 2)}×`,
+    `CPU per packet, migscope AF_PACKET / cap + Dissector: ${num(r.cpuRatioVsCapDecode, 2)}×; migscope libpcap / cap + Dissector: ${num(r.cpuRatioPcapVsCapDecode, 2)}×`,
+    ...(r.latency ? [latencyLine('migscope (AF_PACKET)', r.latency)] : []),
+    ...(r.latencyPcap ? [latencyLine('migscope (libpcap)', r.latencyPcap)] : []),
     `load average ${r.loadAverage.start.toFixed(2)} → ${r.loadAverage.end.toFixed(2)} on ${cpus().length} cores`,
   ].join('\n');
 }

@@ -41,14 +41,19 @@ enum WaitResult { kWaitTimeout = 0, kWaitReady = 1, kWaitWoken = 2, kWaitStopped
 
 struct Ring {
   int fd = -1;
-  int wakeFd = -1;
+  // Readers of the one ring: each walks every block; a block goes back to the kernel
+  // once all of them released it (DPMI: each worker decodes its flows' records of
+  // every frame). One wake-up eventfd and one position per reader.
+  uint32_t readers = 1;
+  std::vector<int> wakeFds;
+  std::vector<uint32_t> next;  // reader r's next block (reader r's thread only)
+  std::unique_ptr<std::atomic<uint32_t>[]> released;  // per block: readers done with it
   uint8_t* map = nullptr;
   size_t mapLen = 0;
   uint32_t blockSize = 0;
   uint32_t blockCount = 0;
   int linkType = 1;
   bool loopback = false;  // outgoing copies of loopback packets are skipped, as libpcap does
-  uint32_t next = 0;  // the reading worker's next block (that thread only)
   std::atomic<bool> stopped{false};
   std::vector<sock_filter> filter;  // attached by packetRingArm (empty: accept all)
   std::mutex statsMu;
@@ -57,7 +62,7 @@ struct Ring {
   ~Ring() {
     if (map != nullptr) munmap(map, mapLen);
     if (fd >= 0) ::close(fd);
-    if (wakeFd >= 0) ::close(wakeFd);
+    for (int w : wakeFds) ::close(w);
   }
   uint32_t* Word(uint32_t block, uint32_t off) const {
     return reinterpret_cast<uint32_t*>(map + size_t(block) * blockSize + off);
@@ -101,7 +106,7 @@ std::shared_ptr<Ring> Find(const Napi::CallbackInfo& info) {
 
 struct OpenConfig {
   std::string iface, netns, filter;
-  uint32_t count = 1, blockSize = 1 << 18, blockCount = 128, retireMs = 1, snaplen = 262144;
+  uint32_t count = 1, readers = 1, blockSize = 1 << 18, blockCount = 128, retireMs = 1, snaplen = 262144;
   bool promisc = true;
   bool dpmiMulticast = false;  // dpmi-iface without promiscuous mode: join all multicast
   bool checkOnly = false;      // validate name, link type, filter and right; open nothing
@@ -160,8 +165,15 @@ bool OpenOne(const OpenConfig& cfg, int ifindex, Ring& r, OpenFailure& f) {
     mr.mr_type = cfg.promisc ? PACKET_MR_PROMISC : PACKET_MR_ALLMULTI;
     if (setsockopt(r.fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr) != 0) return f.Errno("PACKET_ADD_MEMBERSHIP");
   }
-  r.wakeFd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (r.wakeFd < 0) return f.Errno("eventfd");
+  r.readers = cfg.readers;
+  r.next.assign(cfg.readers, 0);
+  r.released.reset(new std::atomic<uint32_t>[cfg.blockCount]);
+  for (uint32_t b = 0; b < cfg.blockCount; b++) r.released[b].store(0, std::memory_order_relaxed);
+  for (uint32_t i = 0; i < cfg.readers; i++) {
+    const int w = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (w < 0) return f.Errno("eventfd");
+    r.wakeFds.push_back(w);
+  }
   return true;
 }
 
@@ -231,6 +243,7 @@ bool OpenGroup(const OpenConfig& cfg, std::vector<std::shared_ptr<Ring>>& rings,
     if (i == 0 && !LinkTypeOf(r->fd, cfg.iface, *r, f)) return false;
     r->linkType = rings[0]->linkType;
     r->loopback = rings[0]->loopback;
+    if (cfg.count == 1) break;  // one socket (maybe several readers): no fanout group
     // Flow hash (symmetric on Linux: both directions of a connection pick one socket),
     // IP fragments reassembled first so they follow their flow; the first socket gets a
     // group id no other process uses.
@@ -288,7 +301,7 @@ Napi::Value OpenPacketRings(const Napi::CallbackInfo& info) {
   cfg.checkOnly = cv.IsBoolean() && cv.As<Napi::Boolean>().Value();
   Napi::Value mv = o.Get("allMulticast");
   cfg.dpmiMulticast = mv.IsBoolean() && mv.As<Napi::Boolean>().Value();
-  if (!OptU32(env, o, "count", 1, 64, cfg.count) || !OptU32(env, o, "blockSize", 1 << 16, 1 << 28, cfg.blockSize) ||
+  if (!OptU32(env, o, "count", 1, 64, cfg.count) || !OptU32(env, o, "readers", 1, 64, cfg.readers) || !OptU32(env, o, "blockSize", 1 << 16, 1 << 28, cfg.blockSize) ||
       !OptU32(env, o, "blockCount", 2, 1 << 16, cfg.blockCount) || !OptU32(env, o, "retireMs", 1, 1000, cfg.retireMs) ||
       !OptU32(env, o, "snaplen", 64, 1 << 30, cfg.snaplen)) {
     return env.Null();
@@ -299,6 +312,7 @@ Napi::Value OpenPacketRings(const Napi::CallbackInfo& info) {
     return env.Null();
   }
   if (cfg.iface.empty()) { ThrowCode(env, "CAPTURE", "openPacketRings: iface missing"); return env.Null(); }
+  if (cfg.readers > 1 && cfg.count > 1) { ThrowCode(env, "CAPTURE", "several readers share one socket: count must be 1"); return env.Null(); }
   std::vector<std::shared_ptr<Ring>> rings;
   uint32_t fanoutId = 0;
   OpenFailure failure;
@@ -358,28 +372,45 @@ Napi::Value PacketRingView(const Napi::CallbackInfo& info) {
   out.Set("blockCount", Napi::Number::New(env, r->blockCount));
   out.Set("linkType", Napi::Number::New(env, r->linkType));
   out.Set("loopback", Napi::Boolean::New(env, r->loopback));
+  out.Set("readers", Napi::Number::New(env, r->readers));
   return out;
 }
 
-// The next block's offset if the kernel handed it over (acquire: its packets are visible).
-int64_t NextBlock(const Ring& r) {
-  const uint32_t status = __atomic_load_n(r.Word(r.next, kBlockStatus), __ATOMIC_ACQUIRE);
-  return (status & TP_STATUS_USER) != 0 ? int64_t(r.next) * r.blockSize : -1;
+// Reader index argument `at` of a call (0 when absent); false (with a JS error) when out of range.
+bool ReaderOf(const Napi::CallbackInfo& info, size_t at, const Ring& r, uint32_t& reader) {
+  reader = info.Length() > at && info[at].IsNumber() ? info[at].As<Napi::Number>().Uint32Value() : 0;
+  if (reader < r.readers) return true;
+  ThrowCode(info.Env(), "CAPTURE", "no reader " + std::to_string(reader) + " on this packet ring");
+  return false;
+}
+
+// Reader `reader`'s next block offset if the kernel handed it over (acquire: its packets are visible).
+int64_t NextBlock(const Ring& r, uint32_t reader) {
+  const uint32_t b = r.next[reader];
+  const uint32_t status = __atomic_load_n(r.Word(b, kBlockStatus), __ATOMIC_ACQUIRE);
+  return (status & TP_STATUS_USER) != 0 ? int64_t(b) * r.blockSize : -1;
 }
 
 Napi::Value PacketRingNext(const Napi::CallbackInfo& info) {
   std::shared_ptr<Ring> r = Find(info);
-  if (!r) return info.Env().Null();
-  return Napi::Number::New(info.Env(), static_cast<double>(NextBlock(*r)));
+  uint32_t reader = 0;
+  if (!r || !ReaderOf(info, 1, *r, reader)) return info.Env().Null();
+  return Napi::Number::New(info.Env(), static_cast<double>(NextBlock(*r, reader)));
 }
 
 Napi::Value PacketRingRelease(const Napi::CallbackInfo& info) {
   std::shared_ptr<Ring> r = Find(info);
-  if (!r) return info.Env().Null();
-  if (NextBlock(*r) >= 0) {
-    // Release: every read of the block's packets happens before the kernel may refill it.
-    __atomic_store_n(r->Word(r->next, kBlockStatus), TP_STATUS_KERNEL, __ATOMIC_RELEASE);
-    r->next = (r->next + 1) % r->blockCount;
+  uint32_t reader = 0;
+  if (!r || !ReaderOf(info, 1, *r, reader)) return info.Env().Null();
+  if (NextBlock(*r, reader) >= 0) {
+    const uint32_t b = r->next[reader];
+    // The last reader to finish hands the block back. Release: every read of the
+    // block's packets (by any reader) happens before the kernel may refill it.
+    if (r->readers == 1 || r->released[b].fetch_add(1, std::memory_order_acq_rel) + 1 == r->readers) {
+      r->released[b].store(0, std::memory_order_relaxed);
+      __atomic_store_n(r->Word(b, kBlockStatus), TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+    }
+    r->next[reader] = (b + 1) % r->blockCount;
   }
   return info.Env().Undefined();
 }
@@ -387,36 +418,39 @@ Napi::Value PacketRingRelease(const Napi::CallbackInfo& info) {
 Napi::Value PacketRingWait(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::shared_ptr<Ring> r = Find(info);
-  if (!r) return env.Null();
-  const double us = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 1000;
+  uint32_t reader = 0;
+  if (!r || !ReaderOf(info, 1, *r, reader)) return env.Null();
+  const double us = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : 1000;
   const bool stopped = r->stopped.load(std::memory_order_acquire);
-  if (NextBlock(*r) >= 0) return Napi::Number::New(env, kWaitReady);
-  pollfd fds[2] = {{r->fd, POLLIN | POLLERR, 0}, {r->wakeFd, POLLIN, 0}};
+  if (NextBlock(*r, reader) >= 0) return Napi::Number::New(env, kWaitReady);
+  const int wakeFd = r->wakeFds[reader];
+  pollfd fds[2] = {{r->fd, POLLIN | POLLERR, 0}, {wakeFd, POLLIN, 0}};
   const double clamped = us < 0 ? 0 : us > 1e6 ? 1e6 : us;
   timespec ts{static_cast<time_t>(clamped / 1e6), static_cast<long>(std::fmod(clamped, 1e6) * 1000)};
   // Once stopped only the socket is watched: the worker drains the blocks still retiring.
   const int rc = ppoll(fds, stopped ? 1 : 2, &ts, nullptr);
   if (rc > 0 && !stopped && (fds[1].revents & POLLIN) != 0) {
     uint64_t v = 0;
-    while (read(r->wakeFd, &v, sizeof v) == sizeof v) {}
+    while (read(wakeFd, &v, sizeof v) == sizeof v) {}
     return Napi::Number::New(env, r->stopped.load(std::memory_order_acquire) ? kWaitStopped : kWaitWoken);
   }
-  if (NextBlock(*r) >= 0) return Napi::Number::New(env, kWaitReady);
+  if (NextBlock(*r, reader) >= 0) return Napi::Number::New(env, kWaitReady);
   return Napi::Number::New(env, stopped ? kWaitStopped : kWaitTimeout);
 }
 
 Napi::Value PacketRingFrontier(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::shared_ptr<Ring> r = Find(info);
-  if (!r) return env.Null();
-  const double baseSec = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 0;
+  uint32_t reader = 0;
+  if (!r || !ReaderOf(info, 1, *r, reader)) return env.Null();
+  const double baseSec = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : 0;
   timespec now{};
   clock_gettime(CLOCK_REALTIME, &now);  // the clock the kernel stamps packets with
-  if (NextBlock(*r) >= 0) return Napi::Number::New(env, 0);
+  if (NextBlock(*r, reader) >= 0) return Napi::Number::New(env, 0);
   const double ns = (static_cast<double>(now.tv_sec) - baseSec) * 1e9 + static_cast<double>(now.tv_nsec);
   // Our next block is the one the kernel fills (blocks go round in order): no packet in
   // it yet means every packet stamped before `now` has been handed over and read.
-  const uint32_t pkts = __atomic_load_n(r->Word(r->next, kBlockNumPkts), __ATOMIC_ACQUIRE);
+  const uint32_t pkts = __atomic_load_n(r->Word(r->next[reader], kBlockNumPkts), __ATOMIC_ACQUIRE);
   return Napi::Number::New(env, pkts != 0 ? -ns : ns);
 }
 
@@ -433,10 +467,13 @@ Napi::Value PacketRingStats(const Napi::CallbackInfo& info) {
   return out;
 }
 
-void Signal(Ring& r) {
+void Signal(Ring& r, uint32_t reader) {
   const uint64_t one = 1;
-  ssize_t n = write(r.wakeFd, &one, sizeof one);
+  ssize_t n = write(r.wakeFds[reader], &one, sizeof one);
   (void)n;  // EAGAIN: the counter is already non-zero, a wake-up is pending anyway
+}
+void SignalAll(Ring& r) {
+  for (uint32_t i = 0; i < r.readers; i++) Signal(r, i);
 }
 
 Napi::Value PacketRingArm(const Napi::CallbackInfo& info) {
@@ -451,14 +488,15 @@ Napi::Value PacketRingStop(const Napi::CallbackInfo& info) {
   std::shared_ptr<Ring> r = Find(info);
   if (!r) return info.Env().Null();
   r->stopped.store(true, std::memory_order_release);
-  Signal(*r);
+  SignalAll(*r);
   return info.Env().Undefined();
 }
 
 Napi::Value PacketRingWake(const Napi::CallbackInfo& info) {
   std::shared_ptr<Ring> r = Find(info);
-  if (!r) return info.Env().Null();
-  Signal(*r);
+  uint32_t reader = 0;
+  if (!r || !ReaderOf(info, 1, *r, reader)) return info.Env().Null();
+  Signal(*r, reader);
   return info.Env().Undefined();
 }
 
@@ -472,7 +510,7 @@ Napi::Value PacketRingClose(const Napi::CallbackInfo& info) {
     }
     if (r) {
       r->stopped.store(true, std::memory_order_release);
-      Signal(*r);
+      SignalAll(*r);
     }
   }
   return info.Env().Undefined();

@@ -10,14 +10,15 @@
 //   packetRingArm(id)   attaches the filter: the sockets receive nothing before (all of
 //                       the group joined and the workers warmed up first)
 //   packetRingStop(id)  the worker's wait returns STOPPED from now on
-//   packetRingWake(id)  the worker's current wait returns WOKEN
+//   packetRingWake(id, reader)  that reader's current wait returns WOKEN
 //   packetRingClose(id) drops the opener's reference (the worker's views keep the ring)
-// and in the worker that reads ring `id`:
-//   packetRingView(id) -> { buffer, blockSize, blockCount, linkType, loopback }  (buffer: the mapping)
-//   packetRingNext(id) -> byte offset of the next block if the kernel handed it over, else -1
-//   packetRingRelease(id)          hands that block back to the kernel, moves to the next
-//   packetRingWait(id, timeoutUs) -> READY | TIMEOUT | WOKEN | STOPPED (see kWait*)
-//   packetRingFrontier(id, baseSec) -> CLOCK_REALTIME in ns since baseSec (> 0), read
+// and in the worker that reads ring `id` as reader `reader` (options.readers workers may
+// share one socket's ring, each walking every block: count must then be 1):
+//   packetRingView(id) -> { buffer, blockSize, blockCount, linkType, loopback, readers }
+//   packetRingNext(id, reader) -> byte offset of its next block if the kernel handed it over, else -1
+//   packetRingRelease(id, reader)  done with that block (the last reader hands it back), moves on
+//   packetRingWait(id, reader, timeoutUs) -> READY | TIMEOUT | WOKEN | STOPPED (see kWait*)
+//   packetRingFrontier(id, reader, baseSec) -> CLOCK_REALTIME in ns since baseSec (> 0), read
 //                         just before finding no block handed over and the kernel's
 //                         current block empty (so every packet stamped before it has been
 //                         read); the same negated while the kernel's block holds packets;

@@ -16,10 +16,10 @@ import { MultifdChannels } from './multifd-channels.js';
 
 
 /** Page counts by encoding, when the stream used XBZRLE or compression. */
-function encodings(msg: { xbzrlePages?: number; xbzrleBytes?: number; compressedPages?: number }): Partial<StreamSummary> {
+function encodings(msg: { xbzrlePages?: number; xbzrleBytes?: number; compressedPages?: number; compressedBytes?: number }): Partial<StreamSummary> {
   return {
     ...(msg.xbzrlePages !== undefined ? { xbzrlePages: msg.xbzrlePages, xbzrleBytes: msg.xbzrleBytes ?? 0 } : {}),
-    ...(msg.compressedPages !== undefined ? { compressedPages: msg.compressedPages } : {}),
+    ...(msg.compressedPages !== undefined ? { compressedPages: msg.compressedPages, compressedBytes: msg.compressedBytes ?? 0 } : {}),
   };
 }
 
@@ -173,6 +173,13 @@ export class KvmTracker {
     }
     const proc = classify(msg);
     if (proc === undefined) return;
+    if (msg.kind === 'stream') {
+      // A tunnelled migration's stream: the source finishing it ends Transfer.
+      if (proc === 'prepare' && msg.status === 'ok' && m.tunnelled && msg.src.ip === m.source && !m.ended('transfer')) {
+        m.endPhase('transfer', msg.ts);
+      }
+      return;
+    }
     if (msg.migration) this.absorb(m, msg.migration);
     const isReply = msg.kind === 'reply' || msg.kind === 'reply-with-fds';
     const isCall = msg.kind === 'call' || msg.kind === 'call-with-fds';
@@ -223,6 +230,13 @@ export class KvmTracker {
       return;
     }
     let m = this.ctx.flowOwner.get(msg.flowId);
+    if (m && m.libvirtFlow === msg.flowId && m.streamFlow === undefined && msg.kind === 'header') {
+      // Tunnelled (VIR_MIGRATE_TUNNELLED): the stream travels in the libvirt connection's
+      // stream messages; Transfer runs from its first data to the source finishing it.
+      m.tunnelled = true;
+      m.streamFlow = msg.flowId;
+      m.beginPhase('transfer', msg.ts);
+    }
     if (!m) {
       if (this.ctx.retiredFlows.has(msg.flowId)) return;
       // Only the stream's first record proves a migration began on this connection.

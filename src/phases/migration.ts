@@ -71,6 +71,8 @@ export class Migration {
   libvirtDone = false;
   /** The libvirt connection is TLS: its phases come from the RPC round trips' records. */
   libvirtTls = false;
+  /** The QEMU stream travels inside the libvirt connection (VIR_MIGRATE_TUNNELLED). */
+  tunnelled = false;
   /** A QEMU stream seen without any libvirt migration (QMP-driven `migrate`): its
    *  timeline is the Transfer phase alone and it closes with the stream. */
   qemuOnly = false;

@@ -129,10 +129,13 @@ describe.skipIf(missing !== undefined && !isCI)('live agents (dpmi-iface, one MP
     await until('migration-ended from the aggregator', () => agg.out().includes('"type":"migration-ended"'), 20_000, logs);
     expect(agentSrc.p.exitCode).toBeNull();
     expect(agentDst.p.exitCode).toBeNull();
+    const killedAt = Date.now();
     agentSrc.p.kill('SIGINT');
     agentDst.p.kill('SIGINT');
     expect(await agentSrc.done, logs()).toBe(0);
     expect(await agentDst.done, logs()).toBe(0);
+    // Gone once their end records are acked, not after the 10 s bound on that wait.
+    expect(Date.now() - killedAt).toBeLessThan(8000);
     // Every MP sent its end: the aggregator stops now, not after --idle.
     const stoppedAt = Date.now();
     expect(await agg.done, logs()).toBe(0);

@@ -81,7 +81,7 @@ describe('npm run bench -- --smoke', () => {
     expect(results.latency!.processing.p99).toBeGreaterThan(0);
     expect(results.dissector.packetsPerSecond).toBeGreaterThan(0);
     expect(results.dissector.holeBytes).toBe(0);
-    expect(results.targets.map((v) => v.target)).toHaveLength(8);
+    expect(results.targets.map((v) => v.target)).toHaveLength(9);
     for (const v of results.targets.filter((x) => !x.target.startsWith('live'))) expect(Number.isFinite(v.measured)).toBe(true);
     expect(results.liveSkipped).toBe('--no-live');
     expect(results.targets.find((v) => v.target.startsWith('live'))).toMatchObject({ met: null, note: '--no-live' });

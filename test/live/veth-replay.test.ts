@@ -8,6 +8,7 @@ import path from 'node:path';
 import { startRingPipeline, type RingPipelineStats, type RingSource } from '../../src/pipeline/ring/run.js';
 import type { ProtocolMessage } from '../../src/protocols/types.js';
 import { requireCompiledWorker } from '../native/compiled-worker.js';
+import { copyCounters } from '../../src/ingest/mapped-file.js';
 import { anomalyTotals, isCI, normalise, offlineMessages, phaseEvents, requirement, splitAnomalyEvents, withoutAnomalies } from './helpers.js';
 import { createVethPair, replay, type VethPair } from './netns.js';
 import { writeGeneratedTrace } from './trace.js';
@@ -29,12 +30,14 @@ async function captureReplay(pair: VethPair, source: RingSource, file: string, e
   capture?: 'pcap') {
   const messages: ProtocolMessage[] = [];
   let last: RingPipelineStats | undefined;
+  const copiedBefore = copyCounters()!.bytesCopied;
   const run = startRingPipeline({
     source, workers, onMessage: (m) => messages.push(m), onStats: (s) => { last = s; }, statsIntervalMs: 50,
     ...(capture !== undefined ? { capture } : {}),
   });
   try {
-    await new Promise((r) => setTimeout(r, 200)); // capture thread and workers up
+    await run.ready; // AF_PACKET: workers warm, sockets armed
+    await new Promise((r) => setTimeout(r, 200)); // libpcap: capture thread and workers up
     replay(pair, file);
     const deadline = Date.now() + 20_000;
     while ((last?.packets ?? 0) < expectPackets && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -42,7 +45,7 @@ async function captureReplay(pair: VethPair, source: RingSource, file: string, e
     run.stop();
   }
   const res = await run.done;
-  return { messages, res };
+  return { messages, res, copied: copyCounters()!.bytesCopied - copiedBefore };
 }
 
 /** The frames (pcap records) of a measurement-frame pcap, as views into `b`. */
@@ -116,7 +119,11 @@ describe.skipIf(missing !== undefined && !isCI)('live capture on a veth between 
     const file = path.join(dir, 'openstack-frames.pcap');
     const { packets } = writeGeneratedTrace(file, 'dpmi-frames');
     const reference = await offlineMessages(file); // the TS file source unpacks the frames
-    const { messages, res } = await captureReplay(pair!, { kind: 'dpmi-iface', name: pair!.rxIf, netns: pair!.rxNs }, file, packets, 2);
+    const { messages, res, copied } = await captureReplay(pair!, { kind: 'dpmi-iface', name: pair!.rxIf, netns: pair!.rxNs }, file, packets, 2);
+    // Both workers read the one socket's AF_PACKET ring and unpack the frames in place.
+    expect(res.stats.capturePath).toBe('af-packet');
+    expect(copied).toBe(0);
+    expect(res.stats.kernelDrops).toBe(0);
     expect(res.stats.dpmiFrames).toBeGreaterThan(100);
     expect(res.stats.dpmiLostFrames).toBe(0);
     expect(res.stats.dpmiDuplicateFrames).toBe(0);

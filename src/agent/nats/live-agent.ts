@@ -111,7 +111,8 @@ export async function runLiveAgent(opts: LiveAgentOptions): Promise<LiveAgentSum
     if (failure !== undefined) throw failure;
     for (const p of points) p.lmp.finish();
     await publishAll();
-    await Promise.race([publisher.flush(), sleep(opts.drainMs ?? 10_000)]);
+    // Unref'd: once everything is acked, the process exits at once, not when the bound ends.
+    await Promise.race([publisher.flush(), sleep(opts.drainMs ?? 10_000, undefined, { ref: false })]);
     const unacked = publisher.buffered;
     publisher.close();
     return {

@@ -49,15 +49,15 @@ interface Addon {
   Capture: new (options: Record<string, unknown>, rings: Uint8Array[], onEnd: (err: string | null) => void) => AddonCapture;
   /** AF_PACKET rings read in place (native/packet_ring.h; wrapped by ./packet-ring.ts). */
   openPacketRings(options: Record<string, unknown>): { ids: number[]; linkType: number; fanout: number };
-  packetRingView(id: number): { buffer: ArrayBuffer; blockSize: number; blockCount: number; linkType: number; loopback: boolean };
-  packetRingNext(id: number): number;
-  packetRingRelease(id: number): void;
-  packetRingWait(id: number, timeoutUs: number): number;
-  packetRingFrontier(id: number, baseSec: number): number;
+  packetRingView(id: number): { buffer: ArrayBuffer; blockSize: number; blockCount: number; linkType: number; loopback: boolean; readers: number };
+  packetRingNext(id: number, reader: number): number;
+  packetRingRelease(id: number, reader: number): void;
+  packetRingWait(id: number, reader: number, timeoutUs: number): number;
+  packetRingFrontier(id: number, reader: number, baseSec: number): number;
   packetRingStats(id: number): { received: number; drops: number; freezes: number };
   packetRingArm(id: number): void;
   packetRingStop(id: number): void;
-  packetRingWake(id: number): void;
+  packetRingWake(id: number, reader: number): void;
   packetRingClose(id: number): void;
 }
 

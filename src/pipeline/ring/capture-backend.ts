@@ -6,7 +6,7 @@ import {
 } from '../../ingest/live/packet-ring.js';
 import { compiledWorkerScript } from '../../core/compiled-script.js';
 import { decodeWorkerScript } from './worker-script.js';
-import { NO_RING, type DecodeWorkerData, type PacketWorkerData, type WorkerDecoder } from './protocol.js';
+import { DPMI_COUNTS, NO_RING, type DecodeWorkerData, type PacketWorkerData, type WorkerDecoder } from './protocol.js';
 
 /** Which capture path a live run took. */
 export type CapturePath = 'af-packet' | 'libpcap';
@@ -78,6 +78,8 @@ export interface PacketRingSource {
   filter?: string;
   promisc?: boolean;
   snaplen?: number;
+  /** dpmi-iface: measurement frames (EtherType 0x0810), all workers reading one socket. */
+  dpmi?: { mampid?: string };
 }
 
 /**
@@ -93,7 +95,12 @@ export const IDLE_SLACK_NS = 200_000;
  * AF_PACKET cannot be used (the caller falls back to libpcapBackend).
  */
 export function packetRingBackend(source: PacketRingSource, workers: number, warmUp: boolean): CaptureBackend {
-  const options: PacketRingOptions = { ...source, iface: source.name, count: workers };
+  const { dpmi, ...rest } = source;
+  // Measurement frames all hash alike (no IP header to hash), so a fanout group would
+  // put them on one socket: every worker reads that one socket's ring instead.
+  const options: PacketRingOptions = dpmi === undefined
+    ? { ...rest, iface: source.name, count: workers }
+    : { ...rest, iface: source.name, count: 1, readers: workers, filter: 'ether proto 0x0810', promisc: source.promisc ?? false, allMulticast: true };
   // Checked now so that a bad name, right or filter fails here, synchronously; the group
   // is opened when every worker is warm (packets arriving before would wait in rings
   // whose 1 ms blocks hold little), and its ids handed over then.
@@ -101,7 +108,8 @@ export function packetRingBackend(source: PacketRingSource, workers: number, war
   const ringIds = new Int32Array(new SharedArrayBuffer(4 * workers));
   let group: PacketRingGroup | undefined;
   const baseSec = Math.floor(Date.now() / 1000) - 1;
-  const counts = new Float64Array(new SharedArrayBuffer(16 * workers));
+  const counts = new Float64Array(new SharedArrayBuffer(8 * (2 * workers + DPMI_COUNTS.length)));
+  const dpmiCount = (k: (typeof DPMI_COUNTS)[number]): number => counts[2 * workers + DPMI_COUNTS.indexOf(k)]!;
   const want = new Int32Array(new SharedArrayBuffer(4 * workers));
   const endCount = new Int32Array(new SharedArrayBuffer(4));
   const endTs = new BigInt64Array(new SharedArrayBuffer(8 * workers));
@@ -122,8 +130,9 @@ export function packetRingBackend(source: PacketRingSource, workers: number, war
       capturePath: 'af-packet', sockets: lastSockets, packets, bytes,
       kernelReceived: lastSockets.reduce((a, s) => a + s.received, 0),
       kernelDrops: lastSockets.reduce((a, s) => a + s.drops, 0),
-      interfaceDrops: 0, dpmiFrames: 0, dpmiLostFrames: 0, dpmiDuplicateFrames: 0, dpmiMalformedFrames: 0,
-      dpmiFilteredRecords: 0, blockedWaits: 0, linkType: group?.linkType ?? 1,
+      interfaceDrops: 0, dpmiFrames: dpmiCount('frames'), dpmiLostFrames: dpmiCount('lostFrames'),
+      dpmiDuplicateFrames: dpmiCount('duplicateFrames'), dpmiMalformedFrames: dpmiCount('malformedFrames'),
+      dpmiFilteredRecords: dpmiCount('filteredRecords'), blockedWaits: 0, linkType: group?.linkType ?? 1,
       rings: Array.from({ length: workers }, (_, w) => ({ written: counts[2 * w]!, dropped: 0, droppedBytes: 0 })),
     };
   };
@@ -132,7 +141,7 @@ export function packetRingBackend(source: PacketRingSource, workers: number, war
     script: compiledWorkerScript(import.meta.url, 'packet-worker.js', 'src/pipeline/ring'),
     workerData: (i, c) => ({
       ringIds, index: i, workers: c.workers, decoder: c.decoder, flow: c.flow, maxMemory: c.maxMemory,
-      baseSec, slackNs: IDLE_SLACK_NS, counts, want, endCount, endTs, warmUp,
+      baseSec, slackNs: IDLE_SLACK_NS, counts, want, endCount, endTs, warmUp, ...(dpmi !== undefined ? { dpmi } : {}),
       ...(c.crashAfterPackets !== undefined ? { crashAfterPackets: c.crashAfterPackets } : {}),
     }),
     start: () => undefined,
@@ -145,7 +154,7 @@ export function packetRingBackend(source: PacketRingSource, workers: number, war
         handOver([]);
         throw e;
       }
-      handOver(group.ids);
+      handOver(dpmi === undefined ? group.ids : new Array<number>(workers).fill(group.ids[0]!));
     },
     stop: () => {
       if (group === undefined) handOver([]); // workers waiting for a ring end at once
@@ -159,7 +168,8 @@ export function packetRingBackend(source: PacketRingSource, workers: number, war
       for (const w of ws) {
         if (closed || Atomics.load(want, w) !== 0) continue;
         Atomics.store(want, w, 1);
-        wakePacketRing(group.ids[w]!);
+        if (dpmi === undefined) wakePacketRing(group.ids[w]!);
+        else wakePacketRing(group.ids[0]!, w);
       }
     },
     close: () => {

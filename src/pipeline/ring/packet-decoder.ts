@@ -9,6 +9,8 @@ export interface PacketDecoder {
   packet(pkt: CapturedPacket): void;
   /** The packet b[start, end) in place (see Dissector.record). */
   record(b: Uint8Array, start: number, end: number, wireLength: number, linkType: number, ts: Picos): void;
+  /** Housekeeping at wire time `ts` (flow expiry, anomaly windows) without a packet of ours. */
+  passed(ts: Picos): void;
   /** End of capture at wire time `ts` (the capture's last packet): flush open flows. */
   finish(ts: Picos): void;
 }
@@ -17,11 +19,12 @@ export interface PacketDecoder {
 
 /** Creates the worker's decoder: the Dissector (src/dissect) with the registered analyzers. */
 export function createPacketDecoder(kind: WorkerDecoder, emit: Emit, maxMemory: number): PacketDecoder {
-  if (kind === 'count') return { packet: () => undefined, record: () => undefined, finish: () => undefined };
+  if (kind === 'count') return { packet: () => undefined, record: () => undefined, passed: () => undefined, finish: () => undefined };
   const d = new Dissector(emit, { maxMemory });
   return {
     packet: (pkt) => d.packet(pkt),
     record: (b, start, end, wireLength, linkType, ts) => d.record(b, start, end, wireLength, linkType, ts),
+    passed: (ts) => d.passed(ts),
     finish: (ts) => d.finish(ts === 0n ? undefined : ts),
   };
 }

@@ -6,7 +6,9 @@ import { WorkerOutput } from './worker-output.js';
 import { createPacketDecoder } from './packet-decoder.js';
 import { mustWait } from './flow-control.js';
 import { warmUpDissector } from './warm-up.js';
-import { FLUSH_KEY, NO_RING, type DoneFromWorker, type PacketWorkerData, type ReadyFromWorker, type WorkerCounters } from './protocol.js';
+import { DpmiUnpacker } from '../../ingest/dpmi/frames.js';
+import { FlowSplitter } from './flow-split.js';
+import { DPMI_COUNTS, FLUSH_KEY, NO_RING, type DoneFromWorker, type PacketWorkerData, type ReadyFromWorker, type WorkerCounters } from './protocol.js';
 
 /**
  * One live decode worker: owns one AF_PACKET socket of the fanout group (so a fixed set
@@ -14,6 +16,11 @@ import { FLUSH_KEY, NO_RING, type DoneFromWorker, type PacketWorkerData, type Re
  * mapped ring, block by block, handing each block back to the kernel once decoded.
  * Messages are keyed by the packet's kernel time stamp and leave as soon as a block is
  * drained; the main thread merges the workers back into time order.
+ *
+ * dpmi-iface: the kernel's hash puts every measurement frame on one socket, so all
+ * workers read that socket's ring instead, each unpacking every frame in place (record
+ * offsets, no copy) and decoding the records of its own flows, as the file workers do;
+ * keys are record numbers, the same in every worker.
  */
 const cfg = workerData as PacketWorkerData;
 const port = parentPort;
@@ -57,9 +64,39 @@ const STALE_MS = 50;
 /** An idle worker still posts its watermark this often (stats, and the merge of quiet workers). */
 const IDLE_POST_MS = 10;
 
+/** dpmi-iface: each record in place, numbered; housekeeping at every record, decoding of ours. */
+function dpmiSink(): (u8: Uint8Array, off: number, len: number, wireLength: number, sec: number, nsec: number) => void {
+  const splitter = new FlowSplitter(cfg.workers);
+  let seq = -1;
+  let recSec = -1;
+  let recSecPs = 0n;
+  const unpacker = new DpmiUnpacker((b, off, len, wireLength, linkType, _iface, sec, psec) => {
+    seq++;
+    if (sec !== recSec) { recSec = sec; recSecPs = BigInt(sec) * PS_PER_S; }
+    const ts = recSecPs + BigInt(psec);
+    lastTs = ts;
+    lastKey = seq;
+    out.key = seq - 0.5;
+    decoder.passed(ts);
+    if (splitter.owner(b, off, off + len, wireLength, linkType) !== cfg.index) return;
+    out.key = seq;
+    counters.packets++;
+    counters.bytes += len;
+    decoder.record(b, off, off + len, wireLength, linkType, ts);
+  }, cfg.dpmi?.mampid !== undefined ? { mampid: cfg.dpmi.mampid } : {});
+  if (cfg.index === 0) {
+    const base = 2 * cfg.workers;
+    publishDpmi = () => { DPMI_COUNTS.forEach((k, i) => { cfg.counts[base + i] = unpacker.stats[k]; }); };
+  }
+  // Frames only reach the ring through the 0x0810 filter; anything else passes the unpacker untouched and is skipped.
+  return (u8, off, len, wireLength, sec, nsec) => unpacker.records(u8, off, len, wireLength, 1, 0, sec, nsec * 1000, undefined, undefined);
+}
+let publishDpmi = (): void => undefined;
+
 function capture(reader: PacketRingReader): void {
   const linkType = reader.linkType;
-  const onPacket = (u8: Uint8Array, off: number, len: number, wireLength: number, sec: number, nsec: number): void => {
+  const timeKeys = cfg.dpmi === undefined;
+  const onPacket = timeKeys ? (u8: Uint8Array, off: number, len: number, wireLength: number, sec: number, nsec: number): void => {
     // Kernel time stamps of one socket may step back a little (packets stamped on
     // different CPUs): keys never do, so the merge's order holds.
     let key = (sec - baseSec) * 1e9 + nsec;
@@ -75,7 +112,7 @@ function capture(reader: PacketRingReader): void {
       throw new Error(`fault injection: worker ${cfg.index} crashes after ${cfg.crashAfterPackets} packets`);
     }
     decoder.record(u8, off, off + len, wireLength, linkType, ts);
-  };
+  } : dpmiSink();
   /** Reads every block the kernel handed over; true if there was one. */
   const drainBlocks = (): boolean => {
     let any = false;
@@ -84,6 +121,7 @@ function capture(reader: PacketRingReader): void {
       reader.release();
       any = true;
       watermark = lastKey;
+      publishDpmi();
       // The block is drained: its messages leave now (no flush timer), and the
       // watermark when the merge waits for it.
       if (out.pending > 0 || Atomics.load(cfg.want, cfg.index) !== 0) post();
@@ -97,6 +135,7 @@ function capture(reader: PacketRingReader): void {
     if (f === 0) return; // a block is ready
     const now = performance.now();
     let promise: number;
+    if (!timeKeys) { heldSince = f > 0 ? -1 : heldSince < 0 ? now : heldSince; return; } // record numbers: the last one read
     if (f > 0) { heldSince = -1; promise = f - cfg.slackNs; }
     else {
       if (heldSince < 0) heldSince = now;
@@ -124,7 +163,7 @@ function capture(reader: PacketRingReader): void {
   }
 }
 
-if (ringId !== NO_RING) capture(new PacketRingReader(ringId));
+if (ringId !== NO_RING) capture(new PacketRingReader(ringId, cfg.dpmi !== undefined ? cfg.index : 0));
 
 // Every worker ends its flows at the capture's last packet time, as one Dissector would:
 // publish ours, wait (bounded) for the others, take the latest.

@@ -106,6 +106,9 @@ export type FromFileWorker = BatchFromWorker | FileDoneFromWorker;
 
 export const FLUSH_KEY = Number.MAX_SAFE_INTEGER;
 
+/** PacketWorkerData.counts after the 2W packet/byte slots (worker 0's DpmiUnpacker stats). */
+export const DPMI_COUNTS = ['frames', 'lostFrames', 'duplicateFrames', 'malformedFrames', 'filteredRecords'] as const;
+
 /** PacketWorkerData.ringIds: no ring will come (stopped or failed before the capture started). */
 export const NO_RING = -1;
 
@@ -129,8 +132,17 @@ export interface PacketWorkerData {
   baseSec: number;
   /** An idle worker promises no packet older than its clock minus this (ns). */
   slackNs: number;
-  /** Shared with the main thread: [2w] packets and [2w + 1] bytes worker w decoded. */
+  /**
+   * Shared with the main thread: [2w] packets and [2w + 1] bytes worker w decoded; then
+   * (DPMI, written by worker 0) the measurement frames' counts in DPMI_COUNTS order.
+   */
   counts: Float64Array;
+  /**
+   * dpmi-iface: every worker reads the one socket's ring (as reader `index`), unpacks
+   * every measurement frame in place and decodes the records of its own flows; keys are
+   * record numbers, the same in every worker. Absent: a fanout socket of its own.
+   */
+  dpmi?: { mampid?: string };
   /** Shared: want[w] ≠ 0 while the main thread's merge waits for worker w's watermark. */
   want: Int32Array;
   /** End rendezvous: endCount[0] counts workers done reading; endTs[w] is worker w's last packet time. */

@@ -10,7 +10,7 @@ import { WatermarkMerger } from './merge.js';
 import { FlowControl } from './flow-control.js';
 import { type FromWorker, type WorkerCounters, type WorkerDecoder } from './protocol.js';
 import {
-  libpcapBackend, packetRingBackend, type CaptureBackend, type CaptureBackendStats, type CapturePath, type WorkerCommon,
+  libpcapBackend, packetRingBackend, type CaptureBackend, type CaptureBackendStats, type CapturePath, type PacketRingSource, type WorkerCommon,
 } from './capture-backend.js';
 import { DEFAULT_MAX_MEMORY } from '../../dissect/memory-budget.js';
 
@@ -213,16 +213,21 @@ export function startRingPipeline(opts: RingPipelineOptions): RingPipelineHandle
 }
 
 /**
- * The capture path of a run: a live interface reads AF_PACKET rings in place unless
- * `capture: 'pcap'` asks for libpcap, or AF_PACKET is unavailable here (then libpcap,
- * unless `capture: 'af-packet'` insisted). Files and DPMI interfaces take libpcap.
+ * The capture path of a run: a live interface (iface:, dpmi-iface:) reads AF_PACKET
+ * rings in place unless `capture: 'pcap'` asks for libpcap, or AF_PACKET is unavailable
+ * here (then libpcap, unless `capture: 'af-packet'` insisted). Files take libpcap.
  */
 function openBackend(opts: RingPipelineOptions): CaptureBackend {
   const src = opts.source;
   const mode = opts.capture ?? 'auto';
-  if (src.kind === 'iface' && mode !== 'pcap') {
+  // A specific multicast group to join is libpcap's (the AF_PACKET path joins all multicast).
+  const ring: PacketRingSource | undefined = src.kind === 'iface' ? src
+    : src.kind === 'dpmi-iface' && src.multicast === undefined
+      ? { name: src.name, ...(src.netns !== undefined ? { netns: src.netns } : {}), dpmi: src.mampid !== undefined ? { mampid: src.mampid } : {} }
+      : undefined;
+  if (ring !== undefined && mode !== 'pcap') {
     try {
-      return packetRingBackend(src, opts.workers, opts.warmUp ?? true);
+      return packetRingBackend(ring, opts.workers, opts.warmUp ?? true);
     } catch (e) {
       if (!(e instanceof PacketRingUnavailable) || mode === 'af-packet') throw e;
     }

@@ -4,7 +4,7 @@ import type { AnomalyDef, AnomalyFields } from '../../core/anomaly.js';
 import { streamAnomaly } from '../anomaly.js';
 import type { Emit, GapKind, LibvirtMigrationInfo, StreamDecoder } from '../types.js';
 import { LibvirtAnomaly } from './anomaly-codes.js';
-import { decodeMigrationBody, decodeRemoteError, isMigrationProc } from './migration.js';
+import { decodeMigrationBody, decodeRemoteError, isMigrationProc, MigrationProc } from './migration.js';
 import { isKnownProgram, procedureName, programName } from './programs.js';
 import { LIBVIRT_HEADER_BYTES, LIBVIRT_MAX_MESSAGE, MESSAGE_TYPES, REMOTE_PROGRAM, STATUSES } from './types.js';
 
@@ -12,6 +12,15 @@ import { LIBVIRT_HEADER_BYTES, LIBVIRT_MAX_MESSAGE, MESSAGE_TYPES, REMOTE_PROGRA
 const MAX_DECODED_BODY = 8 * 1024 * 1024;
 /** Calls waiting for their reply, per connection. */
 const MAX_PENDING_CALLS = 4096;
+/** VIR_NET_STREAM: a message of a data stream (virnetprotocol.x). */
+const STREAM_TYPE = 3;
+const STATUS_OK = 0;
+const STATUS_CONTINUE = 2;
+/** The procedures whose stream carries a tunnelled migration (VIR_MIGRATE_TUNNELLED). */
+const TUNNEL_PROCS: ReadonlySet<number> = new Set([MigrationProc.prepareTunnel3, MigrationProc.prepareTunnel3Params]);
+
+/** Where a tunnelled migration's stream goes: a decoder of the QEMU stream, fed the stream messages' bodies. */
+export type TunnelDecoderFactory = () => StreamDecoder;
 
 /** One direction of a libvirt connection: where we are in the current message. */
 class Direction1 {
@@ -27,6 +36,8 @@ class Direction1 {
   dead = false;
   /** Framing lost (a hole swallowed a header): waiting for a segment that starts with one. */
   lost = false;
+  /** The current message's body is tunnelled migration data (fed to the tunnel's decoder). */
+  tunnelData = false;
   /** Bytes of the current message missing from the capture (its body is not decoded). */
   missing = 0;
   /** Some of `missing` was lost, not just cut by the snaplen. */
@@ -45,11 +56,16 @@ export class LibvirtDecoder implements StreamDecoder {
   /** serial → timestamp of the call (replies carry their call's serial). */
   private readonly calls = new Map<number, Picos>();
 
-  constructor(private readonly flow: FlowInfo, private readonly emit: Emit) {}
+  /** The tunnelled migration stream's decoder, once its first data came (client → server only). */
+  private tunnel?: StreamDecoder;
+  private tunnelEnded = false;
+
+  constructor(private readonly flow: FlowInfo, private readonly emit: Emit, private readonly openTunnel?: TunnelDecoderFactory) {}
 
   heldBytes(): number {
     // A pending call is a Map entry with a bigint: about 60 bytes.
-    return (this.dirs.c2s.body?.length ?? 0) + (this.dirs.s2c.body?.length ?? 0) + this.calls.size * 60;
+    return (this.dirs.c2s.body?.length ?? 0) + (this.dirs.s2c.body?.length ?? 0) + this.calls.size * 60
+      + (this.tunnel?.heldBytes?.() ?? 0);
   }
 
   data(dir: Direction, bytes: Uint8Array, ts: Picos): void {
@@ -73,6 +89,7 @@ export class LibvirtDecoder implements StreamDecoder {
       } else {
         const n = Math.min(d.bodyLeft, bytes.length - off);
         if (d.body) d.body.set(bytes.subarray(off, off + n), d.bodyFill);
+        if (d.tunnelData && n > 0) this.tunnel!.data('c2s', bytes.subarray(off, off + n), ts);
         d.bodyFill += n;
         d.bodyLeft -= n;
         off += n;
@@ -104,6 +121,7 @@ export class LibvirtDecoder implements StreamDecoder {
       this.emit(streamAnomaly(this.flow, dir, LibvirtAnomaly.GAP_IN_HEADER, ts, { length: rest }));
     } else if (d.headerFill === LIBVIRT_HEADER_BYTES) {
       const n = Math.min(d.bodyLeft, left);
+      if (d.tunnelData && n > 0) this.tunnel!.gap('c2s', n, ts, kind);
       d.bodyLeft -= n;
       d.missing += n;
       d.body = null;
@@ -116,6 +134,7 @@ export class LibvirtDecoder implements StreamDecoder {
 
   end(dir: Direction, ts: Picos): void {
     const d = this.dirs[dir];
+    if (dir === 'c2s') this.endTunnel(ts);
     if (d.dead) return;
     if (d.headerFill > 0) this.fail(dir, d, LibvirtAnomaly.ENDED_IN_MESSAGE, ts);
     d.dead = true;
@@ -140,7 +159,10 @@ export class LibvirtDecoder implements StreamDecoder {
     d.bodyFill = 0;
     d.missing = 0;
     d.anyLost = false;
-    const wanted = d.status === 1 || (d.program === REMOTE_PROGRAM && d.status === 0 && isMigrationProc(d.procedure));
+    const wanted = d.status === 1 || (d.program === REMOTE_PROGRAM && d.status === 0 && d.type !== STREAM_TYPE && isMigrationProc(d.procedure));
+    d.tunnelData = dir === 'c2s' && d.type === STREAM_TYPE && d.status === STATUS_CONTINUE && d.program === REMOTE_PROGRAM
+      && TUNNEL_PROCS.has(d.procedure) && this.openTunnel !== undefined && !this.tunnelEnded;
+    if (d.tunnelData) this.tunnel ??= this.openTunnel!();
     d.body = wanted && d.bodyLeft <= MAX_DECODED_BODY ? new Uint8Array(d.bodyLeft) : null;
     return true;
   }
@@ -180,6 +202,15 @@ export class LibvirtDecoder implements StreamDecoder {
     });
     d.headerFill = 0;
     d.body = null;
+    d.tunnelData = false;
+    // The source finishing the tunnel's stream (virStreamFinish): the QEMU stream ends.
+    if (dir === 'c2s' && d.type === STREAM_TYPE && d.status === STATUS_OK && TUNNEL_PROCS.has(d.procedure)) this.endTunnel(tsEnd);
+  }
+
+  private endTunnel(ts: Picos): void {
+    if (!this.tunnel || this.tunnelEnded) return;
+    this.tunnelEnded = true;
+    this.tunnel.end('c2s', ts);
   }
 
   private ends(dir: Direction): { src: Endpoint; dst: Endpoint } {
@@ -189,6 +220,9 @@ export class LibvirtDecoder implements StreamDecoder {
   /** A hole took a message's length word: skip to the next segment that starts with a header. */
   private loseFraming(dir: Direction, d: Direction1, length: number, ts: Picos): void {
     this.emit(streamAnomaly(this.flow, dir, LibvirtAnomaly.FRAMING_LOST_RESYNC, ts, { length }));
+    // Which of the lost bytes were tunnel data is unknown: the tunnelled stream cannot be followed.
+    if (dir === 'c2s' && this.tunnel && !this.tunnelEnded) this.tunnel.gap('c2s', length, ts, 'lost');
+    d.tunnelData = false;
     d.lost = true;
     d.headerFill = 0;
     d.bodyLeft = 0;
@@ -198,6 +232,7 @@ export class LibvirtDecoder implements StreamDecoder {
   /** Framing is lost: report and stop decoding this direction (always false: "not started"). */
   private fail(dir: Direction, d: Direction1, def: AnomalyDef, ts: Picos, fields?: AnomalyFields): false {
     this.emit(streamAnomaly(this.flow, dir, def, ts, fields));
+    if (dir === 'c2s') this.endTunnel(ts);
     d.dead = true;
     d.body = null;
     return false;

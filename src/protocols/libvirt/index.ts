@@ -1,5 +1,6 @@
 import type { FlowInfo } from '../../decode/types.js';
 import type { Emit, ProtocolAnalyzer, StreamDecoder } from '../types.js';
+import { QemuStreamDecoder } from '../qemu/decode.js';
 import { libvirtConnectionDecoder } from './connection.js';
 import { isKnownProgram } from './programs.js';
 import { LIBVIRT_HEADER_BYTES, LIBVIRT_MAX_MESSAGE } from './types.js';
@@ -18,7 +19,9 @@ export const libvirtAnalyzer: ProtocolAnalyzer = {
       && isKnownProgram(v.getUint32(4)) && v.getUint32(8) === 1 && v.getInt32(16) === 0;
   },
   create(flow: FlowInfo, emit: Emit): StreamDecoder {
-    return libvirtConnectionDecoder(flow, emit);
+    // A tunnelled migration (VIR_MIGRATE_TUNNELLED): the QEMU stream inside the
+    // connection's stream messages is decoded as such, its messages on this flow.
+    return libvirtConnectionDecoder(flow, emit, () => new QemuStreamDecoder(flow, emit));
   },
 };
 

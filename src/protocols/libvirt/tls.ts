@@ -9,10 +9,13 @@ import type { Emit, StreamDecoder } from '../types.js';
  * their first byte), for the phase engine to find the RPC round trips in.
  *
  * Where the handshake ends is not marked in TLS 1.3 (its last messages travel as
- * application-data records): it is the end of the client's flight that carries its
- * ChangeCipherSpec (TLS 1.2; TLS 1.3 in middlebox-compatibility mode, as GnuTLS and
- * OpenSSL send it), else the client's second flight (ClientHello, then its Finished).
- * A connection whose first record is application data was captured after its handshake.
+ * application-data records). libvirt marks it: once the handshake is done, the server
+ * sends one byte (its verdict on the client's certificate) before any RPC — the first
+ * record of the server whose plaintext is 1 byte, when the suite's expansion is known.
+ * Otherwise: the end of the client's flight that carries its ChangeCipherSpec (TLS 1.2;
+ * TLS 1.3 in middlebox-compatibility mode sends it, though some clients send it early),
+ * else the client's second flight (ClientHello, then its Finished). A connection whose
+ * first record is application data was captured after its handshake.
  */
 export class LibvirtTlsDecoder implements StreamDecoder {
   private readonly layer = new TlsRecordLayer((dir, rec) => this.record(dir, rec));
@@ -46,6 +49,12 @@ export class LibvirtTlsDecoder implements StreamDecoder {
   private record(dir: Direction, rec: TlsRecordHeader): void {
     const fromClient = dir === 'c2s';
     if (this.records++ === 0 && rec.type === TLS_APPLICATION_DATA) this.handshakeDone = true;
+    const expansion = this.layer.expansion;
+    if (!this.handshakeDone && expansion !== undefined) {
+      // libvirt's check byte: the first RPC-layer byte on the connection.
+      if (fromClient || rec.length - expansion !== 1) return;
+      this.handshakeDone = true;
+    }
     if (!this.handshakeDone) {
       if (fromClient && !this.lastFromClient) {
         this.clientFlights++;
@@ -57,7 +66,6 @@ export class LibvirtTlsDecoder implements StreamDecoder {
       this.lastFromClient = fromClient;
       if (!this.handshakeDone) return;
     }
-    const expansion = this.layer.expansion;
     this.emit({
       protocol: 'libvirt', kind: 'tls-record', fromClient, recordLength: rec.length,
       ...(expansion !== undefined && rec.length >= expansion ? { plaintext: rec.length - expansion } : {}),

@@ -59,6 +59,22 @@ describe('libvirt over TLS: records, never RPC', () => {
     }
   });
 
+  it('a client that sends its ChangeCipherSpec early (before the server flight ends): the check byte still marks the end of the handshake', () => {
+    const out: ProtocolMessage[] = [];
+    const d = libvirtAnalyzer.create(flow(16514), (m) => out.push(m));
+    const steps: { dir: 'c2s' | 's2c'; bytes: number[] }[] = [
+      { dir: 'c2s', bytes: record(22, fill(363)) },
+      { dir: 's2c', bytes: [...serverHello(), ...record(20, [1])] },
+      { dir: 'c2s', bytes: record(20, [1]) },
+      { dir: 's2c', bytes: [...record(23, fill(29)), ...record(23, fill(493)), ...record(23, fill(69))] },
+      { dir: 'c2s', bytes: [...record(23, fill(493)), ...record(23, fill(69))] },
+      { dir: 's2c', bytes: [...record(23, fill(200)), ...record(23, fill(18))] }, // a session ticket, then the check byte
+      { dir: 'c2s', bytes: record(23, fill(45)) },
+    ];
+    steps.forEach((st, i) => d.data(st.dir, Uint8Array.from(st.bytes), BigInt(i)));
+    expect(out.map((m) => m.protocol === 'libvirt' && m.kind === 'tls-record' && [m.fromClient, m.plaintext])).toEqual([[false, 1], [true, 28]]);
+  });
+
   it('TLS on the plaintext port (16509): an anomaly, the records still counted, no RPC decode', () => {
     const out = decode(16509, 64);
     const anomalies = out.filter((m) => m.protocol === 'anomaly');

@@ -20,6 +20,16 @@ export async function analyse(pcap: string, keep?: (m: ProtocolMessage) => boole
 }
 
 /**
+ * QEMU's `ram.precopy-bytes + ram.downtime-bytes` (libvirt's `memory_processed` without
+ * multifd) as the main stream's walk sees them: the RAM passes less the 10 bytes of
+ * SECTION_PART framing per RAM chunk, plus the stop-and-copy RAM less SECTION_END's 18
+ * (docs/phase-markers.md; exact on real QEMU 7.2, test/real/qemu-modes.test.ts).
+ */
+export function mainStreamRam(eof: QemuStreamEnd, ramChunks: number): number {
+  return eof.passBytes.slice(0, -1).reduce((a, b) => a + b, 0) - 10 * ramChunks + eof.ramStopCopyBytes! - 18;
+}
+
+/**
  * tshark's count of the client→server payload bytes of each TCP connection to `port`
  * (highest relative sequence number reached, so retransmissions count once), by
  * tshark's stream index, in order of the connections' first packets.
