@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Picos } from '../core/time.js';
 import type { ProtocolMessage } from '../protocols/types.js';
 import { contentKey } from './dedupe.js';
-import type { SegmentSighting } from './fingerprint.js';
+import { MpRecordWriter } from './record-writer.js';
 import type { MpRecord } from './records.js';
 
 export interface LiveMeasurementPointOptions {
@@ -43,29 +43,26 @@ const wallClock = (): number => performance.timeOrigin + performance.now();
  *   back after `lag`, as a busy one does with its messages.
  */
 export class LiveMeasurementPoint {
-  private seq: number;
+  private readonly records: MpRecordWriter;
   /** Floor of the next record's wire time: everything below it is published. */
   private floor: Picos = -1n;
   /** Newest message time and the wall clock when it arrived. */
   private anchor: { ts: Picos; wallMs: number } | undefined;
   private readonly occurrences = new Map<string, number>();
-  private sightings: SegmentSighting[] = [];
   private readonly lag: Picos;
-  private readonly perRecord: number;
   private readonly maxKeys: number;
   private readonly wallMs: () => number;
   readonly counts = { messages: 0, raised: 0, sightings: 0 };
 
-  constructor(readonly mp: string, private readonly out: (r: MpRecord) => void, opts: LiveMeasurementPointOptions = {}) {
-    this.seq = opts.firstSeq ?? 0;
+  constructor(readonly mp: string, out: (r: MpRecord) => void, opts: LiveMeasurementPointOptions = {}) {
+    this.records = new MpRecordWriter(mp, out, opts.firstSeq ?? 0, opts.sightingsPerRecord ?? 256);
     this.lag = opts.lag ?? 1000n * PS_PER_MS;
-    this.perRecord = opts.sightingsPerRecord ?? 256;
     this.maxKeys = opts.maxKeys ?? 100_000;
     this.wallMs = opts.wallMs ?? wallClock;
   }
 
   get lastSeq(): number {
-    return this.seq;
+    return this.records.lastSeq;
   }
 
   message(msg: ProtocolMessage): void {
@@ -79,25 +76,25 @@ export class LiveMeasurementPoint {
     }
     this.floor = wire;
     this.sight(msg);
-    this.emit({ t: 'msg', mp: this.mp, seq: 0, wire, msg });
+    this.records.emit({ t: 'msg', mp: this.mp, seq: 0, wire, msg });
   }
 
   /** The watermark now: the sightings so far, then a heartbeat. */
   heartbeat(): void {
-    this.flushSightings();
+    this.records.flushSightings();
     const now = this.wallMs();
     const clock = this.anchor
       ? this.anchor.ts + BigInt(Math.round((now - this.anchor.wallMs) * 1e6)) * 1000n
       : BigInt(Math.round(now * 1e6)) * 1000n;
     const w = clock - this.lag;
     if (w > this.floor) this.floor = w;
-    this.emit({ t: 'hb', mp: this.mp, seq: 0, watermark: this.floor });
+    this.records.emit({ t: 'hb', mp: this.mp, seq: 0, watermark: this.floor });
   }
 
   /** The source stopped: the rest of the sightings and the end record. */
   finish(): void {
-    this.flushSightings();
-    this.emit({ t: 'end', mp: this.mp, seq: 0, watermark: this.floor });
+    this.records.flushSightings();
+    this.records.emit({ t: 'end', mp: this.mp, seq: 0, watermark: this.floor });
   }
 
   private sight(msg: ProtocolMessage): void {
@@ -110,19 +107,6 @@ export class LiveMeasurementPoint {
     this.occurrences.set(content, n);
     if (this.occurrences.size > this.maxKeys) this.occurrences.delete(this.occurrences.keys().next().value!);
     this.counts.sightings++;
-    this.sightings.push({ key: `m/${n}/${content}`, ts: msg.ts, src: msg.src.ip, dst: msg.dst.ip });
-    if (this.sightings.length >= this.perRecord) this.flushSightings();
-  }
-
-  private flushSightings(): void {
-    if (this.sightings.length === 0) return;
-    const sightings = this.sightings;
-    this.sightings = [];
-    this.emit({ t: 'seg', mp: this.mp, seq: 0, sightings });
-  }
-
-  private emit(r: MpRecord): void {
-    r.seq = ++this.seq;
-    this.out(r);
+    this.records.sight({ key: `m/${n}/${content}`, ts: msg.ts, src: msg.src.ip, dst: msg.dst.ip });
   }
 }

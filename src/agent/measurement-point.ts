@@ -3,7 +3,8 @@ import { Dissector } from '../dissect/dissector.js';
 import type { DissectorStats } from '../dissect/stats.js';
 import type { CapturedPacket } from '../ingest/types.js';
 import type { ProtocolMessage } from '../protocols/types.js';
-import { SegmentFingerprinter, type SegmentSighting } from './fingerprint.js';
+import { SegmentFingerprinter } from './fingerprint.js';
+import { MpRecordWriter } from './record-writer.js';
 import type { MpRecord } from './records.js';
 
 export interface MeasurementPointOptions {
@@ -26,19 +27,16 @@ export interface MeasurementPointOptions {
 export class MeasurementPoint {
   private readonly dissector: Dissector;
   private readonly fingerprinter: SegmentFingerprinter;
-  private readonly perRecord: number;
   private readonly heartbeatEvery: Picos;
-  private sightings: SegmentSighting[] = [];
-  private seq = 0;
+  private readonly records: MpRecordWriter;
   private wire: Picos = 0n;
   private nextHeartbeat: Picos = -1n;
 
-  constructor(readonly mp: string, private readonly out: (r: MpRecord) => void, opts: MeasurementPointOptions = {}) {
+  constructor(readonly mp: string, out: (r: MpRecord) => void, opts: MeasurementPointOptions = {}) {
     this.fingerprinter = new SegmentFingerprinter(opts.sampleEvery ?? 8);
-    this.perRecord = opts.sightingsPerRecord ?? 256;
     this.heartbeatEvery = opts.heartbeatEvery ?? 10_000_000_000n;
-    this.seq = opts.firstSeq ?? 0;
-    this.dissector = new Dissector((msg: ProtocolMessage) => this.emit({ t: 'msg', mp, seq: 0, wire: this.wire, msg }));
+    this.records = new MpRecordWriter(mp, out, opts.firstSeq ?? 0, opts.sightingsPerRecord ?? 256);
+    this.dissector = new Dissector((msg: ProtocolMessage) => this.records.emit({ t: 'msg', mp, seq: 0, wire: this.wire, msg }));
   }
 
   get stats(): DissectorStats {
@@ -47,43 +45,28 @@ export class MeasurementPoint {
 
   /** The last sequence number handed out. */
   get lastSeq(): number {
-    return this.seq;
+    return this.records.lastSeq;
   }
 
   packet(pkt: CapturedPacket): void {
     if (pkt.ts > this.wire) this.wire = pkt.ts;
     const s = this.fingerprinter.sight(pkt);
-    if (s !== null) {
-      this.sightings.push(s);
-      if (this.sightings.length >= this.perRecord) this.flushSightings();
-    }
+    if (s !== null) this.records.sight(s);
     this.dissector.packet(pkt);
     if (this.wire >= this.nextHeartbeat) this.heartbeat();
   }
 
   /** Sightings so far and a heartbeat: everything up to the current wire time is out. */
   heartbeat(): void {
-    this.flushSightings();
+    this.records.flushSightings();
     this.nextHeartbeat = this.wire + this.heartbeatEvery;
-    this.emit({ t: 'hb', mp: this.mp, seq: 0, watermark: this.wire });
+    this.records.emit({ t: 'hb', mp: this.mp, seq: 0, watermark: this.wire });
   }
 
   /** End of the sources: flows ended, the rest flushed, and the end record. */
   finish(): void {
     this.dissector.finish();
-    this.flushSightings();
-    this.emit({ t: 'end', mp: this.mp, seq: 0, watermark: this.wire });
-  }
-
-  private flushSightings(): void {
-    if (this.sightings.length === 0) return;
-    const sightings = this.sightings;
-    this.sightings = [];
-    this.emit({ t: 'seg', mp: this.mp, seq: 0, sightings });
-  }
-
-  private emit(r: MpRecord): void {
-    r.seq = ++this.seq;
-    this.out(r);
+    this.records.flushSightings();
+    this.records.emit({ t: 'end', mp: this.mp, seq: 0, watermark: this.wire });
   }
 }

@@ -189,8 +189,10 @@ export interface StreamSummary {
   /** XBZRLE: pages sent as deltas and their bytes (QEMU's xbzrle-cache.pages/bytes). */
   xbzrlePages?: number;
   xbzrleBytes?: number;
-  /** Pages compressed by QEMU's compress threads (the `compress` capability). */
+  /** Pages compressed by QEMU's compress threads (the `compress` capability), and their
+   *  bytes as QEMU's compression.compressed-size counts them (each record less 8 bytes). */
   compressedPages?: number;
+  compressedBytes?: number;
 }
 export interface EncryptedSummary {
   transport: 'tls';

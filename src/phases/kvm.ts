@@ -16,10 +16,10 @@ import { MultifdChannels } from './multifd-channels.js';
 
 
 /** Page counts by encoding, when the stream used XBZRLE or compression. */
-function encodings(msg: { xbzrlePages?: number; xbzrleBytes?: number; compressedPages?: number }): Partial<StreamSummary> {
+function encodings(msg: { xbzrlePages?: number; xbzrleBytes?: number; compressedPages?: number; compressedBytes?: number }): Partial<StreamSummary> {
   return {
     ...(msg.xbzrlePages !== undefined ? { xbzrlePages: msg.xbzrlePages, xbzrleBytes: msg.xbzrleBytes ?? 0 } : {}),
-    ...(msg.compressedPages !== undefined ? { compressedPages: msg.compressedPages } : {}),
+    ...(msg.compressedPages !== undefined ? { compressedPages: msg.compressedPages, compressedBytes: msg.compressedBytes ?? 0 } : {}),
   };
 }
 

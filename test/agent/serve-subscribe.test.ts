@@ -8,7 +8,10 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AggregatorEvent, ClockOffsetEvent } from '../../src/agent/aggregate.js';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { runAgent } from '../../src/agent/nats/agent.js';
+import { EVENT_STREAM } from '../../src/agent/nats/streams.js';
 import { toSeconds } from '../../src/core/time.js';
 import { tempDir } from '../phases/generated.js';
 import { PROMETHEUS, startPrometheus, startServe, waitFor, type PrometheusProcess, type ServeProcess } from '../service/helpers.js';
@@ -16,6 +19,16 @@ import { NatsServer, natsServerMissing } from './nats-server.js';
 import { abs, expectTruthPhases, makeTwoMpTrace, parseNdjson, phasesEnded, SHIFT, US, type TwoMpTrace } from './shared-trace.js';
 
 const missing = natsServerMissing() ?? (existsSync(PROMETHEUS) ? undefined : `${PROMETHEUS} missing (apt-get install prometheus)`);
+
+/** Messages held by the event stream (what aggregators published). */
+async function eventStreamSize(url: string): Promise<number> {
+  const nc = await connect({ servers: url });
+  try {
+    return (await (await jetstreamManager(nc)).streams.info(EVENT_STREAM)).state.messages;
+  } finally {
+    await nc.close();
+  }
+}
 
 describe.skipIf(missing !== undefined)(`serve --subscribe (real nats-server, real Prometheus)${missing ? ` — skipped: ${missing}` : ''}`, () => {
   const { dir, cleanup } = tempDir();
@@ -33,7 +46,8 @@ describe.skipIf(missing !== undefined)(`serve --subscribe (real nats-server, rea
 
   it('serves the aggregated phases, the clock offset as a metric and at /api, scraped by Prometheus', async () => {
     await nats.start();
-    serve = await startServe(['--subscribe', nats.url, '--expect', 'src,dst', '--correct-clocks', '--stall-after', '3600']);
+    const args = ['--subscribe', nats.url, '--expect', 'src,dst', '--correct-clocks', '--stall-after', '3600'];
+    serve = await startServe(args);
     prom = await startPrometheus(dir, serve.url.replace('http://', ''));
     await Promise.all([runAgent([fx.a], { url: nats.url, mp: 'src' }), runAgent([fx.b], { url: nats.url, mp: 'dst' })]);
     const url = serve.url;
@@ -74,6 +88,22 @@ describe.skipIf(missing !== undefined)(`serve --subscribe (real nats-server, rea
       expect(await one(`migscope_phase_duration_seconds_count{phase="${phase}"}`), phase).toBe(mine.length);
       expect(await one(`migscope_phase_duration_seconds_sum{phase="${phase}"}`), phase).toBeCloseTo(mine.reduce((a, e) => a + toSeconds(e.duration), 0), 9);
     }
+    expect(await serve.stop()).toBe(0);
+
+    // Restarted, the service rebuilds its view from the stream: the same events (not
+    // published to NATS again), the migration back on /api/migrations.
+    const published = await eventStreamSize(nats.url);
+    serve = await startServe(args);
+    const url2 = serve.url;
+    const again = await waitFor('the same events after a restart', async () => {
+      const evs = parseNdjson<AggregatorEvent & { seq: number }>(await (await fetch(`${url2}/api/events?since=0&follow=false`)).text());
+      return evs.length >= events.length ? evs : undefined;
+    }, 60_000);
+    const strip = (evs: (AggregatorEvent & { seq: number })[]) => evs.map(({ seq: _s, ...e }) => JSON.stringify(e, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}` : v)));
+    expect(strip(again)).toEqual(strip(events));
+    const board = await (await fetch(`${url2}/api/migrations`)).json() as { migrations: { state: string; outcome?: string }[] };
+    expect(board.migrations.map((m) => `${m.state}:${m.outcome}`)).toEqual(['ended:completed']);
+    expect(await eventStreamSize(nats.url)).toBe(published);
     expect(await serve.stop()).toBe(0);
     serve = undefined;
   }, 180_000);

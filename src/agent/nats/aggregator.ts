@@ -12,6 +12,12 @@ export interface NatsAggregatorOptions extends Omit<AggregationOptions, 'onEvent
   onEvent?: (ev: AggregatorEvent) => void;
   /** Publish events to migscope.events.<scenario> (default true). */
   publishEvents?: boolean;
+  /**
+   * After a restart, hand the events regenerated from the stream to onEvent again (not
+   * published again): a service rebuilding its view (serve). Default false: a one-shot
+   * run prints each event once across restarts.
+   */
+  replayEvents?: boolean;
   /** An MP without a record for this long (wall clock, ms) stops holding back the merge. Default 5000. */
   mpTimeout?: number;
   /**
@@ -80,7 +86,11 @@ export async function runNatsAggregator(opts: NatsAggregatorOptions): Promise<Na
       eventNo++;
       if (ev.type === 'migration-started') scenarios.set(ev.migration, ev.scenario);
       // Regenerated while rebuilding the state after a restart: already out.
-      if (eventNo <= alreadyPublished) { republishSkipped++; return; }
+      if (eventNo <= alreadyPublished) {
+        republishSkipped++;
+        if (opts.replayEvents) opts.onEvent?.(ev);
+        return;
+      }
       opts.onEvent?.(ev);
       if (!events) return;
       const h = headers();

@@ -23,7 +23,7 @@ export interface LiveAgentOptions extends PublisherOptions, Pick<AnalyzeOptions,
   workers?: number;
   /** How far an idle MP's watermark trails its clock (default 1 s, src/agent/live-point.ts). */
   lag?: Picos;
-  /** Heartbeat period, ms (default 100). */
+  /** Heartbeat period, ms (default 250): an idle MP holds the merge back by --lag plus this. */
   heartbeatMs?: number;
   /** After the sources stopped, how long to wait for JetStream's acks, ms (default 10 000). */
   drainMs?: number;
@@ -84,7 +84,7 @@ export async function runLiveAgent(opts: LiveAgentOptions): Promise<LiveAgentSum
     const heartbeats = setInterval(() => {
       for (const p of points) p.lmp.heartbeat();
       void publishAll();
-    }, opts.heartbeatMs ?? 100);
+    }, opts.heartbeatMs ?? 250);
     let failure: unknown;
     try {
       await Promise.all(points.map((p) => analyzeSources([p.source], {

@@ -38,8 +38,9 @@ export interface MpCliValues {
 const SUBSCRIBE_HELP = `  --subscribe URL        no SOURCE: aggregate the MPs that \`migscope agent\` publishes to
                          NATS JetStream (durable consumer), publish the events to
                          migscope.events.<scenario>
-  --durable NAME         the durable consumer (default migscope-aggregator); a restart
-                         with the same name resumes without losing or repeating events
+  --durable NAME         the durable consumer (default migscope-aggregator, for serve
+                         migscope-serve); a restart with the same name resumes without
+                         losing or repeating events
   --expect MP,MP         MPs to wait for before anything is merged
   --mp-timeout S         an MP silent this long stops holding back the others (default 5)
   --correct-clocks       shift each MP's timestamps onto the reference clock
@@ -80,13 +81,17 @@ export function checkMpOptions(values: MpCliValues): void {
   }
 }
 
-/** `--subscribe URL` and its options, checked, as aggregator options (no one-shot timeout). */
-export function subscribeOptions(url: string, values: MpCliValues): Omit<NatsAggregatorOptions, 'onEvent'> {
+/**
+ * `--subscribe URL` and its options, checked, as aggregator options (no one-shot
+ * timeout). Each kind of aggregator has its own default durable consumer: two sharing
+ * one would each get part of the records.
+ */
+export function subscribeOptions(url: string, values: MpCliValues, durable = 'migscope-aggregator'): Omit<NatsAggregatorOptions, 'onEvent'> {
   const opts: Omit<NatsAggregatorOptions, 'onEvent'> = {
     ...mpOptions(values), url, labels: parseLabels(values.label), hosts: parseHosts(values.hosts),
     mpTimeout: numberOption(values['mp-timeout'], 'mp-timeout', 0.1, 86_400, 5) * 1000,
+    durable: values.durable ?? durable,
   };
-  if (values.durable !== undefined) opts.durable = values.durable;
   if (values.expect !== undefined) opts.expect = values.expect.split(',').filter((x) => x.length > 0);
   return opts;
 }

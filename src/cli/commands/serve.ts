@@ -58,7 +58,8 @@ export const command: Command = {
     if (values['mp-from-file'] || values.idle !== undefined) throw new UsageError('--mp-from-file and --idle are for analyze (serve runs until stopped)');
     checkMpOptions(values);
     // Checked before listening: a bad option is one line, not a service that then fails.
-    const natsOptions = subscribe !== undefined ? subscribeOptions(subscribe, values) : undefined;
+    // A restarted service rebuilds its board from the stream (events replayed, not republished).
+    const natsOptions = subscribe !== undefined ? { ...subscribeOptions(subscribe, values, 'migscope-serve'), replayEvents: true } : undefined;
     if (values.token !== undefined && values['token-file'] !== undefined) throw new UsageError('--token and --token-file are exclusive');
     const listen = parseListen(values.listen ?? DEFAULT_LISTEN);
     let token = values.token;

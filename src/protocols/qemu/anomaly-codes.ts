@@ -35,6 +35,8 @@ export const QemuAnomaly = {
   MULTIFD_BAD_PAGES_ALLOC: anomalyDef('QEMU_MULTIFD_BAD_PAGES_ALLOC', 'protocol-error', 'multifd pages per packet outside 1 … 1024', ['pagesAlloc']),
   MULTIFD_PAGES_OVER_ALLOC: anomalyDef('QEMU_MULTIFD_PAGES_OVER_ALLOC', 'protocol-error', 'more multifd pages than allocated in the packet', ['pages', 'pagesAlloc']),
   MULTIFD_UNKNOWN_FLAGS: anomalyDef('QEMU_MULTIFD_UNKNOWN_FLAGS', 'protocol-error', 'unknown multifd packet flags', ['flags']),
+  /** value: the first non-zero u32 of the 32 bytes QEMU 7.2 reserves (QEMU 9.0 puts zero_pages there). */
+  MULTIFD_RESERVED_NOT_ZERO: anomalyDef('QEMU_MULTIFD_RESERVED_NOT_ZERO', 'protocol-error', 'multifd packet header uses bytes QEMU 7.2 reserves (a later layout, e.g. 9.0 zero pages): channel no longer decoded', ['value']),
   MULTIFD_BAD_DATA_SIZE: anomalyDef('QEMU_MULTIFD_BAD_DATA_SIZE', 'protocol-error', 'multifd data size is not a whole number of pages', ['size', 'pages']),
   MULTIFD_BAD_RAMBLOCK_NAME: anomalyDef('QEMU_MULTIFD_BAD_RAMBLOCK_NAME', 'protocol-error', 'multifd RAMBlock name is not printable'),
   // RAM section records.

@@ -412,12 +412,12 @@ export class QemuStreamDecoder extends SourceStreamDecoder {
     }, ts, ts);
   }
 
-  private pageCounts(): { normalPages: number; zeroPages: number; xbzrlePages?: number; xbzrleBytes?: number; compressedPages?: number } {
+  private pageCounts(): { normalPages: number; zeroPages: number; xbzrlePages?: number; xbzrleBytes?: number; compressedPages?: number; compressedBytes?: number } {
     const r = this.ram;
     return {
       normalPages: r.normalPages, zeroPages: r.zeroPages,
       ...(r.xbzrlePages > 0 ? { xbzrlePages: r.xbzrlePages, xbzrleBytes: r.xbzrleBytes } : {}),
-      ...(r.compressedPages > 0 ? { compressedPages: r.compressedPages } : {}),
+      ...(r.compressedPages > 0 ? { compressedPages: r.compressedPages, compressedBytes: r.compressedBytes } : {}),
     };
   }
 

@@ -93,6 +93,12 @@ export class MultifdChannelDecoder extends SourceStreamDecoder {
     if (normal > alloc) return this.fail(QemuAnomaly.MULTIFD_PAGES_OVER_ALLOC, ts, { pages: normal, pagesAlloc: alloc });
     const compression = flags & MULTIFD_COMPRESSION_MASK;
     if ((flags & ~(MULTIFD_FLAG_SYNC | MULTIFD_COMPRESSION_MASK)) !== 0) return this.fail(QemuAnomaly.MULTIFD_UNKNOWN_FLAGS, ts, { flags });
+    // 7.2's `uint64_t unused[4]`: 9.0 keeps MULTIFD_VERSION 1 but puts zero_pages there
+    // (and their offsets after the normal ones), which this decoder would silently drop.
+    for (let i = 32; i < 64; i += 4) {
+      const value = u32(b, p + i);
+      if (value !== 0) return this.fail(QemuAnomaly.MULTIFD_RESERVED_NOT_ZERO, ts, { value });
+    }
     if (compression === 0 && normal > 0 && (size % normal !== 0 || !isPageSize(size / normal))) {
       return this.fail(QemuAnomaly.MULTIFD_BAD_DATA_SIZE, ts, { size, pages: normal });
     }

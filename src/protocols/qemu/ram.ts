@@ -35,10 +35,12 @@ export class RamWalker {
   normalPages = 0;
   zeroPages = 0;
   /** XBZRLE-encoded pages and their bytes as QEMU counts them (xbzrle-cache.pages/bytes:
-   *  the record less its 8-byte address word); pages compressed by compress threads. */
+   *  the record less its 8-byte address word); pages compressed by compress threads and
+   *  their bytes as QEMU's compression.compressed-size counts them (the same way). */
   xbzrlePages = 0;
   xbzrleBytes = 0;
   compressedPages = 0;
+  compressedBytes = 0;
   private readonly blocks: string[] = [];
   private memRemaining = 0;
   private lastPosBlock = -1;
@@ -105,6 +107,7 @@ export class RamWalker {
           if (this.payload > 2 * pageSize + 64) return this.error(QemuAnomaly.COMPRESSED_PAGE_TOO_LARGE, { length: this.payload });
           q += 4;
           this.compressedPages++;
+          this.compressedBytes += q - p - 8 + this.payload;
         }
         this.addr = addr;
         this.item = RamItem.Page;

@@ -88,6 +88,7 @@ export interface QemuStreamEnd extends QemuBase {
   xbzrlePages?: number;
   xbzrleBytes?: number;
   compressedPages?: number;
+  compressedBytes?: number;
 }
 /**
  * The stream closed (FIN/RST) before QEMU_VM_EOF: a cancelled or failed migration, with
@@ -105,6 +106,7 @@ export interface QemuStreamCut extends QemuBase {
   xbzrlePages?: number;
   xbzrleBytes?: number;
   compressedPages?: number;
+  compressedBytes?: number;
 }
 /** A multifd channel opened (MultiFDInit_t): its channel id. */
 export interface MultifdChannelOpened extends QemuBase { kind: 'multifd-channel'; channel: number }

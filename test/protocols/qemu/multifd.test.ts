@@ -70,6 +70,10 @@ describe('multifd channel decoder (QEMU 7.2 layout)', () => {
     const flags = ch.bytes.slice();
     flags[64 + 11] = 0x10;
     expect(reasons(flags)).toEqual([{ code: 'QEMU_MULTIFD_UNKNOWN_FLAGS', flags: 0x10 }]);
+    // QEMU 9.0's layout: zero_pages where 7.2 reserves 32 bytes (same version number).
+    const zeroPages = ch.bytes.slice();
+    zeroPages[64 + 32 + 3] = 5;
+    expect(reasons(zeroPages)).toEqual([{ code: 'QEMU_MULTIFD_RESERVED_NOT_ZERO', value: 5 }]);
     // Cut anywhere: the end still reports the bytes received.
     for (let cut = 64; cut < ch.bytes.length; cut += 1111) {
       const out = feed(ch.bytes.subarray(0, cut), 700);

@@ -27,6 +27,8 @@ export interface QueryMigrate {
   status: string;
   /** With the xbzrle capability. */
   'xbzrle-cache'?: { pages: number; bytes: number; 'cache-miss': number; overflow: number };
+  /** With the compress capability (QEMU 7.2, compress threads). */
+  compression?: { pages: number; busy: number; 'compressed-size': number; 'compression-rate': number };
   'total-time'?: number;
   downtime?: number;
   ram?: QemuRamStats;
