@@ -1,5 +1,5 @@
 import type { CapturedPacket } from '../ingest/types.js';
-import { PacketClock, PS_PER_S, type Picos } from '../core/time.js';
+import { fromSecPsec, PacketClock, PS_PER_S, type Picos } from '../core/time.js';
 import { analyzers as registeredAnalyzers } from '../protocols/registry.js';
 import type { AnomalyDef } from '../core/anomaly.js';
 import type { Emit, ProtocolAnalyzer, ProtocolMessage } from '../protocols/types.js';
@@ -8,7 +8,7 @@ import { decodeIcmpEcho } from '../decode/icmp.js';
 import { DissectAnomaly } from './anomaly-codes.js';
 import { AnomalyAggregator, type AnomalySite, NO_ENDPOINT, type PendingAnomaly } from './anomalies.js';
 import { Flow, type FlowContext } from './flow.js';
-import { DEFAULT_MAX_MEMORY, MemoryBudget } from './memory-budget.js';
+import { DEFAULT_MAX_FLOWS, DEFAULT_MAX_MEMORY, MemoryBudget } from './memory-budget.js';
 import { symmetricHash } from './flow-hash.js';
 import { FlowTable } from './flow-table.js';
 import { formatDstIp, formatIpv4, formatSrcIp } from '../decode/ip.js';
@@ -24,7 +24,7 @@ export interface DissectorOptions {
   flowTimeout?: Picos;
   /** Out-of-order bytes buffered per TCP flow before skipping ahead. Default 4 MiB. */
   maxFlowBufferBytes?: number;
-  /** Flows kept at once; the least recently used one is evicted past it. Default 100 000. */
+  /** Flows kept at once; the least recently used one is evicted past it. Default 100 000 (split between workers). */
   maxFlows?: number;
   /**
    * Bytes of per-flow state (flows, reassembly ranges, held bytes, decoder buffers) kept
@@ -65,7 +65,7 @@ export class Dissector {
   /** Wire time (s, ps) at which housekeeping runs next; -Infinity: at the first packet. */
   private nextHkSec = Number.NEGATIVE_INFINITY;
   private nextHkPsec = 0;
-  /** Latest wire time seen (s, ps), and whether any packet was. */
+  /** Latest wire time seen (s, ps); its bigint when two numbers cannot hold it exactly. */
   private lastSec = 0;
   private lastPsec = 0;
   private lastExact: Picos | undefined;
@@ -88,7 +88,7 @@ export class Dissector {
       memory: this.memory = new MemoryBudget(opts.maxMemory ?? DEFAULT_MAX_MEMORY),
     };
     this.flowTimeout = opts.flowTimeout ?? 120n * PS_PER_S;
-    this.maxFlows = Math.max(1, opts.maxFlows ?? 100_000);
+    this.maxFlows = Math.max(1, opts.maxFlows ?? DEFAULT_MAX_FLOWS);
     this.global = {
       id: -1, client: NO_ENDPOINT, server: NO_ENDPOINT,
       anomalies: null as PendingAnomaly[] | null, anomalyDirty: false,
@@ -120,7 +120,7 @@ export class Dissector {
 
   /** Latest wire time seen (0 before any packet). */
   get lastTs(): Picos {
-    return this.lastExact ?? fromSecPsecNumbers(this.lastSec, this.lastPsec);
+    return this.lastExact ?? fromSecPsec(this.lastSec, this.lastPsec);
   }
 
   private handle(b: Uint8Array, start: number, end: number, wireLength: number, linkType: number): void {
@@ -410,7 +410,3 @@ export class Dissector {
 
 const HOST_ENDPOINTS = 4096;
 const HOUSEKEEPING_SECONDS = Number(HOUSEKEEPING_INTERVAL / PS_PER_S);
-
-function fromSecPsecNumbers(sec: number, psec: number): Picos {
-  return BigInt(sec) * PS_PER_S + BigInt(psec);
-}
