@@ -8,7 +8,7 @@ import { decodeIcmpEcho } from '../decode/icmp.js';
 import { DissectAnomaly } from './anomaly-codes.js';
 import { AnomalyAggregator, type AnomalySite, NO_ENDPOINT, type PendingAnomaly } from './anomalies.js';
 import { Flow, type FlowContext } from './flow.js';
-import { DEFAULT_MAX_MEMORY, MemoryBudget } from './memory-budget.js';
+import { DEFAULT_MAX_FLOWS, DEFAULT_MAX_MEMORY, MemoryBudget } from './memory-budget.js';
 import { symmetricHash } from './flow-hash.js';
 import { FlowTable } from './flow-table.js';
 import { formatDstIp, formatIpv4, formatSrcIp } from '../decode/ip.js';
@@ -24,7 +24,7 @@ export interface DissectorOptions {
   flowTimeout?: Picos;
   /** Out-of-order bytes buffered per TCP flow before skipping ahead. Default 4 MiB. */
   maxFlowBufferBytes?: number;
-  /** Flows kept at once; the least recently used one is evicted past it. Default 100 000. */
+  /** Flows kept at once; the least recently used one is evicted past it. Default 100 000 (split between workers). */
   maxFlows?: number;
   /**
    * Bytes of per-flow state (flows, reassembly ranges, held bytes, decoder buffers) kept
@@ -88,7 +88,7 @@ export class Dissector {
       memory: this.memory = new MemoryBudget(opts.maxMemory ?? DEFAULT_MAX_MEMORY),
     };
     this.flowTimeout = opts.flowTimeout ?? 120n * PS_PER_S;
-    this.maxFlows = Math.max(1, opts.maxFlows ?? 100_000);
+    this.maxFlows = Math.max(1, opts.maxFlows ?? DEFAULT_MAX_FLOWS);
     this.global = {
       id: -1, client: NO_ENDPOINT, server: NO_ENDPOINT,
       anomalies: null as PendingAnomaly[] | null, anomalyDirty: false,

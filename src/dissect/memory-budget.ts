@@ -23,6 +23,21 @@ export class MemoryBudget {
 /** Default `--max-memory`: 256 MiB. */
 export const DEFAULT_MAX_MEMORY = 256 * 1024 * 1024;
 
+/** Flows one capture keeps at once (the least recently used is evicted past it). */
+export const DEFAULT_MAX_FLOWS = 100_000;
+
+/** What one Dissector may hold: bytes of per-flow state and flows. */
+export interface DissectorLimits { maxMemory: number; maxFlows: number }
+
+/**
+ * One worker's share when `workers` Dissectors split the flows of one capture: the
+ * byte budget and the flow limit are both divided, so W workers hold what one
+ * Dissector would (each worker's flows also carry its own heap's overhead).
+ */
+export function workerLimits(workers: number, maxMemory = DEFAULT_MAX_MEMORY): DissectorLimits {
+  return { maxMemory: Math.floor(maxMemory / workers), maxFlows: Math.ceil(DEFAULT_MAX_FLOWS / workers) };
+}
+
 /**
  * The out-of-order byte budget of one flow (both directions), inside the global one.
  * `owner` is what the Dissector sheds when the global budget runs out.

@@ -4,6 +4,7 @@ import { Dissector } from '../../src/dissect/dissector.js';
 import type { Anomaly, ProtocolMessage } from '../../src/protocols/types.js';
 import { ACK, FIN, PSH, RST, SYN, arp, ether, ethTcp, icmpEcho, ipv4, ipv6, nullLink, pkt, sll, sll2, tcp, udp } from '../helpers/packets.js';
 import { type RecordedFlow, RecordingAnalyzer, patternBytes } from './helpers/recorder.js';
+import { reportFuzzed } from '../helpers/fuzz-scale.js';
 import { intsFrom, seededRandom } from '../helpers/rng.js';
 
 const T0 = 1_700_000_000_000_000_000_000n;
@@ -69,6 +70,7 @@ describe('fuzz: the Dissector never throws, counts everything, stays bounded', (
       feed(b, LINK_TYPES[r(LINK_TYPES.length)]!, b.length + r(3));
     }
     d.finish();
+    reportFuzzed('dissector, single packets', n, n);
     expect(n).toBeGreaterThanOrEqual(100_000);
     expect(thrown).toBe(0);
     expect(internalErrors(msgs)).toEqual([]);
@@ -112,6 +114,7 @@ describe('fuzz: the Dissector never throws, counts everything, stays bounded', (
       }
     }
     d.finish();
+    reportFuzzed('dissector, random segments on 4 connections', 30_000, 30_000);
     expect(internalErrors(msgs)).toEqual([]);
     // Per direction: nothing after 'end', and delivered + gaps never overlap (monotone stream).
     const check = (rec: RecordedFlow, dir: 'c2s' | 's2c'): void => {

@@ -10,9 +10,10 @@ import { describe, expect, it } from 'vitest';
 import { Dissector } from '../../src/dissect/dissector.js';
 import type { CapturedPacket } from '../../src/ingest/types.js';
 import { PhaseEngine } from '../../src/phases/engine.js';
+import { fuzzCount, reportFuzzed } from '../helpers/fuzz-scale.js';
 import { CraftedCapture, memoryCapture, rng } from './craft-packets.js';
 
-const RUNS = process.env.MIGSCOPE_FUZZ === 'full' ? 20_000 : 40;
+const RUNS = fuzzCount(40, 20_000);
 
 function migrationPackets(scenario: 'kvm' | 'openstack'): CapturedPacket[] {
   const cap = memoryCapture();
@@ -70,6 +71,7 @@ describe('stateful fuzzing: mutated whole migrations', () => {
       expect(bugs).toEqual([]);
       expect(summary.migrations.length).toBeLessThanOrEqual(4);
     }
+    reportFuzzed('mutated whole migrations', RUNS, packets);
     expect(packets).toBeGreaterThan(RUNS * 100);
   }, 3_600_000);
 });

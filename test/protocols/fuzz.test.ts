@@ -6,6 +6,7 @@ import { QemuStreamDecoder } from '../../src/protocols/qemu/decode.js';
 import { qemuAnalyzer } from '../../src/protocols/qemu/index.js';
 import type { Emit, ProtocolMessage, StreamDecoder } from '../../src/protocols/types.js';
 import { contractViolation } from '../helpers/anomaly-codes.js';
+import { fuzzCount, reportFuzzed } from '../helpers/fuzz-scale.js';
 import { seededRandom } from '../helpers/rng.js';
 import { yieldToEventLoop } from '../helpers/yield.js';
 import { PROTOCOL_HEADER_BYTES, body, contentHeader, deliver, frame, osloEnvelope, publish, method, table, shortstr, u16 } from './amqp/builders.js';
@@ -14,7 +15,8 @@ import { p2pConversation } from './libvirt/rpc-builder.js';
 import { multifdChannel, sampleStream } from './qemu/stream-builder.js';
 import { ascii, concat, testFlow, type Segment } from './stream-helpers.js';
 
-const INPUTS = 100_000;
+/** Per decoder: 5 decoders × 200 000 = 1 M inputs with MIGSCOPE_FUZZ=full. */
+const INPUTS = fuzzCount(100_000, 200_000);
 const YIELD_EVERY = 2_000;
 
 type Fuzzed = 'http' | 'amqp' | 'libvirt' | 'qemu';
@@ -93,12 +95,13 @@ describe('decoder fuzzing (mutated, truncated, re-chunked inputs)', () => {
   for (const [name, protocol, make, corpus] of CASES) {
     it(`${name}: ${INPUTS} inputs, nothing thrown, anomalies counted`, async () => {
       const t = await fuzz(make, corpus, protocol);
+      reportFuzzed(`decoder ${name}`, t.inputs);
       expect(t.inputs).toBe(INPUTS);
       expect(t.firstError).toBeUndefined();
       expect(t.thrown).toBe(0);
       // Both outcomes are exercised: malformed input reported, valid parts still decoded.
       expect(t.anomalies).toBeGreaterThan(INPUTS / 10);
       expect(t.messages).toBeGreaterThan(INPUTS / 20);
-    }, 120_000);
+    }, 1_200_000);
   }
 });

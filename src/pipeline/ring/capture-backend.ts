@@ -7,6 +7,7 @@ import {
 import { compiledWorkerScript } from '../../core/compiled-script.js';
 import { decodeWorkerScript } from './worker-script.js';
 import { DPMI_COUNTS, NO_RING, type DecodeWorkerData, type PacketWorkerData, type WorkerDecoder } from './protocol.js';
+import type { DissectorLimits } from '../../dissect/memory-budget.js';
 
 /** Which capture path a live run took. */
 export type CapturePath = 'af-packet' | 'libpcap';
@@ -40,7 +41,8 @@ export interface WorkerCommon {
   workers: number;
   decoder: WorkerDecoder;
   flow: Int32Array;
-  maxMemory: number;
+  /** Each worker's share of --max-memory and of the flow limit (workerLimits). */
+  limits: DissectorLimits;
   crashAfterPackets?: number;
 }
 
@@ -56,7 +58,7 @@ export function libpcapBackend(source: NativeSource, workers: number, ringBytes:
     path: 'libpcap',
     script: decodeWorkerScript(),
     workerData: (i, c) => ({
-      ring: rings[i]!, ring0: rings[0]!, index: i, workers: c.workers, decoder: c.decoder, flow: c.flow, maxMemory: c.maxMemory,
+      ring: rings[i]!, ring0: rings[0]!, index: i, workers: c.workers, decoder: c.decoder, flow: c.flow, limits: c.limits,
       // Messages leave as soon as the ring is drained (the idle branch); while it stays
       // busy, and for an idle worker's watermark, at least every flushMs.
       batchMessages: 256, flushMs,
@@ -140,7 +142,7 @@ export function packetRingBackend(source: PacketRingSource, workers: number, war
     path: 'af-packet',
     script: compiledWorkerScript(import.meta.url, 'packet-worker.js', 'src/pipeline/ring'),
     workerData: (i, c) => ({
-      ringIds, index: i, workers: c.workers, decoder: c.decoder, flow: c.flow, maxMemory: c.maxMemory,
+      ringIds, index: i, workers: c.workers, decoder: c.decoder, flow: c.flow, limits: c.limits,
       baseSec, slackNs: IDLE_SLACK_NS, counts, want, endCount, endTs, warmUp, ...(dpmi !== undefined ? { dpmi } : {}),
       ...(c.crashAfterPackets !== undefined ? { crashAfterPackets: c.crashAfterPackets } : {}),
     }),

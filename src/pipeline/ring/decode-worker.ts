@@ -20,7 +20,7 @@ const counters: WorkerCounters = { packets: 0, bytes: 0, byteSum: 0, weightedSum
 const out = new WorkerOutput(port, cfg.index, cfg.workers, cfg.flow);
 let watermark = -1;
 
-const decoder = createPacketDecoder(cfg.decoder, out.emit, cfg.maxMemory);
+const decoder = createPacketDecoder(cfg.decoder, out.emit, cfg.limits);
 const countBytes = cfg.decoder === 'count';
 
 /** Each packet in place in the ring (no object, no view): counted, then decoded. */

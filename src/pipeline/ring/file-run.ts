@@ -6,7 +6,7 @@ import { FlowControl } from './flow-control.js';
 import { WatermarkMerger } from './merge.js';
 import { compiledWorkerScript } from '../../core/compiled-script.js';
 import type { FileDoneFromWorker, FileWorkerData, FromFileWorker } from './protocol.js';
-import { DEFAULT_MAX_MEMORY } from '../../dissect/memory-budget.js';
+import { workerLimits } from '../../dissect/memory-budget.js';
 
 export interface FileWorkersOptions {
   path: string;
@@ -70,7 +70,7 @@ export function runFileWorkers(opts: FileWorkersOptions): Promise<FileWorkersRes
     for (let i = 0; i < W; i++) {
       const data: FileWorkerData = {
         path: opts.path, index: i, workers: W, batchMessages: 512, postEveryPackets: 8192, flow: flow.words,
-        maxMemory: Math.floor((opts.maxMemory ?? DEFAULT_MAX_MEMORY) / W),
+        limits: workerLimits(W, opts.maxMemory),
         ...(opts.map !== undefined ? { map: opts.map } : {}),
       };
       const w = new Worker(script, { workerData: data });

@@ -19,7 +19,7 @@ const port = parentPort;
 if (port === null) throw new Error('file-worker must run in a worker thread');
 
 const out = new WorkerOutput(port, cfg.index, cfg.workers, cfg.flow);
-const dissector = new Dissector(out.emit, { maxMemory: cfg.maxMemory });
+const dissector = new Dissector(out.emit, cfg.limits);
 const splitter = new FlowSplitter(cfg.workers);
 const capture = await openCapture(cfg.path, cfg.map !== undefined ? { map: cfg.map } : {});
 let seq = -1;

@@ -2,6 +2,7 @@ import type { CapturedPacket } from '../../ingest/types.js';
 import type { Emit } from '../../protocols/types.js';
 import type { Picos } from '../../core/time.js';
 import { Dissector } from '../../dissect/dissector.js';
+import type { DissectorLimits } from '../../dissect/memory-budget.js';
 import type { WorkerDecoder } from './protocol.js';
 
 /** What a decode worker runs per packet: the dissector, or a counting stand-in. */
@@ -18,9 +19,9 @@ export interface PacketDecoder {
 
 
 /** Creates the worker's decoder: the Dissector (src/dissect) with the registered analyzers. */
-export function createPacketDecoder(kind: WorkerDecoder, emit: Emit, maxMemory: number): PacketDecoder {
+export function createPacketDecoder(kind: WorkerDecoder, emit: Emit, limits: DissectorLimits): PacketDecoder {
   if (kind === 'count') return { packet: () => undefined, record: () => undefined, passed: () => undefined, finish: () => undefined };
-  const d = new Dissector(emit, { maxMemory });
+  const d = new Dissector(emit, limits);
   return {
     packet: (pkt) => d.packet(pkt),
     record: (b, start, end, wireLength, linkType, ts) => d.record(b, start, end, wireLength, linkType, ts),

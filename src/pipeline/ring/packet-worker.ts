@@ -34,7 +34,7 @@ const ringId = Atomics.load(cfg.ringIds, cfg.index);
 
 const counters: WorkerCounters = { packets: 0, bytes: 0, byteSum: 0, weightedSum: 0, messages: 0, wraps: 0 };
 const out = new WorkerOutput(port, cfg.index, cfg.workers, cfg.flow);
-const decoder = createPacketDecoder(cfg.decoder, out.emit, cfg.maxMemory);
+const decoder = createPacketDecoder(cfg.decoder, out.emit, cfg.limits);
 const baseSec = cfg.baseSec;
 const at = 2 * cfg.index;
 

@@ -1,3 +1,4 @@
+import type { DissectorLimits } from '../../dissect/memory-budget.js';
 import type { PackedMessages } from './batch-codec.js';
 import type { CaptureFormat, ReaderStats } from '../../ingest/types.js';
 
@@ -17,8 +18,8 @@ export interface DecodeWorkerData {
   index: number;
   workers: number;
   decoder: WorkerDecoder;
-  /** This worker's share of --max-memory (bytes). */
-  maxMemory: number;
+  /** This worker's share of --max-memory and of the flow limit (workerLimits). */
+  limits: DissectorLimits;
   /** Post a batch once it holds this many messages… */
   batchMessages: number;
   /** …or this much time passed; an idle worker posts a watermark this often. */
@@ -85,8 +86,8 @@ export interface FileWorkerData {
   postEveryPackets: number;
   /** Flow control with the main thread (./flow-control.ts): the worker stops reading while it is set. */
   flow: Int32Array;
-  /** This worker's share of --max-memory (bytes). */
-  maxMemory: number;
+  /** This worker's share of --max-memory and of the flow limit (workerLimits). */
+  limits: DissectorLimits;
 }
 
 export interface FileDoneFromWorker {
@@ -122,7 +123,8 @@ export interface PacketWorkerData {
   index: number;
   workers: number;
   decoder: WorkerDecoder;
-  maxMemory: number;
+  /** This worker's share of --max-memory and of the flow limit (workerLimits). */
+  limits: DissectorLimits;
   /** Flow control with the main thread (./flow-control.ts). */
   flow: Int32Array;
   /**

@@ -12,7 +12,7 @@ import { type FromWorker, type WorkerCounters, type WorkerDecoder } from './prot
 import {
   libpcapBackend, packetRingBackend, type CaptureBackend, type CaptureBackendStats, type CapturePath, type PacketRingSource, type WorkerCommon,
 } from './capture-backend.js';
-import { DEFAULT_MAX_MEMORY } from '../../dissect/memory-budget.js';
+import { workerLimits } from '../../dissect/memory-budget.js';
 
 export type RingSource =
   | { kind: 'file'; path: string; filter?: string }
@@ -166,7 +166,7 @@ export function startRingPipeline(opts: RingPipelineOptions): RingPipelineHandle
 
     const common: WorkerCommon = {
       workers: W, decoder: opts.decoder ?? 'dissector', flow: flow.words,
-      maxMemory: Math.floor((opts.maxMemory ?? DEFAULT_MAX_MEMORY) / W),
+      limits: workerLimits(W, opts.maxMemory),
     };
     for (let i = 0; i < W; i++) {
       const data = backend.workerData(i, opts.crashWorker?.worker === i ? { ...common, crashAfterPackets: opts.crashWorker.packets } : common);

@@ -16,10 +16,31 @@ function emptyHead(): HttpHead {
 /** The request target's path: origin-form without query/fragment; absolute-form reduced to its path. */
 export function targetPath(target: string): string {
   let t = target;
-  const scheme = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/.exec(t);
-  if (scheme) t = t.slice(scheme[0].length) || '/';
-  const q = t.search(/[?#]/);
-  return q < 0 ? t : t.slice(0, q);
+  const authorityEnd = absoluteFormPrefix(t);
+  if (authorityEnd > 0) t = t.slice(authorityEnd) || '/';
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (c === 0x3f || c === 0x23) return t.slice(0, i); // '?' '#'
+  }
+  return t;
+}
+
+/** Length of a leading `scheme://authority` (absolute-form, RFC 9112 §3.2.2), else 0. Scanned by hand: wire data. */
+function absoluteFormPrefix(t: string): number {
+  const isAlpha = (c: number): boolean => (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a;
+  if (t.length === 0 || !isAlpha(t.charCodeAt(0))) return 0;
+  let i = 1;
+  for (; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
+    if (!isAlpha(c) && !(c >= 0x30 && c <= 0x39) && c !== 0x2b && c !== 0x2d && c !== 0x2e) break;
+  }
+  if (!t.startsWith('://', i)) return 0;
+  for (i += 3; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (c === 0x2f || c === 0x3f || c === 0x23) break; // '/' '?' '#'
+  }
+  return i;
 }
 
 /** Parses a request or status line; null when it is neither. */
