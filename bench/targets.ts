@@ -9,10 +9,11 @@ const ok = (r: SubjectResult): boolean => r.exitCode === 0 && r.problem === unde
 export function evaluateTargets(r: BenchResults): TargetVerdict[] {
   const pcapTraces = r.traces.filter((t) => t.format === 'pcap').map((t) => t.name);
   // A peer's time ÷ our fastest time on each pcap trace; the smallest (worst) one counts,
-  // NaN when the peer is missing or failed on any trace (the run cannot tell then).
+  // NaN when the peer is missing or failed on any trace (the run cannot tell then). A
+  // peer killed at the time limit counts with its bound (its true ratio is at least that).
   const worst = (subject: string): { ratio: number; trace: string } => {
     const per = pcapTraces.map((t) => {
-      const peer = r.runs.find((x) => x.trace === t && x.subject === subject && ok(x));
+      const peer = r.runs.find((x) => x.trace === t && x.subject === subject && (ok(x) || x.lowerBound === true));
       return { ratio: peer ? peer.timeRatioToBestMigscope : Number.NaN, trace: t };
     });
     if (per.length === 0 || per.some((p) => Number.isNaN(p.ratio))) return { ratio: Number.NaN, trace: '' };

@@ -115,8 +115,8 @@ export class PacketClock {
   wide = false;
   private made = false;
   private big: Picos = 0n;
-  /** sec·10^12 of the last second a bigint was made for: packets of one second share it. */
-  private cachedSec = Number.NaN;
+  /** A second and sec·10^12 (always a matching pair): packets of one second share it. */
+  private cachedSec = 0;
   private cachedSecPs = 0n;
 
   set(sec: number, psec: number): void {
@@ -135,16 +135,30 @@ export class PacketClock {
     this.big = o.big;
   }
 
-  /** Sets the clock from a bigint time (callers that hold one already). */
+  /**
+   * Sets the clock from a bigint time (callers that hold one already). A time in the
+   * second of the previous one costs a subtraction, not a division.
+   */
   setTs(ts: Picos): void {
+    this.big = ts;
+    this.made = true;
+    const d = ts - this.cachedSecPs;
+    if (d >= 0n && d < PS_PER_S) {
+      this.sec = this.cachedSec;
+      this.psec = Number(d);
+      this.wide = false;
+      return;
+    }
     let sec = ts / PS_PER_S;
     let psec = ts % PS_PER_S;
     if (psec < 0n) { psec += PS_PER_S; sec -= 1n; }
     this.sec = Number(sec);
     this.psec = Number(psec);
     this.wide = !Number.isSafeInteger(this.sec);
-    this.big = ts;
-    this.made = true;
+    if (!this.wide) {
+      this.cachedSec = this.sec;
+      this.cachedSecPs = ts - psec;
+    }
   }
 
   get ts(): Picos {

@@ -1,5 +1,5 @@
 import type { CapturedPacket } from '../ingest/types.js';
-import { PacketClock, PS_PER_S, type Picos } from '../core/time.js';
+import { fromSecPsec, PacketClock, PS_PER_S, type Picos } from '../core/time.js';
 import { analyzers as registeredAnalyzers } from '../protocols/registry.js';
 import type { AnomalyDef } from '../core/anomaly.js';
 import type { Emit, ProtocolAnalyzer, ProtocolMessage } from '../protocols/types.js';
@@ -65,7 +65,7 @@ export class Dissector {
   /** Wire time (s, ps) at which housekeeping runs next; -Infinity: at the first packet. */
   private nextHkSec = Number.NEGATIVE_INFINITY;
   private nextHkPsec = 0;
-  /** Latest wire time seen (s, ps), and whether any packet was. */
+  /** Latest wire time seen (s, ps); its bigint when two numbers cannot hold it exactly. */
   private lastSec = 0;
   private lastPsec = 0;
   private lastExact: Picos | undefined;
@@ -120,7 +120,7 @@ export class Dissector {
 
   /** Latest wire time seen (0 before any packet). */
   get lastTs(): Picos {
-    return this.lastExact ?? fromSecPsecNumbers(this.lastSec, this.lastPsec);
+    return this.lastExact ?? fromSecPsec(this.lastSec, this.lastPsec);
   }
 
   private handle(b: Uint8Array, start: number, end: number, wireLength: number, linkType: number): void {
@@ -410,7 +410,3 @@ export class Dissector {
 
 const HOST_ENDPOINTS = 4096;
 const HOUSEKEEPING_SECONDS = Number(HOUSEKEEPING_INTERVAL / PS_PER_S);
-
-function fromSecPsecNumbers(sec: number, psec: number): Picos {
-  return BigInt(sec) * PS_PER_S + BigInt(psec);
-}

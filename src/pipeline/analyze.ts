@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { anomalyMessage, type AnomalyDef, type AnomalyFields } from '../core/anomaly.js';
 import { UsageError } from '../core/errors.js';
-import { PS_PER_S, type Picos } from '../core/time.js';
+import { fromSecPsec, type Picos } from '../core/time.js';
 import { Dissector } from '../dissect/dissector.js';
 import type { DissectorStats } from '../dissect/stats.js';
 import { CaptureAnomaly } from '../ingest/anomaly-codes.js';
@@ -150,7 +150,7 @@ export async function analyzeSources(sources: string[], opts: AnalyzeOptions): P
       lastPsec = b.psec[i]!;
       dissector.recordAt(b.buf[i]!, off, off + b.len[i]!, b.wire[i]!, b.linkType[i]!, lastSec, lastPsec);
     }, opts, report);
-    const lastTs = BigInt(lastSec) * PS_PER_S + BigInt(lastPsec);
+    const lastTs = fromSecPsec(lastSec, lastPsec);
     for (const f of files) readerAnomalies(f.stats, lastTs, onMessage);
     dissector.finish();
     report?.();

@@ -32,8 +32,11 @@ export class FlowSplitter {
       srcPort = 0;
       dstPort = 0;
     }
-    const a = endpoint(pv.src0, pv.src1, pv.src2, pv.src3, srcPort);
-    const z = endpoint(pv.dst0, pv.dst1, pv.dst2, pv.dst3, dstPort);
+    // IPv4: the other three address words are the same for every packet, so one round
+    // (not four) per endpoint; every worker makes the same choice either way.
+    const v4 = pv.ipVersion === 4;
+    const a = v4 ? fmix(((0x9e3779b9 ^ srcPort) >>> 0) ^ pv.src3) : endpoint(pv.src0, pv.src1, pv.src2, pv.src3, srcPort);
+    const z = v4 ? fmix(((0x9e3779b9 ^ dstPort) >>> 0) ^ pv.dst3) : endpoint(pv.dst0, pv.dst1, pv.dst2, pv.dst3, dstPort);
     return (fmix(((a + z) >>> 0) ^ Math.imul(proto, 0x27d4eb2d)) >>> 0) % this.workers;
   }
 }
