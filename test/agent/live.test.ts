@@ -77,7 +77,8 @@ function mergePcaps(a: string, b: string, out: string): number {
 describe.skipIf(missing !== undefined && !isCI)('live agents (dpmi-iface, one MP per MAMPID) → real nats-server → aggregator', () => {
   const { dir, cleanup } = tempDir();
   let pair: VethPair | undefined;
-  let nats: NatsServer | undefined;
+  // Every server and process started, also by a retried attempt, is stopped in afterAll.
+  const servers: NatsServer[] = [];
   const procs: Proc[] = [];
   beforeAll(() => {
     if (missing) throw new Error(missing);
@@ -87,14 +88,15 @@ describe.skipIf(missing !== undefined && !isCI)('live agents (dpmi-iface, one MP
   }, 120_000);
   afterAll(async () => {
     for (const x of procs) if (x.p.exitCode === null && x.p.signalCode === null) x.p.kill('SIGKILL');
-    await nats?.cleanup();
+    for (const s of servers) await s.cleanup();
     pair?.remove();
     cleanup();
   });
 
   it('two MPs replayed live (+350 µs), an idle one: phases equal analyze of the truth, offset within 10 µs, done before the agents stop', async () => {
     const { rxNs, txNs, rxIf, txIf } = pair!;
-    nats = new NatsServer(rxNs);
+    const nats = new NatsServer(rxNs);
+    servers.push(nats);
     await nats.start();
     const url = nats.url;
     const agg = inNs(rxNs, ['analyze', '--subscribe', url, '--expect', 'src,dst,idle', '--reference', 'src', '--correct-clocks', '--json', '--idle', '120']);

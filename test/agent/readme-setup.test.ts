@@ -90,16 +90,21 @@ describe.skipIf(missing !== undefined && !isCI)('README: two agents in three com
     requireCompiledWorker();
     hub = createHub(`r${process.pid % 10000}`);
   }, 120_000);
-  afterAll(() => {
-    for (const s of shells) {
+  /** Everything the README lines started (also by a failed attempt before a retry). */
+  const stopAll = (): void => {
+    for (const s of shells.splice(0)) {
       for (const c of children(s.pid!)) spawnSync('kill', ['-KILL', String(c)]);
       if (s.exitCode === null) s.kill('SIGKILL');
     }
+  };
+  afterAll(() => {
+    stopAll();
     hub?.remove();
     cleanup();
   });
 
   it('nats-server, two agents on eth1/eth2, serve --subscribe: the migration and the offset are served while the agents run', async () => {
+    stopAll();
     const cmds = readmeCommands();
     expect(cmds).toHaveLength(3);
     const bin = join(dir, 'bin');

@@ -45,6 +45,10 @@ describe.skipIf(missing !== undefined)(`serve --subscribe (real nats-server, rea
   });
 
   it('serves the aggregated phases, the clock offset as a metric and at /api, scraped by Prometheus', async () => {
+    // A retried attempt starts from scratch (nothing of the failed one left running).
+    await serve?.stop();
+    await prom?.stop();
+    await nats.stop();
     await nats.start();
     const args = ['--subscribe', nats.url, '--expect', 'src,dst', '--correct-clocks', '--stall-after', '3600'];
     serve = await startServe(args);
