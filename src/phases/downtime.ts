@@ -1,20 +1,79 @@
+import type { AnomalyDef } from '../core/anomaly.js';
 import { PS_PER_US, type Picos } from '../core/time.js';
+import { PhaseAnomaly } from './anomaly-codes.js';
 import type { ArpAnnouncement } from '../decode/arp.js';
 import type { Endpoint, IcmpEcho } from '../protocols/types.js';
 import type { Downtime } from './events.js';
 import type { Migration } from './migration.js';
 
-const MAX_UNANSWERED = 100_000;
+/**
+ * Requests a stream remembers unanswered: 32 s of a 1 ms ping, and below the 16-bit
+ * sequence space so a well-behaved stream never has two of one number outstanding.
+ */
+export const MAX_UNANSWERED = 32_768;
+/**
+ * Ping streams kept at once. A sender chooses the ICMP identifier freely, so a new one
+ * per packet must not grow the tracker: past this the least recently active stream is
+ * forgotten and counted (PHASES_PING_STREAM_SHED).
+ */
+export const MAX_PING_STREAMS = 4_096;
 const INTERVAL_SAMPLES = 33;
 /** A ping stream counts as "active" at a switch-over if it sent a request this recently. */
 const ACTIVE_WINDOW: Picos = 1_000_000_000_000n;
+
+/**
+ * The requests of a stream not answered yet, in send order: a ring of sequence numbers
+ * with an index by number, so a reply costs O(1) amortised however many requests an
+ * attacker leaves open (a linear search per reply was quadratic in them).
+ */
+export class UnansweredRequests {
+  private readonly seqs: number[] = [];
+  /** Position (absolute send index) of each outstanding number's oldest request. */
+  private readonly at = new Map<number, number>();
+  /** Absolute send index of the oldest outstanding request (seqs[offset]). */
+  private head = 0;
+  private offset = 0;
+
+  push(seq: number): void {
+    const index = this.head + this.size;
+    this.seqs.push(seq);
+    if (!this.at.has(seq)) this.at.set(seq, index);
+    if (this.size > MAX_UNANSWERED) this.dropOldest(1);
+  }
+
+  /** Answers `seq`: removes it and every older request; returns how many older ones. */
+  answer(seq: number): number {
+    const index = this.at.get(seq);
+    if (index === undefined) return 0;
+    const older = index - this.head;
+    this.dropOldest(older + 1);
+    return older;
+  }
+
+  get size(): number {
+    return this.seqs.length - this.offset;
+  }
+
+  private dropOldest(n: number): void {
+    for (let i = 0; i < n; i++) {
+      const seq = this.seqs[this.offset]!;
+      if (this.at.get(seq) === this.head) this.at.delete(seq);
+      this.offset++;
+      this.head++;
+    }
+    // Compact once the dropped prefix dominates, so the array stays O(outstanding).
+    if (this.offset > 1024 && this.offset * 2 > this.seqs.length) {
+      this.seqs.splice(0, this.offset);
+      this.offset = 0;
+    }
+  }
+}
 
 /** One echo "conversation": ping client → target, one ICMP identifier. */
 class PingStream {
   lastReplyTs?: Picos;
   lastRequestTs?: Picos;
-  /** Sequence numbers of requests not answered yet, in send order. */
-  unanswered: number[] = [];
+  readonly unanswered = new UnansweredRequests();
   deltas: Picos[] = [];
 
   request(msg: IcmpEcho): void {
@@ -24,15 +83,11 @@ class PingStream {
     }
     this.lastRequestTs = msg.ts;
     this.unanswered.push(msg.seq);
-    if (this.unanswered.length > MAX_UNANSWERED) this.unanswered.shift();
   }
 
   /** Answers `seq`: returns how many older requests are now known never to be answered. */
   reply(seq: number): number {
-    const at = this.unanswered.indexOf(seq);
-    if (at < 0) return 0;
-    this.unanswered.splice(0, at + 1);
-    return at;
+    return this.unanswered.answer(seq);
   }
 
   /** The ping interval: median request spacing, to the microsecond (1 ms in the study). */
@@ -63,17 +118,20 @@ interface Waiter {
  * per VM) the stream whose replies stop at the switch-over is the migrating VM's.
  */
 export class DowntimeTracker {
+  /** Insertion order is recency order: a stream is moved to the end when it sends. */
   private readonly streams = new Map<string, PingStream>();
+  /** Counts a ping stream forgotten to stay within MAX_PING_STREAMS (the engine's anomaly). */
+  shed: (def: AnomalyDef, ts: Picos) => void = () => {};
   private readonly requestMemo: StreamMemo = { client: undefined, target: undefined, id: -1, stream: undefined };
   private readonly replyMemo: StreamMemo = { client: undefined, target: undefined, id: -1, stream: undefined };
   private readonly waiters: Waiter[] = [];
 
   onEcho(msg: IcmpEcho): void {
     if (msg.kind === 'echo-request') {
-      this.streamOf(msg.src, msg.dst, msg.id, true)!.request(msg);
+      this.streamOf(msg.src, msg.dst, msg.id, msg.ts)!.request(msg);
       return;
     }
-    const s = this.streamOf(msg.dst, msg.src, msg.id, false);
+    const s = this.streamOf(msg.dst, msg.src, msg.id);
     if (!s) return;
     const before = s.lastReplyTs;
     const lost = s.reply(msg.seq);
@@ -87,18 +145,39 @@ export class DowntimeTracker {
    * Dissector keeps one per host), so the last stream found per direction is kept by
    * object and most echoes build no key string (one per packet was 5 % of a file run).
    */
-  private streamOf(client: Endpoint, target: Endpoint, id: number, make: boolean): PingStream | undefined {
+  private streamOf(client: Endpoint, target: Endpoint, id: number, requestTs?: Picos): PingStream | undefined {
+    const make = requestTs !== undefined;
     const memo = make ? this.requestMemo : this.replyMemo;
     if (memo.client === client && memo.target === target && memo.id === id && memo.stream !== undefined) return memo.stream;
     const key = `${client.ip}>${target.ip}#${id}`;
     let s = this.streams.get(key);
-    if (!s && make) {
-      s = new PingStream();
+    if (make) {
+      if (s) {
+        this.streams.delete(key); // re-insert: most recently active last
+      } else {
+        s = new PingStream();
+        if (this.streams.size >= MAX_PING_STREAMS) this.forgetLeastRecent(requestTs);
+      }
       this.streams.set(key, s);
     }
     if (s) { memo.client = client; memo.target = target; memo.id = id; memo.stream = s; }
     return s;
   }
+
+  private forgetLeastRecent(ts: Picos): void {
+    const oldest = this.streams.keys().next();
+    if (oldest.done) return;
+    const gone = this.streams.get(oldest.value)!;
+    this.streams.delete(oldest.value);
+    for (const memo of [this.requestMemo, this.replyMemo]) if (memo.stream === gone) memo.stream = undefined;
+    this.shed(PhaseAnomaly.PING_STREAM_SHED, ts);
+  }
+
+  /** Ping streams held now (bounded by MAX_PING_STREAMS). */
+  get streamCount(): number {
+    return this.streams.size;
+  }
+
 
   /**
    * A resumed VM announcing its MAC. RARP carries no IP address, so it goes to the

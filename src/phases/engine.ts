@@ -65,6 +65,7 @@ export class PhaseEngine {
     this.anomalies = new AnomalyAggregator(sink);
     this.ctx = new EngineContext(sink, this.hosts, this.downtime, opts.labels);
     this.ctx.shed = (def, ts) => this.anomalies.add(anomalyMessage(def, 1, ts, ts, -1, NO_HOST, NO_HOST), '');
+    this.downtime.shed = this.ctx.shed;
     this.kvm = new KvmTracker(this.ctx, opts.downtimeLimitMs !== undefined
       ? BigInt(Math.round(opts.downtimeLimitMs * 1000)) * PS_PER_US : DEFAULT_DOWNTIME_LIMIT);
     this.openstack = new OpenStackTracker(this.ctx);
