@@ -80,6 +80,8 @@ export interface Progress extends EventBase {
   /** Bytes/s over the last progress interval. */
   rate: number;
   iteration: number;
+  /** The source vCPUs' auto-converge throttle (percent), as last seen in libvirt job stats on the link. */
+  throttle?: number;
 }
 export interface Switchover extends EventBase {
   type: 'switchover';
@@ -193,6 +195,8 @@ export interface StreamSummary {
    *  bytes as QEMU's compression.compressed-size counts them (each record less 8 bytes). */
   compressedPages?: number;
   compressedBytes?: number;
+  /** auto-converge: the CPU throttle (percent) in the libvirt job stats seen on the link (last, highest, replies read). */
+  cpuThrottle?: { last: number; max: number; samples: number };
 }
 export interface EncryptedSummary {
   transport: 'tls';

@@ -26,6 +26,7 @@ function encodings(msg: { xbzrlePages?: number; xbzrleBytes?: number; compressed
 const LIBVIRT_PORTS: ReadonlySet<number> = new Set([16509, 16514]);
 const REMOTE_PROGRAM = 0x20008086;
 const MAX_REMEMBERED_SYNS = 65_536;
+const MAX_JOB_STATS_CALLS = 1024;
 /** Progress events at most this often (wire time), plus one at each new RAM pass. */
 const PROGRESS_INTERVAL: Picos = 100n * PS_PER_MS;
 
@@ -122,6 +123,8 @@ export class KvmTracker {
   private readonly encrypted: EncryptedStreams;
   private readonly channels: MultifdChannels;
   private readonly tlsRounds: LibvirtTlsRounds;
+  /** DOMAIN_GET_JOB_STATS calls awaiting their reply (flow:serial → domain uuid or name). */
+  private readonly jobStatsCalls = new Map<string, string>();
 
   /** The last two pre-copy pass starts (all the convergence estimate needs) and the
    *  latest pre-copy packet, which bounds when the VM paused. */
@@ -179,6 +182,7 @@ export class KvmTracker {
   }
 
   onLibvirt(msg: LibvirtMessage): void {
+    if (msg.kind !== 'tls-record' && msg.procedureName === 'DOMAIN_GET_JOB_STATS') { this.jobStats(msg); return; }
     if (this.ctx.retiredFlows.has(msg.flowId)) return;
     let m = this.ctx.flowOwner.get(msg.flowId);
     if (m && m.libvirtFlow !== msg.flowId) return;
@@ -352,6 +356,30 @@ export class KvmTracker {
   }
 
   /**
+   * libvirt job stats on the link (a management client polling the migration, e.g.
+   * `virsh domjobinfo` from another host): the reply's auto-converge throttle goes to the
+   * open migration of the domain the call named (the reply does not name it).
+   */
+  private jobStats(msg: LibvirtRpcMessage): void {
+    const key = `${msg.flowId}:${msg.serial}`;
+    if (msg.kind === 'call') {
+      const domain = msg.migration?.domainUuid ?? msg.migration?.domainName;
+      if (domain === undefined) return;
+      if (this.jobStatsCalls.size >= MAX_JOB_STATS_CALLS) this.jobStatsCalls.delete(this.jobStatsCalls.keys().next().value!);
+      this.jobStatsCalls.set(key, domain);
+      return;
+    }
+    const domain = this.jobStatsCalls.get(key);
+    this.jobStatsCalls.delete(key);
+    const throttle = msg.migration?.autoConvergeThrottle;
+    if (domain === undefined || throttle === undefined) return;
+    const m = this.ctx.open.find((x) => x.outcome === undefined && !x.ended('transfer') && (x.domainUuid === domain || x.domain === domain));
+    if (!m) return;
+    const t = m.cpuThrottle;
+    m.cpuThrottle = { last: throttle, max: Math.max(t?.max ?? 0, throttle), samples: (t?.samples ?? 0) + 1 };
+  }
+
+  /**
    * A progress event: at most every PROGRESS_INTERVAL, and at each new pass. Bytes are
    * the main stream's (as of its last RAM chunk) plus all multifd channels'.
    */
@@ -369,7 +397,7 @@ export class KvmTracker {
     const dt = toSeconds(ts - since);
     const rate = dt > 0 ? (bytes - (last?.bytes ?? 0)) / dt : 0;
     this.progressState.set(m, { ts, bytes, mainBytes: main, iteration });
-    m.emit({ type: 'progress', migration: '', ts, bytes, rate, iteration });
+    m.emit({ type: 'progress', migration: '', ts, bytes, rate, iteration, ...(m.cpuThrottle ? { throttle: m.cpuThrottle.last } : {}) });
   }
 
   /**

@@ -73,6 +73,8 @@ export class Migration {
   libvirtTls = false;
   /** The QEMU stream travels inside the libvirt connection (VIR_MIGRATE_TUNNELLED). */
   tunnelled = false;
+  /** auto-converge's throttle, from libvirt job stats replies on the captured link. */
+  cpuThrottle?: { last: number; max: number; samples: number };
   /** A QEMU stream seen without any libvirt migration (QMP-driven `migrate`): its
    *  timeline is the Transfer phase alone and it closes with the stream. */
   qemuOnly = false;
@@ -257,6 +259,7 @@ export class Migration {
       ev.total = last - first;
     }
     if (this.stream) ev.stream = this.multifd ? this.multifd.summarise(this.stream) : { ...this.stream };
+    if (ev.stream && this.cpuThrottle) ev.stream.cpuThrottle = { ...this.cpuThrottle };
     if (ev.stream && (this.postcopyRequests !== undefined || ev.stream.postcopyBytes !== undefined)) {
       ev.stream.postcopyRequests = this.postcopyRequests ?? 0;
     }

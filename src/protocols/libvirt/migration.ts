@@ -17,7 +17,11 @@ export const MigrationProc = {
   perform3Params: remoteProc('DOMAIN_MIGRATE_PERFORM3_PARAMS'),
   finish3Params: remoteProc('DOMAIN_MIGRATE_FINISH3_PARAMS'),
   confirm3Params: remoteProc('DOMAIN_MIGRATE_CONFIRM3_PARAMS'),
+  /** virDomainGetJobStats: a management client polling a running migration. */
+  getJobStats: remoteProc('DOMAIN_GET_JOB_STATS'),
 } as const;
+/** VIR_DOMAIN_JOB_AUTO_CONVERGE_THROTTLE: the source vCPUs' throttle (percent). */
+const PARAM_AUTO_CONVERGE_THROTTLE = 'auto_converge_throttle';
 
 const MIGRATION_PROCS = new Set<number>(Object.values(MigrationProc));
 export function isMigrationProc(proc: number): boolean {
@@ -89,7 +93,11 @@ function typedParams(r: XdrReader, info: LibvirtMigrationInfo): void {
     const field = r.string(STRING_MAX);
     const type = r.i32();
     switch (type) {
-      case 1: case 2: case 6: r.u32(); break; // int, uint, boolean
+      case 1: case 2: case 6: { // int, uint, boolean
+        const v = r.u32();
+        if (field === PARAM_AUTO_CONVERGE_THROTTLE && type === 1) info.autoConvergeThrottle = v | 0;
+        break;
+      }
       case 3: case 4: case 5: r.u64(); break; // llong, ullong, double
       case 7: {
         const s = r.string(STRING_MAX);
@@ -134,6 +142,7 @@ export function decodeMigrationBody(proc: number, isReply: boolean, body: Uint8A
       case P.perform3: domain(r, info); r.optionalString(STRING_MAX); fromCookie(r.opaque(COOKIE_MAX), info); break;
       case P.finish3: info.domainName = r.string(STRING_MAX); fromCookie(r.opaque(COOKIE_MAX), info); break;
       case P.confirm3: domain(r, info); fromCookie(r.opaque(COOKIE_MAX), info); break;
+      case P.getJobStats: domain(r, info); break;
       default: return undefined;
     }
   } else {
@@ -149,6 +158,7 @@ export function decodeMigrationBody(proc: number, isReply: boolean, body: Uint8A
       case P.finish3Params: case P.finish3: domain(r, info); fromCookie(r.opaque(COOKIE_MAX), info); break;
       case P.perform3Params: case P.perform3: case P.prepareTunnel3Params: case P.prepareTunnel3:
         fromCookie(r.opaque(COOKIE_MAX), info); break;
+      case P.getJobStats: r.i32(); typedParams(r, info); break; // int type; params<>
       default: return undefined;
     }
   }

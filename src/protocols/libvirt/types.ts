@@ -19,6 +19,8 @@ export interface LibvirtMigrationInfo {
   /** From the <qemu-migration> cookie. */
   hostname?: string;
   hostUuid?: string;
+  /** DOMAIN_GET_JOB_STATS reply: the auto-converge CPU throttle (percent), when reported. */
+  autoConvergeThrottle?: number;
 }
 
 export interface LibvirtRpcMessage extends MessageBase {

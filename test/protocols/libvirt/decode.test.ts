@@ -160,3 +160,19 @@ describe('libvirt RPC decoder', () => {
     for (const [n, name] of spot) expect(REMOTE_PROCEDURES[n]).toBe(name);
   });
 });
+
+describe('libvirt job stats (virDomainGetJobStats) on the link', () => {
+  it('the call names the domain, the reply gives the auto-converge throttle', () => {
+    const proc = REMOTE_PROCEDURES.indexOf('DOMAIN_GET_JOB_STATS');
+    const UUID_BYTES = [0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0x4d, 0xef, 0x80, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07];
+    const call = rpcMessage({ procedure: proc, type: 0, serial: 7 }, new Xdr().domain('vm1', UUID_BYTES).u32(0).bytes());
+    const reply = rpcMessage({ procedure: proc, type: 1, serial: 7 }, new Xdr().i32(2).params([
+      ['time_elapsed', 4, 1234], ['memory_iteration', 4, 5], ['auto_converge_throttle', 1, 40], ['memory_dirty_rate', 4, 9000],
+    ]).bytes());
+    const out = run([{ dir: 'c2s', bytes: call }, { dir: 's2c', bytes: reply }]);
+    expect(out.filter((m) => m.protocol === 'anomaly')).toEqual([]);
+    const [c, r] = out as LibvirtRpcMessage[];
+    expect(c).toMatchObject({ procedureName: 'DOMAIN_GET_JOB_STATS', kind: 'call', migration: { domainName: 'vm1', domainUuid: UUID_TEXT } });
+    expect(r).toMatchObject({ procedureName: 'DOMAIN_GET_JOB_STATS', kind: 'reply', migration: { autoConvergeThrottle: 40 } });
+  });
+});
