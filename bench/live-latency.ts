@@ -20,6 +20,13 @@ export interface LiveLatency {
   allUs: Quantiles;
   /** migration-started, phase-started and progress events (µs): mostly stamped with the packet that triggers them. */
   startedUs: Quantiles;
+  /**
+   * Every event from the wire time of the packet that let the engine emit it (the
+   * message being pushed when it came): the pipeline's own delay, without the time an
+   * event stamped earlier waited for that packet by nature (a migration's first phases
+   * are known once the migration is recognised).
+   */
+  triggerUs: Quantiles;
   packets: number;
   ringDrops: number;
   kernelDrops: number;
@@ -57,16 +64,22 @@ export async function measureLiveLatency(pair: VethPair, trace: TraceTotals, wor
   capture: 'af-packet' | 'pcap' = 'af-packet'): Promise<LiveLatency> {
   const all: number[] = [];
   const started: number[] = [];
+  const trigger: number[] = [];
+  /** Wire time of the message being pushed: the packet that lets the engine emit. */
+  let pushedTs = 0n;
   const engine = new PhaseEngine({
     hosts: truthHosts(trace.file),
     onEvent: (e) => {
-      const us = Number(nowPs() - e.ts) / 1e6;
+      const now = nowPs();
+      const us = Number(now - e.ts) / 1e6;
       all.push(us);
       if (STARTED.has(e.type)) started.push(us);
+      if (pushedTs > 0n) trigger.push(Number(now - pushedTs) / 1e6);
     },
   });
   const run = startRingPipeline({
-    source: { kind: 'iface', name: pair.rxIf, netns: pair.rxNs }, workers, capture, onMessage: (m) => engine.push(m),
+    source: { kind: 'iface', name: pair.rxIf, netns: pair.rxNs }, workers, capture,
+    onMessage: (m) => { pushedTs = m.tsEnd; engine.push(m); },
   });
   const done = run.done;
   done.catch(() => undefined);
@@ -82,7 +95,7 @@ export async function measureLiveLatency(pair: VethPair, trace: TraceTotals, wor
   const { stats } = await done;
   engine.end();
   return {
-    events: all.length, allUs: quantiles(all), startedUs: quantiles(started), packets: stats.packets,
+    events: all.length, allUs: quantiles(all), startedUs: quantiles(started), triggerUs: quantiles(trigger), packets: stats.packets,
     ringDrops: stats.rings.reduce((a, r) => a + r.dropped, 0), kernelDrops: stats.kernelDrops + stats.interfaceDrops,
   };
 }

@@ -330,7 +330,8 @@ export async function measureLiveDropFree(opts: LiveDropFreeOptions = {}): Promi
     if ((opts.latency ?? !smoke) && paths.includes('migscope')) {
       for (const capture of ['af-packet', 'pcap'] as const) {
         const l = await measureLiveLatency(p, trace, opts.workers ?? 2, capture);
-        log(`latency at wire timing (${capture}): ${l.events} events, all p50 ${l.allUs.p50.toFixed(0)} µs `
+        log(`latency at wire timing (${capture}): ${l.events} events, trigger packet → event p50 ${l.triggerUs.p50.toFixed(0)} µs `
+          + `p99 ${l.triggerUs.p99.toFixed(0)} µs max ${l.triggerUs.max.toFixed(0)} µs; all p50 ${l.allUs.p50.toFixed(0)} µs `
           + `p99 ${l.allUs.p99.toFixed(0)} µs max ${l.allUs.max.toFixed(0)} µs; started/progress p50 ${l.startedUs.p50.toFixed(0)} µs `
           + `p99 ${l.startedUs.p99.toFixed(0)} µs`);
         if (capture === 'af-packet') latency = l; else latencyPcap = l;
@@ -367,8 +368,10 @@ export function formatLiveResult(r: LiveDropFreeResult): string {
   const num = (v: number | null, d = 0): string => (v === null ? '—' : v.toFixed(d));
   const rows = r.paths.map((p) => `| ${p.path} | ${num(p.dropFreePps)} | ${num(p.dropFreeGbps, 2)} | `
     + `${num(p.firstDropPps)} | ${p.senderLimited ? 'yes' : 'no'} | ${num(p.trials[0]?.cpuUsPerPacket ?? null, 2)} | ${p.trials.length} | ${p.description} |`);
-  const latencyLine = (name: string, l: LiveLatency): string => `${name} event latency at wire timing (marker → event, ${l.events} events): `
-    + `all p50 ${(l.allUs.p50 / 1000).toFixed(2)} ms, p99 ${(l.allUs.p99 / 1000).toFixed(2)} ms, max ${(l.allUs.max / 1000).toFixed(2)} ms; `
+  const ms = (us: number): string => (us / 1000).toFixed(2);
+  const latencyLine = (name: string, l: LiveLatency): string => `${name} event latency at wire timing, ${l.events} events: `
+    + `packet that triggers it → event p50 ${ms(l.triggerUs.p50)} ms, p99 ${ms(l.triggerUs.p99)} ms, max ${ms(l.triggerUs.max)} ms; `
+    + `event time stamp → event: all p50 ${(l.allUs.p50 / 1000).toFixed(2)} ms, p99 ${(l.allUs.p99 / 1000).toFixed(2)} ms, max ${(l.allUs.max / 1000).toFixed(2)} ms; `
     + `started/progress p50 ${(l.startedUs.p50 / 1000).toFixed(2)} ms, p99 ${(l.startedUs.p99 / 1000).toFixed(2)} ms`;
   return [
     `Live drop-free replay rate${r.smoke ? ' (smoke)' : ''}: trace ${r.trace.packets} packets, mean frame `
