@@ -20,12 +20,17 @@ export interface Measurement {
  * RSS from wait4(2): honest for any program, ours or a peer's. stdout goes to
  * /dev/null unless `stdoutFile` is given (we measure decoding, not terminal output).
  */
-export async function measure(argv: string[], opts: { stdoutFile?: string; timeoutMs?: number } = {}): Promise<Measurement> {
+export async function measure(argv: string[], opts: { stdoutFile?: string; stdoutPipe?: string[]; timeoutMs?: number } = {}): Promise<Measurement> {
   const dir = mkdtempSync(join(tmpdir(), 'mgs-bench-'));
   const timeFile = join(dir, 'time');
+  const codeFile = join(dir, 'code');
   const shellRedirect = opts.stdoutFile ?? '/dev/null';
-  const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const script = `exec /usr/bin/time -o '${timeFile}' -f '%e %M %U %S' ${quoted} > '${shellRedirect}'`;
+  const quote = (args: string[]): string => args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const timed = `/usr/bin/time -o '${timeFile}' -f '%e %M %U %S' ${quote(argv)}`;
+  // Piped: the command's status is kept in a file (sh has no pipefail); the reader's output is dropped.
+  const script = opts.stdoutPipe !== undefined
+    ? `{ ${timed}; echo $? > '${codeFile}'; } | ${quote(opts.stdoutPipe)} > /dev/null`
+    : `exec ${timed} > '${shellRedirect}'`;
   const started = process.hrtime.bigint();
   let timedOut = false;
   const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolveRun) => {
@@ -54,7 +59,11 @@ export async function measure(argv: string[], opts: { stdoutFile?: string; timeo
   } catch {
     /* time(1) output missing: the command was killed; keep the wall clock */
   }
+  let exitCode = code;
+  if (opts.stdoutPipe !== undefined) {
+    try { exitCode = Number(readFileSync(codeFile, 'utf8').trim()); } catch { exitCode = code === 0 ? 1 : code; }
+  }
   rmSync(dir, { recursive: true, force: true });
   if (timedOut) wallSeconds = (opts.timeoutMs ?? 0) / 1000;
-  return { wallSeconds, cpuSeconds, maxRssBytes, exitCode: code, stderrTail: stderr.slice(-500), timedOut };
+  return { wallSeconds, cpuSeconds, maxRssBytes, exitCode, stderrTail: stderr.slice(-500), timedOut };
 }

@@ -1,10 +1,11 @@
-import { open, readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { SourceNotFoundError } from '../core/errors.js';
 import { detectFormat } from '../ingest/formats/detect.js';
 import type { LabelTable } from './labels-csv.js';
 import type { CaptureAnalyzer } from '../pipeline/pool/capture-pool.js';
 import { capturedMigrations, type LoadedCapture } from './load-captures.js';
-import { joinMigrationEvents, readMigrationEventFile } from './load-events.js';
+import { joinMigrationEvents, MAX_EVENT_LINE, readMigrationEventFile } from './load-events.js';
 import { readTruthFile } from './load-truth.js';
 import type { LoadTally, MigrationRecord } from './record.js';
 
@@ -45,17 +46,24 @@ export async function sniffInputKind(path: string): Promise<InputKind> {
   return 'capture';
 }
 
-/** `analyze --msgpack` output (decoded whole: msgpack event files are the small ones). */
+/**
+ * `analyze --msgpack` output, streamed like NDJSON: values of at most MAX_EVENT_LINE
+ * bytes, never the whole file in memory. Undecodable bytes or a value past the limit end
+ * the file there, counted; the migrations before them are kept.
+ */
 async function* readMsgpackEvents(path: string, tally: LoadTally): AsyncGenerator<MigrationRecord> {
-  const { decodeMsgpackStream } = await import('../core/msgpack.js');
-  let events: unknown[];
-  try {
-    events = decodeMsgpackStream(await readFile(path));
-  } catch {
-    tally.count('undecodable msgpack event file');
-    return;
+  const { decodeMsgpackValues } = await import('../core/msgpack.js');
+  const values = decodeMsgpackValues(createReadStream(path) as AsyncIterable<Buffer>, MAX_EVENT_LINE,
+    (what) => tally.count(what === 'too-long' ? `msgpack value longer than ${MAX_EVENT_LINE >> 20} MiB (rest of the file unread)`
+      : 'msgpack file ends inside a value'));
+  async function* guarded(): AsyncGenerator<unknown> {
+    try {
+      yield* values;
+    } catch {
+      tally.count('undecodable msgpack (rest of the file unread)');
+    }
   }
-  yield* joinMigrationEvents(events, path, tally);
+  yield* joinMigrationEvents(guarded(), path, tally);
 }
 
 export interface LoadOptions {
