@@ -13,6 +13,10 @@
  * - parallel (`--parallel --parallel-connections 4`, multifd): the four channels
  *   attributed to the migration, their bytes as tshark counts them, RAM bytes within
  *   0.01 % of the job stats.
+ * - auto-converge (`--auto-converge --bandwidth 2`, the memory-dirtying guest): a
+ *   management client on the destination host polls `virsh domjobinfo` over TCP, so the
+ *   job stats travel on the captured link; the throttle migscope reports is what virsh
+ *   printed (the truth: its own output).
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -23,6 +27,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MigrationEnded } from '../../src/phases/events.js';
 import type { ProtocolMessage } from '../../src/protocols/types.js';
 import { analyse, mainStreamRam, tsharkBytesPerConnection } from './harness/qemu-analyse.js';
+import { buildGuestImage } from './harness/qemu-migration.js';
 import { rpcFromDecryptedTls, type RpcSeen } from './harness/libvirt-tls-truth.js';
 import { epochToPicos, tsharkFields } from './harness/tshark.js';
 
@@ -52,7 +57,7 @@ function jobStats(file: string): Record<string, number> {
   return out;
 }
 
-const MODES = ['tls', 'tunnelled', 'parallel'] as const;
+const MODES = ['tls', 'tunnelled', 'parallel', 'autoconverge'] as const;
 
 describe.runIf(runnable || ci)('real libvirt p2p migrations in production modes (network namespaces)', () => {
   let work = '';
@@ -60,12 +65,13 @@ describe.runIf(runnable || ci)('real libvirt p2p migrations in production modes 
     work = mkdtempSync(join(tmpdir(), 'mgs-libvirt-modes-'));
     try {
       await run('bash', [harness, 'up', work, 'tls'], 180_000);
-      await run('bash', [harness, 'modes', work, ...MODES], 300_000);
+      process.env.DIRTY_IMG = buildGuestImage(work, 300);
+      await run('bash', [harness, 'modes', work, ...MODES], 600_000);
     } catch (err) {
       spawnSync('bash', [harness, 'down', work], { stdio: 'inherit', timeout: 60_000 });
       throw err;
     }
-  }, 500_000);
+  }, 800_000);
   afterAll(() => {
     if (!work) return;
     spawnSync('bash', [harness, 'down', work], { stdio: 'inherit', timeout: 60_000 });
@@ -198,4 +204,28 @@ describe.runIf(runnable || ci)('real libvirt p2p migrations in production modes 
     expect(Math.abs(s.iterations! - job.memory_iteration!)).toBeLessThanOrEqual(3);
     console.log(`parallel: stream ${JSON.stringify(s, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}; ours ${ours} job memory_processed ${job.memory_processed} iterations ${job.memory_iteration}`);
   }, 120_000);
+
+  it('auto-converge: the throttle from the job stats polled over the link, as virsh printed it', async () => {
+    const pcap = join(work, 'autoconverge.pcap');
+    // virsh's own output, one line per poll: "operation: 5 auto_converge_throttle: N".
+    const polled = readFileSync(join(work, 'autoconverge.polls'), 'utf8').split('\n')
+      .map((l) => /auto_converge_throttle: (\d+)/.exec(l)?.[1]).filter((v): v is string => v !== undefined).map(Number);
+    expect(polled.length).toBeGreaterThan(3);
+    const { events } = await analyse(pcap);
+    const ended = events.filter((e): e is MigrationEnded => e.type === 'migration-ended');
+    expect(ended).toHaveLength(1);
+    const e = ended[0]!;
+    expect(e.outcome).toBe('completed');
+    const t = e.stream!.cpuThrottle!;
+    console.log(`autoconverge: cpuThrottle ${JSON.stringify(t)}; virsh polled ${polled.length} values, max ${Math.max(...polled)}; passes ${e.stream!.iterations}`);
+    // Every reply polled while Transfer ran is read (a poll answered after it is not the migration's).
+    expect(t.samples).toBeLessThanOrEqual(polled.length);
+    expect(t.samples).toBeGreaterThanOrEqual(polled.length - 2);
+    expect(t.max).toBe(Math.max(...polled));
+    expect(polled).toContain(t.last);
+    // The throttle rose while the migration ran (QEMU's 20 % start, 10 % steps).
+    expect(t.max).toBeGreaterThan(20);
+    const progress = events.filter((x) => x.type === 'progress' && x.throttle !== undefined);
+    expect(progress.length).toBeGreaterThan(0);
+  }, 300_000);
 });

@@ -125,7 +125,7 @@ PY
 }
 
 domain_xml() {
-  local name=$1 uuid=$2
+  local name=$1 uuid=$2 disk=${3:-$work/guest.img}
   cat <<XML
 <domain type='qemu'>
   <name>$name</name>
@@ -137,7 +137,7 @@ domain_xml() {
     <emulator>/usr/bin/qemu-system-x86_64</emulator>
     <disk type='file' device='disk'>
       <driver name='qemu' type='raw' cache='none'/>
-      <source file='$work/guest.img'/>
+      <source file='$disk'/>
       <target dev='hda' bus='ide'/>
     </disk>
     <memballoon model='none'/>
@@ -220,7 +220,9 @@ modes() {
   for mode in "$@"; do
     i=$((i + 1))
     dom="mgs-$mode" uuid=$(printf '00000000-0000-4000-8000-1%011d' "$i")
-    domain_xml "$dom" "$uuid" > "$work/$dom.xml"
+    # auto-converge: the memory-dirtying guest (DIRTY_IMG, built by the test with nasm).
+    if [ "$mode" = autoconverge ]; then domain_xml "$dom" "$uuid" "${DIRTY_IMG:?}" > "$work/$dom.xml"
+    else domain_xml "$dom" "$uuid" > "$work/$dom.xml"; fi
     virsh_on $H1 $A1 define "$work/$dom.xml" >/dev/null
     virsh_on $H1 $A1 start "$dom" >/dev/null
     sleep 0.5
@@ -229,11 +231,25 @@ modes() {
       tls) uri="qemu+tls://$A2/system?pkipath=$work/$H1/pki" ;;
       tunnelled) flags=(--tunnelled) ;;
       parallel) flags=(--parallel --parallel-connections 4) ;;
+      autoconverge) flags=(--auto-converge --bandwidth 2 --timeout 120) ;;
       *) echo "unknown mode $mode" >&2; return 2 ;;
     esac
     capture_start "$work/$mode.pcap"
     # Not --undefinesource: the source keeps the domain, and with it the job's statistics.
-    virsh_on $H1 $A1 migrate --live --p2p --persistent --unsafe "${flags[@]}" "$dom" "$uri"
+    if [ "$mode" = autoconverge ]; then
+      # A management client on the other host polls the job stats over TCP (on the
+      # captured link): what migscope reads the throttle from, and the truth.
+      ( for k in $(seq 1 600); do
+          sleep 0.5
+          ns $H2 timeout 10 virsh -q -c "qemu+tcp://$A1/system" domjobinfo "$dom" --rawstats 2>/dev/null | grep -E 'auto_converge_throttle|operation' | paste -sd' ' >> "$work/$mode.polls" || true
+          [ -f "$work/$mode.done" ] && break
+        done ) &
+      local poller=$!
+      ns $H1 timeout 150 virsh -q -c "qemu+tcp://$A1/system" migrate --live --p2p --persistent --unsafe "${flags[@]}" "$dom" "$uri" || { touch "$work/$mode.done"; wait $poller; return 1; }
+      touch "$work/$mode.done"; wait $poller
+    else
+      virsh_on $H1 $A1 migrate --live --p2p --persistent --unsafe "${flags[@]}" "$dom" "$uri"
+    fi
     capture_stop
     virsh_on $H1 $A1 domjobinfo "$dom" --completed --rawstats > "$work/$mode.jobinfo"
     virsh_on $H2 $A2 destroy "$dom" >/dev/null
