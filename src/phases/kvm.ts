@@ -12,8 +12,9 @@ import { PhaseAnomaly } from './anomaly-codes.js';
 import { BareQemuMigrations } from './bare-qemu.js';
 import { EncryptedStreams } from './encrypted.js';
 import { LibvirtTlsRounds } from './libvirt-tls.js';
+import { JobStatsThrottle } from './job-stats.js';
+import { isIpLiteral, parseMigrateUri } from './migrate-uri.js';
 import { MultifdChannels } from './multifd-channels.js';
-
 
 /** Page counts by encoding, when the stream used XBZRLE or compression. */
 function encodings(msg: { xbzrlePages?: number; xbzrleBytes?: number; compressedPages?: number; compressedBytes?: number }): Partial<StreamSummary> {
@@ -26,7 +27,6 @@ function encodings(msg: { xbzrlePages?: number; xbzrleBytes?: number; compressed
 const LIBVIRT_PORTS: ReadonlySet<number> = new Set([16509, 16514]);
 const REMOTE_PROGRAM = 0x20008086;
 const MAX_REMEMBERED_SYNS = 65_536;
-const MAX_JOB_STATS_CALLS = 1024;
 /** Progress events at most this often (wire time), plus one at each new RAM pass. */
 const PROGRESS_INTERVAL: Picos = 100n * PS_PER_MS;
 
@@ -57,48 +57,6 @@ function classify(msg: LibvirtRpcMessage): MigrationProc | undefined {
   return PROC_BY_NAME[msg.procedureName] ?? PROC_BY_NUMBER[msg.procedure];
 }
 
-/** "tcp:10.0.0.2:49152", "tcp://host:49152", "tcp:[fd00::2]:49152" → host and port. */
-export function parseMigrateUri(uri: string): { host: string; port: number } | undefined {
-  // Scanned by hand (the URI comes from the wire): scheme of letters and '+', ':', an
-  // optional '//', then '[v6]' or a host without ':' and '/', then ':' and the port digits.
-  const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
-  let i = 0;
-  while (i < uri.length) {
-    const c = uri.charCodeAt(i) | 0x20;
-    if ((c < 0x61 || c > 0x7a) && uri.charCodeAt(i) !== 0x2b) break;
-    i++;
-  }
-  if (i === 0 || uri.charCodeAt(i) !== 0x3a) return undefined;
-  i++;
-  if (uri.startsWith('//', i)) i += 2;
-  const hostAt = i;
-  /** The port after the host ending at `end` (':' then at least one digit), or -1. */
-  const portAfter = (end: number): number => {
-    if (uri.charCodeAt(end) !== 0x3a || !isDigit(uri.charCodeAt(end + 1))) return -1;
-    let j = end + 1;
-    while (j < uri.length && isDigit(uri.charCodeAt(j))) j++;
-    return Number(uri.slice(end + 1, j));
-  };
-  const close = uri.charCodeAt(hostAt) === 0x5b ? uri.indexOf(']', hostAt + 1) : -1;
-  if (close > hostAt + 1) {
-    const port = portAfter(close + 1);
-    if (port >= 0) return { host: uri.slice(hostAt + 1, close), port };
-  }
-  let end = hostAt;
-  while (end < uri.length && uri.charCodeAt(end) !== 0x3a && uri.charCodeAt(end) !== 0x2f) end++;
-  if (end === hostAt) return undefined;
-  const port = portAfter(end);
-  if (port < 0) return undefined;
-  let host = uri.slice(hostAt, end);
-  if (host.startsWith('[')) host = host.slice(1);
-  if (host.endsWith(']')) host = host.slice(0, -1);
-  return { host, port };
-}
-
-function isIpLiteral(host: string): boolean {
-  return /^\d+\.\d+\.\d+\.\d+$/.test(host) || host.includes(':');
-}
-
 interface FlowOpen { ts: Picos; client: Endpoint; server: Endpoint; synLost: boolean }
 
 interface PassState {
@@ -123,8 +81,7 @@ export class KvmTracker {
   private readonly encrypted: EncryptedStreams;
   private readonly channels: MultifdChannels;
   private readonly tlsRounds: LibvirtTlsRounds;
-  /** DOMAIN_GET_JOB_STATS calls awaiting their reply (flow:serial → domain uuid or name). */
-  private readonly jobStatsCalls = new Map<string, string>();
+  private readonly jobStats: JobStatsThrottle;
 
   /** The last two pre-copy pass starts (all the convergence estimate needs) and the
    *  latest pre-copy packet, which bounds when the VM paused. */
@@ -133,6 +90,7 @@ export class KvmTracker {
   constructor(private readonly ctx: EngineContext, private readonly downtimeLimit: Picos) {
     const openedAt = (flowId: number): Picos | undefined => this.opens.get(flowId)?.ts;
     this.bare = new BareQemuMigrations(ctx);
+    this.jobStats = new JobStatsThrottle(ctx);
     this.tlsRounds = new LibvirtTlsRounds(ctx);
     this.encrypted = new EncryptedStreams(ctx, this.bare, openedAt);
     this.channels = new MultifdChannels(ctx, openedAt, (m, ts) => this.progress(m, ts), (m) => this.bare.settle(m));
@@ -182,7 +140,7 @@ export class KvmTracker {
   }
 
   onLibvirt(msg: LibvirtMessage): void {
-    if (msg.kind !== 'tls-record' && msg.procedureName === 'DOMAIN_GET_JOB_STATS') { this.jobStats(msg); return; }
+    if (msg.kind !== 'tls-record' && msg.procedureName === 'DOMAIN_GET_JOB_STATS') { this.jobStats.on(msg); return; }
     if (this.ctx.retiredFlows.has(msg.flowId)) return;
     let m = this.ctx.flowOwner.get(msg.flowId);
     if (m && m.libvirtFlow !== msg.flowId) return;
@@ -353,30 +311,6 @@ export class KvmTracker {
       default:
         break;
     }
-  }
-
-  /**
-   * libvirt job stats on the link (a management client polling the migration, e.g.
-   * `virsh domjobinfo` from another host): the reply's auto-converge throttle goes to the
-   * open migration of the domain the call named (the reply does not name it).
-   */
-  private jobStats(msg: LibvirtRpcMessage): void {
-    const key = `${msg.flowId}:${msg.serial}`;
-    if (msg.kind === 'call') {
-      const domain = msg.migration?.domainUuid ?? msg.migration?.domainName;
-      if (domain === undefined) return;
-      if (this.jobStatsCalls.size >= MAX_JOB_STATS_CALLS) this.jobStatsCalls.delete(this.jobStatsCalls.keys().next().value!);
-      this.jobStatsCalls.set(key, domain);
-      return;
-    }
-    const domain = this.jobStatsCalls.get(key);
-    this.jobStatsCalls.delete(key);
-    const throttle = msg.migration?.autoConvergeThrottle;
-    if (domain === undefined || throttle === undefined) return;
-    const m = this.ctx.open.find((x) => x.outcome === undefined && !x.ended('transfer') && (x.domainUuid === domain || x.domain === domain));
-    if (!m) return;
-    const t = m.cpuThrottle;
-    m.cpuThrottle = { last: throttle, max: Math.max(t?.max ?? 0, throttle), samples: (t?.samples ?? 0) + 1 };
   }
 
   /**
