@@ -6,14 +6,12 @@ import type { Emit, GapKind } from '../types.js';
 import { NEED_MORE } from './feeder.js';
 import { SourceStreamDecoder, type QemuBody } from './source-decoder.js';
 import { readAscii, u32 } from './bytes.js';
+import { ReturnPathReader } from './return-path.js';
 import { parseConfigSubsection, validFooterAt } from './records.js';
 import { MAX_KEPT_PASSES, RAM_ERROR, RamItem, RamWalker } from './ram.js';
 import {
-  DEFAULT_TARGET_PAGE_SIZE, MAX_COMMAND, QEMU_VM_FILE_MAGIC, QEMU_VM_FILE_VERSION, QemuCommand, QemuRecord, ReturnPathMessage,
+  DEFAULT_TARGET_PAGE_SIZE, MAX_COMMAND, QEMU_VM_FILE_MAGIC, QEMU_VM_FILE_VERSION, QemuCommand, QemuRecord,
 } from './types.js';
-
-/** Page requests remembered while waiting for their page (post-copy faults are few). */
-const MAX_PENDING_REQUESTS = 4096;
 
 const enum Mode { Magic, Record, Ram, FooterOpt, Opaque, AfterEof, Done }
 
@@ -54,15 +52,8 @@ export class QemuStreamDecoder extends SourceStreamDecoder {
   /** Post-copy: stream offsets of the MIG_CMD_PACKAGED record and of the package's end. */
   private postcopyAt = -1;
   private packageEnd = -1;
-  /** The return path (destination → source): header bytes of the message being read,
-   *  bytes of its body left to pass over, and the page requests counted. */
-  private readonly rpHead: number[] = [];
-  private rpSkip = 0;
-  private rpLost = false;
-  private rpReturned = 0;
-  /** Post-copy: capture time of each requested page (by its offset) until it arrives. */
-  private readonly requestedAt = new Map<number, Picos>();
-  private readonly latency = { served: 0, total: 0n, max: 0n };
+  /** The return path (destination → source): page requests and their latency. */
+  private readonly returnPath = new ReturnPathReader();
   /** Payload bytes the capture's snaplen cut; >0: records can no longer be followed, bytes are counted. */
   private cutBytes = 0;
 
@@ -71,11 +62,11 @@ export class QemuStreamDecoder extends SourceStreamDecoder {
   }
 
   heldBytes(): number {
-    return this.ram.passBytes.length * 8 + this.sections.size * 100 + this.requestedAt.size * 60;
+    return this.ram.passBytes.length * 8 + this.sections.size * 100 + this.returnPath.heldBytes;
   }
 
   data(dir: Direction, bytes: Uint8Array, ts: Picos): void {
-    if (dir === 's2c') { this.returnPath(bytes, ts); return; }
+    if (dir === 's2c') { this.returnPathData(bytes, ts); return; }
     if (!this.walkable(dir, bytes)) return;
     this.last.setTs(ts);
     if (this.cutBytes > 0) { this.feeder.offset += bytes.length; return; }
@@ -84,7 +75,7 @@ export class QemuStreamDecoder extends SourceStreamDecoder {
   }
 
   dataAt(dir: Direction, buf: Uint8Array, start: number, end: number, at: PacketClock): void {
-    if (dir === 's2c') { this.returnPath(buf.subarray(start, end), at.ts); return; }
+    if (dir === 's2c') { this.returnPathData(buf.subarray(start, end), at.ts); return; }
     if (this.dead || end === start) return;
     this.last.copyFrom(at);
     if (this.cutBytes > 0) { this.feeder.offset += end - start; return; }
@@ -93,7 +84,7 @@ export class QemuStreamDecoder extends SourceStreamDecoder {
   }
 
   gap(dir: Direction, length: number, ts: Picos, kind: GapKind = 'lost'): void {
-    if (dir === 's2c') this.rpLost = true;
+    if (dir === 's2c') this.returnPath.lose();
     if (dir !== 'c2s' || this.dead) return;
     if (this.cutBytes > 0) {
       // Counted by sequence numbers either way (a lost part is also a tcp-hole anomaly).
@@ -145,15 +136,7 @@ export class QemuStreamDecoder extends SourceStreamDecoder {
       if (this.postcopyAt >= 0) {
         // Post-copy: pages the destination asked for come first, out of order; no
         // passes. A requested page's arrival gives the request's latency.
-        const asked = this.requestedAt.get(this.ram.addr);
-        if (asked !== undefined) {
-          const ts = tsOf(at);
-          this.requestedAt.delete(this.ram.addr);
-          const wait = ts > asked ? ts - asked : 0n;
-          this.latency.served++;
-          this.latency.total += wait;
-          if (wait > this.latency.max) this.latency.max = wait;
-        }
+        this.returnPath.pageArrived(this.ram.addr, tsOf(at));
         if (this.cur.type !== QemuRecord.SectionPart && this.cur.type !== QemuRecord.SectionEnd) {
           return this.fail(QemuAnomaly.PAGE_OUTSIDE_SECTION, tsOf(at));
         }
@@ -343,55 +326,21 @@ export class QemuStreamDecoder extends SourceStreamDecoder {
     if (this.ramStopEnd >= 0) this.ram.closePass(this.ramStopEnd);
     const stopFrom = this.switchoverAt >= 0 ? this.switchoverAt : total;
     const postcopy = this.postcopyAt >= 0;
+    const latency = this.returnPath.latency();
     this.out({
       kind: 'eof', iterations: this.ram.iteration, precopyBytes: stopFrom,
       stopCopyBytes: total - stopFrom, passBytes: this.ram.passBytes.slice(), streamBytes: total,
       ...(postcopy ? {
         postcopyBytes: total - this.packageEnd,
-        ...(this.latency.served > 0 ? {
-          requestLatency: { served: this.latency.served, mean: this.latency.total / BigInt(this.latency.served), max: this.latency.max },
-        } : {}),
+        ...(latency !== undefined ? { requestLatency: latency } : {}),
       }
         : { ramStopCopyBytes: this.ramStopEnd >= 0 ? this.ramStopEnd - stopFrom : total - stopFrom }),
       ...this.pageCounts(),
     }, this.eofTs, ts);
   }
 
-  /**
-   * The return path (`u16 type, u16 length, body`): counts the destination's page
-   * requests (MIG_RP_MSG_REQ_PAGES[_ID]). Stops at a hole or an unknown type.
-   */
-  private returnPath(b: Uint8Array, ts: Picos): void {
-    let p = 0;
-    while (p < b.length && !this.rpLost) {
-      if (this.rpSkip > 0) {
-        const n = Math.min(this.rpSkip, b.length - p);
-        this.rpSkip -= n;
-        p += n;
-        continue;
-      }
-      // Header and, for a page request, its u64 start and u32 length (the idstr is skipped).
-      const want = this.rpHead.length >= 4 && isPageRequest(this.rpHead) ? 16 : 4;
-      while (this.rpHead.length < want && p < b.length) this.rpHead.push(b[p++]!);
-      if (this.rpHead.length < want) return;
-      const type = (this.rpHead[0]! << 8) | this.rpHead[1]!;
-      const len = (this.rpHead[2]! << 8) | this.rpHead[3]!;
-      if (type === 0 || type > ReturnPathMessage.ResumeAck) { this.rpLost = true; return; }
-      if (want === 4 && isPageRequest(this.rpHead)) {
-        if (len < 12) { this.rpLost = true; return; }
-        continue; // read its start and length first
-      }
-      const h = this.rpHead;
-      const requested = want === 16 ? ((h[12]! << 24) | (h[13]! << 16) | (h[14]! << 8) | h[15]!) >>> 0 : -1;
-      if (requested >= 0 && this.requestedAt.size < MAX_PENDING_REQUESTS) {
-        const start = u32(Uint8Array.from(h.slice(4, 8)), 0) * 4294967296 + u32(Uint8Array.from(h.slice(8, 12)), 0);
-        if (!this.requestedAt.has(start)) this.requestedAt.set(start, ts);
-      }
-      this.rpSkip = len - (want - 4);
-      this.rpHead.length = 0;
-      this.rpReturned += 4 + len;
-      if (requested >= 0) this.out({ kind: 'page-request', bytes: requested, streamBytes: this.rpReturned }, ts, ts);
-    }
+  private returnPathData(b: Uint8Array, ts: Picos): void {
+    this.returnPath.data(b, ts, (r) => this.out({ kind: 'page-request', bytes: r.bytes, streamBytes: r.returnedBytes }, ts, ts));
   }
 
   /**
@@ -439,11 +388,6 @@ export class QemuStreamDecoder extends SourceStreamDecoder {
   protected override out(m: QemuBody, ts: Picos, tsEnd: Picos = maxTs(this.last.ts, ts)): void {
     super.out(m, ts, tsEnd);
   }
-}
-
-function isPageRequest(h: readonly number[]): boolean {
-  const type = (h[0]! << 8) | h[1]!;
-  return type === ReturnPathMessage.ReqPages || type === ReturnPathMessage.ReqPagesId;
 }
 
 type QemuRamChunk = import('../types.js').QemuRamChunk;
