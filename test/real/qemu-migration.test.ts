@@ -253,7 +253,13 @@ describe.runIf(runnable || ci)('real QEMU 7.2 live migration (loopback, TCG)', (
     // starting a wire pass, except the last when the cancel came between it and its first page.
     const s = ended[0]!.stream!;
     expect(s, 'a cancelled migration still reports its stream').toBeDefined();
-    const wireBytes = tsharkClientPayload(run.pcap, run.port).reduce((a, x) => a + x.data.length, 0);
+    // The bytes sent, by tshark's sequence numbers: tcpdump on a fast loopback stream can
+    // miss segments (page data lost that way is counted by sequence numbers, as here),
+    // so the captured payload is only a lower bound.
+    const segs = tsharkClientPayload(run.pcap, run.port);
+    const captured = segs.reduce((a, x) => a + x.data.length, 0);
+    const wireBytes = segs.reduce((a, x) => Math.max(a, x.seq + x.data.length - 1), 0);
+    expect(captured).toBeLessThanOrEqual(wireBytes);
     expect(s.bytes).toBe(wireBytes);
     expect(s.precopyBytes).toBe(wireBytes);
     expect(s.stopCopyBytes).toBe(0);
