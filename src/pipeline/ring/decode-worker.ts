@@ -17,7 +17,7 @@ if (port === null) throw new Error('decode-worker must run in a worker thread');
 
 const consumer = new RingConsumer(cfg.ring);
 const counters: WorkerCounters = { packets: 0, bytes: 0, byteSum: 0, weightedSum: 0, messages: 0, wraps: 0 };
-const out = new WorkerOutput(port, cfg.index, cfg.workers, cfg.flow);
+const out = new WorkerOutput(port, cfg.index, cfg.workers, cfg.flow, cfg.traceLatency);
 let watermark = -1;
 
 const decoder = createPacketDecoder(cfg.decoder, out.emit, cfg.limits);
@@ -49,6 +49,7 @@ let idleMs = 0.05;
 for (;;) {
   // The main thread cannot take more now: leave the packets in the ring.
   if (mustWait(cfg.flow, cfg.index, 100)) continue;
+  out.reading();
   const n = consumer.drainRecords(onRecord, 512);
   if (n > 0) {
     watermark = consumer.lastSeq;

@@ -33,7 +33,7 @@ while (Atomics.load(cfg.ringIds, cfg.index) === 0) Atomics.wait(cfg.ringIds, cfg
 const ringId = Atomics.load(cfg.ringIds, cfg.index);
 
 const counters: WorkerCounters = { packets: 0, bytes: 0, byteSum: 0, weightedSum: 0, messages: 0, wraps: 0 };
-const out = new WorkerOutput(port, cfg.index, cfg.workers, cfg.flow);
+const out = new WorkerOutput(port, cfg.index, cfg.workers, cfg.flow, cfg.traceLatency);
 const decoder = createPacketDecoder(cfg.decoder, out.emit, cfg.limits);
 const baseSec = cfg.baseSec;
 const at = 2 * cfg.index;
@@ -117,6 +117,7 @@ function capture(reader: PacketRingReader): void {
   const drainBlocks = (): boolean => {
     let any = false;
     for (let block = reader.next(); block >= 0; block = reader.next()) {
+      out.reading();
       reader.walk(block, onPacket);
       reader.release();
       any = true;
