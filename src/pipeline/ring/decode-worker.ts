@@ -24,7 +24,7 @@ const decoder = createPacketDecoder(cfg.decoder, out.emit, cfg.limits);
 const countBytes = cfg.decoder === 'count';
 
 /** Each packet in place in the ring (no object, no view): counted, then decoded. */
-function onRecord(data: Uint8Array, off: number, len: number, wireLength: number, linkType: number, ts: bigint, seq: number): void {
+function onRecord(data: Uint8Array, off: number, len: number, wireLength: number, linkType: number, sec: number, psec: number, seq: number): void {
   out.key = seq;
   counters.packets++;
   counters.bytes += len;
@@ -37,7 +37,7 @@ function onRecord(data: Uint8Array, off: number, len: number, wireLength: number
   if (cfg.crashAfterPackets !== undefined && counters.packets > cfg.crashAfterPackets) {
     throw new Error(`fault injection: worker ${cfg.index} crashes after ${cfg.crashAfterPackets} packets`);
   }
-  decoder.record(data, off, off + len, wireLength, linkType, ts);
+  decoder.recordAt(data, off, off + len, wireLength, linkType, sec, psec);
 }
 
 function post(): void {
