@@ -1,12 +1,9 @@
 import { createReadStream, readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import { MigscopeError, SourceNotFoundError, UnknownFormatError } from '../core/errors.js';
 import { DpmiUnpacker, type DpmiFrameStats } from './dpmi/frames.js';
 import { createRecordReader, describeMagic, detectFormat, DETECT_BYTES } from './formats/detect.js';
 import { PacketBatch } from './batch.js';
-import { mapCaptureFile } from './mapped-file.js';
 import type { CaptureFormat, CapturedPacket, ReaderStats } from './types.js';
 
 export interface OpenCaptureOptions {
@@ -112,6 +109,8 @@ export async function openCapture(path: string, opts: OpenCaptureOptions = {}): 
       chunks = () => replayThen(raw.pulled, raw.rest);
     }
     if (gzip) {
+      // zlib and streams are loaded for compressed captures only (start-up of the common case).
+      const [{ Readable }, { createGunzip }] = await Promise.all([import('node:stream'), import('node:zlib')]);
       const compressed = Readable.from({ [Symbol.asyncIterator]: chunks });
       const inflated = await peek(compressed.pipe(createGunzip({ chunkSize }))[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>);
       first = inflated.first;
@@ -119,7 +118,8 @@ export async function openCapture(path: string, opts: OpenCaptureOptions = {}): 
     }
     const format = detectFormat(first);
     if (!format) throw new UnknownFormatError(`${path}: not a pcap, pcapng or DPMI capture (${describeMagic(first)})`);
-    const mapping = gzip || !seekable || !(opts.map ?? process.env.MIGSCOPE_FILE_IO === 'mmap') ? undefined : mapCaptureFile(path);
+    const mapping = gzip || !seekable || !(opts.map ?? process.env.MIGSCOPE_FILE_IO === 'mmap')
+      ? undefined : (await import('./mapped-file.js')).mapCaptureFile(path); // the addon only when asked
     if (mapping) {
       chunks = () => asAsync(mapping.windows(windowSize));
       const closeFile = close;
