@@ -2,6 +2,18 @@ import type { ProtocolMessage } from '../../protocols/types.js';
 import { unpackMessages } from './batch-codec.js';
 import type { BatchFromWorker } from './protocol.js';
 
+/** A traced message's way through the pipeline (wall clock, µs since the epoch). */
+export interface MessageTiming {
+  /** The worker took the packets that made it from its ring… */
+  readUs: number;
+  /** …posted its batch… */
+  postedUs: number;
+  /** …the main thread received the batch… */
+  receivedUs: number;
+  /** …and the merge released the message (every other worker had promised nothing earlier). */
+  releasedUs: number;
+}
+
 /**
  * K-way merge of the workers' message streams back into capture order. Keys are
  * capture sequence numbers, assigned by the single capture thread in wire order, so
@@ -13,14 +25,18 @@ import type { BatchFromWorker } from './protocol.js';
 export class WatermarkMerger {
   private readonly keys: number[][];
   private readonly msgs: ProtocolMessage[][];
+  /** Latency tracing only: each queued message's batch timing (shared by the batch's messages). */
+  private readonly stamps: MessageTiming[][];
   private readonly heads: number[];
   private readonly watermarks: number[];
   /** Wire timestamp of each worker's newest packet (for display / lag). */
   readonly watermarkTs: bigint[];
 
-  constructor(workers: number, private readonly out: (msg: ProtocolMessage) => void) {
+  constructor(workers: number, private readonly out: (msg: ProtocolMessage, timing?: MessageTiming) => void,
+    private readonly clock?: () => number) {
     this.keys = Array.from({ length: workers }, () => []);
     this.msgs = Array.from({ length: workers }, () => []);
+    this.stamps = Array.from({ length: workers }, () => []);
     this.heads = new Array<number>(workers).fill(0);
     this.watermarks = new Array<number>(workers).fill(-1);
     this.watermarkTs = new Array<bigint>(workers).fill(0n);
@@ -34,6 +50,12 @@ export class WatermarkMerger {
     for (let i = 0; i < batch.keys.length; i++) {
       keys.push(batch.keys[i]!);
       msgs.push(unpacked[i]!);
+    }
+    if (this.clock !== undefined && batch.keys.length > 0) {
+      const t = batch.timing;
+      const receivedUs = this.clock();
+      const stamp: MessageTiming = { readUs: t?.readUs ?? receivedUs, postedUs: t?.postedUs ?? receivedUs, receivedUs, releasedUs: 0 };
+      for (let i = 0; i < batch.keys.length; i++) this.stamps[w]!.push(stamp);
     }
     this.watermarks[w] = Math.max(this.watermarks[w]!, batch.watermark);
     this.watermarkTs[w] = batch.watermarkTs;
@@ -94,9 +116,11 @@ export class WatermarkMerger {
       if (!safe) break;
       const h = this.heads[best]!;
       const msg = this.msgs[best]![h]!;
+      let timing: MessageTiming | undefined;
+      if (this.clock !== undefined) timing = { ...this.stamps[best]![h]!, releasedUs: this.clock() };
       this.heads[best] = h + 1;
       this.compact(best);
-      this.out(msg);
+      this.out(msg, timing);
     }
   }
 
@@ -105,6 +129,7 @@ export class WatermarkMerger {
     if (h > 4096 && h * 2 > this.keys[w]!.length) {
       this.keys[w]!.splice(0, h);
       this.msgs[w]!.splice(0, h);
+      if (this.clock !== undefined) this.stamps[w]!.splice(0, h);
       this.heads[w] = 0;
     }
   }
