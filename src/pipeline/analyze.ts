@@ -147,15 +147,16 @@ export async function analyzeSources(sources: string[], opts: AnalyzeOptions): P
     const report = opts.onCaptureStats
       ? () => opts.onCaptureStats!({ packets: dissector.stats.packets, bytes: dissector.stats.bytes, ringDrops: 0, kernelDrops: 0 })
       : undefined;
-    // The time of the last packet handed on (the end of the input), as the readers give it.
-    let lastSec = 0, lastPsec = 0;
+    // The time (s, ps) of the last packet handed on (the end of the input), as the readers
+    // give it: in a typed array, as closure variables each store of a number beyond 2^31
+    // boxed it (an allocation per packet).
+    const last = new Float64Array(2);
     await mergeByTimestamp(files, (b, i) => {
-      const off = b.off[i]!;
-      lastSec = b.sec[i]!;
-      lastPsec = b.psec[i]!;
-      dissector.recordAt(b.buf[i]!, off, off + b.len[i]!, b.wire[i]!, b.linkType[i]!, lastSec, lastPsec);
+      last[0] = b.sec[i]!;
+      last[1] = b.psec[i]!;
+      dissector.recordIn(b, i);
     }, opts, report);
-    const lastTs = fromSecPsec(lastSec, lastPsec);
+    const lastTs = fromSecPsec(last[0]!, last[1]!);
     for (const f of files) readerAnomalies(f.stats, lastTs, onMessage);
     dissector.finish();
     report?.();
