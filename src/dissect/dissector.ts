@@ -118,6 +118,20 @@ export class Dissector {
     this.handle(b, start, end, wireLength, linkType);
   }
 
+  /**
+   * Wire time (seconds, picoseconds) from which the next packet — this dissector's or
+   * one it only passes — runs housekeeping (-Infinity seconds: the first packet). A file
+   * worker's record walk stops there (native/record_index.cc), so it calls passedAt()
+   * only where housekeeping is due instead of for every packet of the other workers.
+   */
+  get nextHousekeepingSec(): number {
+    return this.nextHkSec;
+  }
+
+  get nextHousekeepingPsec(): number {
+    return this.nextHkPsec;
+  }
+
   /** Latest wire time seen (0 before any packet). */
   get lastTs(): Picos {
     return this.lastExact ?? fromSecPsec(this.lastSec, this.lastPsec);

@@ -5,7 +5,7 @@ import type { ProtocolMessage } from '../../protocols/types.js';
 import { FlowControl } from './flow-control.js';
 import { WatermarkMerger } from './merge.js';
 import { compiledWorkerScript } from '../../core/compiled-script.js';
-import type { FileDoneFromWorker, FileWorkerData, FromFileWorker } from './protocol.js';
+import type { FileDoneFromWorker, FileWalk, FileWorkerData, FromFileWorker } from './protocol.js';
 import { workerLimits } from '../../dissect/memory-budget.js';
 
 export interface FileWorkersOptions {
@@ -14,6 +14,8 @@ export interface FileWorkersOptions {
   onMessage: (msg: ProtocolMessage) => void;
   /** Read in place from a mapping (default: openCapture's). */
   map?: boolean;
+  /** 'reader' makes every worker read the file with the JS reader (default: the addon walks pcap files; MIGSCOPE_FILE_SPLIT=reader). */
+  walk?: FileWalk;
   /** Stops: the workers are terminated, what was merged stays delivered. */
   signal?: AbortSignal;
   /** The output's backpressure: while it is blocked the workers stop reading (./flow-control.ts). */
@@ -72,6 +74,7 @@ export function runFileWorkers(opts: FileWorkersOptions): Promise<FileWorkersRes
         path: opts.path, index: i, workers: W, batchMessages: 512, postEveryPackets: 8192, flow: flow.words,
         limits: workerLimits(W, opts.maxMemory),
         ...(opts.map !== undefined ? { map: opts.map } : {}),
+        walk: opts.walk ?? (process.env.MIGSCOPE_FILE_SPLIT === 'reader' ? 'reader' : 'native'),
       };
       const w = new Worker(script, { workerData: data });
       workers.push(w);
