@@ -31,8 +31,15 @@ const STOP_HANDOVER = 4;
 const C_NEXT_HK_SEC = 7, C_NEXT_HK_PSEC = 8, C_WINDOW_START = 9, C_SIZE = 12;
 const S_POS = 0, S_SEQ = 1, S_LAST_SEC = 2, S_LAST_PKT_SEC = 3, S_LAST_PKT_PSEC = 4, S_PACKETS = 5, S_BYTES = 6, S_STOP = 7;
 
-/** Bytes mapped at once: far more than any record (≤ 1 MiB), few enough windows to cost nothing. */
-const WINDOW_BYTES = 64 << 20;
+/**
+ * Bytes of one window: as large as a Uint8Array may be (2^32 in Node 20), so that a
+ * file up to 4 GiB is one window. V8 counts every external ArrayBuffer's length as
+ * external memory and starts major collections when it grows: 64 MiB windows made the
+ * workers' GC cost 4× a 665 MB file's, for memory that is only the page cache.
+ */
+const WINDOW_BYTES = 2 ** 32 - (1 << 20);
+/** Bytes walked between two releases of the pages behind the walk (resident memory stays flat). */
+const RELEASE_STRIDE = 32 << 20;
 /** PcapReader's caplen limits. */
 const MAX_RECORD = 1 << 20;
 const MIN_SNAPLEN_LIMIT = 262_144;
@@ -104,6 +111,8 @@ export class PcapRecordIndex {
     const cfg = this.cfg, st = this.state;
     cfg[C_NEXT_HK_SEC] = nextHkSec;
     cfg[C_NEXT_HK_PSEC] = nextHkPsec;
+    // The caller is done with the packets listed before: their pages may go.
+    if (st[S_POS]! - this.released >= RELEASE_STRIDE) this.releaseBehind();
     for (;;) {
       const stop = st[S_STOP];
       if (stop === STOP_END || stop === STOP_HANDOVER) return 0;
@@ -155,6 +164,14 @@ export class PcapRecordIndex {
     return this.state[S_LAST_PKT_PSEC]!;
   }
 
+  private releaseBehind(): void {
+    const pos = this.state[S_POS]!;
+    if (pos > this.released) {
+      this.file.release(this.released, pos - this.released);
+      this.released = pos;
+    }
+  }
+
   close(): void {
     this.file.close();
   }
@@ -162,10 +179,7 @@ export class PcapRecordIndex {
   /** Maps the next window from the walk's position; the pages behind it leave the process. */
   private moveWindow(): void {
     const pos = this.state[S_POS]!;
-    if (pos > this.released) {
-      this.file.release(this.released, pos - this.released);
-      this.released = pos;
-    }
+    this.releaseBehind();
     this.window = this.file.window(pos, Math.min(WINDOW_BYTES, this.file.size - pos));
     this.cfg[C_WINDOW_START] = pos;
   }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { MigscopeError, UsageError } from '../../core/errors.js';
 import type { CaptureFormat, ReaderStats } from '../../ingest/types.js';
@@ -67,6 +68,10 @@ export function runFileWorkers(opts: FileWorkersOptions): Promise<FileWorkersRes
         format: first.format, reader: first.reader, perWorker: done.map((d) => d?.packets ?? 0), aborted,
       };
       if (first.problem !== undefined) result.problem = first.problem;
+      if (process.env.FS_DEBUG_CPU) {
+        const f = readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1]!.split(' ');
+        console.error(`main utime ${Number(f[11]) * 10} ms stime ${Number(f[12]) * 10} ms at ${performance.now().toFixed(0)} ms`);
+      }
       resolve(result);
     };
     for (let i = 0; i < W; i++) {

@@ -34,6 +34,7 @@ let seq = -1;
 let packets = 0;
 let bytes = 0;
 let lastPosted = 0;
+let waits = 0, waited = 0;
 /** Time of the last packet walked: the time every worker ends its flows at. */
 let lastTs: Picos = 0n;
 
@@ -51,7 +52,9 @@ function runIndexed(index: PcapRecordIndex): void {
   const linkType = index.linkType;
   while (!index.done) {
     // The main thread cannot take more (its output is blocked): walk on later.
-    while (mustWait(cfg.flow, cfg.index, 100));
+    const w0 = performance.now();
+    while (mustWait(cfg.flow, cfg.index, 100)) waits++;
+    waited += performance.now() - w0;
     const n = index.walk(dissector.nextHousekeepingSec, dissector.nextHousekeepingPsec);
     const b = index.window;
     for (let i = 0, at = 0; i < n; i++, at += ENTRY_STRIDE) {
@@ -132,4 +135,8 @@ function readerStats(ix: PcapRecordIndex | undefined, r: CaptureFile | undefined
     js.bytes += ix.bytes;
   }
   return js;
+}
+if (process.env.FS_DEBUG_CPU) {
+  const f = (await import('node:fs')).readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1]!.split(' ');
+  console.error(`worker ${cfg.index} utime ${Number(f[11]) * 10} ms stime ${Number(f[12]) * 10} ms packets ${packets} waits ${waits} waited ${waited.toFixed(0)} ms end ${performance.now().toFixed(0)}`);
 }
