@@ -28,13 +28,13 @@ namespace {
 // cfg: constant for the file, except the housekeeping time.
 enum Cfg {
   kWorkers, kIndex, kLittleEndian, kNanosecond, kRecordHeader, kLinkType, kMaxCaplen,
-  kNextHkSec, kNextHkPsec, kWindowStart, kFileEnd, kUnpackDpmi, kCfgSize,
+  kNextHkSec, kNextHkPsec, kWindowStart, kFileEnd, kUnpackDpmi, kMaxSpan, kCfgSize,
 };
 // state: where the walk is (updated by every call).
 enum State {
   kPos, kSeq, kLastSec, kLastPktSec, kLastPktPsec, kPackets, kBytes, kStop, kStateSize,
 };
-// Why a call returned.
+// Why a call returned (kFull: `out` is full or the span walked).
 enum Stop { kFull = 0, kHousekeeping = 1, kWindow = 2, kEnd = 3, kHandover = 4 };
 // out: per listed packet.
 enum Out { kOSeq, kOOff, kOLen, kOWire, kOSec, kOPsec, kOOwn, kStride };
@@ -88,6 +88,9 @@ Napi::Value IndexPcapRecords(const Napi::CallbackInfo& info) {
   const double hkSec = cfg[kNextHkSec], hkPsec = cfg[kNextHkPsec];
   const double winStart = cfg[kWindowStart], fileEnd = cfg[kFileEnd];
   const double winEnd = winStart + double(wl);
+  // Bytes one call may walk: a worker that owns few packets still comes back often, to
+  // post its watermark and to release the pages behind it (resident memory stays flat).
+  const size_t maxSpan = size_t(cfg[kMaxSpan]);
   // The window must hold the walk's position (JS maps it from there).
   if (!(st[kPos] >= winStart && st[kPos] <= winEnd) || winEnd > fileEnd || workers < 1 || index >= workers) {
     Napi::RangeError::New(env, "indexPcapRecords: position outside the window").ThrowAsJavaScriptException();
@@ -99,7 +102,8 @@ Napi::Value IndexPcapRecords(const Napi::CallbackInfo& info) {
   size_t n = 0;
   Stop stop = kFull;
   const bool windowIsTail = winEnd >= fileEnd;
-  while (n < capacity) {
+  const size_t spanEnd = rel + maxSpan;
+  while (n < capacity && rel < spanEnd) {
     if (winStart + double(rel) >= fileEnd) { stop = kEnd; break; }
     const size_t avail = wl - rel;
     // A record header or body past the window: the next window, or a cut record at the end.

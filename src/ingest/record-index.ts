@@ -28,7 +28,7 @@ const STOP_WINDOW = 2;
 const STOP_END = 3;
 const STOP_HANDOVER = 4;
 // cfg / state slots (native `Cfg`, `State`).
-const C_NEXT_HK_SEC = 7, C_NEXT_HK_PSEC = 8, C_WINDOW_START = 9, C_SIZE = 12;
+const C_NEXT_HK_SEC = 7, C_NEXT_HK_PSEC = 8, C_WINDOW_START = 9, C_SIZE = 13;
 const S_POS = 0, S_SEQ = 1, S_LAST_SEC = 2, S_LAST_PKT_SEC = 3, S_LAST_PKT_PSEC = 4, S_PACKETS = 5, S_BYTES = 6, S_STOP = 7;
 
 /**
@@ -40,6 +40,8 @@ const S_POS = 0, S_SEQ = 1, S_LAST_SEC = 2, S_LAST_PKT_SEC = 3, S_LAST_PKT_PSEC 
 const WINDOW_BYTES = 2 ** 32 - (1 << 20);
 /** Bytes walked between two releases of the pages behind the walk (resident memory stays flat). */
 const RELEASE_STRIDE = 32 << 20;
+/** Bytes one walk call covers at most (native `kMaxSpan`): a share with few packets comes back as often. */
+const MAX_SPAN = 8 << 20;
 /** PcapReader's caplen limits. */
 const MAX_RECORD = 1 << 20;
 const MIN_SNAPLEN_LIMIT = 262_144;
@@ -80,7 +82,7 @@ export class PcapRecordIndex {
     const snaplen = head.getUint32(16, le);
     this.linkType = head.getUint32(20, le) & 0xffff;
     this.cfg.set([workers, index, le ? 1 : 0, magic === PCAP_MAGIC_NS ? 1 : 0, magic === PCAP_MAGIC_MODIFIED ? 24 : 16, this.linkType,
-      Math.min(Math.max(snaplen, MIN_SNAPLEN_LIMIT), MAX_RECORD), Number.NEGATIVE_INFINITY, 0, 0, file.size, unpackDpmi ? 1 : 0]);
+      Math.min(Math.max(snaplen, MIN_SNAPLEN_LIMIT), MAX_RECORD), Number.NEGATIVE_INFINITY, 0, 0, file.size, unpackDpmi ? 1 : 0, MAX_SPAN]);
     this.state.set([PCAP_FILE_HEADER, 0, -1, 0, 0, 0, 0, STOP_FULL]);
     this.out = new Float64Array(capacity * ENTRY_STRIDE);
     this.window = file.window(0, Math.min(WINDOW_BYTES, file.size));

@@ -2,11 +2,16 @@ import type { ProtocolMessage } from '../../protocols/types.js';
 import { PackedCursor } from './batch-codec.js';
 import type { BatchFromWorker } from './protocol.js';
 
+/** A batch's messages, read one at a time in order. */
+export interface MessageSource {
+  next(): ProtocolMessage;
+}
+
 /** One worker's batch waiting in the merge: its keys, and its messages read one at a time. */
 interface QueuedBatch {
-  keys: Float64Array;
+  keys: ArrayLike<number>;
   at: number;
-  messages: PackedCursor;
+  messages: MessageSource;
 }
 
 /**
@@ -39,13 +44,21 @@ export class WatermarkMerger {
   }
 
   push(batch: BatchFromWorker): void {
-    const w = batch.worker;
-    if (batch.keys.length > 0) {
-      this.queues[w]!.push({ keys: batch.keys, at: 0, messages: new PackedCursor(batch.messages) });
-      this.held[w]! += batch.keys.length;
+    this.enqueue(batch.worker, batch.keys, batch.keys.length > 0 ? new PackedCursor(batch.messages) : undefined, batch.watermark, batch.watermarkTs);
+  }
+
+  /**
+   * Messages of `worker` keyed by `keys` (as many as keys), then its watermark: for a
+   * stream decoded on this thread, whose messages need no packing.
+   */
+  enqueue(worker: number, keys: ArrayLike<number>, messages: MessageSource | undefined, watermark: number, watermarkTs: bigint): void {
+    const w = worker;
+    if (keys.length > 0 && messages !== undefined) {
+      this.queues[w]!.push({ keys, at: 0, messages });
+      this.held[w]! += keys.length;
     }
-    this.watermarks[w] = Math.max(this.watermarks[w]!, batch.watermark);
-    this.watermarkTs[w] = batch.watermarkTs;
+    this.watermarks[w] = Math.max(this.watermarks[w]!, watermark);
+    this.watermarkTs[w] = watermarkTs;
     this.release();
   }
 
