@@ -7,6 +7,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { startRingPipeline } from '../src/pipeline/ring/run.js';
+import type { MessageTiming } from '../src/pipeline/ring/merge.js';
+import { wallClockUs } from '../src/core/time.js';
 import { PhaseEngine, type HostRoles } from '../src/phases/engine.js';
 import type { PhaseEvent } from '../src/phases/events.js';
 import type { VethPair } from '../test/live/netns.js';
@@ -27,10 +29,26 @@ export interface LiveLatency {
    * are known once the migration is recognised).
    */
   triggerUs: Quantiles;
+  /** The first event of the run (the first migration after start): trigger packet → event (µs). */
+  firstTriggerUs: number;
+  /** Where the trigger → event time goes (µs per stage, over the same events as triggerUs). */
+  stages: Record<LatencyStage, Quantiles>;
+  /** Of the trigger events later than 1 ms: how many, and the mean time of each stage in them (µs). */
+  slow: { events: number; meanUs: Record<LatencyStage, number> };
   packets: number;
   ringDrops: number;
   kernelDrops: number;
 }
+
+/**
+ * The stages of a trigger event's latency: `handOver` the packet's kernel time stamp to
+ * its worker reading it (the kernel's block retire timer, the worker's wake-up, blocks
+ * queued before it); `decode` the rest of its block decoded until the batch is posted;
+ * `hop` postMessage to the main thread (its event loop busy elsewhere included); `merge`
+ * waiting for the other workers' watermarks; `engine` the phase engine and output.
+ */
+export const LATENCY_STAGES = ['handOver', 'decode', 'hop', 'merge', 'engine'] as const;
+export type LatencyStage = (typeof LATENCY_STAGES)[number];
 
 /** Kinds usually emitted on the packet they are stamped with (not a later verdict). */
 const STARTED = new Set<PhaseEvent['type']>(['migration-started', 'phase-started', 'progress']);
@@ -65,8 +83,10 @@ export async function measureLiveLatency(pair: VethPair, trace: TraceTotals, wor
   const all: number[] = [];
   const started: number[] = [];
   const trigger: number[] = [];
+  const stageUs: Record<LatencyStage, number[]> = { handOver: [], decode: [], hop: [], merge: [], engine: [] };
   /** Wire time of the message being pushed: the packet that lets the engine emit. */
   let pushedTs = 0n;
+  let pushedTiming: MessageTiming | undefined;
   const engine = new PhaseEngine({
     hosts: truthHosts(trace.file),
     onEvent: (e) => {
@@ -74,11 +94,23 @@ export async function measureLiveLatency(pair: VethPair, trace: TraceTotals, wor
       const us = Number(now - e.ts) / 1e6;
       all.push(us);
       if (STARTED.has(e.type)) started.push(us);
-      if (pushedTs > 0n) trigger.push(Number(now - pushedTs) / 1e6);
+      if (pushedTs > 0n && pushedTiming !== undefined) {
+        const t = pushedTiming;
+        const eventUs = wallClockUs();
+        trigger.push(Number(now - pushedTs) / 1e6);
+        // µs since the epoch as an exact integer (ps as a Number would round to 100 µs).
+        const wireUs = Number(pushedTs / 1_000_000n) + Number(pushedTs % 1_000_000n) / 1e6;
+        stageUs.handOver.push(t.readUs - wireUs);
+        stageUs.decode.push(t.postedUs - t.readUs);
+        stageUs.hop.push(t.receivedUs - t.postedUs);
+        stageUs.merge.push(t.releasedUs - t.receivedUs);
+        stageUs.engine.push(eventUs - t.releasedUs);
+      }
     },
   });
   const run = startRingPipeline({
     source: { kind: 'iface', name: pair.rxIf, netns: pair.rxNs }, workers, capture,
+    onTiming: (t) => { pushedTiming = t; },
     onMessage: (m) => { pushedTs = m.tsEnd; engine.push(m); },
   });
   const done = run.done;
@@ -94,8 +126,14 @@ export async function measureLiveLatency(pair: VethPair, trace: TraceTotals, wor
   }
   const { stats } = await done;
   engine.end();
+  const slowAt = trigger.flatMap((us, i) => (us > 1000 ? [i] : []));
+  const mean = (k: LatencyStage): number => slowAt.reduce((a, i) => a + stageUs[k][i]!, 0) / Math.max(1, slowAt.length);
   return {
-    events: all.length, allUs: quantiles(all), startedUs: quantiles(started), triggerUs: quantiles(trigger), packets: stats.packets,
+    events: all.length, allUs: quantiles(all), startedUs: quantiles(started), triggerUs: quantiles(trigger),
+    firstTriggerUs: trigger[0] ?? Number.NaN,
+    stages: Object.fromEntries(LATENCY_STAGES.map((k) => [k, quantiles(stageUs[k])])) as Record<LatencyStage, Quantiles>,
+    slow: { events: slowAt.length, meanUs: Object.fromEntries(LATENCY_STAGES.map((k) => [k, mean(k)])) as Record<LatencyStage, number> },
+    packets: stats.packets,
     ringDrops: stats.rings.reduce((a, r) => a + r.dropped, 0), kernelDrops: stats.kernelDrops + stats.interfaceDrops,
   };
 }

@@ -178,3 +178,12 @@ export class PacketClock {
     return this.sec < sec || (this.sec === sec && this.psec < psec);
   }
 }
+
+/**
+ * The wall clock in µs since the epoch, sub-µs resolution (performance.now() on the
+ * thread's own time origin): comparable across threads with live packets' kernel time
+ * stamps, for latency figures only (never a wire time).
+ */
+export function wallClockUs(): number {
+  return (performance.timeOrigin + performance.now()) * 1000;
+}

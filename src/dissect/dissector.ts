@@ -3,16 +3,13 @@ import { fromSecPsec, PacketClock, PS_PER_S, type Picos } from '../core/time.js'
 import { analyzers as registeredAnalyzers } from '../protocols/registry.js';
 import type { AnomalyDef } from '../core/anomaly.js';
 import type { Emit, ProtocolAnalyzer, ProtocolMessage } from '../protocols/types.js';
-import { ARP_NOT_ETHER_IPV4, decodeArp } from '../decode/arp.js';
-import { decodeIcmpEcho } from '../decode/icmp.js';
 import { DissectAnomaly } from './anomaly-codes.js';
+import { DatagramDecoders } from './datagrams.js';
 import { AnomalyAggregator, type AnomalySite, NO_ENDPOINT, type PendingAnomaly } from './anomalies.js';
 import { Flow, type FlowContext } from './flow.js';
 import { DEFAULT_MAX_FLOWS, DEFAULT_MAX_MEMORY, MemoryBudget } from './memory-budget.js';
-import { symmetricHash } from './flow-hash.js';
 import { FlowTable } from './flow-table.js';
-import { formatDstIp, formatIpv4, formatSrcIp } from '../decode/ip.js';
-import type { Endpoint } from '../core/message.js';
+import { formatDstIp, formatSrcIp } from '../decode/ip.js';
 import { EtherType, IpProto, PacketView, TcpFlag } from '../decode/packet-view.js';
 import { parsePacket } from '../decode/parse.js';
 import { newStats, type DissectorStats } from './stats.js';
@@ -69,7 +66,7 @@ export class Dissector {
   private lastSec = 0;
   private lastPsec = 0;
   private lastExact: Picos | undefined;
-  private readonly hostEndpoints = new Map<number, Endpoint>();
+  private readonly datagrams: DatagramDecoders;
 
   constructor(emit: Emit, opts: DissectorOptions = {}) {
     const stats = this.stats;
@@ -78,6 +75,7 @@ export class Dissector {
       emit(msg);
     };
     this.aggregator = new AnomalyAggregator(counted);
+    this.datagrams = new DatagramDecoders(counted, stats, (def, ts) => this.anomaly(def, ts));
     stats.anomalies = this.aggregator.totals;
     this.ctx = {
       emit: counted,
@@ -278,7 +276,7 @@ export class Dissector {
     }
     if (pv.ipVersion === 0) {
       const et = pv.etherType;
-      if (et === EtherType.ARP || et === EtherType.RARP) this.arp(b, end, this.clock.ts);
+      if (et === EtherType.ARP || et === EtherType.RARP) this.datagrams.arp(b, pv, end, this.clock);
       else this.stats.otherPackets++;
       return;
     }
@@ -290,7 +288,7 @@ export class Dissector {
     const proto = pv.ipProto;
     if (proto === IpProto.TCP) this.tcp(b, wireLength);
     else if (proto === IpProto.UDP) this.udp(wireLength);
-    else if (proto === (pv.ipVersion === 6 ? IpProto.ICMPv6 : IpProto.ICMP)) this.icmp(b, this.clock.ts);
+    else if (proto === (pv.ipVersion === 6 ? IpProto.ICMPv6 : IpProto.ICMP)) this.datagrams.icmp(b, pv, this.clock);
     else this.stats.otherPackets++;
   }
 
@@ -300,16 +298,16 @@ export class Dissector {
     this.stats.tcpPackets++;
     const flags = pv.tcpFlags;
     const synOnly = (flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN;
-    const hash = symmetricHash(pv);
-    let f = this.table.lookup(pv, hash);
-    let c2s = this.table.lastWasC2s;
+    const table = this.table;
+    let f = table.find(pv);
+    let c2s = table.lastWasC2s;
     if (f !== null && synOnly && f.isNewConnection(pv.seq)) {
       // The 5-tuple is reused by a new connection: end the old one first.
       this.drop(f, clock.ts);
       f = null;
     }
     if (f === null) {
-      f = this.newFlow(hash, synOnly ? 'src' : (flags & TcpFlag.SYN) !== 0 ? 'dst' : 'guess');
+      f = this.newFlow(table.lastHash, synOnly ? 'src' : (flags & TcpFlag.SYN) !== 0 ? 'dst' : 'guess');
       c2s = this.table.lastWasC2s;
     } else this.table.touch(f, clock.sec, clock.psec);
     if (c2s) { f.c2sPackets++; f.c2sBytes += wireLength; } else { f.s2cPackets++; f.s2cBytes += wireLength; }
@@ -326,11 +324,10 @@ export class Dissector {
     const pv = this.pv;
     const clock = this.clock;
     this.stats.udpPackets++;
-    const hash = symmetricHash(pv);
-    let f = this.table.lookup(pv, hash);
+    let f = this.table.find(pv);
     let c2s = this.table.lastWasC2s;
     if (f === null) {
-      f = this.newFlow(hash, 'guess');
+      f = this.newFlow(this.table.lastHash, 'guess');
       c2s = this.table.lastWasC2s;
     } else this.table.touch(f, clock.sec, clock.psec);
     if (c2s) { f.c2sPackets++; f.c2sBytes += wireLength; } else { f.s2cPackets++; f.s2cBytes += wireLength; }
@@ -375,52 +372,6 @@ export class Dissector {
     this.stats.flows.active = this.table.size;
     return f;
   }
-
-  private icmp(b: Uint8Array, ts: Picos): void {
-    const pv = this.pv;
-    const t = b[pv.l4Offset];
-    // Only echo messages build endpoint strings; other ICMP types cost nothing.
-    const v6 = pv.ipVersion === 6;
-    if (t !== (v6 ? 128 : 8) && t !== (v6 ? 129 : 0)) { this.stats.icmpPackets++; return; }
-    const res = decodeIcmpEcho(b, pv.l4Offset, pv.l4End, v6, ts,
-      v6 ? { ip: formatSrcIp(pv), port: 0 } : this.hostEndpoint(pv.src3),
-      v6 ? { ip: formatDstIp(pv), port: 0 } : this.hostEndpoint(pv.dst3));
-    this.datagramResult(res, ts, 'icmp');
-  }
-
-  private arp(b: Uint8Array, end: number, ts: Picos): void {
-    const pv = this.pv;
-    const res = decodeArp(b, pv.l3Offset, end, pv.etherType, ts);
-    if (res === ARP_NOT_ETHER_IPV4) { this.stats.otherPackets++; return; }
-    this.datagramResult(res, ts, 'arp');
-  }
-
-  /**
-   * The port-less endpoint of an IPv4 host, shared by every echo message to or from it:
-   * pingers send every few ms, and a string and an object per packet were a quarter of
-   * the file path's allocation. Bounded: forgotten wholesale past HOST_ENDPOINTS hosts.
-   */
-  private hostEndpoint(addr: number): Endpoint {
-    let e = this.hostEndpoints.get(addr);
-    if (e === undefined) {
-      if (this.hostEndpoints.size >= HOST_ENDPOINTS) this.hostEndpoints.clear();
-      e = { ip: formatIpv4(addr), port: 0 };
-      this.hostEndpoints.set(addr, e);
-    }
-    return e;
-  }
-
-  /** A datagram decoder's answer: a message, nothing of interest, or why it was malformed. */
-  private datagramResult(res: ProtocolMessage | null | AnomalyDef, ts: Picos, kind: 'icmp' | 'arp'): void {
-    if (res !== null && 'text' in res) {
-      this.stats.malformedPackets++;
-      this.anomaly(res, ts);
-      return;
-    }
-    if (kind === 'icmp') this.stats.icmpPackets++; else this.stats.arpPackets++;
-    if (res !== null) this.ctx.emit(res);
-  }
 }
 
-const HOST_ENDPOINTS = 4096;
 const HOUSEKEEPING_SECONDS = Number(HOUSEKEEPING_INTERVAL / PS_PER_S);

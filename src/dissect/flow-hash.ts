@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
 import type { PacketView } from '../decode/packet-view.js';
 
 /**
@@ -11,9 +11,29 @@ import type { PacketView } from '../decode/packet-view.js';
  * order first so both directions of a connection hash alike. IPv4 hashes 4 words, IPv6 10.
  * Allocation: none.
  */
-const key = randomBytes(8);
-const K0 = key.readUInt32LE(0);
-const K1 = key.readUInt32LE(4);
+const key = processKey();
+const K0 = (key[0]! | (key[1]! << 8) | (key[2]! << 16) | (key[3]! << 24)) >>> 0;
+const K1 = (key[4]! | (key[5]! << 8) | (key[6]! << 16) | (key[7]! << 24)) >>> 0;
+
+/**
+ * 8 random bytes from the kernel's CSPRNG. Read from /dev/urandom: loading node:crypto
+ * for them cost ~4 ms of every run's start-up; where that device is missing, Web Crypto.
+ */
+function processKey(): Uint8Array {
+  const k = new Uint8Array(8);
+  try {
+    const fd = openSync('/dev/urandom', 'r');
+    try {
+      if (readSync(fd, k, 0, 8, null) === 8) return k;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // no device: below
+  }
+  globalThis.crypto.getRandomValues(k);
+  return k;
+}
 
 let v0 = 0, v1 = 0, v2 = 0, v3 = 0;
 

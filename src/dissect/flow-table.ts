@@ -1,5 +1,6 @@
 import type { PacketView } from '../decode/packet-view.js';
 import type { Endpoint, Transport } from '../decode/types.js';
+import { symmetricHash } from './flow-hash.js';
 
 /**
  * Connection lookup without building a key string per packet: a symmetric 32-bit keyed
@@ -39,24 +40,43 @@ export class FlowTable<F extends FlowEntry> {
   size = 0;
   /** Set by `lookup`: true when the packet travels client → server. */
   lastWasC2s = true;
+  /** Set by `find`: the packet's symmetricHash. */
+  lastHash = 0;
+  /** The flow `find` or `insert` saw last (in the table). */
+  private recent: F | null = null;
 
-  /** The flow of this packet (pv already parsed, `hash` = symmetricHash(pv)), or null. */
+  /**
+   * The flow of this packet (pv already parsed), or null; sets `lastWasC2s`, and
+   * `lastHash` (symmetricHash(pv), for an insert). The flow found last is tried first: a
+   * bulk transfer's segments and ACKs follow one another, and then neither the keyed
+   * hash nor the chain walk runs. One entry compared field by field, so whatever the
+   * packets it costs what a lookup costs; it is a cache, the table stays the structure.
+   */
+  find(pv: PacketView): F | null {
+    const r = this.recent;
+    if (r !== null) {
+      const dir = direction(r, pv);
+      if (dir !== 0) {
+        this.lastWasC2s = dir === C2S;
+        this.lastHash = r.hash;
+        return r;
+      }
+    }
+    const hash = symmetricHash(pv);
+    this.lastHash = hash;
+    const e = this.lookup(pv, hash);
+    if (e !== null) this.recent = e;
+    return e;
+  }
+
+  /** The flow of this packet in the chain of `hash` = symmetricHash(pv), or null. */
   lookup(pv: PacketView, hash: number): F | null {
     let e = this.buckets.get(hash) ?? null;
     while (e !== null) {
-      if (e.proto === pv.ipProto && e.ipVersion === pv.ipVersion) {
-        if (e.aPort === pv.srcPort && e.bPort === pv.dstPort
-          && e.a3 === pv.src3 && e.b3 === pv.dst3 && e.a2 === pv.src2 && e.b2 === pv.dst2
-          && e.a1 === pv.src1 && e.b1 === pv.dst1 && e.a0 === pv.src0 && e.b0 === pv.dst0) {
-          this.lastWasC2s = true;
-          return e;
-        }
-        if (e.aPort === pv.dstPort && e.bPort === pv.srcPort
-          && e.a3 === pv.dst3 && e.b3 === pv.src3 && e.a2 === pv.dst2 && e.b2 === pv.src2
-          && e.a1 === pv.dst1 && e.b1 === pv.src1 && e.a0 === pv.dst0 && e.b0 === pv.src0) {
-          this.lastWasC2s = false;
-          return e;
-        }
+      const dir = direction(e, pv);
+      if (dir !== 0) {
+        this.lastWasC2s = dir === C2S;
+        return e;
       }
       e = e.nextInBucket as F | null;
     }
@@ -83,11 +103,13 @@ export class FlowTable<F extends FlowEntry> {
     e.lastPsec = psec;
     this.linkTail(e);
     this.size++;
+    this.recent = e;
   }
 
   remove(e: F): void {
     if (!e.inTable) return;
     e.inTable = false;
+    if (this.recent === e) this.recent = null;
     let prev: FlowEntry | null = null;
     let cur: FlowEntry | null = this.buckets.get(e.hash) ?? null;
     while (cur !== null && cur !== e) { prev = cur; cur = cur.nextInBucket; }
@@ -136,4 +158,19 @@ export class FlowTable<F extends FlowEntry> {
     e.lruPrev = null;
     e.lruNext = null;
   }
+}
+
+const C2S = 1;
+const S2C = 2;
+
+/** Whether the packet belongs to entry `e`: C2S (source is its client), S2C, or 0. */
+function direction(e: FlowEntry, pv: PacketView): number {
+  if (e.proto !== pv.ipProto || e.ipVersion !== pv.ipVersion) return 0;
+  if (e.aPort === pv.srcPort && e.bPort === pv.dstPort
+    && e.a3 === pv.src3 && e.b3 === pv.dst3 && e.a2 === pv.src2 && e.b2 === pv.dst2
+    && e.a1 === pv.src1 && e.b1 === pv.dst1 && e.a0 === pv.src0 && e.b0 === pv.dst0) return C2S;
+  if (e.aPort === pv.dstPort && e.bPort === pv.srcPort
+    && e.a3 === pv.dst3 && e.b3 === pv.src3 && e.a2 === pv.dst2 && e.b2 === pv.src2
+    && e.a1 === pv.dst1 && e.b1 === pv.src1 && e.a0 === pv.dst0 && e.b0 === pv.src0) return S2C;
+  return 0;
 }

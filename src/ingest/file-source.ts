@@ -1,13 +1,14 @@
 import { createReadStream, readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import { MigscopeError, SourceNotFoundError, UnknownFormatError } from '../core/errors.js';
 import { DpmiUnpacker, type DpmiFrameStats } from './dpmi/frames.js';
 import { createRecordReader, describeMagic, detectFormat, DETECT_BYTES } from './formats/detect.js';
 import { PacketBatch } from './batch.js';
+<<<<<<< HEAD
 import { mapCaptureFile } from './mapped-file.js';
 import { PCAP_FILE_HEADER, PcapReader } from './formats/pcap-reader.js';
+=======
+>>>>>>> main
 import type { CaptureFormat, CapturedPacket, ReaderStats } from './types.js';
 
 export interface OpenCaptureOptions {
@@ -121,6 +122,8 @@ export async function openCapture(path: string, opts: OpenCaptureOptions = {}): 
       chunks = () => replayThen(raw.pulled, raw.rest);
     }
     if (gzip) {
+      // zlib and streams are loaded for compressed captures only (start-up of the common case).
+      const [{ Readable }, { createGunzip }] = await Promise.all([import('node:stream'), import('node:zlib')]);
       const compressed = Readable.from({ [Symbol.asyncIterator]: chunks });
       const inflated = await peek(compressed.pipe(createGunzip({ chunkSize }))[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>);
       first = inflated.first;
@@ -128,8 +131,13 @@ export async function openCapture(path: string, opts: OpenCaptureOptions = {}): 
     }
     const format = detectFormat(first);
     if (!format) throw new UnknownFormatError(`${path}: not a pcap, pcapng or DPMI capture (${describeMagic(first)})`);
+<<<<<<< HEAD
     if (opts.resume && (format !== 'pcap' || gzip || !seekable)) throw new MigscopeError(`${path}: only a pcap file can be resumed at a record`);
     const mapping = gzip || !seekable || opts.resume || !(opts.map ?? process.env.MIGSCOPE_FILE_IO === 'mmap') ? undefined : mapCaptureFile(path);
+=======
+    const mapping = gzip || !seekable || !(opts.map ?? process.env.MIGSCOPE_FILE_IO === 'mmap')
+      ? undefined : (await import('./mapped-file.js')).mapCaptureFile(path); // the addon only when asked
+>>>>>>> main
     if (mapping) {
       chunks = () => asAsync(mapping.windows(windowSize));
       const closeFile = close;

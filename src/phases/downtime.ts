@@ -74,13 +74,17 @@ class PingStream {
   lastReplyTs?: Picos;
   lastRequestTs?: Picos;
   readonly unanswered = new UnansweredRequests();
-  deltas: Picos[] = [];
+  /**
+   * The times of the last INTERVAL_SAMPLES + 1 requests, a ring (`requests` of them so
+   * far): the spacing is worked out only when a downtime needs the interval, not per
+   * request (a subtraction and an array shift per echo).
+   */
+  private readonly recent: Picos[] = [];
+  private requests = 0;
 
   request(msg: IcmpEcho): void {
-    if (this.lastRequestTs !== undefined) {
-      this.deltas.push(msg.ts - this.lastRequestTs);
-      if (this.deltas.length > INTERVAL_SAMPLES) this.deltas.shift();
-    }
+    this.recent[this.requests % (INTERVAL_SAMPLES + 1)] = msg.ts;
+    this.requests++;
     this.lastRequestTs = msg.ts;
     this.unanswered.push(msg.seq);
   }
@@ -92,9 +96,13 @@ class PingStream {
 
   /** The ping interval: median request spacing, to the microsecond (1 ms in the study). */
   interval(): Picos {
-    if (this.deltas.length === 0) return 1_000_000_000n;
-    const sorted = [...this.deltas].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    const median = sorted[sorted.length >> 1]!;
+    const n = Math.min(this.requests, INTERVAL_SAMPLES + 1);
+    if (n < 2) return 1_000_000_000n;
+    const ring = INTERVAL_SAMPLES + 1;
+    const deltas: Picos[] = [];
+    for (let k = this.requests - n + 1; k < this.requests; k++) deltas.push(this.recent[k % ring]! - this.recent[(k - 1) % ring]!);
+    deltas.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const median = deltas[deltas.length >> 1]!;
     return ((median + PS_PER_US / 2n) / PS_PER_US) * PS_PER_US;
   }
 }

@@ -36,6 +36,7 @@ export class RoleInference {
   private readonly destinations = new Set<string>();
   private readonly controllers = new Set<string>();
   private readonly pingClients = new Set<string>();
+  private lastPingClient: string | undefined;
 
   migration(source: string, destination: string): void {
     if (source) this.sources.add(source);
@@ -47,7 +48,10 @@ export class RoleInference {
     if (CONTROLLER_PORTS.has(serverPort)) this.controllers.add(serverIp);
   }
 
+  /** Every echo request names its client: the same host as last time costs a compare. */
   pingClient(ip: string): void {
+    if (ip === this.lastPingClient) return;
+    this.lastPingClient = ip;
     this.pingClients.add(ip);
   }
 

@@ -1,7 +1,5 @@
 import { UsageError } from '../../core/errors.js';
 import type { AggregatorEvent } from '../../agent/aggregate.js';
-import { formatAggregation } from '../../agent/format.js';
-import { analyzeMpFiles } from '../../agent/mp-files.js';
 import type { NatsAggregatorOptions } from '../../agent/nats/aggregator.js';
 import { intOption, numberOption } from '../command.js';
 import { parseHosts, parseLabels } from './analysis-options.js';
@@ -99,6 +97,7 @@ export function subscribeOptions(url: string, values: MpCliValues, durable = 'mi
 /** `analyze --subscribe URL`: the one-shot NATS aggregator. */
 export async function analyzeSubscribeCli(url: string, values: MpCliValues, onEvent: (ev: AggregatorEvent) => void, table: boolean): Promise<void> {
   const { runNatsAggregator } = await import('../../agent/nats/aggregator.js');
+  const { formatAggregation } = await import('../../agent/format.js');
   const opts: Parameters<typeof runNatsAggregator>[0] = {
     ...subscribeOptions(url, values), onEvent, idleTimeout: numberOption(values.idle, 'idle', 0.1, 86_400, 10) * 1000,
   };
@@ -120,6 +119,8 @@ export async function analyzeSubscribeCli(url: string, values: MpCliValues, onEv
 
 /** `analyze FILE… --mp-from-file`: events to `onEvent`, the table when `table`. */
 export async function analyzeMpFilesCli(files: string[], values: MpCliValues, onEvent: (ev: AggregatorEvent) => void, table: boolean): Promise<void> {
+  // Loaded here: a plain `analyze FILE` does not pay for the measurement-point modules.
+  const [{ analyzeMpFiles }, { formatAggregation }] = await Promise.all([import('../../agent/mp-files.js'), import('../../agent/format.js')]);
   const summary = await analyzeMpFiles(files, {
     ...mpOptions(values), onEvent, labels: parseLabels(values.label), hosts: parseHosts(values.hosts),
   });

@@ -2,7 +2,7 @@ import { UsageError } from '../../core/errors.js';
 import type { AggregatorEvent } from '../../agent/aggregate.js';
 import type { PhaseEvent } from '../../phases/events.js';
 import { analyzeSources } from '../../pipeline/analyze.js';
-import { MsgpackWriter } from '../../output/msgpack.js';
+import type { MsgpackWriter } from '../../output/msgpack.js';
 import { NdjsonWriter } from '../../output/ndjson.js';
 import { runSummaryRecord } from '../../output/run-summary.js';
 import { formatSummary } from '../../output/summary.js';
@@ -44,7 +44,7 @@ export const command: Command = {
     let onEvent: (ev: PhaseEvent | AggregatorEvent) => void = () => {};
     let writer: NdjsonWriter | MsgpackWriter | undefined;
     if (values.json) writer = new NdjsonWriter(out);
-    else if (values.msgpack) writer = new MsgpackWriter(out);
+    else if (values.msgpack) writer = new (await import('../../output/msgpack.js')).MsgpackWriter(out); // its codec only when asked
     if (writer) {
       const w = writer;
       onEvent = (ev) => w.write(ev);

@@ -1,5 +1,5 @@
 import type { CapturedPacket } from '../types.js';
-import { PS_PER_S } from '../../core/time.js';
+import { fromSecPsec } from '../../core/time.js';
 import {
   CONTROL_BYTES, OFF_CAPACITY, OFF_DROP_BYTES, OFF_DROP_RECORDS, OFF_HEAD, OFF_MAGIC, OFF_TAIL,
   REC_CAPLEN, REC_KIND, REC_LENGTH, REC_LINK_TYPE, REC_MAMPID, REC_NIC, REC_PSEC, REC_SEC, REC_SEQ,
@@ -21,8 +21,12 @@ export function createRing(capacity: number): Uint8Array {
 /** What the consumer calls per packet; `seq` is the capture-wide sequence number. */
 export type RingSink = (pkt: CapturedPacket, seq: number) => void;
 
-/** The same, in place: the packet is data[off, off + len) of the ring's data region. */
-export type RingRecordSink = (data: Uint8Array, off: number, len: number, wireLength: number, linkType: number, ts: bigint, seq: number) => void;
+/**
+ * The same, in place: the packet is data[off, off + len) of the ring's data region, its
+ * time integer seconds + picoseconds (no BigInt per packet).
+ */
+export type RingRecordSink = (data: Uint8Array, off: number, len: number, wireLength: number, linkType: number,
+  sec: number, psec: number, seq: number) => void;
 
 /**
  * The consumer side of one ring. `data` of each packet is a view into the ring's
@@ -40,15 +44,14 @@ export class RingConsumer {
   private readonly sab: SharedArrayBuffer;
   /** Byte offset of the data region in the SharedArrayBuffer. */
   private readonly dataOffset: number;
-  /** sec → sec·10^12 as a BigInt, for the last second seen: packets of one second share it. */
-  private cachedSec = -1;
-  private cachedSecPs = 0n;
+  /** The last packet's time, as the ring holds it (seconds, picoseconds). */
+  private lastSec = 0;
+  private lastPsec = 0;
   /** Last decoded DPMI names and their raw 8 bytes (as two u32), index 0 nic, 1 mampid. */
   private readonly nameLo = [-1, -1];
   private readonly nameHi = [-1, -1];
   private readonly names = ['', ''];
-  /** Wire timestamp and sequence number of the last packet handed to the sink. */
-  lastTs = 0n;
+  /** Sequence number of the last packet handed to the sink. */
   lastSeq = -1;
   /** From the EOF record: the whole capture's last packet time (0n if it had none). */
   endTs = 0n;
@@ -72,6 +75,11 @@ export class RingConsumer {
 
   get ended(): boolean { return this.eof; }
 
+  /** Wire time of the last packet handed to the sink (0n before any): a BigInt made on demand only. */
+  get lastTs(): bigint {
+    return fromSecPsec(this.lastSec, this.lastPsec);
+  }
+
   /** Records the producer could not write because this ring was full. */
   get droppedRecords(): number { return this.dv.getUint32(OFF_DROP_RECORDS, true); }
   get droppedBytes(): number { return this.dv.getUint32(OFF_DROP_BYTES, true); }
@@ -86,8 +94,8 @@ export class RingConsumer {
    * releases their bytes to the producer. Returns the number of packets delivered.
    */
   drain(sink: RingSink, max = 1024): number {
-    return this.drainRecords((data, off, len, wireLength, linkType, ts, seq) => {
-      const pkt: CapturedPacket = { ts, data: new Uint8Array(this.sab, this.dataOffset + off, len), wireLength, linkType, iface: 0 };
+    return this.drainRecords((data, off, len, wireLength, linkType, sec, psec, seq) => {
+      const pkt: CapturedPacket = { ts: fromSecPsec(sec, psec), data: new Uint8Array(this.sab, this.dataOffset + off, len), wireLength, linkType, iface: 0 };
       const rec = off - RECORD_HEADER_BYTES;
       if (data[rec + REC_NIC] !== 0) {
         pkt.nic = this.name(rec + REC_NIC, 0);
@@ -116,7 +124,7 @@ export class RingConsumer {
       if (kind === RecordKind.Eof) {
         const sec = dv.getUint32(pos + REC_SEC, true) + dv.getUint32(pos + REC_SEC + 4, true) * 2 ** 32;
         const psec = dv.getUint32(pos + REC_PSEC, true) + dv.getUint32(pos + REC_PSEC + 4, true) * 2 ** 32;
-        this.endTs = BigInt(sec) * PS_PER_S + BigInt(psec);
+        this.endTs = fromSecPsec(sec, psec);
         tail = (tail + len) >>> 0;
         this.eof = true;
         break;
@@ -126,16 +134,11 @@ export class RingConsumer {
         const sec = dv.getUint32(pos + REC_SEC, true) + dv.getUint32(pos + REC_SEC + 4, true) * 2 ** 32;
         const psec = dv.getUint32(pos + REC_PSEC, true) + dv.getUint32(pos + REC_PSEC + 4, true) * 2 ** 32;
         const seq = dv.getUint32(pos + REC_SEQ, true) + dv.getUint32(pos + REC_SEQ + 4, true) * 2 ** 32;
-        // One BigInt multiply per second instead of per packet.
-        if (sec !== this.cachedSec) {
-          this.cachedSec = sec;
-          this.cachedSecPs = BigInt(sec) * PS_PER_S;
-        }
-        const ts = this.cachedSecPs + BigInt(psec);
-        this.lastTs = ts;
+        this.lastSec = sec;
+        this.lastPsec = psec;
         this.lastSeq = seq;
         sink(this.data, pos + RECORD_HEADER_BYTES, caplen, dv.getUint32(pos + REC_WIRE_LENGTH, true),
-          dv.getUint16(pos + REC_LINK_TYPE, true), ts, seq);
+          dv.getUint16(pos + REC_LINK_TYPE, true), sec, psec, seq);
         n++;
       }
       else if (kind === RecordKind.Wrap) this.wraps++;

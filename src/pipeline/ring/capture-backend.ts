@@ -44,6 +44,7 @@ export interface WorkerCommon {
   /** Each worker's share of --max-memory and of the flow limit (workerLimits). */
   limits: DissectorLimits;
   crashAfterPackets?: number;
+  traceLatency?: boolean;
 }
 
 /**
@@ -63,6 +64,7 @@ export function libpcapBackend(source: NativeSource, workers: number, ringBytes:
       // busy, and for an idle worker's watermark, at least every flushMs.
       batchMessages: 256, flushMs,
       ...(c.crashAfterPackets !== undefined ? { crashAfterPackets: c.crashAfterPackets } : {}),
+      ...(c.traceLatency === true ? { traceLatency: true } : {}),
     }),
     start: () => capture.start(),
     workersReady: () => undefined, // libpcap's thread fills the rings from start()
@@ -145,6 +147,7 @@ export function packetRingBackend(source: PacketRingSource, workers: number, war
       ringIds, index: i, workers: c.workers, decoder: c.decoder, flow: c.flow, limits: c.limits,
       baseSec, slackNs: IDLE_SLACK_NS, counts, want, endCount, endTs, warmUp, ...(dpmi !== undefined ? { dpmi } : {}),
       ...(c.crashAfterPackets !== undefined ? { crashAfterPackets: c.crashAfterPackets } : {}),
+      ...(c.traceLatency === true ? { traceLatency: true } : {}),
     }),
     start: () => undefined,
     workersReady: () => {

@@ -17,14 +17,14 @@ if (port === null) throw new Error('decode-worker must run in a worker thread');
 
 const consumer = new RingConsumer(cfg.ring);
 const counters: WorkerCounters = { packets: 0, bytes: 0, byteSum: 0, weightedSum: 0, messages: 0, wraps: 0 };
-const out = new WorkerOutput(port, cfg.index, cfg.workers, cfg.flow);
+const out = new WorkerOutput(port, cfg.index, cfg.workers, cfg.flow, cfg.traceLatency);
 let watermark = -1;
 
 const decoder = createPacketDecoder(cfg.decoder, out.emit, cfg.limits);
 const countBytes = cfg.decoder === 'count';
 
 /** Each packet in place in the ring (no object, no view): counted, then decoded. */
-function onRecord(data: Uint8Array, off: number, len: number, wireLength: number, linkType: number, ts: bigint, seq: number): void {
+function onRecord(data: Uint8Array, off: number, len: number, wireLength: number, linkType: number, sec: number, psec: number, seq: number): void {
   out.key = seq;
   counters.packets++;
   counters.bytes += len;
@@ -37,7 +37,7 @@ function onRecord(data: Uint8Array, off: number, len: number, wireLength: number
   if (cfg.crashAfterPackets !== undefined && counters.packets > cfg.crashAfterPackets) {
     throw new Error(`fault injection: worker ${cfg.index} crashes after ${cfg.crashAfterPackets} packets`);
   }
-  decoder.record(data, off, off + len, wireLength, linkType, ts);
+  decoder.recordAt(data, off, off + len, wireLength, linkType, sec, psec);
 }
 
 function post(): void {
@@ -49,6 +49,7 @@ let idleMs = 0.05;
 for (;;) {
   // The main thread cannot take more now: leave the packets in the ring.
   if (mustWait(cfg.flow, cfg.index, 100)) continue;
+  out.reading();
   const n = consumer.drainRecords(onRecord, 512);
   if (n > 0) {
     watermark = consumer.lastSeq;

@@ -2,6 +2,7 @@ import type { ProtocolMessage } from '../../protocols/types.js';
 import { PackedCursor } from './batch-codec.js';
 import type { BatchFromWorker } from './protocol.js';
 
+<<<<<<< HEAD
 /** A batch's messages, read one at a time in order. */
 export interface MessageSource {
   next(): ProtocolMessage;
@@ -12,6 +13,18 @@ interface QueuedBatch {
   keys: ArrayLike<number>;
   at: number;
   messages: MessageSource;
+=======
+/** A traced message's way through the pipeline (wall clock, µs since the epoch). */
+export interface MessageTiming {
+  /** The worker took the packets that made it from its ring… */
+  readUs: number;
+  /** …posted its batch… */
+  postedUs: number;
+  /** …the main thread received the batch… */
+  receivedUs: number;
+  /** …and the merge released the message (every other worker had promised nothing earlier). */
+  releasedUs: number;
+>>>>>>> main
 }
 
 /**
@@ -27,16 +40,31 @@ interface QueuedBatch {
  * a queue of the merge's own.
  */
 export class WatermarkMerger {
+<<<<<<< HEAD
   private readonly queues: QueuedBatch[][];
   /** Index of each worker's current batch in its queue (batches before it are done). */
+=======
+  private readonly keys: number[][];
+  private readonly msgs: ProtocolMessage[][];
+  /** Latency tracing only: each queued message's batch timing (shared by the batch's messages). */
+  private readonly stamps: MessageTiming[][];
+>>>>>>> main
   private readonly heads: number[];
   private readonly held: number[];
   private readonly watermarks: number[];
   /** Wire timestamp of each worker's newest packet (for display / lag). */
   readonly watermarkTs: bigint[];
 
+<<<<<<< HEAD
   constructor(workers: number, private readonly out: (msg: ProtocolMessage) => void) {
     this.queues = Array.from({ length: workers }, () => []);
+=======
+  constructor(workers: number, private readonly out: (msg: ProtocolMessage, timing?: MessageTiming) => void,
+    private readonly clock?: () => number) {
+    this.keys = Array.from({ length: workers }, () => []);
+    this.msgs = Array.from({ length: workers }, () => []);
+    this.stamps = Array.from({ length: workers }, () => []);
+>>>>>>> main
     this.heads = new Array<number>(workers).fill(0);
     this.held = new Array<number>(workers).fill(0);
     this.watermarks = new Array<number>(workers).fill(-1);
@@ -57,8 +85,19 @@ export class WatermarkMerger {
       this.queues[w]!.push({ keys, at: 0, messages });
       this.held[w]! += keys.length;
     }
+<<<<<<< HEAD
     this.watermarks[w] = Math.max(this.watermarks[w]!, watermark);
     this.watermarkTs[w] = watermarkTs;
+=======
+    if (this.clock !== undefined && batch.keys.length > 0) {
+      const t = batch.timing;
+      const receivedUs = this.clock();
+      const stamp: MessageTiming = { readUs: t?.readUs ?? receivedUs, postedUs: t?.postedUs ?? receivedUs, receivedUs, releasedUs: 0 };
+      for (let i = 0; i < batch.keys.length; i++) this.stamps[w]!.push(stamp);
+    }
+    this.watermarks[w] = Math.max(this.watermarks[w]!, batch.watermark);
+    this.watermarkTs[w] = batch.watermarkTs;
+>>>>>>> main
     this.release();
   }
 
@@ -121,6 +160,7 @@ export class WatermarkMerger {
         if (this.held[w] === 0 && this.watermarks[w]! < bestKey) safe = false;
       }
       if (!safe) break;
+<<<<<<< HEAD
       // Release the best worker's run of messages up to the next other worker's head
       // key: they are all safe by the same argument, without a scan per message.
       let limit = Infinity;
@@ -149,5 +189,25 @@ export class WatermarkMerger {
     } while (b.keys[b.at]! < limit);
     if (h > 64 && h * 2 > queue.length) { queue.splice(0, h); h = 0; }
     this.heads[w] = h;
+=======
+      const h = this.heads[best]!;
+      const msg = this.msgs[best]![h]!;
+      let timing: MessageTiming | undefined;
+      if (this.clock !== undefined) timing = { ...this.stamps[best]![h]!, releasedUs: this.clock() };
+      this.heads[best] = h + 1;
+      this.compact(best);
+      this.out(msg, timing);
+    }
+  }
+
+  private compact(w: number): void {
+    const h = this.heads[w]!;
+    if (h > 4096 && h * 2 > this.keys[w]!.length) {
+      this.keys[w]!.splice(0, h);
+      this.msgs[w]!.splice(0, h);
+      if (this.clock !== undefined) this.stamps[w]!.splice(0, h);
+      this.heads[w] = 0;
+    }
+>>>>>>> main
   }
 }

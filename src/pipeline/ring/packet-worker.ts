@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { PS_PER_S, type Picos } from '../../core/time.js';
+import { fromSecPsec } from '../../core/time.js';
 import { PacketRingReader, RingWait } from '../../ingest/live/packet-ring.js';
 import { WorkerOutput } from './worker-output.js';
 import { createPacketDecoder } from './packet-decoder.js';
@@ -33,7 +33,7 @@ while (Atomics.load(cfg.ringIds, cfg.index) === 0) Atomics.wait(cfg.ringIds, cfg
 const ringId = Atomics.load(cfg.ringIds, cfg.index);
 
 const counters: WorkerCounters = { packets: 0, bytes: 0, byteSum: 0, weightedSum: 0, messages: 0, wraps: 0 };
-const out = new WorkerOutput(port, cfg.index, cfg.workers, cfg.flow);
+const out = new WorkerOutput(port, cfg.index, cfg.workers, cfg.flow, cfg.traceLatency);
 const decoder = createPacketDecoder(cfg.decoder, out.emit, cfg.limits);
 const baseSec = cfg.baseSec;
 const at = 2 * cfg.index;
@@ -41,16 +41,16 @@ const at = 2 * cfg.index;
 /** Promise to the merge: no message with a key ≤ this will come from this worker. */
 let watermark = -1;
 let lastKey = -1;
-let lastTs: Picos = 0n;
-let lastSec = -1;
-let secPs = 0n;
+/** The last packet's time (seconds, picoseconds): a BigInt only when a batch or the end needs it. */
+let lastSec = 0;
+let lastPsec = 0;
 let lastPost = performance.now();
 
 function post(): void {
   Atomics.store(cfg.want, cfg.index, 0); // a request after this is answered by a later post
   cfg.counts[at] = counters.packets;
   cfg.counts[at + 1] = counters.bytes;
-  out.post(watermark, lastTs);
+  out.post(watermark, fromSecPsec(lastSec, lastPsec));
   lastPost = performance.now();
 }
 
@@ -68,21 +68,18 @@ const IDLE_POST_MS = 10;
 function dpmiSink(): (u8: Uint8Array, off: number, len: number, wireLength: number, sec: number, nsec: number) => void {
   const splitter = new FlowSplitter(cfg.workers);
   let seq = -1;
-  let recSec = -1;
-  let recSecPs = 0n;
   const unpacker = new DpmiUnpacker((b, off, len, wireLength, linkType, _iface, sec, psec) => {
     seq++;
-    if (sec !== recSec) { recSec = sec; recSecPs = BigInt(sec) * PS_PER_S; }
-    const ts = recSecPs + BigInt(psec);
-    lastTs = ts;
+    lastSec = sec;
+    lastPsec = psec; // DPMI's picoseconds, whole
     lastKey = seq;
     out.key = seq - 0.5;
-    decoder.passed(ts);
+    decoder.passedAt(sec, psec);
     if (splitter.owner(b, off, off + len, wireLength, linkType) !== cfg.index) return;
     out.key = seq;
     counters.packets++;
     counters.bytes += len;
-    decoder.record(b, off, off + len, wireLength, linkType, ts);
+    decoder.recordAt(b, off, off + len, wireLength, linkType, sec, psec);
   }, cfg.dpmi?.mampid !== undefined ? { mampid: cfg.dpmi.mampid } : {});
   if (cfg.index === 0) {
     const base = 2 * cfg.workers;
@@ -103,20 +100,20 @@ function capture(reader: PacketRingReader): void {
     if (key < lastKey) key = lastKey;
     lastKey = key;
     out.key = key;
-    if (sec !== lastSec) { lastSec = sec; secPs = BigInt(sec) * PS_PER_S; }
-    const ts = secPs + BigInt(nsec * 1000);
-    lastTs = ts;
+    lastSec = sec;
+    lastPsec = nsec * 1000; // exact: < 10^12
     counters.packets++;
     counters.bytes += len;
     if (cfg.crashAfterPackets !== undefined && counters.packets > cfg.crashAfterPackets) {
       throw new Error(`fault injection: worker ${cfg.index} crashes after ${cfg.crashAfterPackets} packets`);
     }
-    decoder.record(u8, off, off + len, wireLength, linkType, ts);
+    decoder.recordAt(u8, off, off + len, wireLength, linkType, sec, lastPsec);
   } : dpmiSink();
   /** Reads every block the kernel handed over; true if there was one. */
   const drainBlocks = (): boolean => {
     let any = false;
     for (let block = reader.next(); block >= 0; block = reader.next()) {
+      out.reading();
       reader.walk(block, onPacket);
       reader.release();
       any = true;
@@ -167,7 +164,7 @@ if (ringId !== NO_RING) capture(new PacketRingReader(ringId, cfg.dpmi !== undefi
 
 // Every worker ends its flows at the capture's last packet time, as one Dissector would:
 // publish ours, wait (bounded) for the others, take the latest.
-cfg.endTs[cfg.index] = lastTs;
+cfg.endTs[cfg.index] = fromSecPsec(lastSec, lastPsec);
 Atomics.add(cfg.endCount, 0, 1);
 Atomics.notify(cfg.endCount, 0);
 const endBy = performance.now() + 5000;

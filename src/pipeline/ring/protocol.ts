@@ -33,6 +33,8 @@ export interface DecodeWorkerData {
   flow: Int32Array;
   /** Fault injection for tests: throw after this many packets. */
   crashAfterPackets?: number;
+  /** Stamp batches with BatchTiming. */
+  traceLatency?: boolean;
 }
 
 /**
@@ -47,6 +49,17 @@ export interface BatchFromWorker {
   messages: PackedMessages;
   watermark: number;
   watermarkTs: bigint;
+  /** Only when the run traces latency (RingPipelineOptions.onTiming). */
+  timing?: BatchTiming;
+}
+
+/**
+ * When a worker took the first packets of a batch from its ring and when it posted the
+ * batch (wall clock, µs since the epoch, the clock live packets are stamped with).
+ */
+export interface BatchTiming {
+  readUs: number;
+  postedUs: number;
 }
 
 export interface WorkerCounters {
@@ -158,4 +171,6 @@ export interface PacketWorkerData {
   /** Run a small generated migration through a throwaway Dissector before capturing. */
   warmUp: boolean;
   crashAfterPackets?: number;
+  /** Stamp batches with BatchTiming. */
+  traceLatency?: boolean;
 }

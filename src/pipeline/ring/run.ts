@@ -6,7 +6,8 @@ import { CaptureError, UsageError } from '../../core/errors.js';
 import { channels } from '../../core/diagnostics.js';
 import type { NativeCapture, NativeCaptureStats, NativeSource } from '../../ingest/live/native.js';
 import { PacketRingUnavailable } from '../../ingest/live/packet-ring.js';
-import { WatermarkMerger } from './merge.js';
+import { WatermarkMerger, type MessageTiming } from './merge.js';
+import { wallClockUs } from '../../core/time.js';
 import { FlowControl } from './flow-control.js';
 import { type FromWorker, type WorkerCounters, type WorkerDecoder } from './protocol.js';
 import {
@@ -58,6 +59,12 @@ export interface RingPipelineOptions {
   warmUp?: boolean;
   /** Test fault injection: worker `worker` throws after `packets` packets. */
   crashWorker?: { worker: number; packets: number };
+  /**
+   * Latency tracing (bench/live-latency.ts): called just before onMessage with the
+   * message's way through the workers and the merge. Off by default (it costs a clock
+   * read per batch and an object per message).
+   */
+  onTiming?: (timing: MessageTiming, msg: ProtocolMessage) => void;
 }
 
 export interface RingPipelineResult {
@@ -93,7 +100,13 @@ export function startRingPipeline(opts: RingPipelineOptions): RingPipelineHandle
   const backend = openBackend(opts);
   let merged = 0;
   let lastTs = 0n;
-  const merger = new WatermarkMerger(W, (msg) => { merged++; if (msg.tsEnd > lastTs) lastTs = msg.tsEnd; opts.onMessage(msg); });
+  const onTiming = opts.onTiming;
+  const merger = new WatermarkMerger(W, (msg, timing) => {
+    merged++;
+    if (msg.tsEnd > lastTs) lastTs = msg.tsEnd;
+    if (onTiming !== undefined && timing !== undefined) onTiming(timing, msg);
+    opts.onMessage(msg);
+  }, onTiming !== undefined ? wallClockUs : undefined);
   const reported = { ring: 0, kernel: 0, frames: 0 };
   const counters: (WorkerCounters | undefined)[] = new Array(W).fill(undefined);
   const workers: Worker[] = [];
@@ -166,7 +179,7 @@ export function startRingPipeline(opts: RingPipelineOptions): RingPipelineHandle
 
     const common: WorkerCommon = {
       workers: W, decoder: opts.decoder ?? 'dissector', flow: flow.words,
-      limits: workerLimits(W, opts.maxMemory),
+      limits: workerLimits(W, opts.maxMemory), ...(onTiming !== undefined ? { traceLatency: true } : {}),
     };
     for (let i = 0; i < W; i++) {
       const data = backend.workerData(i, opts.crashWorker?.worker === i ? { ...common, crashAfterPackets: opts.crashWorker.packets } : common);

@@ -132,6 +132,7 @@ export class QemuStreamDecoder extends SourceStreamDecoder {
     const r = this.ram.step(b, p, end, this.pageSize);
     if (r === NEED_MORE) return NEED_MORE;
     if (r === RAM_ERROR) return this.fail(this.ram.problem.def, tsOf(at), this.ram.problem.fields);
+    let run = 0;
     if (this.ram.item === RamItem.Page) {
       if (this.postcopyAt >= 0) {
         // Post-copy: pages the destination asked for come first, out of order; no
@@ -146,6 +147,7 @@ export class QemuStreamDecoder extends SourceStreamDecoder {
         else if (it === MAX_KEPT_PASSES + 1) {
           this.emit(streamAnomaly(this.flow, 'c2s', QemuAnomaly.PASSES_NOT_KEPT, tsOf(at), { limit: MAX_KEPT_PASSES }));
         }
+        run = this.ram.pageRun(b, p + r, end, this.pageSize);
       } else if (this.cur.type !== QemuRecord.SectionEnd) {
         return this.fail(QemuAnomaly.PAGE_OUTSIDE_SECTION, tsOf(at));
       }
@@ -156,7 +158,7 @@ export class QemuStreamDecoder extends SourceStreamDecoder {
       this.ram.chunkPages = 0;
       this.mode = Mode.FooterOpt;
     }
-    return r;
+    return r + run;
   }
 
   protected step(b: Uint8Array, p: number, end: number, ts: Picos): number {
@@ -335,7 +337,7 @@ export class QemuStreamDecoder extends SourceStreamDecoder {
         ...(latency !== undefined ? { requestLatency: latency } : {}),
       }
         : { ramStopCopyBytes: this.ramStopEnd >= 0 ? this.ramStopEnd - stopFrom : total - stopFrom }),
-      ...this.pageCounts(),
+      ...this.ram.pageCounts(),
     }, this.eofTs, ts);
   }
 
@@ -357,17 +359,8 @@ export class QemuStreamDecoder extends SourceStreamDecoder {
     this.out({
       kind: 'cut', iterations: this.ram.iteration, precopyBytes: stopFrom, stopCopyBytes: total - stopFrom,
       passBytes: this.ram.passBytes.slice(), streamBytes: total,
-      ...this.pageCounts(),
+      ...this.ram.pageCounts(),
     }, ts, ts);
-  }
-
-  private pageCounts(): { normalPages: number; zeroPages: number; xbzrlePages?: number; xbzrleBytes?: number; compressedPages?: number; compressedBytes?: number } {
-    const r = this.ram;
-    return {
-      normalPages: r.normalPages, zeroPages: r.zeroPages,
-      ...(r.xbzrlePages > 0 ? { xbzrlePages: r.xbzrlePages, xbzrleBytes: r.xbzrleBytes } : {}),
-      ...(r.compressedPages > 0 ? { compressedPages: r.compressedPages, compressedBytes: r.compressedBytes } : {}),
-    };
   }
 
   /**
