@@ -4,11 +4,7 @@ import { MigscopeError, SourceNotFoundError, UnknownFormatError } from '../core/
 import { DpmiUnpacker, type DpmiFrameStats } from './dpmi/frames.js';
 import { createRecordReader, describeMagic, detectFormat, DETECT_BYTES } from './formats/detect.js';
 import { PacketBatch } from './batch.js';
-<<<<<<< HEAD
-import { mapCaptureFile } from './mapped-file.js';
 import { PCAP_FILE_HEADER, PcapReader } from './formats/pcap-reader.js';
-=======
->>>>>>> main
 import type { CaptureFormat, CapturedPacket, ReaderStats } from './types.js';
 
 export interface OpenCaptureOptions {
@@ -131,13 +127,9 @@ export async function openCapture(path: string, opts: OpenCaptureOptions = {}): 
     }
     const format = detectFormat(first);
     if (!format) throw new UnknownFormatError(`${path}: not a pcap, pcapng or DPMI capture (${describeMagic(first)})`);
-<<<<<<< HEAD
     if (opts.resume && (format !== 'pcap' || gzip || !seekable)) throw new MigscopeError(`${path}: only a pcap file can be resumed at a record`);
-    const mapping = gzip || !seekable || opts.resume || !(opts.map ?? process.env.MIGSCOPE_FILE_IO === 'mmap') ? undefined : mapCaptureFile(path);
-=======
-    const mapping = gzip || !seekable || !(opts.map ?? process.env.MIGSCOPE_FILE_IO === 'mmap')
+    const mapping = gzip || !seekable || opts.resume || !(opts.map ?? process.env.MIGSCOPE_FILE_IO === 'mmap')
       ? undefined : (await import('./mapped-file.js')).mapCaptureFile(path); // the addon only when asked
->>>>>>> main
     if (mapping) {
       chunks = () => asAsync(mapping.windows(windowSize));
       const closeFile = close;

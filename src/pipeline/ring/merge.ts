@@ -2,18 +2,6 @@ import type { ProtocolMessage } from '../../protocols/types.js';
 import { PackedCursor } from './batch-codec.js';
 import type { BatchFromWorker } from './protocol.js';
 
-<<<<<<< HEAD
-/** A batch's messages, read one at a time in order. */
-export interface MessageSource {
-  next(): ProtocolMessage;
-}
-
-/** One worker's batch waiting in the merge: its keys, and its messages read one at a time. */
-interface QueuedBatch {
-  keys: ArrayLike<number>;
-  at: number;
-  messages: MessageSource;
-=======
 /** A traced message's way through the pipeline (wall clock, µs since the epoch). */
 export interface MessageTiming {
   /** The worker took the packets that made it from its ring… */
@@ -24,7 +12,20 @@ export interface MessageTiming {
   receivedUs: number;
   /** …and the merge released the message (every other worker had promised nothing earlier). */
   releasedUs: number;
->>>>>>> main
+}
+
+/** A batch's messages, read one at a time in order. */
+export interface MessageSource {
+  next(): ProtocolMessage;
+}
+
+/** One worker's batch waiting in the merge: its keys, and its messages read one at a time. */
+interface QueuedBatch {
+  keys: ArrayLike<number>;
+  at: number;
+  messages: MessageSource;
+  /** Latency tracing only: the batch's timing (shared by its messages). */
+  stamp?: MessageTiming;
 }
 
 /**
@@ -40,31 +41,17 @@ export interface MessageTiming {
  * a queue of the merge's own.
  */
 export class WatermarkMerger {
-<<<<<<< HEAD
   private readonly queues: QueuedBatch[][];
   /** Index of each worker's current batch in its queue (batches before it are done). */
-=======
-  private readonly keys: number[][];
-  private readonly msgs: ProtocolMessage[][];
-  /** Latency tracing only: each queued message's batch timing (shared by the batch's messages). */
-  private readonly stamps: MessageTiming[][];
->>>>>>> main
   private readonly heads: number[];
   private readonly held: number[];
   private readonly watermarks: number[];
   /** Wire timestamp of each worker's newest packet (for display / lag). */
   readonly watermarkTs: bigint[];
 
-<<<<<<< HEAD
-  constructor(workers: number, private readonly out: (msg: ProtocolMessage) => void) {
-    this.queues = Array.from({ length: workers }, () => []);
-=======
   constructor(workers: number, private readonly out: (msg: ProtocolMessage, timing?: MessageTiming) => void,
     private readonly clock?: () => number) {
-    this.keys = Array.from({ length: workers }, () => []);
-    this.msgs = Array.from({ length: workers }, () => []);
-    this.stamps = Array.from({ length: workers }, () => []);
->>>>>>> main
+    this.queues = Array.from({ length: workers }, () => []);
     this.heads = new Array<number>(workers).fill(0);
     this.held = new Array<number>(workers).fill(0);
     this.watermarks = new Array<number>(workers).fill(-1);
@@ -72,32 +59,28 @@ export class WatermarkMerger {
   }
 
   push(batch: BatchFromWorker): void {
-    this.enqueue(batch.worker, batch.keys, batch.keys.length > 0 ? new PackedCursor(batch.messages) : undefined, batch.watermark, batch.watermarkTs);
+    let stamp: MessageTiming | undefined;
+    if (this.clock !== undefined && batch.keys.length > 0) {
+      const t = batch.timing;
+      const receivedUs = this.clock();
+      stamp = { readUs: t?.readUs ?? receivedUs, postedUs: t?.postedUs ?? receivedUs, receivedUs, releasedUs: 0 };
+    }
+    this.enqueue(batch.worker, batch.keys, batch.keys.length > 0 ? new PackedCursor(batch.messages) : undefined, batch.watermark, batch.watermarkTs, stamp);
   }
 
   /**
    * Messages of `worker` keyed by `keys` (as many as keys), then its watermark: for a
    * stream decoded on this thread, whose messages need no packing.
    */
-  enqueue(worker: number, keys: ArrayLike<number>, messages: MessageSource | undefined, watermark: number, watermarkTs: bigint): void {
+  enqueue(worker: number, keys: ArrayLike<number>, messages: MessageSource | undefined, watermark: number, watermarkTs: bigint,
+    stamp?: MessageTiming): void {
     const w = worker;
     if (keys.length > 0 && messages !== undefined) {
-      this.queues[w]!.push({ keys, at: 0, messages });
+      this.queues[w]!.push(stamp !== undefined ? { keys, at: 0, messages, stamp } : { keys, at: 0, messages });
       this.held[w]! += keys.length;
     }
-<<<<<<< HEAD
     this.watermarks[w] = Math.max(this.watermarks[w]!, watermark);
     this.watermarkTs[w] = watermarkTs;
-=======
-    if (this.clock !== undefined && batch.keys.length > 0) {
-      const t = batch.timing;
-      const receivedUs = this.clock();
-      const stamp: MessageTiming = { readUs: t?.readUs ?? receivedUs, postedUs: t?.postedUs ?? receivedUs, receivedUs, releasedUs: 0 };
-      for (let i = 0; i < batch.keys.length; i++) this.stamps[w]!.push(stamp);
-    }
-    this.watermarks[w] = Math.max(this.watermarks[w]!, batch.watermark);
-    this.watermarkTs[w] = batch.watermarkTs;
->>>>>>> main
     this.release();
   }
 
@@ -160,7 +143,6 @@ export class WatermarkMerger {
         if (this.held[w] === 0 && this.watermarks[w]! < bestKey) safe = false;
       }
       if (!safe) break;
-<<<<<<< HEAD
       // Release the best worker's run of messages up to the next other worker's head
       // key: they are all safe by the same argument, without a scan per message.
       let limit = Infinity;
@@ -178,7 +160,8 @@ export class WatermarkMerger {
     let h = this.heads[w]!;
     let b = queue[h]!;
     do {
-      this.out(b.messages.next());
+      if (b.stamp !== undefined && this.clock !== undefined) this.out(b.messages.next(), { ...b.stamp, releasedUs: this.clock() });
+      else this.out(b.messages.next());
       this.held[w]!--;
       if (++b.at === b.keys.length) {
         queue[h] = undefined as unknown as QueuedBatch;
@@ -189,25 +172,5 @@ export class WatermarkMerger {
     } while (b.keys[b.at]! < limit);
     if (h > 64 && h * 2 > queue.length) { queue.splice(0, h); h = 0; }
     this.heads[w] = h;
-=======
-      const h = this.heads[best]!;
-      const msg = this.msgs[best]![h]!;
-      let timing: MessageTiming | undefined;
-      if (this.clock !== undefined) timing = { ...this.stamps[best]![h]!, releasedUs: this.clock() };
-      this.heads[best] = h + 1;
-      this.compact(best);
-      this.out(msg, timing);
-    }
-  }
-
-  private compact(w: number): void {
-    const h = this.heads[w]!;
-    if (h > 4096 && h * 2 > this.keys[w]!.length) {
-      this.keys[w]!.splice(0, h);
-      this.msgs[w]!.splice(0, h);
-      if (this.clock !== undefined) this.stamps[w]!.splice(0, h);
-      this.heads[w] = 0;
-    }
->>>>>>> main
   }
 }
