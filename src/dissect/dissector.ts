@@ -1,4 +1,6 @@
 import type { CapturedPacket } from '../ingest/types.js';
+import { ENTRY } from '../ingest/record-entry.js';
+import type { PacketBatch } from '../ingest/batch.js';
 import { fromSecPsec, PacketClock, PS_PER_S, type Picos } from '../core/time.js';
 import { analyzers as registeredAnalyzers } from '../protocols/registry.js';
 import type { AnomalyDef } from '../core/anomaly.js';
@@ -117,17 +119,32 @@ export class Dissector {
   }
 
   /**
-   * Wire time (seconds, picoseconds) from which the next packet — this dissector's or
-   * one it only passes — runs housekeeping (-Infinity seconds: the first packet). A file
-   * worker's record walk stops there (native/record_index.cc), so it calls passedAt()
-   * only where housekeeping is due instead of for every packet of the other workers.
+   * Wire time (s, ps) from which the next packet, decoded or passed, runs housekeeping
+   * (-Infinity s: the first). A file share's record walk stops there, so it calls
+   * passedAt() only where housekeeping is due, not for every packet of the others.
    */
-  get nextHousekeepingSec(): number {
-    return this.nextHkSec;
+  get nextHousekeepingSec(): number { return this.nextHkSec; }
+  get nextHousekeepingPsec(): number { return this.nextHkPsec; }
+
+  /**
+   * Packet `i` of a reader's batch: recordAt() without the call boundary, where a
+   * picosecond count (above 2^31) passed as an argument is boxed, one heap number per
+   * packet (the pure-TS path's hot loop).
+   */
+  recordIn(batch: PacketBatch, i: number): void {
+    const off = batch.off[i]!;
+    this.clock.set(batch.sec[i]!, batch.psec[i]!);
+    this.handle(batch.buf[i]!, off, off + batch.len[i]!, batch.wire[i]!, batch.linkType[i]!);
   }
 
-  get nextHousekeepingPsec(): number {
-    return this.nextHkPsec;
+  /**
+   * Entry `at` of a record walk's list (src/ingest/record-entry.ts), its bytes in `b`:
+   * recordAt() without boxing the picoseconds, as recordIn (a file share's hot loop).
+   */
+  recordListed(e: Float64Array, at: number, b: Uint8Array, linkType: number): void {
+    const off = e[at + ENTRY.off]!;
+    this.clock.set(e[at + ENTRY.sec]!, e[at + ENTRY.psec]!);
+    this.handle(b, off, off + e[at + ENTRY.len]!, e[at + ENTRY.wire]!, linkType);
   }
 
   /** Latest wire time seen (0 before any packet). */
@@ -309,14 +326,15 @@ export class Dissector {
     if (f === null) {
       f = this.newFlow(table.lastHash, synOnly ? 'src' : (flags & TcpFlag.SYN) !== 0 ? 'dst' : 'guess');
       c2s = this.table.lastWasC2s;
-    } else this.table.touch(f, clock.sec, clock.psec);
+    } else this.table.touch(f, clock);
     if (c2s) { f.c2sPackets++; f.c2sBytes += wireLength; } else { f.s2cPackets++; f.s2cBytes += wireLength; }
     const wireLen = pv.payloadWireLength;
     // The captured payload as an offset pair (no view): b[payloadOffset, + cap).
     let cap = 0;
     if (wireLen > 0 && pv.payloadLength > 0) cap = pv.payloadLength < wireLen ? pv.payloadLength : wireLen;
     const before = f.c2s!.retransmissions + f.s2c!.retransmissions;
-    f.tcpSegment(c2s, flags, pv.seq, pv.ack, b, pv.payloadOffset, cap, wireLen, clock);
+    // Sequence numbers as int32 (same value mod 2^32): passed on as small integers, not boxed.
+    f.tcpSegment(c2s, flags, pv.seq | 0, pv.ack | 0, b, pv.payloadOffset, cap, wireLen, clock);
     this.stats.tcp.retransmissions += f.c2s!.retransmissions + f.s2c!.retransmissions - before;
   }
 
@@ -329,7 +347,7 @@ export class Dissector {
     if (f === null) {
       f = this.newFlow(this.table.lastHash, 'guess');
       c2s = this.table.lastWasC2s;
-    } else this.table.touch(f, clock.sec, clock.psec);
+    } else this.table.touch(f, clock);
     if (c2s) { f.c2sPackets++; f.c2sBytes += wireLength; } else { f.s2cPackets++; f.s2cBytes += wireLength; }
     if (pv.payloadWireLength > 0) f.udpDatagram(clock);
   }

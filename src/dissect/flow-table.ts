@@ -1,3 +1,4 @@
+import type { PacketClock } from '../core/time.js';
 import type { PacketView } from '../decode/packet-view.js';
 import type { Endpoint, Transport } from '../decode/types.js';
 import { symmetricHash } from './flow-hash.js';
@@ -124,10 +125,10 @@ export class FlowTable<F extends FlowEntry> {
     this.size--;
   }
 
-  /** A packet for this flow: now the most recently used. */
-  touch(e: F, sec: number, psec: number): void {
-    e.lastSec = sec;
-    e.lastPsec = psec;
+  /** A packet for this flow at the clock's time: now the most recently used. */
+  touch(e: F, at: PacketClock): void {
+    e.lastSec = at.sec;
+    e.lastPsec = at.psec;
     if (this.tail === e) return;
     this.unlink(e);
     this.linkTail(e);

@@ -107,7 +107,8 @@ export class Flow extends FlowEntry implements FlowInfo, AnomalySite {
 
   /**
    * One TCP segment. Its captured payload is buf[off, off + cap), `wireLen` its length on
-   * the wire; seq/ack/flags come from the parsed header; `at` is the packet's time.
+   * the wire; seq/ack/flags come from the parsed header (seq and ack as uint32 or int32:
+   * only their value mod 2^32 counts); `at` is the packet's time.
    */
   tcpSegment(c2s: boolean, flags: number, seq: number, ack: number, buf: Uint8Array, off: number, cap: number,
     wireLen: number, at: PacketClock): void {
@@ -132,7 +133,7 @@ export class Flow extends FlowEntry implements FlowInfo, AnomalySite {
     if (syn) {
       if ((flags & 0x10) === 0) {
         if ((this.markers & M_SYN) === 0) { this.markers |= M_SYN; this.marker('syn', dir, ts); }
-        if (c2s && this.synIsn < 0) this.synIsn = seq;
+        if (c2s && this.synIsn < 0) this.synIsn = seq >>> 0;
       } else if ((this.markers & M_SYNACK) === 0) {
         this.markers |= M_SYNACK;
         this.marker('syn-ack', dir, ts);

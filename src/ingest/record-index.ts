@@ -17,9 +17,9 @@ import { PCAP_MAGIC_NS } from './formats/pcap-writer.js';
  * file is counted exactly as on one thread. Files other than pcap are not indexed.
  */
 
-/** Field offsets of one listed packet in `out` (native/record_index.cc `Out`). */
-export const ENTRY = { seq: 0, off: 1, len: 2, wire: 3, sec: 4, psec: 5, own: 6 } as const;
-export const ENTRY_STRIDE = 7;
+import { ENTRY_STRIDE } from './record-entry.js';
+
+export { ENTRY, ENTRY_STRIDE } from './record-entry.js';
 
 /** Why a walk call returned (native `Stop`). */
 const STOP_FULL = 0;

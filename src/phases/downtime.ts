@@ -28,8 +28,17 @@ const ACTIVE_WINDOW: Picos = 1_000_000_000_000n;
  */
 export class UnansweredRequests {
   private readonly seqs: number[] = [];
-  /** Position (absolute send index) of each outstanding number's oldest request. */
+  /**
+   * Position (absolute send index) of each outstanding number's oldest request — but
+   * the newest such entry is kept in the slot below, not in the map: a ping answered
+   * before the next request goes out (nearly every one) then costs no map operation (a
+   * Map set and delete per echo made V8 rebuild its table every few echoes, 16 MB of
+   * garbage in a capture run). The slot and the map never hold the same number.
+   */
   private readonly at = new Map<number, number>();
+  private slotUsed = false;
+  private slotSeq = 0;
+  private slotIndex = 0;
   /** Absolute send index of the oldest outstanding request (seqs[offset]). */
   private head = 0;
   private offset = 0;
@@ -37,13 +46,18 @@ export class UnansweredRequests {
   push(seq: number): void {
     const index = this.head + this.size;
     this.seqs.push(seq);
-    if (!this.at.has(seq)) this.at.set(seq, index);
+    if (this.indexOf(seq) === undefined) {
+      if (this.slotUsed) this.at.set(this.slotSeq, this.slotIndex);
+      this.slotUsed = true;
+      this.slotSeq = seq;
+      this.slotIndex = index;
+    }
     if (this.size > MAX_UNANSWERED) this.dropOldest(1);
   }
 
   /** Answers `seq`: removes it and every older request; returns how many older ones. */
   answer(seq: number): number {
-    const index = this.at.get(seq);
+    const index = this.indexOf(seq);
     if (index === undefined) return 0;
     const older = index - this.head;
     this.dropOldest(older + 1);
@@ -54,10 +68,16 @@ export class UnansweredRequests {
     return this.seqs.length - this.offset;
   }
 
+  private indexOf(seq: number): number | undefined {
+    return this.slotUsed && this.slotSeq === seq ? this.slotIndex : this.at.get(seq);
+  }
+
   private dropOldest(n: number): void {
     for (let i = 0; i < n; i++) {
       const seq = this.seqs[this.offset]!;
-      if (this.at.get(seq) === this.head) this.at.delete(seq);
+      if (this.slotUsed && this.slotSeq === seq) {
+        if (this.slotIndex === this.head) this.slotUsed = false;
+      } else if (this.at.get(seq) === this.head) this.at.delete(seq);
       this.offset++;
       this.head++;
     }

@@ -104,6 +104,11 @@ export async function analyzeSources(sources: string[], opts: AnalyzeOptions): P
   if (sources.length === 0) throw new UsageError('no SOURCE given');
   const parsed = sources.map(parseSource);
   const live = parsed.filter((p) => p.kind !== 'file');
+  // Asking for AF_PACKET rings and reading a file would silently take another path: say so.
+  const file = opts.capture === 'af-packet' ? parsed.find((p) => p.kind === 'file') : undefined;
+  if (file !== undefined) {
+    throw new UsageError(`--capture af-packet reads live interfaces (iface:NAME, dpmi-iface:NAME) only; ${(file as { path: string }).path} is a capture file: drop --capture`);
+  }
   const engine = new PhaseEngine({
     onEvent: opts.onEvent, hosts: opts.hosts ?? {}, labels: opts.labels ?? {},
     ...(opts.downtimeLimitMs !== undefined ? { downtimeLimitMs: opts.downtimeLimitMs } : {}),
@@ -142,15 +147,16 @@ export async function analyzeSources(sources: string[], opts: AnalyzeOptions): P
     const report = opts.onCaptureStats
       ? () => opts.onCaptureStats!({ packets: dissector.stats.packets, bytes: dissector.stats.bytes, ringDrops: 0, kernelDrops: 0 })
       : undefined;
-    // The time of the last packet handed on (the end of the input), as the readers give it.
-    let lastSec = 0, lastPsec = 0;
+    // The time (s, ps) of the last packet handed on (the end of the input), as the readers
+    // give it: in a typed array, as closure variables each store of a number beyond 2^31
+    // boxed it (an allocation per packet).
+    const last = new Float64Array(2);
     await mergeByTimestamp(files, (b, i) => {
-      const off = b.off[i]!;
-      lastSec = b.sec[i]!;
-      lastPsec = b.psec[i]!;
-      dissector.recordAt(b.buf[i]!, off, off + b.len[i]!, b.wire[i]!, b.linkType[i]!, lastSec, lastPsec);
+      last[0] = b.sec[i]!;
+      last[1] = b.psec[i]!;
+      dissector.recordIn(b, i);
     }, opts, report);
-    const lastTs = fromSecPsec(lastSec, lastPsec);
+    const lastTs = fromSecPsec(last[0]!, last[1]!);
     for (const f of files) readerAnomalies(f.stats, lastTs, onMessage);
     dissector.finish();
     report?.();

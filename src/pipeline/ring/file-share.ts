@@ -132,11 +132,10 @@ export class FileShare {
           d.passedAt(sec, psec);
           if (e[at + ENTRY.own] === 0) continue;
         }
-        const off = e[at + ENTRY.off]!, len = e[at + ENTRY.len]!;
         out.key = s;
         this.packets++;
-        this.bytes += len;
-        d.recordAt(b, off, off + len, e[at + ENTRY.wire]!, linkType, sec, psec);
+        this.bytes += e[at + ENTRY.len]!;
+        d.recordListed(e, at, b, linkType);
       }
       this.seq = index.nextSeq - 1;
       if (this.seq >= 0) this.lastTs = fromSecPsec(index.lastSec, index.lastPsec);

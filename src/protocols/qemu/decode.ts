@@ -316,7 +316,8 @@ export class QemuStreamDecoder extends SourceStreamDecoder {
   }
 
   private enter(id: number, type: number, isRam: boolean, ts: Picos): void {
-    this.cur = { id, type, ram: isRam, ts };
+    const c = this.cur; // updated in place: one section header every few packets
+    c.id = id; c.type = type; c.ram = isRam; c.ts = ts;
     this.sectionAt = this.feeder.offset;
     this.mode = isRam ? Mode.Ram : Mode.Opaque;
   }

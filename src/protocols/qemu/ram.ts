@@ -74,14 +74,18 @@ export class RamWalker {
           if (end - q < 1) return NEED_MORE;
           const len = b[q]!;
           if (end - q < 1 + len) return NEED_MORE;
-          const idstr = readAscii(b, q + 1, len);
-          if (idstr === undefined || len === 0) return this.error(QemuAnomaly.BAD_RAMBLOCK_NAME);
-          let i = this.blocks.indexOf(idstr);
-          if (i < 0) {
-            if (this.blocks.length >= 256) return this.error(QemuAnomaly.TOO_MANY_RAMBLOCKS, { limit: 256 });
-            i = this.blocks.push(idstr) - 1;
+          // Every section part names its first page's block, nearly always the last one:
+          // recognised from the bytes, no string made.
+          if (this.block < 0 || !nameAt(b, q + 1, len, this.blocks[this.block]!)) {
+            const idstr = readAscii(b, q + 1, len);
+            if (idstr === undefined || len === 0) return this.error(QemuAnomaly.BAD_RAMBLOCK_NAME);
+            let i = this.blocks.indexOf(idstr);
+            if (i < 0) {
+              if (this.blocks.length >= 256) return this.error(QemuAnomaly.TOO_MANY_RAMBLOCKS, { limit: 256 });
+              i = this.blocks.push(idstr) - 1;
+            }
+            this.block = i;
           }
-          this.block = i;
           q += 1 + len;
         } else if (this.block < 0) {
           return this.error(QemuAnomaly.CONTINUE_WITHOUT_RAMBLOCK);
@@ -217,4 +221,11 @@ export class RamWalker {
     this.problem = fields === undefined ? { def } : { def, fields };
     return RAM_ERROR;
   }
+}
+
+/** Whether b[p, p + len) holds exactly `name` (a block name: printable ASCII, not empty). */
+function nameAt(b: Uint8Array, p: number, len: number, name: string): boolean {
+  if (name.length !== len) return false;
+  for (let i = 0; i < len; i++) if (b[p + i] !== name.charCodeAt(i)) return false;
+  return true;
 }
