@@ -104,6 +104,11 @@ export async function analyzeSources(sources: string[], opts: AnalyzeOptions): P
   if (sources.length === 0) throw new UsageError('no SOURCE given');
   const parsed = sources.map(parseSource);
   const live = parsed.filter((p) => p.kind !== 'file');
+  // Asking for AF_PACKET rings and reading a file would silently take another path: say so.
+  const file = opts.capture === 'af-packet' ? parsed.find((p) => p.kind === 'file') : undefined;
+  if (file !== undefined) {
+    throw new UsageError(`--capture af-packet reads live interfaces (iface:NAME, dpmi-iface:NAME) only; ${(file as { path: string }).path} is a capture file: drop --capture`);
+  }
   const engine = new PhaseEngine({
     onEvent: opts.onEvent, hosts: opts.hosts ?? {}, labels: opts.labels ?? {},
     ...(opts.downtimeLimitMs !== undefined ? { downtimeLimitMs: opts.downtimeLimitMs } : {}),

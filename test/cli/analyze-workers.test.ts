@@ -103,6 +103,9 @@ describe('analyze --workers (files split over worker threads)', () => {
       [['analyze', '--workers', '2', file, file], /takes one SOURCE/],
       [['analyze', '--workers', '2', '--filter', 'tcp port', file], /filter|BPF|syntax/i],
       [['analyze', '--filter', 'tcp', file], /--filter applies to live sources and to files read with --workers/],
+      [['analyze', '--capture', 'af-packet', file], /--capture af-packet reads live interfaces .* is a capture file/],
+      [['analyze', '--capture', 'af-packet', '--workers', '2', file], /--capture af-packet reads live interfaces .* is a capture file/],
+      [['decode', '--capture', 'af-packet', '--workers', '2', '--filter', 'tcp', file], /--capture af-packet reads live interfaces .* is a capture file/],
     ];
     for (const [args, want] of cases) {
       const r = await migscope(args);

@@ -96,4 +96,33 @@ describe.skipIf(missing !== undefined && !isCI)('AF_PACKET fanout rings on a vet
     expect(twoWay.filter((e) => e.workers.size !== 1)).toEqual([]);
     expect(new Set(twoWay.map((e) => [...e.workers][0])).size).toBe(2); // flows in both workers
   }, 60_000);
+
+  it('--workers 1: one socket, no fanout group, the offline messages and events, no byte copied', async () => {
+    const file = path.join(dir, 'openstack-1.pcap');
+    const { packets } = writeGeneratedTrace(file, 'pcap');
+    const reference = await offlineMessages(file);
+    const { messages, res, copied } = await capture(pair!, file, packets, { workers: 1 });
+    expect(res.stats.capturePath).toBe('af-packet');
+    expect(res.stats.sockets).toHaveLength(1);
+    expect(res.stats.packets).toBe(packets);
+    expect(res.stats.kernelDrops).toBe(0);
+    expect(copied).toBe(0);
+    expect(timeless(normalise(messages))).toEqual(timeless(normalise(reference)));
+    expect(timeless(unpaced(phaseEvents(messages)))).toEqual(timeless(unpaced(phaseEvents(reference))));
+  }, 60_000);
+
+  it('a decode worker that crashes fails the run with a clear error, without hanging', async () => {
+    const file = path.join(dir, 'openstack-crash.pcap');
+    writeGeneratedTrace(file, 'pcap');
+    const run = startRingPipeline({
+      source: { kind: 'iface', name: pair!.rxIf, netns: pair!.rxNs }, workers: 2, capture: 'af-packet',
+      onMessage: () => undefined, crashWorker: { worker: 0, packets: 20 },
+    });
+    const done = run.done;
+    done.catch(() => undefined);
+    await run.ready;
+    replay(pair!, file);
+    // Bounded: the test's own timeout; the run must end by itself, with the worker named.
+    await expect(done).rejects.toThrow(/decode worker 0 crashed: fault injection: worker 0 crashes after 20 packets/);
+  }, 60_000);
 });

@@ -112,7 +112,13 @@ const PKT_SEC = 4;
 const PKT_NSEC = 8;
 const PKT_SNAPLEN = 12;
 const PKT_LEN = 16;
+const PKT_STATUS = 20;
 const PKT_MAC = 24;
+/**
+ * The receiving stack took an 802.1Q tag out of the frame (tp_vlan_tci holds it): the
+ * frame is read as it is, untagged; nothing of the analysis needs the tag.
+ */
+const TP_STATUS_VLAN_VALID = 1 << 4;
 /** sockaddr_ll follows the header at TPACKET_ALIGN(sizeof tpacket3_hdr); sll_pkttype is its byte 10. */
 const PKT_SLL_PKTTYPE = 48 + 10;
 const PACKET_OUTGOING = 4;
@@ -129,6 +135,8 @@ export class PacketRingReader {
   private readonly native = loadNative();
   /** Malformed block or packet headers (never expected from the kernel; counted, not trusted). */
   malformed = 0;
+  /** Frames whose VLAN tag the kernel had taken out (TP_STATUS_VLAN_VALID). */
+  vlanStripped = 0;
 
   constructor(readonly id: number, readonly reader = 0) {
     const v = this.native.packetRingView(id);
@@ -174,6 +182,7 @@ export class PacketRingReader {
       // Loopback shows every packet twice (out and in): keep the incoming copy, as libpcap.
       if (!this.loopback || this.u8[off + PKT_SLL_PKTTYPE] !== PACKET_OUTGOING) {
         seen++;
+        if ((dv.getUint32(off + PKT_STATUS, true) & TP_STATUS_VLAN_VALID) !== 0) this.vlanStripped++;
         sink(this.u8, data, caplen, dv.getUint32(off + PKT_LEN, true), dv.getUint32(off + PKT_SEC, true), dv.getUint32(off + PKT_NSEC, true));
       }
       const next = dv.getUint32(off + PKT_NEXT, true);

@@ -1,7 +1,7 @@
 import { createRing } from '../../ingest/live/ring.js';
 import { openNativeCapture, type NativeCaptureStats, type NativeSource } from '../../ingest/live/native.js';
 import {
-  armPacketRing, closePacketRing, openPacketRings, packetRingStats, stopPacketRing, wakePacketRing,
+  PacketRingUnavailable, armPacketRing, closePacketRing, openPacketRings, packetRingStats, stopPacketRing, wakePacketRing,
   type PacketRingGroup, type PacketRingOptions, type PacketRingSocketStats,
 } from '../../ingest/live/packet-ring.js';
 import { compiledWorkerScript } from '../../core/compiled-script.js';
@@ -100,6 +100,12 @@ export const IDLE_SLACK_NS = 200_000;
  */
 export function packetRingBackend(source: PacketRingSource, workers: number, warmUp: boolean): CaptureBackend {
   const { dpmi, ...rest } = source;
+  // The frames reach the ring with their 802.1Q tag taken out, while a filter compiled
+  // for a plain Ethernet link looks for it in the frame: such a filter would match
+  // nothing here. libpcap's own live handle tests the tag the kernel took out.
+  if (source.filter !== undefined && /\bvlan\b/i.test(source.filter)) {
+    throw new PacketRingUnavailable(`the filter "${source.filter}" tests VLAN tags, which AF_PACKET rings get taken out of the frame: it needs the libpcap path (--capture pcap)`);
+  }
   // Measurement frames all hash alike (no IP header to hash), so a fanout group would
   // put them on one socket: every worker reads that one socket's ring instead.
   const options: PacketRingOptions = dpmi === undefined

@@ -160,7 +160,11 @@ function capture(reader: PacketRingReader): void {
   }
 }
 
-if (ringId !== NO_RING) capture(new PacketRingReader(ringId, cfg.dpmi !== undefined ? cfg.index : 0));
+if (ringId !== NO_RING) {
+  const reader = new PacketRingReader(ringId, cfg.dpmi !== undefined ? cfg.index : 0);
+  capture(reader);
+  counters.vlanStripped = reader.vlanStripped;
+}
 
 // Every worker ends its flows at the capture's last packet time, as one Dissector would:
 // publish ours, wait (bounded) for the others, take the latest.

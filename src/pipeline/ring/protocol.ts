@@ -71,6 +71,8 @@ export interface WorkerCounters {
   weightedSum: number;
   messages: number;
   wraps: number;
+  /** AF_PACKET: frames whose 802.1Q tag the kernel had taken out (decoded untagged). */
+  vlanStripped?: number;
 }
 
 export interface DoneFromWorker {
