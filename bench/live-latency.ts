@@ -29,8 +29,9 @@ export interface LiveLatency {
    * are known once the migration is recognised).
    */
   triggerUs: Quantiles;
-  /** The first event of the run (the first migration after start): trigger packet → event (µs). */
+  /** The first event of the run (the first migration after start): trigger packet → event (µs), and its stages. */
   firstTriggerUs: number;
+  firstStagesUs: Record<LatencyStage, number>;
   /** Where the trigger → event time goes (µs per stage, over the same events as triggerUs). */
   stages: Record<LatencyStage, Quantiles>;
   /** Of the trigger events later than 1 ms: how many, and the mean time of each stage in them (µs). */
@@ -131,6 +132,7 @@ export async function measureLiveLatency(pair: VethPair, trace: TraceTotals, wor
   return {
     events: all.length, allUs: quantiles(all), startedUs: quantiles(started), triggerUs: quantiles(trigger),
     firstTriggerUs: trigger[0] ?? Number.NaN,
+    firstStagesUs: Object.fromEntries(LATENCY_STAGES.map((k) => [k, stageUs[k][0] ?? Number.NaN])) as Record<LatencyStage, number>,
     stages: Object.fromEntries(LATENCY_STAGES.map((k) => [k, quantiles(stageUs[k])])) as Record<LatencyStage, Quantiles>,
     slow: { events: slowAt.length, meanUs: Object.fromEntries(LATENCY_STAGES.map((k) => [k, mean(k)])) as Record<LatencyStage, number> },
     packets: stats.packets,

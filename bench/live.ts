@@ -374,7 +374,7 @@ export function formatLiveResult(r: LiveDropFreeResult): string {
   const ms = (us: number): string => (us / 1000).toFixed(2);
   const latencyLine = (name: string, l: LiveLatency): string => `${name} event latency at wire timing, ${l.events} events: `
     + `packet that triggers it → event p50 ${ms(l.triggerUs.p50)} ms, p99 ${ms(l.triggerUs.p99)} ms, max ${ms(l.triggerUs.max)} ms `
-    + `(first event ${ms(l.firstTriggerUs)} ms; target p99 < 1 ms: ${l.triggerUs.p99 < 1000 ? 'met' : `${ms(l.triggerUs.p99 - 1000)} ms short`}); `
+    + `(first event ${ms(l.firstTriggerUs)} ms: ${LATENCY_STAGES.map((k) => `${k} ${ms(l.firstStagesUs[k])}`).join(', ')}; target p99 < 1 ms: ${l.triggerUs.p99 < 1000 ? 'met' : `${ms(l.triggerUs.p99 - 1000)} ms short`}); `
     + `event time stamp → event: all p50 ${ms(l.allUs.p50)} ms, p99 ${ms(l.allUs.p99)} ms, max ${ms(l.allUs.max)} ms; `
     + `started/progress p50 ${ms(l.startedUs.p50)} ms, p99 ${ms(l.startedUs.p99)} ms\n`
     + `  where it goes (p50/p99/max ms): ${LATENCY_STAGES.map((k) => `${k} ${ms(l.stages[k].p50)}/${ms(l.stages[k].p99)}/${ms(l.stages[k].max)}`).join(', ')}; `

@@ -14,6 +14,7 @@ import {
   libpcapBackend, packetRingBackend, type CaptureBackend, type CaptureBackendStats, type CapturePath, type PacketRingSource, type WorkerCommon,
 } from './capture-backend.js';
 import { workerLimits } from '../../dissect/memory-budget.js';
+import { warmUpMerge } from './warm-up.js';
 
 export type RingSource =
   | { kind: 'file'; path: string; filter?: string }
@@ -238,6 +239,8 @@ export function startRingPipeline(opts: RingPipelineOptions): RingPipelineHandle
     );
     backend.start();
     if (backend.path === 'libpcap') resolveReady();
+    // AF_PACKET: the sockets open once the workers are warm; warm this thread meanwhile.
+    else if (opts.warmUp ?? true) warmUpMerge();
   });
   done.then(() => resolveReady(), () => resolveReady());
   return { stop, done, ready };
