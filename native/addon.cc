@@ -17,6 +17,7 @@
 #include "capture_session.h"
 #include "mapped_file.h"
 #include "packet_ring.h"
+#include "record_index.h"
 #include "ring_format.h"
 
 namespace migscope {
@@ -255,6 +256,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("ringLayout", layout);
   InitMappedFile(env, exports);
   InitPacketRing(env, exports);
+  InitRecordIndex(env, exports);
   return exports;
 }
 

@@ -1,4 +1,5 @@
 import type { CapturedPacket } from '../ingest/types.js';
+import { ENTRY } from '../ingest/record-entry.js';
 import type { PacketBatch } from '../ingest/batch.js';
 import { fromSecPsec, PacketClock, PS_PER_S, type Picos } from '../core/time.js';
 import { analyzers as registeredAnalyzers } from '../protocols/registry.js';
@@ -118,6 +119,14 @@ export class Dissector {
   }
 
   /**
+   * Wire time (s, ps) from which the next packet, decoded or passed, runs housekeeping
+   * (-Infinity s: the first). A file share's record walk stops there, so it calls
+   * passedAt() only where housekeeping is due, not for every packet of the others.
+   */
+  get nextHousekeepingSec(): number { return this.nextHkSec; }
+  get nextHousekeepingPsec(): number { return this.nextHkPsec; }
+
+  /**
    * Packet `i` of a reader's batch: recordAt() without the call boundary, where a
    * picosecond count (above 2^31) passed as an argument is boxed, one heap number per
    * packet (the pure-TS path's hot loop).
@@ -126,6 +135,16 @@ export class Dissector {
     const off = batch.off[i]!;
     this.clock.set(batch.sec[i]!, batch.psec[i]!);
     this.handle(batch.buf[i]!, off, off + batch.len[i]!, batch.wire[i]!, batch.linkType[i]!);
+  }
+
+  /**
+   * Entry `at` of a record walk's list (src/ingest/record-entry.ts), its bytes in `b`:
+   * recordAt() without boxing the picoseconds, as recordIn (a file share's hot loop).
+   */
+  recordListed(e: Float64Array, at: number, b: Uint8Array, linkType: number): void {
+    const off = e[at + ENTRY.off]!;
+    this.clock.set(e[at + ENTRY.sec]!, e[at + ENTRY.psec]!);
+    this.handle(b, off, off + e[at + ENTRY.len]!, e[at + ENTRY.wire]!, linkType);
   }
 
   /** Latest wire time seen (0 before any packet). */

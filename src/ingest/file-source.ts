@@ -4,6 +4,7 @@ import { MigscopeError, SourceNotFoundError, UnknownFormatError } from '../core/
 import { DpmiUnpacker, type DpmiFrameStats } from './dpmi/frames.js';
 import { createRecordReader, describeMagic, detectFormat, DETECT_BYTES } from './formats/detect.js';
 import { PacketBatch } from './batch.js';
+import { PCAP_FILE_HEADER, PcapReader } from './formats/pcap-reader.js';
 import type { CaptureFormat, CapturedPacket, ReaderStats } from './types.js';
 
 export interface OpenCaptureOptions {
@@ -19,6 +20,13 @@ export interface OpenCaptureOptions {
    * mapped 0.93–1.38 s CPU, read() 0.84–1.29 s); `npm run bench` measures both.
    */
   map?: boolean;
+  /**
+   * A pcap file read from a record on (a file worker whose native record walk handed
+   * over there, src/ingest/record-index.ts): the file header, then the bytes from
+   * `offset`, the reader knowing the previous record's second (`lastSec`, -1: none).
+   * Stats count from there.
+   */
+  resume?: { offset: number; lastSec: number };
 }
 
 export interface CaptureFile {
@@ -100,7 +108,8 @@ export async function openCapture(path: string, opts: OpenCaptureOptions = {}): 
       const { bytesRead } = await fh.read(head, 0, DETECT_BYTES, 0);
       first = head.subarray(0, bytesRead);
       gzip = isGzip(first);
-      chunks = gzip ? () => stream(0) : () => readChunks(fh, chunkSize);
+      const resume = opts.resume;
+      chunks = gzip ? () => stream(0) : resume ? () => afterHeader(first, fh, chunkSize, resume.offset) : () => readChunks(fh, chunkSize);
     } else {
       // A pipe cannot be read twice: the bytes pulled to look at the magic are replayed.
       const raw = await peek(stream());
@@ -118,14 +127,15 @@ export async function openCapture(path: string, opts: OpenCaptureOptions = {}): 
     }
     const format = detectFormat(first);
     if (!format) throw new UnknownFormatError(`${path}: not a pcap, pcapng or DPMI capture (${describeMagic(first)})`);
-    const mapping = gzip || !seekable || !(opts.map ?? process.env.MIGSCOPE_FILE_IO === 'mmap')
+    if (opts.resume && (format !== 'pcap' || gzip || !seekable)) throw new MigscopeError(`${path}: only a pcap file can be resumed at a record`);
+    const mapping = gzip || !seekable || opts.resume || !(opts.map ?? process.env.MIGSCOPE_FILE_IO === 'mmap')
       ? undefined : (await import('./mapped-file.js')).mapCaptureFile(path); // the addon only when asked
     if (mapping) {
       chunks = () => asAsync(mapping.windows(windowSize));
       const closeFile = close;
       close = async () => { mapping.close(); await closeFile(); };
     }
-    return makeCaptureFile(path, format, gzip, mapping !== undefined, chunks, opts.unpackDpmiFrames ?? true, close);
+    return makeCaptureFile(path, format, gzip, mapping !== undefined, chunks, opts.unpackDpmiFrames ?? true, close, opts.resume?.lastSec);
   } catch (err) {
     await close();
     if (err instanceof MigscopeError) throw err;
@@ -175,15 +185,21 @@ async function* replayThen(pulled: Uint8Array[], rest: AsyncIterator<Uint8Array>
  * thread-pool round trips, more than the 20 µs copy itself. A read blocks the event loop
  * for those ~20 µs only.
  */
-async function* readChunks(fh: FileHandle, chunkSize: number): AsyncGenerator<Uint8Array> {
+async function* readChunks(fh: FileHandle, chunkSize: number, from = 0): AsyncGenerator<Uint8Array> {
   const buf = new Uint8Array(chunkSize);
-  let position = 0;
+  let position = from;
   for (;;) {
     const bytesRead = readSync(fh.fd, buf, 0, chunkSize, position);
     if (bytesRead === 0) return;
     position += bytesRead;
     yield buf.subarray(0, bytesRead);
   }
+}
+
+/** A pcap file's header, then its records from `offset` (see OpenCaptureOptions.resume). */
+async function* afterHeader(first: Uint8Array, fh: FileHandle, chunkSize: number, offset: number): AsyncGenerator<Uint8Array> {
+  yield first.slice(0, PCAP_FILE_HEADER);
+  yield* readChunks(fh, chunkSize, offset);
 }
 
 function makeCaptureFile(
@@ -194,10 +210,12 @@ function makeCaptureFile(
   chunks: ChunkSource,
   unpack: boolean,
   close: () => Promise<void>,
+  resumeLastSec?: number,
 ): CaptureFile {
   const batch = new PacketBatch();
   const unpacker = new DpmiUnpacker(batch.add);
   const reader = createRecordReader(format, unpack ? unpacker.records : batch.add);
+  if (resumeLastSec !== undefined && reader instanceof PcapReader) reader.resumeAfter(resumeLastSec);
   let delivered = 0;
   let deliveredBytes = 0;
   let started = false;

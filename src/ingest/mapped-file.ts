@@ -16,6 +16,10 @@ export interface MappedFile {
   readonly size: number;
   /** Windows of at most `windowBytes`, in file order; each released once the next is asked for. */
   windows(windowBytes: number): Generator<Uint8Array>;
+  /** The bytes [offset, offset + length) of the file, in place (a reader that walks records itself). */
+  window(offset: number, length: number): Uint8Array;
+  /** The caller is done with [offset, offset + length): its pages leave this process (they stay cached). */
+  release(offset: number, length: number): void;
   /** No more windows; the mapping goes once the last window is collected. Idempotent. */
   close(): void;
 }
@@ -65,6 +69,8 @@ export function mapCaptureFile(path: string): MappedFile | undefined {
   return {
     size,
     close,
+    window: (offset, length) => new Uint8Array(a.mapWindow(mapping, offset, length)),
+    release: (offset, length) => { if (!closed) a.releasePages(mapping, offset, length); },
     *windows(windowBytes: number): Generator<Uint8Array> {
       let at = 0;
       let released = 0;

@@ -2,7 +2,8 @@ import type { RecordSink } from '../types.js';
 import { PCAP_MAGIC_NS, PCAP_MAGIC_US } from './pcap-writer.js';
 import { PushParser, type StepResult } from './push-parser.js';
 
-const FILE_HEADER = 24;
+/** Bytes of the file header before the first record. */
+export const PCAP_FILE_HEADER = 24;
 /** Alexey Kuznetzov's patched libpcap (old Linux tcpdump): µs, 8 more bytes per record header. */
 export const PCAP_MAGIC_MODIFIED = 0xa1b2cd34;
 /** Every pcap magic this reader takes (detect.ts sniffs with the same list). */
@@ -32,6 +33,11 @@ export class PcapReader extends PushParser {
 
   constructor(sink: RecordSink) {
     super(sink);
+  }
+
+  /** Reading goes on after a record of second `lastSec` read elsewhere (the file header comes first all the same). */
+  resumeAfter(lastSec: number): void {
+    this.lastSec = lastSec;
   }
 
   protected step(buf: Uint8Array, dv: DataView, off: number, avail: number): StepResult {
@@ -84,7 +90,7 @@ export class PcapReader extends PushParser {
   }
 
   private fileHeader(dv: DataView, off: number, avail: number): StepResult {
-    if (avail < FILE_HEADER) return -FILE_HEADER;
+    if (avail < PCAP_FILE_HEADER) return -PCAP_FILE_HEADER;
     const magicLe = dv.getUint32(off, true);
     const magicBe = dv.getUint32(off, false);
     if (PCAP_MAGICS.includes(magicLe)) this.littleEndian = true;
@@ -101,6 +107,6 @@ export class PcapReader extends PushParser {
     this.linkType = dv.getUint32(off + 20, this.littleEndian) & 0xffff;
     this.maxCaplen = Math.min(Math.max(this.snaplen, 262_144), MAX_RECORD);
     this.haveHeader = true;
-    return FILE_HEADER;
+    return PCAP_FILE_HEADER;
   }
 }

@@ -19,14 +19,23 @@ export const MAX_BATCHES_IN_FLIGHT = 8;
 /** Messages of one worker the merger may hold back before that worker waits. */
 export const MAX_HELD_MESSAGES = 4096;
 
+/**
+ * Slack of a file split (file-run.ts): its shares decode in lockstep through the merge,
+ * and on a busy host a thread that loses its core for a few ms stalled the others at
+ * 4096 messages (~10 ms of decoding). A file is read at the decoders' pace, so more
+ * held messages cost memory only (~10 MB at 64 Ki messages), never drops.
+ */
+export const FILE_MAX_HELD_MESSAGES = 65_536;
+export const FILE_MAX_BATCHES_IN_FLIGHT = 32;
+
 /** Worker side: true while the worker must not take packets; waits up to `ms` for a change first. */
-export function mustWait(flow: Int32Array, worker: number, ms: number): boolean {
+export function mustWait(flow: Int32Array, worker: number, ms: number, maxInFlight = MAX_BATCHES_IN_FLIGHT): boolean {
   if (Atomics.load(flow, FLOW_PAUSED) !== 0) {
     Atomics.wait(flow, FLOW_PAUSED, 1, ms);
     return true;
   }
   const inFlight = Atomics.load(flow, FLOW_IN_FLIGHT + 2 * worker);
-  if (inFlight >= MAX_BATCHES_IN_FLIGHT) {
+  if (inFlight >= maxInFlight) {
     Atomics.wait(flow, FLOW_IN_FLIGHT + 2 * worker, inFlight, ms);
     return true;
   }
@@ -47,8 +56,13 @@ export class FlowControl {
   readonly words: Int32Array;
   private blocked = false;
 
-  constructor(workers: number, private readonly backpressure?: () => Promise<void> | undefined) {
+  constructor(workers: number, private readonly backpressure?: () => Promise<void> | undefined, private readonly maxHeld = MAX_HELD_MESSAGES) {
     this.words = new Int32Array(new SharedArrayBuffer(4 * (FLOW_IN_FLIGHT + 2 * workers)));
+  }
+
+  /** Batches `worker` posted that were not merged yet (read after what they must follow). */
+  inFlight(worker: number): number {
+    return Atomics.load(this.words, FLOW_IN_FLIGHT + 2 * worker);
   }
 
   /** While the output is blocked (time spent so does not count against drain timeouts). */
@@ -81,7 +95,7 @@ export class FlowControl {
     const workers = (this.words.length - FLOW_IN_FLIGHT) / 2;
     for (let w = 0; w < workers; w++) {
       const at = FLOW_IN_FLIGHT + 2 * w + 1;
-      const over = heldOf(w) > MAX_HELD_MESSAGES ? 1 : 0;
+      const over = heldOf(w) > this.maxHeld ? 1 : 0;
       if (Atomics.load(this.words, at) !== over) {
         Atomics.store(this.words, at, over);
         Atomics.notify(this.words, at);

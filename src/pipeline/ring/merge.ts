@@ -1,5 +1,5 @@
 import type { ProtocolMessage } from '../../protocols/types.js';
-import { unpackMessages } from './batch-codec.js';
+import { PackedCursor } from './batch-codec.js';
 import type { BatchFromWorker } from './protocol.js';
 
 /** A traced message's way through the pipeline (wall clock, µs since the epoch). */
@@ -14,51 +14,80 @@ export interface MessageTiming {
   releasedUs: number;
 }
 
+/** A batch's messages, read one at a time in order. */
+export interface MessageSource {
+  next(): ProtocolMessage;
+}
+
+/** One worker's batch waiting in the merge: its keys, and its messages read one at a time. */
+interface QueuedBatch {
+  keys: ArrayLike<number>;
+  at: number;
+  messages: MessageSource;
+  /** Latency tracing only: the batch's timing (shared by its messages). */
+  stamp?: MessageTiming;
+}
+
 /**
  * K-way merge of the workers' message streams back into capture order. Keys are
- * capture sequence numbers, assigned by the single capture thread in wire order, so
- * the merged stream is what one decoder over the whole capture would emit (ties only
- * at the end-of-capture flush, broken by worker index). A message is released once
- * every worker either has an earlier-or-equal message queued or has promised
- * (watermark) never to emit a key that small again.
+ * capture sequence numbers, assigned by the single capture thread in wire order (or a
+ * packet's index in a file), so the merged stream is what one decoder over the whole
+ * capture would emit (ties only at the end-of-capture flush, broken by worker index).
+ * A message is released once every worker either has an earlier-or-equal message
+ * queued or has promised (watermark) never to emit a key that small again.
+ *
+ * Batches wait as they came (typed arrays of keys and packed messages): a message
+ * becomes an object only when it is released, and nothing is copied per message into
+ * a queue of the merge's own.
  */
 export class WatermarkMerger {
-  private readonly keys: number[][];
-  private readonly msgs: ProtocolMessage[][];
-  /** Latency tracing only: each queued message's batch timing (shared by the batch's messages). */
-  private readonly stamps: MessageTiming[][];
+  private readonly queues: QueuedBatch[][];
+  /** Index of each worker's current batch in its queue (batches before it are done). */
   private readonly heads: number[];
+  private readonly held: number[];
   private readonly watermarks: number[];
   /** Wire timestamp of each worker's newest packet (for display / lag). */
   readonly watermarkTs: bigint[];
 
   constructor(workers: number, private readonly out: (msg: ProtocolMessage, timing?: MessageTiming) => void,
     private readonly clock?: () => number) {
-    this.keys = Array.from({ length: workers }, () => []);
-    this.msgs = Array.from({ length: workers }, () => []);
-    this.stamps = Array.from({ length: workers }, () => []);
+    this.queues = Array.from({ length: workers }, () => []);
     this.heads = new Array<number>(workers).fill(0);
+    this.held = new Array<number>(workers).fill(0);
     this.watermarks = new Array<number>(workers).fill(-1);
     this.watermarkTs = new Array<bigint>(workers).fill(0n);
   }
 
   push(batch: BatchFromWorker): void {
-    const w = batch.worker;
-    const keys = this.keys[w]!;
-    const msgs = this.msgs[w]!;
-    const unpacked = unpackMessages(batch.messages);
-    for (let i = 0; i < batch.keys.length; i++) {
-      keys.push(batch.keys[i]!);
-      msgs.push(unpacked[i]!);
-    }
+    let stamp: MessageTiming | undefined;
     if (this.clock !== undefined && batch.keys.length > 0) {
       const t = batch.timing;
       const receivedUs = this.clock();
-      const stamp: MessageTiming = { readUs: t?.readUs ?? receivedUs, postedUs: t?.postedUs ?? receivedUs, receivedUs, releasedUs: 0 };
-      for (let i = 0; i < batch.keys.length; i++) this.stamps[w]!.push(stamp);
+      stamp = { readUs: t?.readUs ?? receivedUs, postedUs: t?.postedUs ?? receivedUs, receivedUs, releasedUs: 0 };
     }
-    this.watermarks[w] = Math.max(this.watermarks[w]!, batch.watermark);
-    this.watermarkTs[w] = batch.watermarkTs;
+    this.enqueue(batch.worker, batch.keys, batch.keys.length > 0 ? new PackedCursor(batch.messages) : undefined, batch.watermark, batch.watermarkTs, stamp);
+  }
+
+  /**
+   * Messages of `worker` keyed by `keys` (as many as keys), then its watermark: for a
+   * stream decoded on this thread, whose messages need no packing.
+   */
+  enqueue(worker: number, keys: ArrayLike<number>, messages: MessageSource | undefined, watermark: number, watermarkTs: bigint,
+    stamp?: MessageTiming): void {
+    const w = worker;
+    if (keys.length > 0 && messages !== undefined) {
+      this.queues[w]!.push(stamp !== undefined ? { keys, at: 0, messages, stamp } : { keys, at: 0, messages });
+      this.held[w]! += keys.length;
+    }
+    this.watermarks[w] = Math.max(this.watermarks[w]!, watermark);
+    this.watermarkTs[w] = watermarkTs;
+    this.release();
+  }
+
+  /** `worker` will emit no key ≤ `key` (a promise made for it by the main thread). */
+  promise(worker: number, key: number): void {
+    if (key <= this.watermarks[worker]!) return;
+    this.watermarks[worker] = key;
     this.release();
   }
 
@@ -70,13 +99,13 @@ export class WatermarkMerger {
 
   /** Messages of `worker` still held back (waiting for a slower worker). */
   pendingOf(worker: number): number {
-    return this.keys[worker]!.length - this.heads[worker]!;
+    return this.held[worker]!;
   }
 
   /** Messages still held back (waiting for a slower worker). */
   get pending(): number {
     let n = 0;
-    for (let w = 0; w < this.keys.length; w++) n += this.keys[w]!.length - this.heads[w]!;
+    for (const h of this.held) n += h;
     return n;
   }
 
@@ -86,51 +115,69 @@ export class WatermarkMerger {
    */
   blockers(): number[] {
     let bestKey = Infinity;
-    for (let w = 0; w < this.keys.length; w++) {
-      const h = this.heads[w]!;
-      if (h < this.keys[w]!.length && this.keys[w]![h]! < bestKey) bestKey = this.keys[w]![h]!;
+    for (let w = 0; w < this.queues.length; w++) {
+      const k = this.headKey(w);
+      if (k < bestKey) bestKey = k;
     }
     const out: number[] = [];
     if (bestKey === Infinity) return out;
-    for (let w = 0; w < this.keys.length; w++) {
-      if (this.heads[w]! >= this.keys[w]!.length && this.watermarks[w]! < bestKey) out.push(w);
+    for (let w = 0; w < this.queues.length; w++) {
+      if (this.held[w] === 0 && this.watermarks[w]! < bestKey) out.push(w);
     }
     return out;
   }
 
+  /** Key of worker w's next message; Infinity when none is queued. */
+  private headKey(w: number): number {
+    if (this.held[w] === 0) return Infinity;
+    const b = this.queues[w]![this.heads[w]!]!;
+    return b.keys[b.at]!;
+  }
+
   private release(): void {
-    const W = this.keys.length;
+    const W = this.queues.length;
     for (;;) {
       let best = -1;
       let bestKey = Infinity;
       for (let w = 0; w < W; w++) {
-        const h = this.heads[w]!;
-        if (h < this.keys[w]!.length && this.keys[w]![h]! < bestKey) { bestKey = this.keys[w]![h]!; best = w; }
+        const k = this.headKey(w);
+        if (k < bestKey) { bestKey = k; best = w; }
       }
       if (best < 0) break;
       // Safe only if every worker without a queued message is past bestKey.
       let safe = true;
       for (let w = 0; w < W && safe; w++) {
-        if (this.heads[w]! >= this.keys[w]!.length && this.watermarks[w]! < bestKey) safe = false;
+        if (this.held[w] === 0 && this.watermarks[w]! < bestKey) safe = false;
       }
       if (!safe) break;
-      const h = this.heads[best]!;
-      const msg = this.msgs[best]![h]!;
-      let timing: MessageTiming | undefined;
-      if (this.clock !== undefined) timing = { ...this.stamps[best]![h]!, releasedUs: this.clock() };
-      this.heads[best] = h + 1;
-      this.compact(best);
-      this.out(msg, timing);
+      // Release the best worker's run of messages up to the next other worker's head
+      // key: they are all safe by the same argument, without a scan per message.
+      let limit = Infinity;
+      for (let w = 0; w < W; w++) if (w !== best) limit = Math.min(limit, this.held[w] === 0 ? this.watermarks[w]! + 0.25 : this.headKey(w));
+      this.drain(best, limit);
     }
   }
 
-  private compact(w: number): void {
-    const h = this.heads[w]!;
-    if (h > 4096 && h * 2 > this.keys[w]!.length) {
-      this.keys[w]!.splice(0, h);
-      this.msgs[w]!.splice(0, h);
-      if (this.clock !== undefined) this.stamps[w]!.splice(0, h);
-      this.heads[w] = 0;
-    }
+  /**
+   * Hands on worker w's messages in order while their key is below `limit` (equal keys
+   * of a lower worker index go first, as the scan above would choose them).
+   */
+  private drain(w: number, limit: number): void {
+    const queue = this.queues[w]!;
+    let h = this.heads[w]!;
+    let b = queue[h]!;
+    do {
+      if (b.stamp !== undefined && this.clock !== undefined) this.out(b.messages.next(), { ...b.stamp, releasedUs: this.clock() });
+      else this.out(b.messages.next());
+      this.held[w]!--;
+      if (++b.at === b.keys.length) {
+        queue[h] = undefined as unknown as QueuedBatch;
+        h++;
+        if (h === queue.length) { queue.length = 0; h = 0; break; }
+        b = queue[h]!;
+      }
+    } while (b.keys[b.at]! < limit);
+    if (h > 64 && h * 2 > queue.length) { queue.splice(0, h); h = 0; }
+    this.heads[w] = h;
   }
 }

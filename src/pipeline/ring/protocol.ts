@@ -90,12 +90,17 @@ export interface ReadyFromWorker {
 export type FromWorker = BatchFromWorker | DoneFromWorker | ReadyFromWorker;
 
 /** A worker of a capture file split by flows (./file-worker.ts). */
+/** How a file worker goes through the file (see file-worker.ts). */
+export type FileWalk = 'native' | 'reader';
+
 export interface FileWorkerData {
   path: string;
   index: number;
   workers: number;
   /** Read in place from a mapping (undefined: openCapture's default). */
   map?: boolean;
+  /** 'native' (default): a pcap file's records are walked by the addon; 'reader': the JS reader (every file). */
+  walk?: FileWalk;
   batchMessages: number;
   /** Post the watermark at least every this many packets of the file. */
   postEveryPackets: number;

@@ -16,7 +16,7 @@ export class WorkerOutput {
   messages = 0;
   /** With latency tracing: when the batch's first packets were taken from the ring (wallClockUs), else -1. */
   private readUs = -1;
-  private keys: number[] = [];
+  private keys = new Float64Array(1024);
   private readonly packer = new MessagePacker();
   private lastPostedWatermark = -2;
 
@@ -31,7 +31,13 @@ export class WorkerOutput {
   /** The decoder's Emit. Flow ids are per worker: made unique over the run (worker index in the low digits). */
   readonly emit = (msg: ProtocolMessage): void => {
     if (msg.flowId >= 0) msg.flowId = msg.flowId * this.workers + this.index;
-    this.keys.push(this.key);
+    const n = this.packer.length;
+    if (n === this.keys.length) {
+      const keys = new Float64Array(n * 2);
+      keys.set(this.keys);
+      this.keys = keys;
+    }
+    this.keys[n] = this.key;
     this.packer.push(msg);
     this.messages++;
   };
@@ -47,9 +53,10 @@ export class WorkerOutput {
 
   /** Posts what was emitted so far; the worker promises no key ≤ watermark again. */
   post(watermark: number, watermarkTs: Picos): void {
+    const n = this.packer.length;
     const packed = this.packer.take();
     const batch: BatchFromWorker = {
-      type: 'batch', worker: this.index, keys: Float64Array.from(this.keys), messages: packed, watermark, watermarkTs,
+      type: 'batch', worker: this.index, keys: this.keys.subarray(0, n), messages: packed, watermark, watermarkTs,
     };
     if (this.traceLatency) {
       const postedUs = wallClockUs();
@@ -59,7 +66,7 @@ export class WorkerOutput {
     batchPosted(this.flow, this.index);
     // The typed arrays move instead of being copied; the rest is structured-cloned.
     this.port.postMessage(batch, [batch.keys.buffer as ArrayBuffer, packed.kinds.buffer as ArrayBuffer, packed.nums.buffer as ArrayBuffer]);
-    this.keys = [];
+    this.keys = new Float64Array(Math.max(1024, n));
     this.lastPostedWatermark = watermark;
   }
 }
