@@ -59,7 +59,7 @@ describe.runIf(runnable || ci)('convergence alert on real QEMU migrations', () =
     for (const event of events) core.push({ kind: 'event', event });
     const metrics = await core.metrics.registry.metrics();
     expect(metrics).toMatch(new RegExp(`^migscope_alerts_total\\{kind="convergence",verdict="will-not-converge"\\} ${conv.length - 1}$`, 'm'));
-  }, 120_000);
+  }, 240_000);
 
   it('the same guest when its working set fits the stop threshold: converges, no will-not-converge', async () => {
     const run = await runQemuMigration({
@@ -73,5 +73,5 @@ describe.runIf(runnable || ci)('convergence alert on real QEMU migrations', () =
     expect(conv.length).toBeGreaterThanOrEqual(1);
     expect(conv.filter((c) => c.verdict === 'will-not-converge')).toEqual([]);
     expect(events.filter((e) => e.type === 'switchover')).toHaveLength(1);
-  }, 120_000);
+  }, 240_000);
 });

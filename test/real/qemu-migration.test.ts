@@ -100,7 +100,7 @@ describe.runIf(runnable || ci)('real QEMU 7.2 live migration (loopback, TCG)', (
     cancelled = await runQemuMigration({
       workDir: work, memMiB: 64, maxBandwidth: 10_000_000, downtimeLimitMs: 20, dirtySeconds: 60, timeoutMs: 30_000, cancelAfterMs: 2_000,
     }, 'cancelled');
-  }, 150_000);
+  }, 300_000);
   afterAll(() => {
     if (work && !process.env.MIGSCOPE_KEEP) rmSync(work, { recursive: true, force: true });
     else if (work) console.log(`kept ${work}`);

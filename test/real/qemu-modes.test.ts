@@ -72,7 +72,7 @@ describe.runIf(runnable || ci)('real QEMU 7.2 migrations in production modes (lo
       workDir: work, memMiB: 64, maxBandwidth: 10_000_000, downtimeLimitMs: 20, dirtySeconds: 2, timeoutMs: 30_000,
       parameters: { 'tls-creds': 'tls0' }, extraArgs: { src: creds('client'), dst: creds('server') }, migrationPortRange: true,
     }, 'tls');
-  }, 120_000);
+  }, 240_000);
   afterAll(() => {
     if (work && !process.env.MIGSCOPE_KEEP) rmSync(work, { recursive: true, force: true });
     else if (work) console.log(`kept ${work}`);

@@ -90,6 +90,13 @@ export function armPacketRing(id: number): void {
 export function stopPacketRing(id: number): void {
   loadNative().packetRingStop(id);
 }
+/**
+ * Reader `reader`'s frontier (see packetRingFrontier in native/packet_ring.h), read from
+ * any thread: the main thread's merge promises for an idle worker without waking it.
+ */
+export function packetRingFrontier(id: number, baseSec: number, reader = 0): number {
+  return loadNative().packetRingFrontier(id, reader, baseSec);
+}
 /** Wakes a reading worker (the merge needs its watermark). */
 export function wakePacketRing(id: number, reader = 0): void {
   loadNative().packetRingWake(id, reader);

@@ -1,7 +1,7 @@
 import { createRing } from '../../ingest/live/ring.js';
 import { openNativeCapture, type NativeCaptureStats, type NativeSource } from '../../ingest/live/native.js';
 import {
-  PacketRingUnavailable, armPacketRing, closePacketRing, openPacketRings, packetRingStats, stopPacketRing, wakePacketRing,
+  PacketRingUnavailable, armPacketRing, closePacketRing, packetRingFrontier, openPacketRings, packetRingStats, stopPacketRing, wakePacketRing,
   type PacketRingGroup, type PacketRingOptions, type PacketRingSocketStats,
 } from '../../ingest/live/packet-ring.js';
 import { compiledWorkerScript } from '../../core/compiled-script.js';
@@ -33,6 +33,12 @@ export interface CaptureBackend {
   readonly ended: Promise<void>;
   /** The merge waits for these workers' watermarks: ask them for it. */
   wantWatermark(workers: readonly number[]): void;
+  /**
+   * A key `worker` will not emit at or below, read from its ring without waking it
+   * (every packet stamped before the clock read has been read and its messages posted),
+   * or undefined. Valid only if, read afterwards, none of its batches is still in flight.
+   */
+  idlePromise?(worker: number): number | undefined;
   /** After every worker ended. */
   close(): void;
 }
@@ -174,6 +180,14 @@ export function packetRingBackend(source: PacketRingSource, workers: number, war
     },
     stats,
     ended,
+    // Time-keyed rings only (DPMI keys are record numbers, known to the workers alone).
+    ...(dpmi === undefined ? {
+      idlePromise: (w: number): number | undefined => {
+        if (group === undefined || closed) return undefined;
+        const f = packetRingFrontier(group.ids[w]!, baseSec);
+        return f > 0 ? f - IDLE_SLACK_NS : undefined;
+      },
+    } : {}),
     wantWatermark: (ws) => {
       if (group === undefined) return;
       for (const w of ws) {

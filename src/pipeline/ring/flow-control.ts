@@ -60,6 +60,11 @@ export class FlowControl {
     this.words = new Int32Array(new SharedArrayBuffer(4 * (FLOW_IN_FLIGHT + 2 * workers)));
   }
 
+  /** Batches `worker` posted that were not merged yet (read after what they must follow). */
+  inFlight(worker: number): number {
+    return Atomics.load(this.words, FLOW_IN_FLIGHT + 2 * worker);
+  }
+
   /** While the output is blocked (time spent so does not count against drain timeouts). */
   get paused(): boolean {
     return this.blocked;

@@ -84,6 +84,13 @@ export class WatermarkMerger {
     this.release();
   }
 
+  /** `worker` will emit no key ≤ `key` (a promise made for it by the main thread). */
+  promise(worker: number, key: number): void {
+    if (key <= this.watermarks[worker]!) return;
+    this.watermarks[worker] = key;
+    this.release();
+  }
+
   /** A worker finished (or died): nothing more will come from it. */
   close(worker: number): void {
     this.watermarks[worker] = Infinity;

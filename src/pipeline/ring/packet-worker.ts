@@ -115,13 +115,15 @@ function capture(reader: PacketRingReader): void {
     for (let block = reader.next(); block >= 0; block = reader.next()) {
       out.reading();
       reader.walk(block, onPacket);
-      reader.release();
       any = true;
       watermark = lastKey;
       publishDpmi();
       // The block is drained: its messages leave now (no flush timer), and the
-      // watermark when the merge waits for it.
+      // watermark when the merge waits for it. Posted before the block goes back, so
+      // that the main thread, seeing this reader past it with no batch in flight, may
+      // promise for it (CaptureBackend.idlePromise) without waking it.
       if (out.pending > 0 || Atomics.load(cfg.want, cfg.index) !== 0) post();
+      reader.release();
       if (mustWait(cfg.flow, cfg.index, 0)) break;
     }
     return any;

@@ -143,6 +143,24 @@ export function startRingPipeline(opts: RingPipelineOptions): RingPipelineHandle
     opts.onStats?.(s);
   };
 
+  /**
+   * Messages wait for workers that promised nothing late enough: promise for the idle
+   * ones from their rings (no thread to wake: the frontier first, then no batch of
+   * theirs in flight, as the worker posts a block's messages before handing it back),
+   * and ask the others.
+   */
+  const unblock = (): void => {
+    if (merger.pending === 0) return;
+    if (backend.idlePromise !== undefined) {
+      for (const w of merger.blockers()) {
+        const key = backend.idlePromise(w);
+        if (key !== undefined && flow.inFlight(w) === 0) merger.promise(w, key);
+      }
+      if (merger.pending === 0) return;
+    }
+    backend.wantWatermark(merger.blockers());
+  };
+
   const stop = (): void => {
     if (stopped) return;
     stopped = true;
@@ -194,7 +212,7 @@ export function startRingPipeline(opts: RingPipelineOptions): RingPipelineHandle
         }
         if (m.type === 'batch') { merger.push(m); flow.merged(m.worker, (w) => merger.pendingOf(w)); }
         else { counters[m.worker] = m.counters; merger.close(m.worker); flow.held((w) => merger.pendingOf(w)); }
-        if (merger.pending > 0) backend.wantWatermark(merger.blockers());
+        unblock();
       });
       w.on('error', (e) => fail(new CaptureError(`decode worker ${i} crashed: ${e.message}`, { cause: e })));
       w.on('exit', (code) => {
