@@ -21,7 +21,11 @@ try {
   process.exit(0);
 }
 await esbuild.build({
-  entryPoints: [join(root, 'dist', 'src', 'cli', 'main.js')],
+  // The file-split worker too (its own entry, sharing chunks with the CLI): each worker
+  // thread loads its modules anew, and `analyze --workers N FILE` starts N − 1 of them.
+  // Named outputs: dist/cli/main.js (bin/migscope.js) and dist/cli/file-worker.js, next
+  // to the chunk that starts it (compiledWorkerScript looks there first).
+  entryPoints: { main: join(root, 'dist', 'src', 'cli', 'main.js'), 'file-worker': join(root, 'dist', 'src', 'pipeline', 'ring', 'file-worker.js') },
   outdir: out,
   bundle: true,
   splitting: true,
