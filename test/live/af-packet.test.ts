@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startRingPipeline, type RingPipelineOptions, type RingPipelineStats } from '../../src/pipeline/ring/run.js';
-import { copyCounters } from '../../src/ingest/mapped-file.js';
+import { startRingPipeline } from '../../src/pipeline/ring/run.js';
+import { captureLive, timeless, unpaced } from './capture.js';
 import type { ProtocolMessage } from '../../src/protocols/types.js';
 import { requireCompiledWorker } from '../native/compiled-worker.js';
 import { isCI, normalise, offlineMessages, phaseEvents, requirement } from './helpers.js';
@@ -17,30 +17,6 @@ import { writeGeneratedTrace } from './trace.js';
  */
 const missing = requirement();
 if (missing && !isCI) console.log(`skipping AF_PACKET veth tests: ${missing}`);
-
-const timeless = (lines: string[]): string[] => lines.map((l) => l.replace(/"-?\d+n"/g, '"T"'));
-/** Progress and convergence are paced by wire time, which a --topspeed replay compresses. */
-const unpaced = (lines: string[]): string[] => lines.filter((l) => !l.includes('"type":"progress"') && !l.includes('"type":"convergence"'));
-
-async function capture(pair: VethPair, file: string, expectPackets: number, extra: Partial<RingPipelineOptions> = {}) {
-  const messages: ProtocolMessage[] = [];
-  let last: RingPipelineStats | undefined;
-  const copiedBefore = copyCounters()!.bytesCopied;
-  const run = startRingPipeline({
-    source: { kind: 'iface', name: pair.rxIf, netns: pair.rxNs }, workers: 2, capture: 'af-packet',
-    onMessage: (m) => messages.push(m), onStats: (s) => { last = s; }, statsIntervalMs: 50, ...extra,
-  });
-  try {
-    await run.ready; // every worker warmed up, the sockets armed
-    replay(pair, file);
-    const deadline = Date.now() + 20_000;
-    while ((last?.packets ?? 0) < expectPackets && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  } finally {
-    run.stop();
-  }
-  const res = await run.done;
-  return { messages, res, copied: copyCounters()!.bytesCopied - copiedBefore };
-}
 
 /** Connection endpoints without direction: "a|b" with a < b. */
 function connection(m: ProtocolMessage): string {
@@ -66,7 +42,7 @@ describe.skipIf(missing !== undefined && !isCI)('AF_PACKET fanout rings on a vet
     const file = path.join(dir, 'openstack.pcap');
     const { packets } = writeGeneratedTrace(file, 'pcap');
     const reference = await offlineMessages(file);
-    const { messages, res, copied } = await capture(pair!, file, packets);
+    const { messages, res, copied } = await captureLive(pair!, file, packets);
     expect(res.stats.capturePath).toBe('af-packet');
     expect(res.stats.packets).toBe(packets);
     expect(res.stats.sockets).toHaveLength(2);
@@ -101,7 +77,7 @@ describe.skipIf(missing !== undefined && !isCI)('AF_PACKET fanout rings on a vet
     const file = path.join(dir, 'openstack-1.pcap');
     const { packets } = writeGeneratedTrace(file, 'pcap');
     const reference = await offlineMessages(file);
-    const { messages, res, copied } = await capture(pair!, file, packets, { workers: 1 });
+    const { messages, res, copied } = await captureLive(pair!, file, packets, { workers: 1 });
     expect(res.stats.capturePath).toBe('af-packet');
     expect(res.stats.sockets).toHaveLength(1);
     expect(res.stats.packets).toBe(packets);

@@ -5,47 +5,19 @@ import { createCaptureWriter, fileSink } from '../../src/ingest/formats/index.js
 import { generateTrace } from '../../src/generate/index.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startRingPipeline, type RingPipelineStats, type RingSource } from '../../src/pipeline/ring/run.js';
-import type { ProtocolMessage } from '../../src/protocols/types.js';
+import type { RingSource } from '../../src/pipeline/ring/run.js';
 import { requireCompiledWorker } from '../native/compiled-worker.js';
-import { copyCounters } from '../../src/ingest/mapped-file.js';
 import { anomalyTotals, isCI, normalise, offlineMessages, phaseEvents, requirement, splitAnomalyEvents, withoutAnomalies } from './helpers.js';
-import { createVethPair, replay, type VethPair } from './netns.js';
+import { createVethPair, type VethPair } from './netns.js';
+import { captureLive, timeless, unpaced } from './capture.js';
 import { writeGeneratedTrace } from './trace.js';
 
 const missing = requirement();
 if (missing && !isCI) console.log(`skipping live veth tests: ${missing}`);
 
-/** Replayed packets carry new capture times: compare everything but bigint times. */
-const timeless = (lines: string[]): string[] => lines.map((l) => l.replace(/"-?\d+n"/g, '"T"'));
-/**
- * Progress samples are paced by wire time (one per ~125 ms), and convergence estimates
- * are rates from pass durations: a --topspeed replay compresses both ~70×. Compare all
- * other phase events.
- */
-const unpaced = (lines: string[]): string[] => lines.filter((l) => !l.includes('"type":"progress"') && !l.includes('"type":"convergence"'));
-
 /** Starts the capture, replays `file` into the veth, waits (bounded) for every packet. */
-async function captureReplay(pair: VethPair, source: RingSource, file: string, expectPackets: number, workers: number,
-  capture?: 'pcap') {
-  const messages: ProtocolMessage[] = [];
-  let last: RingPipelineStats | undefined;
-  const copiedBefore = copyCounters()!.bytesCopied;
-  const run = startRingPipeline({
-    source, workers, onMessage: (m) => messages.push(m), onStats: (s) => { last = s; }, statsIntervalMs: 50,
-    ...(capture !== undefined ? { capture } : {}),
-  });
-  try {
-    await run.ready; // AF_PACKET: workers warm, sockets armed
-    await new Promise((r) => setTimeout(r, 200)); // libpcap: capture thread and workers up
-    replay(pair, file);
-    const deadline = Date.now() + 20_000;
-    while ((last?.packets ?? 0) < expectPackets && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  } finally {
-    run.stop();
-  }
-  const res = await run.done;
-  return { messages, res, copied: copyCounters()!.bytesCopied - copiedBefore };
+function captureReplay(pair: VethPair, source: RingSource, file: string, expectPackets: number, workers: number, capture?: 'pcap') {
+  return captureLive(pair, file, expectPackets, { source, workers, capture: capture ?? 'auto' });
 }
 
 /** The frames (pcap records) of a measurement-frame pcap, as views into `b`. */

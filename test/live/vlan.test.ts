@@ -2,12 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startRingPipeline, type RingPipelineStats } from '../../src/pipeline/ring/run.js';
-import { copyCounters } from '../../src/ingest/mapped-file.js';
-import type { ProtocolMessage } from '../../src/protocols/types.js';
+import { startRingPipeline } from '../../src/pipeline/ring/run.js';
+import { captureLive, timeless, unpaced } from './capture.js';
 import { requireCompiledWorker } from '../native/compiled-worker.js';
 import { isCI, normalise, offlineMessages, phaseEvents, requirement } from './helpers.js';
-import { createVethPair, sh, type VethPair } from './netns.js';
+import { createVethPair, type VethPair } from './netns.js';
 import { writeGeneratedTrace } from './trace.js';
 
 /**
@@ -26,10 +25,6 @@ const missing = requirement();
 if (missing && !isCI) console.log(`skipping VLAN veth tests: ${missing}`);
 
 const VLAN_ID = 100;
-const timeless = (lines: string[]): string[] => lines.map((l) => l.replace(/"-?\d+n"/g, '"T"'));
-/** Progress and convergence are paced by wire time, which a --topspeed replay compresses. */
-const unpaced = (lines: string[]): string[] => lines.filter((l) => !l.includes('"type":"progress"') && !l.includes('"type":"convergence"'));
-
 /** The classic pcap `src` with an 802.1Q tag (VLAN_ID, priority 0) inserted in every Ethernet frame. */
 function tagFrames(src: string, dst: string): void {
   const b = readFileSync(src);
@@ -59,36 +54,13 @@ describe.skipIf(missing !== undefined && !isCI)('a VLAN-tagged migration link, c
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Captures one replay of `file` with migscope (`capture` path, 2 workers). */
-  async function captureReplay(file: string, packets: number, capture: 'auto' | 'af-packet' | 'pcap', filter?: string) {
-    const p = pair!;
-    const messages: ProtocolMessage[] = [];
-    let last: RingPipelineStats | undefined;
-    const copiedBefore = copyCounters()!.bytesCopied;
-    const run = startRingPipeline({
-      source: { kind: 'iface', name: p.rxIf, netns: p.rxNs, ...(filter !== undefined ? { filter } : {}) }, workers: 2, capture,
-      onMessage: (m) => messages.push(m), onStats: (s) => { last = s; }, statsIntervalMs: 50,
-    });
-    try {
-      await run.ready;
-      await new Promise((r) => setTimeout(r, 200)); // libpcap: capture thread and workers up
-      sh('ip', ['netns', 'exec', p.txNs, 'tcpreplay', '-q', '-i', p.txIf, '--topspeed', file], 60_000);
-      const deadline = Date.now() + 20_000;
-      while ((last?.packets ?? 0) < packets && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    } finally {
-      run.stop();
-    }
-    const res = await run.done;
-    return { messages, res, copied: copyCounters()!.bytesCopied - copiedBefore };
-  }
-
   for (const capture of ['af-packet', 'pcap'] as const) {
     it(`${capture}: the same messages and phase events as the file of the tagged frames`, async () => {
       const plain = path.join(dir, `openstack-${capture}.pcap`);
       const { packets } = writeGeneratedTrace(plain, 'pcap');
       const file = path.join(dir, `openstack-${capture}-vlan.pcap`);
       tagFrames(plain, file);
-      const { messages, res, copied } = await captureReplay(file, packets, capture);
+      const { messages, res, copied } = await captureLive(pair!, file, packets, { capture });
       expect(res.stats.capturePath).toBe(capture === 'af-packet' ? 'af-packet' : 'libpcap');
       expect(res.stats.packets).toBe(packets);
       expect(res.stats.kernelDrops).toBe(0);
@@ -109,10 +81,11 @@ describe.skipIf(missing !== undefined && !isCI)('a VLAN-tagged migration link, c
     writeGeneratedTrace(plain, 'pcap');
     const file = path.join(dir, 'openstack-filter-vlan.pcap');
     tagFrames(plain, file);
-    const tcp = await captureReplay(file, 1, 'af-packet', 'tcp');
+    const tcp = await captureLive(pair!, file, 1, { source: { kind: 'iface', name: pair!.rxIf, netns: pair!.rxNs, filter: 'tcp' } });
     expect(tcp.res.stats.capturePath).toBe('af-packet');
     expect(tcp.res.stats.packets).toBeGreaterThan(100); // the TCP frames of the trace
-    const vlan = await captureReplay(file, tcp.res.stats.packets, 'auto', `vlan ${VLAN_ID} and tcp`);
+    const vlan = await captureLive(pair!, file, tcp.res.stats.packets,
+      { capture: 'auto', source: { kind: 'iface', name: pair!.rxIf, netns: pair!.rxNs, filter: `vlan ${VLAN_ID} and tcp` } });
     expect(vlan.res.stats.capturePath).toBe('libpcap');
     expect(vlan.res.stats.packets).toBe(tcp.res.stats.packets);
     expect(() => startRingPipeline({
