@@ -29,13 +29,36 @@ export interface InferredRoles {
   destinations: string[];
   controllers: string[];
   pingClients: string[];
+  /**
+   * Sightings of hosts past MAX_HOSTS_PER_ROLE (absent when none). Those hosts are not
+   * kept, so one of them seen again is counted again: a count of sightings, not of hosts.
+   */
+  unlistedSightings?: number;
+}
+
+/**
+ * Hosts listed per role. Any sender can ping from, or serve on port 5672 at, as many
+ * addresses as it likes: the lists stay this long and the rest are only counted.
+ */
+export const MAX_HOSTS_PER_ROLE = 256;
+
+/** A role's hosts in first-seen order, at most MAX_HOSTS_PER_ROLE of them. */
+class RoleHosts {
+  readonly hosts = new Set<string>();
+  unlisted = 0;
+
+  add(ip: string): void {
+    if (this.hosts.has(ip)) return;
+    if (this.hosts.size < MAX_HOSTS_PER_ROLE) this.hosts.add(ip);
+    else this.unlisted++;
+  }
 }
 
 export class RoleInference {
-  private readonly sources = new Set<string>();
-  private readonly destinations = new Set<string>();
-  private readonly controllers = new Set<string>();
-  private readonly pingClients = new Set<string>();
+  private readonly sources = new RoleHosts();
+  private readonly destinations = new RoleHosts();
+  private readonly controllers = new RoleHosts();
+  private readonly pingClients = new RoleHosts();
   private lastPingClient: string | undefined;
 
   migration(source: string, destination: string): void {
@@ -56,12 +79,15 @@ export class RoleInference {
   }
 
   snapshot(overrides: HostRoles): InferredRoles {
-    const pick = (set: Set<string>, o?: string): string[] => (o !== undefined ? [o] : [...set]);
-    return {
+    const pick = (role: RoleHosts, o?: string): string[] => (o !== undefined ? [o] : [...role.hosts]);
+    const roles: InferredRoles = {
       sources: pick(this.sources, overrides.source),
       destinations: pick(this.destinations, overrides.destination),
       controllers: pick(this.controllers, overrides.controller),
-      pingClients: [...this.pingClients],
+      pingClients: [...this.pingClients.hosts],
     };
+    const unlisted = this.sources.unlisted + this.destinations.unlisted + this.controllers.unlisted + this.pingClients.unlisted;
+    if (unlisted > 0) roles.unlistedSightings = unlisted;
+    return roles;
   }
 }
