@@ -307,12 +307,21 @@ export async function measureLiveDropFree(opts: LiveDropFreeOptions = {}): Promi
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { smoke: { type: 'boolean' }, json: { type: 'string' }, 'latency-only': { type: 'boolean' } } });
+  const { values } = parseArgs({ options: {
+    smoke: { type: 'boolean' }, json: { type: 'string' }, 'latency-only': { type: 'boolean' }, workers: { type: 'string' },
+  } });
   const latencyOnly = values['latency-only'] === true;
+  // --workers 1 leaves a core to tcpreplay's spinning timer on a 2-core machine.
+  const workers = values.workers === undefined ? undefined : Number(values.workers);
+  if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > 64)) {
+    process.stderr.write(`live bench: --workers must be 1…64, got ${values.workers}\n`);
+    process.exit(2);
+  }
   // Ctrl-C: exit through 'exit' so the namespaces this run made are removed.
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
   measureLiveDropFree({
     smoke: values.smoke ?? false, log: (l) => process.stderr.write(`${l}\n`), ...(latencyOnly ? { paths: [], latency: true } : {}),
+    ...(workers !== undefined ? { workers } : {}),
   })
     .then((r) => {
       process.stdout.write(`${formatLiveResult(r)}\n`);
