@@ -43,5 +43,21 @@ export function parseMigrateUri(uri: string): { host: string; port: number } | u
 
 /** A host given as an address (IPv4 dotted quad or any IPv6 form), not a name. */
 export function isIpLiteral(host: string): boolean {
-  return /^\d+\.\d+\.\d+\.\d+$/.test(host) || host.includes(':');
+  return host.includes(':') || isDottedQuad(host);
+}
+
+/**
+ * Four non-empty runs of ASCII digits joined by three dots. Scanned by hand, one pass
+ * (the host comes off the wire: no regex engine on packet data).
+ */
+function isDottedQuad(host: string): boolean {
+  let dots = 0;
+  let digits = 0;
+  for (let i = 0; i < host.length; i++) {
+    const c = host.charCodeAt(i);
+    if (c >= 0x30 && c <= 0x39) { digits++; continue; }
+    if (c !== 0x2e || digits === 0 || ++dots > 3) return false;
+    digits = 0;
+  }
+  return dots === 3 && digits > 0;
 }
