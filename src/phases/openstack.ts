@@ -2,10 +2,8 @@ import type { Picos } from '../core/time.js';
 import type { AmqpMessage, HttpMessage, TcpSegmentMarker } from '../protocols/types.js';
 import { peerHypervisor, type EngineContext } from './context.js';
 import type { Migration } from './migration.js';
+import { isTokenPath, serverActionIdOf, serverIdOf } from './nova-paths.js';
 
-const TOKEN_PATH = /\/(?:v3\/auth\/tokens|v2\.0\/tokens)$/;
-const SERVER_PATH = /\/servers\/([^/?]+)$/;
-const SERVER_ACTION_PATH = /\/servers\/([^/?]+)\/action$/;
 const MAX_PER_CLIENT = 64;
 const KEYSTONE_PORTS: ReadonlySet<number> = new Set([5000, 35357]);
 const MAX_KEYSTONE_SYNS = 1024;
@@ -40,19 +38,19 @@ export class OpenStackTracker {
   onHttp(msg: HttpMessage): void {
     if (msg.kind === 'request') {
       const client = msg.src.ip;
-      const auth = msg.method === 'POST' && TOKEN_PATH.test(msg.path);
+      const auth = msg.method === 'POST' && isTokenPath(msg.path);
       let q = this.requests.get(msg.flowId);
       if (!q) this.requests.set(msg.flowId, (q = []));
       q.push({ ts: msg.ts, client, auth });
       if (q.length > MAX_PER_CLIENT) q.shift();
-      const server = SERVER_PATH.exec(msg.path);
-      if (msg.method === 'GET' && server && server[1] !== 'detail') {
-        const key = `${client}|${server[1]}`;
+      const server = msg.method === 'GET' ? serverIdOf(msg.path) : undefined;
+      if (server !== undefined && server !== 'detail') {
+        const key = `${client}|${server}`;
         if (!this.gets.has(key)) this.gets.set(key, msg.ts);
       }
-      const action = SERVER_ACTION_PATH.exec(msg.path);
-      if (msg.method === 'POST' && action && msg.jsonKeys?.includes('os-migrateLive')) {
-        this.recognise(action[1]!, client, msg.ts);
+      const action = msg.method === 'POST' ? serverActionIdOf(msg.path) : undefined;
+      if (action !== undefined && msg.jsonKeys?.includes('os-migrateLive')) {
+        this.recognise(action, client, msg.ts);
       }
       return;
     }
@@ -60,7 +58,7 @@ export class OpenStackTracker {
     if (!q || q.length === 0) {
       // A token issued whose request was not captured: bounded by the connection's SYN.
       const syn = this.keystoneSyns.get(msg.flowId);
-      const token = msg.subjectToken === true || (msg.requestPath !== undefined && TOKEN_PATH.test(msg.requestPath))
+      const token = msg.subjectToken === true || (msg.requestPath !== undefined && isTokenPath(msg.requestPath))
         || (KEYSTONE_PORTS.has(msg.src.port) && msg.status >= 200 && msg.status < 300);
       if (token) {
         this.addAuth(msg.dst.ip, { start: syn ?? msg.ts, end: msg.ts,

@@ -1,6 +1,7 @@
 import type { Picos } from '../../core/time.js';
 import type { Direction, FlowInfo } from '../../decode/types.js';
 import { ByteAccumulator, latin1 } from '../byte-accumulator.js';
+import { isHex12 } from './scan.js';
 import type { AnomalyDef, AnomalyFields } from '../../core/anomaly.js';
 import { streamAnomaly } from '../anomaly.js';
 import type { Emit, HttpRequest, HttpResponse, StreamDecoder } from '../types.js';
@@ -198,7 +199,7 @@ export class HttpStreamDecoder implements StreamDecoder {
       }
       case 'chunk-size': {
         const sizeText = (text.split(';')[0] ?? '').trim();
-        if (!/^[0-9a-fA-F]{1,12}$/.test(sizeText)) {
+        if (!isHex12(sizeText)) {
           this.anomaly(dir, ts, HttpAnomaly.BAD_CHUNK_SIZE);
           this.enterResync(h);
           return;

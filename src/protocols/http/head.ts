@@ -1,10 +1,7 @@
 import type { AnomalyDef } from '../../core/anomaly.js';
 import { HttpAnomaly } from './anomaly-codes.js';
 import type { HttpHead } from './types.js';
-
-// A request line: method token, one space, target, one space, HTTP/1.x.
-const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}) (\S{1,65535}) HTTP\/1\.([0-9])$/;
-const STATUS_LINE = /^HTTP\/1\.([0-9]) ([0-9]{3})(?: .*)?$/;
+import { hasSpace, isDecimal15, scanRequestLine, scanStatusLine } from './scan.js';
 
 function emptyHead(): HttpHead {
   return {
@@ -45,21 +42,21 @@ function absoluteFormPrefix(t: string): number {
 
 /** Parses a request or status line; null when it is neither. */
 export function parseStartLine(line: string): HttpHead | null {
-  const req = REQUEST_LINE.exec(line);
+  const req = scanRequestLine(line);
   if (req) {
     const head = emptyHead();
     head.isRequest = true;
-    head.method = req[1]!;
-    head.path = targetPath(req[2]!);
-    head.minor = Number(req[3]);
+    head.method = req.method;
+    head.path = targetPath(req.target);
+    head.minor = req.minor;
     head.connectionClose = head.minor === 0;
     return head;
   }
-  const st = STATUS_LINE.exec(line);
+  const st = scanStatusLine(line);
   if (st) {
     const head = emptyHead();
-    head.minor = Number(st[1]);
-    head.status = Number(st[2]);
+    head.minor = st.minor;
+    head.status = st.status;
     head.connectionClose = head.minor === 0;
     return head;
   }
@@ -78,11 +75,11 @@ export function applyHeaderLine(head: HttpHead, line: string): AnomalyDef | null
   const colon = line.indexOf(':');
   if (colon <= 0) return HttpAnomaly.BAD_HEADER_LINE;
   const name = line.slice(0, colon);
-  if (/[\s]/.test(name)) return HttpAnomaly.BAD_HEADER_LINE;
+  if (hasSpace(name)) return HttpAnomaly.BAD_HEADER_LINE;
   const value = line.slice(colon + 1).trim();
   switch (name.toLowerCase()) {
     case 'content-length': {
-      if (!/^[0-9]{1,15}$/.test(value)) return HttpAnomaly.BAD_CONTENT_LENGTH;
+      if (!isDecimal15(value)) return HttpAnomaly.BAD_CONTENT_LENGTH;
       const n = Number(value);
       if (head.contentLength >= 0 && head.contentLength !== n) return HttpAnomaly.CONFLICTING_CONTENT_LENGTH;
       head.contentLength = n;
