@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sampleRssSplit } from './rss-split.js';
 
 /** One timed run of an external command: wall time and peak resident set size. */
 export interface Measurement {
@@ -9,6 +10,9 @@ export interface Measurement {
   /** User + system CPU time of the command and its threads (children it waited for too). */
   cpuSeconds: number;
   maxRssBytes: number;
+  /** Peak private (RssAnon) and file-backed (RssFile + RssShmem) memory, sampled (./rss-split.ts). */
+  peakAnonBytes: number;
+  peakFileBytes: number;
   exitCode: number;
   stderrTail: string;
   /** Killed at the time limit: wallSeconds is the limit, a lower bound of its real time. */
@@ -33,17 +37,23 @@ export async function measure(argv: string[], opts: { stdoutFile?: string; stdou
     : `exec ${timed} > '${shellRedirect}'`;
   const started = process.hrtime.bigint();
   let timedOut = false;
+  let split: { anonBytes: number; fileBytes: number } | undefined;
   const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolveRun) => {
     // Own process group: at the limit the whole group goes (time(1) and the command it
     // runs), not only the shell, so no orphan keeps loading the machine.
     const child = spawn('sh', ['-c', script], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    const sampler = child.pid !== undefined ? sampleRssSplit(child.pid) : undefined;
     let err = '';
     child.stderr.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-4000); });
     const timer = setTimeout(() => {
       timedOut = true;
       if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
     }, opts.timeoutMs ?? 30 * 60_000);
-    child.on('close', (c) => { clearTimeout(timer); resolveRun({ code: c ?? 1, stderr: err }); });
+    child.on('close', (c) => {
+      clearTimeout(timer);
+      split = sampler?.stop();
+      resolveRun({ code: c ?? 1, stderr: err });
+    });
   });
   const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
   let wallSeconds = elapsed;
@@ -65,5 +75,8 @@ export async function measure(argv: string[], opts: { stdoutFile?: string; stdou
   }
   rmSync(dir, { recursive: true, force: true });
   if (timedOut) wallSeconds = (opts.timeoutMs ?? 0) / 1000;
-  return { wallSeconds, cpuSeconds, maxRssBytes, exitCode, stderrTail: stderr.slice(-500), timedOut };
+  return {
+    wallSeconds, cpuSeconds, maxRssBytes, peakAnonBytes: split?.anonBytes ?? 0, peakFileBytes: split?.fileBytes ?? 0,
+    exitCode, stderrTail: stderr.slice(-500), timedOut,
+  };
 }

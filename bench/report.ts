@@ -2,6 +2,9 @@ import { formatLiveResult } from './live.js';
 import type { TargetVerdict, BenchResults } from './types.js';
 
 const fmt = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed(digits) : '—');
+/** Peak private / file-backed resident memory (sampled; — when no sample caught the run). */
+const rssSplit = (x: { peakAnonBytes: number; peakFileBytes: number }): string =>
+  (x.peakAnonBytes > 0 ? `${fmt(x.peakAnonBytes / 2 ** 20, 0)} / ${fmt(x.peakFileBytes / 2 ** 20, 0)}` : '—');
 const ratio = (n: number, bound = false): string => (Number.isFinite(n) ? `${bound ? '≥ ' : ''}${n.toFixed(n < 10 ? 2 : 1)}×` : '—');
 
 /** How far a missed target is from its goal: the factor still needed (— when met or unknown). */
@@ -24,17 +27,19 @@ export function renderMarkdown(r: BenchResults): string {
     'are the trace\'s packets and captured bits ÷ wall time (for cat and tcpdump: the rate at which they went',
     'through the same file). *CPU s* = user + system time of all its threads (above wall: it used both cores;',
     'well below wall: it waited, e.g. for a busy machine); *CPU vs TS* = CPU s ÷ migscope pure-TS CPU s (the work',
-    'each needs, steadier than wall time on a shared machine). *counted* = packets the subject reported processing',
+    'each needs, steadier than wall time on a shared machine). *anon / file* = peak private memory (RssAnon) and peak',
+    'file-backed pages (RssFile: a capture mapping, shared page cache) of the process, sampled every 20 ms; *peak RSS*',
+    '(GNU time) counts both. *counted* = packets the subject reported processing',
     '(— = it reports none; then only its exit code shows it read the whole file).', '',
   ];
   for (const t of r.traces) {
     out.push(`## ${t.name}: ${(t.fileBytes / 1e9).toFixed(2)} GB file, ${t.packets} packets, ${fmt(t.wireSeconds, 1)} s of wire time`, '');
-    out.push('| subject | wall s | CPU s | Mpkt/s | Gbit/s | vs TS | vs best | CPU vs TS | peak RSS MiB | exit | counted |',
-      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    out.push('| subject | wall s | CPU s | Mpkt/s | Gbit/s | vs TS | vs best | CPU vs TS | peak RSS MiB | anon / file MiB | exit | counted |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const x of r.runs.filter((y) => y.trace === t.name)) {
       const counted = x.packetsCounted === null ? '—' : String(x.packetsCounted);
       out.push(`| ${x.subject}${x.problem ? ` ⚠ ${x.problem}` : ''} | ${x.lowerBound ? '> ' : ''}${fmt(x.wallSeconds, 3)} | ${fmt(x.cpuSeconds)} | ${x.lowerBound ? '< ' : ''}${fmt(x.packetsPerSecond / 1e6, 3)} | ${x.lowerBound ? '< ' : ''}${fmt(x.gbitPerSecond)} | `
-        + `${ratio(x.timeRatioToMigscope, x.lowerBound)} | ${ratio(x.timeRatioToBestMigscope, x.lowerBound)} | ${ratio(x.cpuRatioToMigscope)} | ${fmt(x.maxRssBytes / 2 ** 20, 0)} | ${x.exitCode} | ${counted} |`);
+        + `${ratio(x.timeRatioToMigscope, x.lowerBound)} | ${ratio(x.timeRatioToBestMigscope, x.lowerBound)} | ${ratio(x.cpuRatioToMigscope)} | ${fmt(x.maxRssBytes / 2 ** 20, 0)} | ${rssSplit(x)} | ${x.exitCode} | ${counted} |`);
     }
     out.push('');
   }

@@ -47,10 +47,14 @@ const LONG_RUN_S = 60;
 async function measureSubject(s: Subject, trace: TraceInfo, repeat: number, scratch: string, limitS: number): Promise<SubjectResult> {
   let best: (Measurement & { packetsCounted: number | null; problem?: string }) | undefined;
   let peakRss = 0;
+  let peakAnon = 0;
+  let peakFile = 0;
   for (let i = 0; i < repeat; i++) {
     const stdoutFile = join(scratch, 'stdout');
     const m = await measure(s.argv, { stdoutFile, timeoutMs: limitS * 1000 });
     peakRss = Math.max(peakRss, m.maxRssBytes);
+    peakAnon = Math.max(peakAnon, m.peakAnonBytes);
+    peakFile = Math.max(peakFile, m.peakFileBytes);
     if (m.timedOut) {
       best = { ...m, packetsCounted: null, problem: `did not finish within ${limitS} s (killed; figures are bounds)` };
       break;
@@ -66,7 +70,7 @@ async function measureSubject(s: Subject, trace: TraceInfo, repeat: number, scra
   }
   const b = best!;
   return {
-    ...b, maxRssBytes: peakRss, subject: s.name, trace: trace.name, migscope: s.migscope,
+    ...b, maxRssBytes: peakRss, peakAnonBytes: peakAnon, peakFileBytes: peakFile, subject: s.name, trace: trace.name, migscope: s.migscope,
     packetsPerSecond: trace.packets / b.wallSeconds, gbitPerSecond: (trace.capturedBytes * 8) / b.wallSeconds / 1e9,
     timeRatioToMigscope: Number.NaN, timeRatioToBestMigscope: Number.NaN, cpuRatioToMigscope: Number.NaN,
     ...(b.timedOut ? { lowerBound: true } : {}),
