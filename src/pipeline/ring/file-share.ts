@@ -126,10 +126,10 @@ export class FileShare {
       const n = index.walk(d.nextHousekeepingSec, d.nextHousekeepingPsec);
       const b = index.window;
       for (let i = 0, at = 0; i < n; i++, at += ENTRY_STRIDE) {
-        const s = e[at + ENTRY.seq]!, sec = e[at + ENTRY.sec]!, psec = e[at + ENTRY.psec]!;
+        const s = e[at + ENTRY.seq]!;
         if (i === n - 1 && index.atHousekeeping) {
           out.key = s - 0.5;
-          d.passedAt(sec, psec);
+          d.passedAt(e[at + ENTRY.sec]!, e[at + ENTRY.psec]!);
           if (e[at + ENTRY.own] === 0) continue;
         }
         out.key = s;

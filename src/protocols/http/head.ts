@@ -1,7 +1,7 @@
 import type { AnomalyDef } from '../../core/anomaly.js';
 import { HttpAnomaly } from './anomaly-codes.js';
 import type { HttpHead } from './types.js';
-import { hasSpace, isDecimal15, scanRequestLine, scanStatusLine } from './scan.js';
+import { hasSpace, isAsciiAlpha, isDecimal15, isDigit, scanRequestLine, scanStatusLine } from './scan.js';
 
 function emptyHead(): HttpHead {
   return {
@@ -24,13 +24,12 @@ export function targetPath(target: string): string {
 
 /** Length of a leading `scheme://authority` (absolute-form, RFC 9112 §3.2.2), else 0. Scanned by hand: wire data. */
 function absoluteFormPrefix(t: string): number {
-  const isAlpha = (c: number): boolean => (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a;
-  if (t.length === 0 || !isAlpha(t.charCodeAt(0))) return 0;
+  if (t.length === 0 || !isAsciiAlpha(t.charCodeAt(0))) return 0;
   let i = 1;
   for (; i < t.length; i++) {
     const c = t.charCodeAt(i);
     // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
-    if (!isAlpha(c) && !(c >= 0x30 && c <= 0x39) && c !== 0x2b && c !== 0x2d && c !== 0x2e) break;
+    if (!isAsciiAlpha(c) && !isDigit(c) && c !== 0x2b && c !== 0x2d && c !== 0x2e) break;
   }
   if (!t.startsWith('://', i)) return 0;
   for (i += 3; i < t.length; i++) {
