@@ -88,6 +88,8 @@ export class HeadlessPage {
       this.proc.kill('SIGTERM');
       await new Promise((r) => this.proc.once('exit', r));
     }
-    rmSync(this.profile, { recursive: true, force: true });
+    // Chromium's helper processes (crashpad, a renderer) can still write to the profile
+    // for a moment after the browser process exits: retry the removal (bounded).
+    rmSync(this.profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   }
 }
